@@ -1,0 +1,40 @@
+//! # tapegrad
+//!
+//! Reverse-mode automatic differentiation on a tape: exact gradients of ordinary scalar Rust code.
+//!
+//! ```
+//! use tapegrad::Tape;
+//!
+//! let tape = Tape::new();
+//! let x = tape.var(2.0);
+//! let y = tape.var(-3.0);
+//! let z = (x * y + x.sin() * 3.0 - 1.0 / y).tanh();
+//! let g = z.backward();
+//! println!("z = {}, dz/dx = {}, dz/dy = {}", z.value(), g[x], g[y]);
+//! # assert!(g[x].is_finite() && g[y].is_finite());
+//! ```
+//!
+//! Every operation on a [`Var`] records one node on its [`Tape`] — a Wengert list — with the
+//! local partial derivatives of the operation. [`Var::backward`] walks the tape once, in reverse,
+//! multiplying local partials and accumulating adjoints: the chain rule. `docs/chain-rule.md`
+//! walks through it step by step.
+//!
+//! - Core: [`Tape`], [`Var`], [`Gradients`], [`Jacobian`], the operators and the methods on `Var`
+//!   ([`ops`]), the scalar type ([`Scalar`]);
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod gradients;
+pub mod ops;
+pub mod scalar;
+pub mod tape;
+pub mod var;
+
+pub use error::Error;
+pub use gradients::{Gradients, Jacobian};
+pub use ops::nary::DotOperand;
+pub use ops::OpKind;
+pub use scalar::Scalar;
+pub use tape::{NodeId, Tape};
+pub use var::Var;

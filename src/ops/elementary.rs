@@ -1,0 +1,396 @@
+//! Elementary functions as methods on [`Var`], named as on `f64`.
+//!
+//! Each method records one node holding the local partial derivative computed from values already
+//! in hand (tanh, exp and sigmoid reuse their output). NaN is a value, not an error: outside an
+//! operation's domain the value and the partial are NaN or infinite, as for `f64`.
+
+use crate::ops::{Binary, Unary};
+use crate::{Scalar, Var};
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// `e^x`.
+    ///
+    /// Local derivative: `e^x`, the output itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// assert_eq!(x.exp().backward()[x], 1f64.exp());
+    /// ```
+    #[inline]
+    pub fn exp(self) -> Self {
+        self.unary(Unary::Exp)
+    }
+
+    /// Natural logarithm.
+    ///
+    /// Local derivative: `1 / x`.
+    /// Domain: `x > 0`; at 0 the value is `-inf`, below it NaN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(4.0);
+    /// assert_eq!(x.ln().backward()[x], 0.25);
+    /// ```
+    #[inline]
+    pub fn ln(self) -> Self {
+        self.unary(Unary::Ln)
+    }
+
+    /// Square root.
+    ///
+    /// Local derivative: `1 / (2√x)`, from the output.
+    /// Domain: `x ≥ 0`; at 0 the partial is `+inf`, below it the value is NaN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(9.0);
+    /// assert_eq!(x.sqrt().backward()[x], 1.0 / 6.0);
+    /// ```
+    #[inline]
+    pub fn sqrt(self) -> Self {
+        self.unary(Unary::Sqrt)
+    }
+
+    /// `x^n` for an integer `n`.
+    ///
+    /// Local derivative: `n x^(n-1)`. `powi(2)` is computed as `x * x` with partial `2x`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// assert_eq!(x.powi(3).backward()[x], 12.0);
+    /// ```
+    #[inline]
+    pub fn powi(self, n: i32) -> Self {
+        self.unary(Unary::Powi(n))
+    }
+
+    /// `x^c` for a plain real exponent `c`.
+    ///
+    /// Local derivative: `c x^(c-1)`.
+    /// Domain: `x > 0` for non-integer `c`; below it the value is NaN.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(4.0);
+    /// assert_eq!(x.powf(1.5).backward()[x], 3.0);
+    /// ```
+    #[inline]
+    pub fn powf(self, c: T) -> Self {
+        self.unary(Unary::Powf(c))
+    }
+
+    /// `x^y` for two Vars.
+    ///
+    /// Local derivatives: `∂/∂x = y x^(y-1)`, `∂/∂y = x^y ln x`.
+    /// Domain: `x > 0`. Where `x^y` is 0 (`x = 0`, `y > 0`) the partial with respect to `y` is
+    /// taken as its limit 0 rather than NaN.
+    ///
+    /// # Panics
+    ///
+    /// When `x` and `y` belong to different tapes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// let y = tape.var(3.0);
+    /// let g = x.pow(y).backward();
+    /// assert_eq!(g[x], 12.0);
+    /// assert_eq!(g[y], 8.0 * 2f64.ln());
+    /// ```
+    #[inline]
+    pub fn pow(self, y: Self) -> Self {
+        self.binary(y, Binary::Pow, "pow")
+    }
+
+    /// Sine.
+    ///
+    /// Local derivative: `cos x`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.sin().backward()[x], 1.0);
+    /// ```
+    #[inline]
+    pub fn sin(self) -> Self {
+        self.unary(Unary::Sin)
+    }
+
+    /// Cosine.
+    ///
+    /// Local derivative: `-sin x`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.5);
+    /// assert_eq!(x.cos().backward()[x], -(0.5f64.sin()));
+    /// ```
+    #[inline]
+    pub fn cos(self) -> Self {
+        self.unary(Unary::Cos)
+    }
+
+    /// Tangent.
+    ///
+    /// Local derivative: `1 + tan² x`, from the output.
+    /// Domain: `x ≠ π/2 + kπ`, where the value is huge rather than infinite in floating point.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.tan().backward()[x], 1.0);
+    /// ```
+    #[inline]
+    pub fn tan(self) -> Self {
+        self.unary(Unary::Tan)
+    }
+
+    /// Hyperbolic tangent.
+    ///
+    /// Local derivative: `1 - t²` where `t` is the output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.tanh().backward()[x], 1.0);
+    /// ```
+    #[inline]
+    pub fn tanh(self) -> Self {
+        self.unary(Unary::Tanh)
+    }
+
+    /// Logistic sigmoid, `1 / (1 + e^(-x))`, evaluated without overflow for large `|x|`.
+    ///
+    /// Local derivative: `s * (1 - s)` where `s` is the output, so the partial is computed from
+    /// the value already in hand.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// let g = x.sigmoid().backward();
+    /// assert_eq!(g.wrt(x), 0.25);
+    /// ```
+    #[inline]
+    pub fn sigmoid(self) -> Self {
+        self.unary(Unary::Sigmoid)
+    }
+
+    /// Rectified linear unit, `max(x, 0)`.
+    ///
+    /// Local derivative: 1 for `x > 0`, 0 otherwise; at the kink `x = 0` the partial is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// assert_eq!(x.relu().backward()[x], 0.0);
+    /// ```
+    #[inline]
+    pub fn relu(self) -> Self {
+        self.unary(Unary::Relu)
+    }
+
+    /// Leaky ReLU: `x` for `x > 0`, `slope * x` otherwise.
+    ///
+    /// Local derivative: 1 for `x > 0`, `slope` otherwise; at the kink `x = 0` the partial is
+    /// `slope`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(-2.0);
+    /// let y = x.leaky_relu(0.01);
+    /// assert_eq!(y.value(), -0.02);
+    /// assert_eq!(y.backward()[x], 0.01);
+    /// ```
+    #[inline]
+    pub fn leaky_relu(self, slope: T) -> Self {
+        self.unary(Unary::LeakyRelu(slope))
+    }
+
+    /// Softplus, `ln(1 + e^x)`, a smooth ReLU; finite for any finite `x`.
+    ///
+    /// Local derivative: `sigmoid(x)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// let y = x.softplus();
+    /// assert_eq!(y.value(), 2f64.ln());
+    /// assert_eq!(y.backward()[x], 0.5);
+    /// assert_eq!(tape.var(1000.0).softplus().value(), 1000.0);
+    /// ```
+    #[inline]
+    pub fn softplus(self) -> Self {
+        self.unary(Unary::Softplus)
+    }
+
+    /// Absolute value.
+    ///
+    /// Local derivative: the sign of `x`; at the kink `x = 0` the partial is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(-3.0);
+    /// assert_eq!(x.abs().backward()[x], -1.0);
+    /// let zero = tape.var(0.0);
+    /// assert_eq!(zero.abs().backward()[zero], 0.0);
+    /// ```
+    #[inline]
+    pub fn abs(self) -> Self {
+        self.unary(Unary::Abs)
+    }
+
+    /// `1 / x`.
+    ///
+    /// Local derivative: `-1 / x²`, from the output.
+    /// Domain: `x ≠ 0`; at 0 the value and partial are infinite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// assert_eq!(x.recip().backward()[x], -0.25);
+    /// ```
+    #[inline]
+    pub fn recip(self) -> Self {
+        self.unary(Unary::Recip)
+    }
+
+    /// The larger of `x` and `y`.
+    ///
+    /// Local derivatives: 1 for the larger input, 0 for the other; at a tie `x == y` the whole
+    /// partial goes to `x` (the receiver): `(1, 0)`.
+    ///
+    /// # Panics
+    ///
+    /// When `x` and `y` belong to different tapes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let y = tape.var(1.0);
+    /// let g = x.max(y).backward();
+    /// assert_eq!((g[x], g[y]), (1.0, 0.0));
+    /// ```
+    #[inline]
+    pub fn max(self, y: Self) -> Self {
+        self.binary(y, Binary::Max, "max")
+    }
+
+    /// The smaller of `x` and `y`.
+    ///
+    /// Local derivatives: 1 for the smaller input, 0 for the other; at a tie `x == y` the whole
+    /// partial goes to `x` (the receiver): `(1, 0)`.
+    ///
+    /// # Panics
+    ///
+    /// When `x` and `y` belong to different tapes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// let y = tape.var(-1.0);
+    /// let g = x.min(y).backward();
+    /// assert_eq!((g[x], g[y]), (0.0, 1.0));
+    /// ```
+    #[inline]
+    pub fn min(self, y: Self) -> Self {
+        self.binary(y, Binary::Min, "min")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tape;
+
+    #[test]
+    fn powi_stores_its_exponent_beside_the_parent() {
+        let tape = Tape::new();
+        let x = tape.var(2.0);
+        let _ = x.powi(-3);
+        tape.with_storage(|s| {
+            assert_eq!(s.parents, vec![0, (-3i32) as u32]);
+            assert_eq!(s.partials, vec![-3.0 * 2f64.powi(-4)]);
+        });
+    }
+
+    #[test]
+    fn tanh_partial_comes_from_its_output() {
+        let tape = Tape::new();
+        let x = tape.var(0.7);
+        let y = x.tanh();
+        tape.with_storage(|s| assert_eq!(s.partials, vec![1.0 - y.value() * y.value()]));
+    }
+}

@@ -1,0 +1,541 @@
+//! The elementary operations: each one's value and local partial derivatives, in one place.
+//!
+//! An operation is defined by a rule that maps its input values to its output value and its
+//! local partials. Recording (the methods on [`Var`](crate::Var) and the operators) and replaying
+//! a recorded tape both go through these rules, so the two can never disagree.
+//!
+//! - [`arith`]: `+ - * /`, unary `-` and the compound assignments;
+//! - [`elementary`]: the methods on `Var` (`exp`, `sin`, `relu`, …);
+//! - [`nary`]: one-node sums and dot products, and user-defined operations.
+
+pub mod arith;
+pub mod elementary;
+pub mod nary;
+pub(crate) mod forward;
+
+use crate::Scalar;
+
+/// The kind of operation a tape node records: one byte per node.
+///
+/// Used in error messages, statistics and explanations of the chain rule; [`OpKind::name`] gives
+/// the short name that appears in them.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{OpKind, Tape};
+///
+/// let tape = Tape::new();
+/// let x = tape.var(1.0);
+/// let y = x.sin();
+/// assert_eq!(tape.kind(y), OpKind::Sin);
+/// assert_eq!(OpKind::Sin.name(), "sin");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum OpKind {
+    /// An input or parameter created by [`Tape::var`](crate::Tape::var).
+    Var,
+    /// A constant that never receives a gradient ([`Tape::constant`](crate::Tape::constant),
+    /// [`Var::detach`](crate::Var::detach)).
+    Const,
+    /// `x + y`.
+    Add,
+    /// `x - y`.
+    Sub,
+    /// `x * y`.
+    Mul,
+    /// `x / y`.
+    Div,
+    /// `-x`.
+    Neg,
+    /// `x + c` (and `x - c`, recorded as `x + (-c)`, which IEEE makes identical).
+    AddConst,
+    /// `c - x`.
+    RSubConst,
+    /// `c * x`.
+    MulConst,
+    /// `x / c`.
+    DivConst,
+    /// `c / x`.
+    RDivConst,
+    /// `x^n` for an integer `n`.
+    Powi,
+    /// `x^c` for a real constant `c`.
+    Powf,
+    /// `x^y` for two Vars.
+    Pow,
+    /// `e^x`.
+    Exp,
+    /// `ln x`.
+    Ln,
+    /// `√x`.
+    Sqrt,
+    /// `sin x`.
+    Sin,
+    /// `cos x`.
+    Cos,
+    /// `tan x`.
+    Tan,
+    /// `tanh x`.
+    Tanh,
+    /// `1 / (1 + e^(-x))`.
+    Sigmoid,
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` for `x > 0`, `slope * x` otherwise.
+    LeakyRelu,
+    /// `ln(1 + e^x)`.
+    Softplus,
+    /// `|x|`.
+    Abs,
+    /// `1 / x`.
+    Recip,
+    /// `max(x, y)`.
+    Max,
+    /// `min(x, y)`.
+    Min,
+    /// `x₁ + … + xₙ` in one node.
+    Sum,
+    /// `x₁y₁ + … + xₙyₙ` for two slices of Vars, in one node.
+    Dot,
+    /// `x₁c₁ + … + xₙcₙ` for Vars and plain numbers, in one node.
+    DotConst,
+    /// A user-defined operation with its own value and partials.
+    Custom,
+}
+
+impl OpKind {
+    /// The short name used in messages and explanations: `"+"`, `"sin"`, `"dot"`, …
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Var => "var",
+            OpKind::Const => "const",
+            OpKind::Add => "+",
+            OpKind::Sub => "-",
+            OpKind::Mul => "*",
+            OpKind::Div => "/",
+            OpKind::Neg => "neg",
+            OpKind::AddConst => "+ c",
+            OpKind::RSubConst => "c -",
+            OpKind::MulConst => "* c",
+            OpKind::DivConst => "/ c",
+            OpKind::RDivConst => "c /",
+            OpKind::Powi => "powi",
+            OpKind::Powf => "powf",
+            OpKind::Pow => "pow",
+            OpKind::Exp => "exp",
+            OpKind::Ln => "ln",
+            OpKind::Sqrt => "sqrt",
+            OpKind::Sin => "sin",
+            OpKind::Cos => "cos",
+            OpKind::Tan => "tan",
+            OpKind::Tanh => "tanh",
+            OpKind::Sigmoid => "sigmoid",
+            OpKind::Relu => "relu",
+            OpKind::LeakyRelu => "leaky_relu",
+            OpKind::Softplus => "softplus",
+            OpKind::Abs => "abs",
+            OpKind::Recip => "recip",
+            OpKind::Max => "max",
+            OpKind::Min => "min",
+            OpKind::Sum => "sum",
+            OpKind::Dot => "dot",
+            OpKind::DotConst => "dot",
+            OpKind::Custom => "custom",
+        }
+    }
+
+    /// Every kind, in the order of their byte values.
+    pub const ALL: [OpKind; 34] = [
+        OpKind::Var,
+        OpKind::Const,
+        OpKind::Add,
+        OpKind::Sub,
+        OpKind::Mul,
+        OpKind::Div,
+        OpKind::Neg,
+        OpKind::AddConst,
+        OpKind::RSubConst,
+        OpKind::MulConst,
+        OpKind::DivConst,
+        OpKind::RDivConst,
+        OpKind::Powi,
+        OpKind::Powf,
+        OpKind::Pow,
+        OpKind::Exp,
+        OpKind::Ln,
+        OpKind::Sqrt,
+        OpKind::Sin,
+        OpKind::Cos,
+        OpKind::Tan,
+        OpKind::Tanh,
+        OpKind::Sigmoid,
+        OpKind::Relu,
+        OpKind::LeakyRelu,
+        OpKind::Softplus,
+        OpKind::Abs,
+        OpKind::Recip,
+        OpKind::Max,
+        OpKind::Min,
+        OpKind::Sum,
+        OpKind::Dot,
+        OpKind::DotConst,
+        OpKind::Custom,
+    ];
+
+    /// How the node's operands are laid out on the tape, which is all the reverse sweep needs.
+    #[inline(always)]
+    pub(crate) fn shape(self) -> Shape {
+        match self {
+            OpKind::Var | OpKind::Const => Shape::Leaf,
+            OpKind::AddConst => Shape::UnitUnary(Sign::Plus),
+            OpKind::Neg | OpKind::RSubConst => Shape::UnitUnary(Sign::Minus),
+            OpKind::Powi => Shape::UnaryAux,
+            OpKind::MulConst
+            | OpKind::DivConst
+            | OpKind::RDivConst
+            | OpKind::Powf
+            | OpKind::Exp
+            | OpKind::Ln
+            | OpKind::Sqrt
+            | OpKind::Sin
+            | OpKind::Cos
+            | OpKind::Tan
+            | OpKind::Tanh
+            | OpKind::Sigmoid
+            | OpKind::Relu
+            | OpKind::LeakyRelu
+            | OpKind::Softplus
+            | OpKind::Abs
+            | OpKind::Recip => Shape::Unary,
+            OpKind::Add => Shape::UnitBinary(Sign::Plus),
+            OpKind::Sub => Shape::UnitBinary(Sign::Minus),
+            OpKind::Mul | OpKind::Div | OpKind::Pow | OpKind::Max | OpKind::Min => Shape::Binary,
+            OpKind::Sum => Shape::UnitNary,
+            OpKind::Dot | OpKind::DotConst | OpKind::Custom => Shape::Nary,
+        }
+    }
+
+    /// How many plain constants the node keeps for replay and explanation (`c` in `x + c`, a
+    /// leaf's value, …). N-ary nodes keep theirs in their partials, custom nodes their value.
+    #[inline(always)]
+    pub(crate) fn consts(self) -> usize {
+        match self {
+            OpKind::Var
+            | OpKind::Const
+            | OpKind::AddConst
+            | OpKind::RSubConst
+            | OpKind::DivConst
+            | OpKind::RDivConst
+            | OpKind::Powf
+            | OpKind::LeakyRelu
+            | OpKind::Custom => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// The sign of a partial that is ±1 and therefore not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sign {
+    Plus,
+    Minus,
+}
+
+/// Operand layout of a node on the tape. `parents` holds one `u32` per parent (plus the auxiliary
+/// words noted here) and `partials` one scalar per parent whose partial is not ±1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// No parents.
+    Leaf,
+    /// One parent, partial ±1.
+    UnitUnary(Sign),
+    /// One parent with a stored partial.
+    Unary,
+    /// One parent with a stored partial, then one auxiliary word (the exponent of `powi`).
+    UnaryAux,
+    /// Two parents, partials `1` and `±1`.
+    UnitBinary(Sign),
+    /// Two parents with stored partials.
+    Binary,
+    /// `n` parents with partial 1, framed by the count `n` before and after them.
+    UnitNary,
+    /// `n` parents with stored partials, framed by the count `n` before and after them.
+    Nary,
+}
+
+/// A one-input operation with its constants: the rule that gives its value and local partial.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Unary<T> {
+    AddConst(T),
+    RSubConst(T),
+    Neg,
+    MulConst(T),
+    DivConst(T),
+    RDivConst(T),
+    Powi(i32),
+    Powf(T),
+    Exp,
+    Ln,
+    Sqrt,
+    Sin,
+    Cos,
+    Tan,
+    Tanh,
+    Sigmoid,
+    Relu,
+    LeakyRelu(T),
+    Softplus,
+    Abs,
+    Recip,
+}
+
+impl<T: Scalar> Unary<T> {
+    /// The kind recorded on the tape.
+    #[inline(always)]
+    pub(crate) fn kind(self) -> OpKind {
+        match self {
+            Unary::AddConst(_) => OpKind::AddConst,
+            Unary::RSubConst(_) => OpKind::RSubConst,
+            Unary::Neg => OpKind::Neg,
+            Unary::MulConst(_) => OpKind::MulConst,
+            Unary::DivConst(_) => OpKind::DivConst,
+            Unary::RDivConst(_) => OpKind::RDivConst,
+            Unary::Powi(_) => OpKind::Powi,
+            Unary::Powf(_) => OpKind::Powf,
+            Unary::Exp => OpKind::Exp,
+            Unary::Ln => OpKind::Ln,
+            Unary::Sqrt => OpKind::Sqrt,
+            Unary::Sin => OpKind::Sin,
+            Unary::Cos => OpKind::Cos,
+            Unary::Tan => OpKind::Tan,
+            Unary::Tanh => OpKind::Tanh,
+            Unary::Sigmoid => OpKind::Sigmoid,
+            Unary::Relu => OpKind::Relu,
+            Unary::LeakyRelu(_) => OpKind::LeakyRelu,
+            Unary::Softplus => OpKind::Softplus,
+            Unary::Abs => OpKind::Abs,
+            Unary::Recip => OpKind::Recip,
+        }
+    }
+
+    /// The constant kept on the tape for replay, if the operation has one besides its partial.
+    #[inline(always)]
+    pub(crate) fn constant(self) -> Option<T> {
+        match self {
+            Unary::AddConst(c)
+            | Unary::RSubConst(c)
+            | Unary::DivConst(c)
+            | Unary::RDivConst(c)
+            | Unary::Powf(c)
+            | Unary::LeakyRelu(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds the operation from its recorded kind, constant and partial (replay).
+    pub(crate) fn from_record(kind: OpKind, constant: T, partial: T, aux: u32) -> Self {
+        match kind {
+            OpKind::AddConst => Unary::AddConst(constant),
+            OpKind::RSubConst => Unary::RSubConst(constant),
+            OpKind::Neg => Unary::Neg,
+            OpKind::MulConst => Unary::MulConst(partial),
+            OpKind::DivConst => Unary::DivConst(constant),
+            OpKind::RDivConst => Unary::RDivConst(constant),
+            OpKind::Powi => Unary::Powi(aux as i32),
+            OpKind::Powf => Unary::Powf(constant),
+            OpKind::Exp => Unary::Exp,
+            OpKind::Ln => Unary::Ln,
+            OpKind::Sqrt => Unary::Sqrt,
+            OpKind::Sin => Unary::Sin,
+            OpKind::Cos => Unary::Cos,
+            OpKind::Tan => Unary::Tan,
+            OpKind::Tanh => Unary::Tanh,
+            OpKind::Sigmoid => Unary::Sigmoid,
+            OpKind::Relu => Unary::Relu,
+            OpKind::LeakyRelu => Unary::LeakyRelu(constant),
+            OpKind::Softplus => Unary::Softplus,
+            OpKind::Abs => Unary::Abs,
+            OpKind::Recip => Unary::Recip,
+            other => unreachable!("{} is not a unary operation", other.name()),
+        }
+    }
+
+    /// Value and local partial `d value / d x` at `x`.
+    ///
+    /// Kinks: relu, leaky relu and abs take the partial of the left-hand piece at 0 (0, `slope`
+    /// and 0 respectively), so a point at the kink receives the subgradient 0 (relu, abs).
+    #[inline(always)]
+    pub(crate) fn eval(self, x: T) -> (T, T) {
+        let zero = T::zero();
+        let one = T::one();
+        match self {
+            Unary::AddConst(c) => (x + c, one),
+            Unary::RSubConst(c) => (c - x, -one),
+            Unary::Neg => (-x, -one),
+            Unary::MulConst(c) => (x * c, c),
+            Unary::DivConst(c) => (x / c, c.recip()),
+            Unary::RDivConst(c) => {
+                let r = x.recip();
+                (c / x, -(c * r * r))
+            }
+            Unary::Powi(n) => match n {
+                0 => (one, zero),
+                1 => (x, one),
+                2 => (x * x, x + x),
+                _ => (x.powi(n), T::from_f64(n as f64) * x.powi(n - 1)),
+            },
+            Unary::Powf(c) => (x.powf(c), c * x.powf(c - one)),
+            Unary::Exp => {
+                let y = x.exp();
+                (y, y)
+            }
+            Unary::Ln => (x.ln(), x.recip()),
+            Unary::Sqrt => {
+                let y = x.sqrt();
+                (y, (y + y).recip())
+            }
+            Unary::Sin => (x.sin(), x.cos()),
+            Unary::Cos => (x.cos(), -x.sin()),
+            Unary::Tan => {
+                let y = x.tan();
+                (y, one + y * y)
+            }
+            Unary::Tanh => {
+                let y = x.tanh();
+                (y, one - y * y)
+            }
+            Unary::Sigmoid => {
+                let y = sigmoid(x);
+                (y, y * (one - y))
+            }
+            Unary::Relu => {
+                if x > zero {
+                    (x, one)
+                } else {
+                    (zero, zero)
+                }
+            }
+            Unary::LeakyRelu(slope) => {
+                if x > zero {
+                    (x, one)
+                } else {
+                    (slope * x, slope)
+                }
+            }
+            Unary::Softplus => {
+                // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): finite for any x.
+                let relu = if x > zero { x } else { zero };
+                (relu + (-x.abs()).exp().ln_1p(), sigmoid(x))
+            }
+            Unary::Abs => {
+                if x > zero {
+                    (x, one)
+                } else if x < zero {
+                    (-x, -one)
+                } else {
+                    (x.abs(), zero)
+                }
+            }
+            Unary::Recip => {
+                let y = x.recip();
+                (y, -(y * y))
+            }
+        }
+    }
+}
+
+/// Logistic sigmoid, evaluated without overflow for large `|x|`.
+#[inline(always)]
+pub(crate) fn sigmoid<T: Scalar>(x: T) -> T {
+    let one = T::one();
+    if x >= T::zero() {
+        one / (one + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (one + e)
+    }
+}
+
+/// A two-input operation: the rule that gives its value and both local partials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Binary {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Max,
+    Min,
+}
+
+impl Binary {
+    /// The kind recorded on the tape.
+    #[inline(always)]
+    pub(crate) fn kind(self) -> OpKind {
+        match self {
+            Binary::Add => OpKind::Add,
+            Binary::Sub => OpKind::Sub,
+            Binary::Mul => OpKind::Mul,
+            Binary::Div => OpKind::Div,
+            Binary::Pow => OpKind::Pow,
+            Binary::Max => OpKind::Max,
+            Binary::Min => OpKind::Min,
+        }
+    }
+
+    /// Rebuilds the operation from its recorded kind (replay).
+    pub(crate) fn from_kind(kind: OpKind) -> Self {
+        match kind {
+            OpKind::Add => Binary::Add,
+            OpKind::Sub => Binary::Sub,
+            OpKind::Mul => Binary::Mul,
+            OpKind::Div => Binary::Div,
+            OpKind::Pow => Binary::Pow,
+            OpKind::Max => Binary::Max,
+            OpKind::Min => Binary::Min,
+            other => unreachable!("{} is not a binary operation", other.name()),
+        }
+    }
+
+    /// Value and local partials `(d/dx, d/dy)` at `(x, y)`.
+    ///
+    /// Kinks: at a tie `x == y`, `max` and `min` send the whole partial to `x` (`(1, 0)`).
+    #[inline(always)]
+    pub(crate) fn eval<T: Scalar>(self, x: T, y: T) -> (T, T, T) {
+        let zero = T::zero();
+        let one = T::one();
+        match self {
+            Binary::Add => (x + y, one, one),
+            Binary::Sub => (x - y, one, -one),
+            Binary::Mul => (x * y, y, x),
+            Binary::Div => {
+                let r = y.recip();
+                let v = x / y;
+                (v, r, -(v * r))
+            }
+            Binary::Pow => {
+                let v = x.powf(y);
+                // d/dy x^y = x^y ln x; where x^y is 0 (x = 0, y > 0) the limit is 0, not NaN.
+                let dy = if v == zero { zero } else { v * x.ln() };
+                (v, y * x.powf(y - one), dy)
+            }
+            Binary::Max => {
+                if x >= y {
+                    (x, one, zero)
+                } else {
+                    (y, zero, one)
+                }
+            }
+            Binary::Min => {
+                if x <= y {
+                    (x, one, zero)
+                } else {
+                    (y, zero, one)
+                }
+            }
+        }
+    }
+}

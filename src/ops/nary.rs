@@ -1,0 +1,237 @@
+//! One-node n-ary operations — [`Tape::sum`] and [`Tape::dot`] — and user-defined operations.
+//!
+//! A neuron's weighted sum of n inputs is one node with n (or 2n) operands, not a chain of 2n
+//! binary nodes: the tape is smaller and both recording and the sweep are faster.
+
+use crate::ops::OpKind;
+use crate::{Scalar, Tape, Var};
+
+/// The second argument of [`Tape::dot`]: a slice of Vars, or a slice of plain numbers.
+///
+/// Implemented for `&[Var]`, `&[T]` and the `Vec` and array forms of both, so that
+/// `tape.dot(&weights, &inputs)` compiles whether the inputs are Vars or data.
+pub trait DotOperand<'t, T: Scalar>: sealed::Sealed {
+    /// Records `xs · self` on `tape` as one node.
+    #[doc(hidden)]
+    fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<'t, T: crate::Scalar> Sealed for &[crate::Var<'t, T>] {}
+    impl<'t, T: crate::Scalar> Sealed for &Vec<crate::Var<'t, T>> {}
+    impl<'t, T: crate::Scalar, const N: usize> Sealed for &[crate::Var<'t, T>; N] {}
+    impl<T: crate::Scalar> Sealed for &[T] {}
+    impl<T: crate::Scalar> Sealed for &Vec<T> {}
+    impl<T: crate::Scalar, const N: usize> Sealed for &[T; N] {}
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn length_mismatch(xs: usize, ys: usize, what: &str) -> ! {
+    panic!("dot: got {xs} inputs and {ys} {what}; pass slices of equal length")
+}
+
+/// `Σ xᵢcᵢ` in the order given: the one definition used by recording and replay alike.
+#[inline(always)]
+pub(crate) fn weighted_sum<T: Scalar>(pairs: impl Iterator<Item = (T, T)>) -> T {
+    pairs.fold(T::zero(), |acc, (x, c)| acc + x * c)
+}
+
+impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
+    #[inline]
+    fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        if xs.len() != self.len() {
+            length_mismatch(xs.len(), self.len(), "weights");
+        }
+        for v in xs.iter().chain(self.iter()) {
+            tape.assert_owns(*v, "dot");
+        }
+        let value = weighted_sum(xs.iter().zip(self).map(|(x, y)| (x.value(), y.value())));
+        // ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ.
+        let operands = xs
+            .iter()
+            .zip(self)
+            .map(|(x, y)| (x.id().0, y.value()))
+            .chain(xs.iter().zip(self).map(|(x, y)| (y.id().0, x.value())));
+        let id = tape.push_nary(OpKind::Dot, 2 * xs.len(), operands, false, &[]);
+        Var::from_parts(tape, id, value)
+    }
+}
+
+impl<'t, T: Scalar> DotOperand<'t, T> for &[T] {
+    #[inline]
+    fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        if xs.len() != self.len() {
+            length_mismatch(xs.len(), self.len(), "numbers");
+        }
+        for v in xs {
+            tape.assert_owns(*v, "dot");
+        }
+        let value = weighted_sum(xs.iter().zip(self).map(|(x, &c)| (x.value(), c)));
+        let operands = xs.iter().zip(self).map(|(x, &c)| (x.id().0, c));
+        let id = tape.push_nary(OpKind::DotConst, xs.len(), operands, false, &[]);
+        Var::from_parts(tape, id, value)
+    }
+}
+
+impl<'t, T: Scalar> DotOperand<'t, T> for &Vec<Var<'t, T>> {
+    #[inline]
+    fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        self.as_slice().dot_with(tape, xs)
+    }
+}
+
+impl<'t, T: Scalar, const N: usize> DotOperand<'t, T> for &[Var<'t, T>; N] {
+    #[inline]
+    fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        self.as_slice().dot_with(tape, xs)
+    }
+}
+
+impl<'t, T: Scalar> DotOperand<'t, T> for &Vec<T> {
+    #[inline]
+    fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        self.as_slice().dot_with(tape, xs)
+    }
+}
+
+impl<'t, T: Scalar, const N: usize> DotOperand<'t, T> for &[T; N] {
+    #[inline]
+    fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        self.as_slice().dot_with(tape, xs)
+    }
+}
+
+impl<T: Scalar> Tape<T> {
+    /// `x₁ + … + xₙ`, recorded as one node. The sum of no Vars is 0.
+    ///
+    /// Local derivatives: 1 for every input (none stored).
+    ///
+    /// # Panics
+    ///
+    /// When a Var belongs to another tape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let xs = tape.vars(&[1.0, 2.0, 3.0]);
+    /// let s = tape.sum(&xs);
+    /// assert_eq!(s.value(), 6.0);
+    /// assert_eq!(tape.len(), 4);
+    /// assert_eq!(s.backward()[xs[1]], 1.0);
+    /// ```
+    #[inline]
+    pub fn sum<'t>(&'t self, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        for v in xs {
+            self.assert_owns(*v, "sum");
+        }
+        let value = xs.iter().fold(T::zero(), |acc, x| acc + x.value());
+        let operands = xs.iter().map(|x| (x.id().0, T::one()));
+        let id = self.push_nary(OpKind::Sum, xs.len(), operands, true, &[]);
+        Var::from_parts(self, id, value)
+    }
+
+    /// The dot product `x₁y₁ + … + xₙyₙ`, recorded as one node. `ys` is a slice of Vars or of
+    /// plain numbers (`&[Var]`, `&[f64]`, or their `Vec` and array forms).
+    ///
+    /// Local derivatives: `∂/∂xᵢ = yᵢ`, and `∂/∂yᵢ = xᵢ` when `ys` are Vars.
+    ///
+    /// # Panics
+    ///
+    /// When the slices differ in length, or a Var belongs to another tape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let w = tape.vars(&[0.5, -1.0]);
+    /// let data = [2.0, 3.0];
+    /// let neuron = tape.dot(&w, &data) + 1.0;
+    /// assert_eq!(neuron.value(), -1.0);
+    /// let g = neuron.backward();
+    /// assert_eq!(g.wrt_all(&w), vec![2.0, 3.0]);
+    ///
+    /// let x = tape.vars(&[1.0, 2.0]);
+    /// let d = tape.dot(&w, &x);
+    /// assert_eq!(d.backward()[x[1]], -1.0);
+    /// ```
+    #[inline]
+    pub fn dot<'t>(&'t self, xs: &[Var<'t, T>], ys: impl DotOperand<'t, T>) -> Var<'t, T> {
+        ys.dot_with(self, xs)
+    }
+
+    /// A user-defined operation: records `value` with the given local partials
+    /// `∂value/∂input` for each input, as one node that takes part in backward like a built-in
+    /// operation.
+    ///
+    /// The caller vouches for the partials; check them with [`crate::check`].
+    ///
+    /// # Panics
+    ///
+    /// When an input belongs to another tape.
+    ///
+    /// # Examples
+    ///
+    /// The error function, whose derivative is `2/√π e^(-x²)`:
+    ///
+    /// ```
+    /// use tapegrad::{Tape, Var};
+    ///
+    /// fn erf(x: Var<'_>) -> Var<'_> {
+    ///     let v = x.value();
+    ///     // Abramowitz–Stegun 7.1.26, accurate to 1.5e-7.
+    ///     let t = 1.0 / (1.0 + 0.3275911 * v.abs());
+    ///     let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
+    ///         + t * (-1.453152027 + t * 1.061405429))));
+    ///     let value = (1.0 - poly * (-v * v).exp()).copysign(v);
+    ///     let partial = 2.0 / std::f64::consts::PI.sqrt() * (-v * v).exp();
+    ///     x.tape().custom(value, &[(x, partial)])
+    /// }
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// let g = (erf(x) * 3.0).backward();
+    /// assert!((g[x] - 6.0 / std::f64::consts::PI.sqrt()).abs() < 1e-12);
+    /// ```
+    pub fn custom<'t>(&'t self, value: T, inputs: &[(Var<'t, T>, T)]) -> Var<'t, T> {
+        for (v, _) in inputs {
+            self.assert_owns(*v, "custom");
+        }
+        let operands = inputs.iter().map(|(x, d)| (x.id().0, *d));
+        let id = self.push_nary(OpKind::Custom, inputs.len(), operands, false, &[value]);
+        Var::from_parts(self, id, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{OpKind, Tape};
+
+    #[test]
+    fn dot_of_vars_records_both_sides_partials() {
+        let tape = Tape::new();
+        let x = tape.vars(&[1.0, 2.0]);
+        let y = tape.vars(&[3.0, 4.0]);
+        let d = tape.dot(&x, &y);
+        assert_eq!(tape.kind(d), OpKind::Dot);
+        tape.with_storage(|s| {
+            assert_eq!(s.parents, vec![4, 0, 1, 2, 3, 4]);
+            assert_eq!(s.partials, vec![3.0, 4.0, 1.0, 2.0]);
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "dot: got 3 inputs and 2 numbers; pass slices of equal length")]
+    fn dot_of_unequal_lengths_panics_with_both_lengths() {
+        let tape = Tape::new();
+        let x = tape.vars(&[1.0, 2.0, 3.0]);
+        let _ = tape.dot(&x, &[1.0, 2.0]);
+    }
+}

@@ -1,0 +1,170 @@
+//! The number type a tape computes in.
+//!
+//! A [`Tape`](crate::Tape) is generic over its scalar: `f64` by default, `f32` with the same code.
+//! Every value, local partial and adjoint on the tape has this type, so any type that implements
+//! [`Scalar`] — a dual number for forward-over-reverse second derivatives, say — can be recorded
+//! and differentiated.
+
+use std::fmt::{Debug, Display};
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// The arithmetic and elementary functions a tape needs from its number type.
+///
+/// Implemented for `f64` and `f32`. The methods carry the `f64` names, and mean what they mean
+/// for `f64`, including IEEE behaviour outside a function's domain (`ln(-1)` is NaN).
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::Scalar;
+///
+/// fn softplus<T: Scalar>(x: T) -> T {
+///     (T::one() + x.exp()).ln()
+/// }
+/// assert!((softplus(0.0f64) - 2f64.ln()).abs() < 1e-15);
+/// assert!((softplus(0.0f32) - 2f32.ln()).abs() < 1e-6);
+/// ```
+pub trait Scalar:
+    Copy
+    + Debug
+    + Display
+    + PartialEq
+    + PartialOrd
+    + Default
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + 'static
+{
+    /// The additive identity.
+    fn zero() -> Self;
+    /// The multiplicative identity.
+    fn one() -> Self;
+    /// Converts from `f64`, rounding to the nearest representable value.
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` (for dual numbers: the real part).
+    fn to_f64(self) -> f64;
+    /// `true` when neither NaN nor infinite (for dual numbers: every component).
+    fn is_finite(self) -> bool;
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Sine.
+    fn sin(self) -> Self;
+    /// Cosine.
+    fn cos(self) -> Self;
+    /// Tangent.
+    fn tan(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Integer power.
+    fn powi(self, n: i32) -> Self;
+    /// Real power with a real exponent.
+    fn powf(self, e: Self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// `1 / self`.
+    fn recip(self) -> Self;
+    /// `ln(1 + self)`, accurate near zero.
+    fn ln_1p(self) -> Self;
+}
+
+macro_rules! impl_scalar_float {
+    ($t:ty) => {
+        impl Scalar for $t {
+            #[inline]
+            fn zero() -> Self {
+                0.0
+            }
+            #[inline]
+            fn one() -> Self {
+                1.0
+            }
+            #[inline]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline]
+            fn sin(self) -> Self {
+                <$t>::sin(self)
+            }
+            #[inline]
+            fn cos(self) -> Self {
+                <$t>::cos(self)
+            }
+            #[inline]
+            fn tan(self) -> Self {
+                <$t>::tan(self)
+            }
+            #[inline]
+            fn tanh(self) -> Self {
+                <$t>::tanh(self)
+            }
+            #[inline]
+            fn powi(self, n: i32) -> Self {
+                <$t>::powi(self, n)
+            }
+            #[inline]
+            fn powf(self, e: Self) -> Self {
+                <$t>::powf(self, e)
+            }
+            #[inline]
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            #[inline]
+            fn recip(self) -> Self {
+                <$t>::recip(self)
+            }
+            #[inline]
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
+        }
+    };
+}
+
+impl_scalar_float!(f64);
+impl_scalar_float!(f32);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_and_f64_share_the_f64_meaning() {
+        assert_eq!(<f64 as Scalar>::from_f64(0.5), 0.5);
+        assert_eq!(<f32 as Scalar>::from_f64(0.5), 0.5f32);
+        assert!(!Scalar::is_finite(f64::NAN));
+        assert!(Scalar::ln(-1.0f64).is_nan());
+    }
+}

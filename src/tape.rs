@@ -1,0 +1,574 @@
+//! The tape: append-only storage of recorded operations (a Wengert list).
+//!
+//! This is the only module with `unsafe` code. A [`Tape`] hands out [`Var`] handles that borrow it
+//! immutably, yet recording an operation appends to the tape; the storage therefore sits in an
+//! [`UnsafeCell`]. Soundness rests on three facts, each checked below where it is used:
+//!
+//! 1. `Tape` is `!Sync` (the `UnsafeCell` makes it so), so only one thread touches a tape;
+//! 2. every method that mutates the storage takes its `&mut` for the duration of the method body
+//!    only, runs no user code while holding it, and never lets a reference into the buffers escape;
+//! 3. readers (the reverse sweep, statistics) likewise borrow for the duration of one call that
+//!    records nothing.
+//!
+//! # Layout
+//!
+//! A node costs one byte (its [`OpKind`]); its operands go on flat stacks: a `u32` parent index
+//! each, plus a stored partial only where the partial is not ±1 (`+`, `-`, negation and adding a
+//! constant store none). Constants needed to replay or explain the tape (a leaf's value, `c` in
+//! `x + c`) go on a third stack. Values are not stored: a [`Var`] carries its own. See
+//! `docs/performance.md` for the measured effect of this layout.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::ops::OpKind;
+use crate::{Scalar, Var};
+
+/// Index of a node on its tape.
+///
+/// Nodes are numbered from 0 in the order they were recorded, which is a topological order of the
+/// computation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    /// The node's position on the tape, from 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let y = x.exp();
+    /// assert_eq!(x.id().index(), 0);
+    /// assert_eq!(y.id().index(), 1);
+    /// ```
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The recorded operations of one tape.
+#[derive(Debug, Default)]
+pub(crate) struct Storage<T> {
+    /// One kind per node.
+    pub(crate) kinds: Vec<OpKind>,
+    /// Operand parent indices and auxiliary words (n-ary counts, `powi` exponents).
+    pub(crate) parents: Vec<u32>,
+    /// Partials that are not ±1, in operand order.
+    pub(crate) partials: Vec<T>,
+    /// Constants kept for replay and explanation.
+    pub(crate) consts: Vec<T>,
+}
+
+impl<T> Storage<T> {
+    fn clear(&mut self) {
+        self.kinds.clear();
+        self.parents.clear();
+        self.partials.clear();
+        self.consts.clear();
+    }
+
+    fn reserve(&mut self, nodes: usize) {
+        self.kinds.reserve(nodes);
+        self.parents.reserve(2 * nodes);
+        self.partials.reserve(nodes);
+    }
+
+    fn capacity_bytes(&self) -> usize {
+        self.kinds.capacity()
+            + self.parents.capacity() * 4
+            + (self.partials.capacity() + self.consts.capacity()) * std::mem::size_of::<T>()
+    }
+
+    pub(crate) fn len_bytes(&self) -> usize {
+        self.kinds.len()
+            + self.parents.len() * 4
+            + (self.partials.len() + self.consts.len()) * std::mem::size_of::<T>()
+    }
+}
+
+/// Hands the buffers of a dropped tape (or gradient) to the next one created on the same thread,
+/// so that creating a tape per training step does not pay for fresh allocations.
+pub(crate) mod pool {
+    use super::*;
+
+    /// Buffers larger than this are freed rather than kept for reuse.
+    const MAX_KEPT_BYTES: usize = 1 << 28;
+    /// At most this many buffers of each kind are kept per thread.
+    const MAX_KEPT: usize = 4;
+
+    thread_local! {
+        static KEPT: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A kept buffer of type `B`, if one exists.
+    pub(crate) fn take<B: Any>() -> Option<B> {
+        KEPT.try_with(|kept| {
+            let mut kept = kept.borrow_mut();
+            let at = kept.iter().position(|b| b.is::<B>())?;
+            // invariant: `position` found a box holding a `B`.
+            Some(*kept.swap_remove(at).downcast::<B>().unwrap())
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Keeps `buffer` for reuse unless it is too large or enough are kept already.
+    pub(crate) fn give<B: Any>(buffer: B, bytes: usize) {
+        if bytes == 0 || bytes > MAX_KEPT_BYTES {
+            return;
+        }
+        let _ = KEPT.try_with(|kept| {
+            if let Ok(mut kept) = kept.try_borrow_mut() {
+                if kept.iter().filter(|b| b.is::<B>()).count() < MAX_KEPT {
+                    kept.push(Box::new(buffer));
+                }
+            }
+        });
+    }
+}
+
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+
+fn fresh_id() -> u64 {
+    NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A tape that records scalar operations as they run, so that [`Var::backward`] can apply the
+/// chain rule in one reverse sweep.
+///
+/// `Tape` is generic over its [`Scalar`]: `Tape::new()` gives a `Tape<f64>` when the values are
+/// `f64` literals, and `Tape::<f32>::new()` computes in `f32` with the same code.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::Tape;
+///
+/// let tape = Tape::new();
+/// let x = tape.var(2.0);
+/// let y = tape.var(-3.0);
+/// let z = x * y + x.sin();
+/// let g = z.backward();
+/// // dz/dx = y + cos(x), dz/dy = x
+/// assert_eq!(g.wrt(x), -3.0 + 2f64.cos());
+/// assert_eq!(g[y], 2.0);
+/// assert_eq!(tape.len(), 5);
+/// ```
+///
+/// A tape is cleared to be reused, keeping its buffers:
+///
+/// ```
+/// use tapegrad::Tape;
+///
+/// let mut tape = Tape::new();
+/// for step in 0..3 {
+///     tape.clear();
+///     let w = tape.var(step as f64);
+///     let loss = (w - 1.0).powi(2);
+///     let _dw = loss.backward()[w];
+/// }
+/// ```
+pub struct Tape<T: Scalar = f64> {
+    storage: UnsafeCell<Storage<T>>,
+    /// Identifies this tape (and this generation of it, since `clear` takes a fresh one) in
+    /// [`Gradients`](crate::Gradients), which must not be read with Vars of another tape.
+    id: u64,
+    /// The largest number of nodes the tape accepts; `u32::MAX` except in tests.
+    limit: u32,
+    /// Names given to nodes; empty unless the user names something.
+    names: RefCell<HashMap<u32, String>>,
+    /// Set once any node is named, so unnamed tapes never touch `names`.
+    named: Cell<bool>,
+}
+
+impl<T: Scalar> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Scalar> fmt::Debug for Tape<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tape")
+            .field("len", &self.len())
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl<T: Scalar> Drop for Tape<T> {
+    fn drop(&mut self) {
+        let mut storage = std::mem::take(self.storage.get_mut());
+        let bytes = storage.capacity_bytes();
+        storage.clear();
+        pool::give(storage, bytes);
+    }
+}
+
+impl<T: Scalar> Tape<T> {
+    /// An empty tape. It reuses the buffers of a tape dropped earlier on this thread, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.var(3.0);
+    /// assert_eq!(x.powi(2).backward().wrt(x), 6.0f32);
+    /// ```
+    pub fn new() -> Self {
+        let storage = pool::take::<Storage<T>>().unwrap_or_default();
+        Self::from_storage(storage)
+    }
+
+    /// An empty tape with room for about `nodes` operations before it must grow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::with_capacity(1_000);
+    /// let x = tape.var(0.5);
+    /// assert_eq!(x.exp().value(), 0.5f64.exp());
+    /// ```
+    pub fn with_capacity(nodes: usize) -> Self {
+        let mut storage = pool::take::<Storage<T>>().unwrap_or_default();
+        storage.reserve(nodes);
+        Self::from_storage(storage)
+    }
+
+    fn from_storage(storage: Storage<T>) -> Self {
+        Tape {
+            storage: UnsafeCell::new(storage),
+            id: fresh_id(),
+            limit: u32::MAX,
+            names: RefCell::new(HashMap::new()),
+            named: Cell::new(false),
+        }
+    }
+
+    /// Records an input or parameter with the given value: a leaf of the computation, whose
+    /// gradient [`Gradients::wrt`](crate::Gradients::wrt) reads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(4.0);
+    /// assert_eq!(x.value(), 4.0);
+    /// assert_eq!(x.sqrt().backward().wrt(x), 0.25);
+    /// ```
+    #[inline]
+    pub fn var(&self, value: T) -> Var<'_, T> {
+        let id = self.push(OpKind::Var, &[], &[], &[value]);
+        Var::from_parts(self, id, value)
+    }
+
+    /// Records one leaf per value, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let xs = tape.vars(&[1.0, 2.0, 3.0]);
+    /// let g = tape.sum(&xs).backward();
+    /// assert_eq!(g.wrt_all(&xs), vec![1.0, 1.0, 1.0]);
+    /// ```
+    pub fn vars(&self, values: &[T]) -> Vec<Var<'_, T>> {
+        values.iter().map(|&v| self.var(v)).collect()
+    }
+
+    /// Records a constant: it takes part in the computation but never receives a gradient (its
+    /// gradient reads as exactly 0, and nothing flows through it).
+    ///
+    /// Plain numbers work directly with the operators (`x * 3.0`); a constant `Var` is for code
+    /// that needs a `Var` in hand, such as a slice passed to [`Tape::dot`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// let c = tape.constant(5.0);
+    /// let g = (x * c).backward();
+    /// assert_eq!(g[x], 5.0);
+    /// assert_eq!(g[c], 0.0);
+    /// ```
+    #[inline]
+    pub fn constant(&self, value: T) -> Var<'_, T> {
+        let id = self.push(OpKind::Const, &[], &[], &[value]);
+        Var::from_parts(self, id, value)
+    }
+
+    /// The number of nodes recorded so far (leaves included).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// assert!(tape.is_empty());
+    /// let x = tape.var(1.0);
+    /// let _ = x * x + 1.0;
+    /// assert_eq!(tape.len(), 3);
+    /// ```
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.with_storage(|s| s.kinds.len())
+    }
+
+    /// `true` when nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets every node and keeps the allocation for the next recording.
+    ///
+    /// Because it takes `&mut self`, the borrow checker guarantees that no [`Var`] of the old
+    /// recording is still alive. [`Gradients`](crate::Gradients) computed before the clear refuse
+    /// Vars recorded after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let mut tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let _ = x.exp();
+    /// assert_eq!(tape.len(), 2);
+    /// tape.clear();
+    /// assert_eq!(tape.len(), 0);
+    /// ```
+    pub fn clear(&mut self) {
+        self.storage.get_mut().clear();
+        self.names.get_mut().clear();
+        self.named.set(false);
+        self.id = fresh_id();
+    }
+
+    /// The operation that recorded `var`.
+    ///
+    /// # Panics
+    ///
+    /// When `var` belongs to another tape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::{OpKind, Tape};
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// assert_eq!(tape.kind(x), OpKind::Var);
+    /// assert_eq!(tape.kind(x + x), OpKind::Add);
+    /// ```
+    pub fn kind(&self, var: Var<'_, T>) -> OpKind {
+        self.assert_owns(var, "Tape::kind");
+        self.with_storage(|s| s.kinds[var.id().index()])
+    }
+
+    /// The tape's identity, unique among the tapes of this process and renewed by
+    /// [`clear`](Tape::clear).
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Panics with a clear message unless `var` was recorded on this tape.
+    #[inline]
+    pub(crate) fn assert_owns(&self, var: Var<'_, T>, op: &str) {
+        if !std::ptr::eq(self, var.tape()) {
+            crate::var::mixed_tapes(op);
+        }
+    }
+
+    /// Gives a node a human-readable name, for explanations and graph export.
+    pub(crate) fn set_name(&self, id: NodeId, name: String) {
+        self.names.borrow_mut().insert(id.0, name);
+        self.named.set(true);
+    }
+
+    /// The name given to a node, if any.
+    pub(crate) fn name_of(&self, id: NodeId) -> Option<String> {
+        if !self.named.get() {
+            return None;
+        }
+        self.names.borrow().get(&id.0).cloned()
+    }
+
+    /// Runs `f` with shared access to the recorded nodes. `f` must not record on this tape.
+    #[inline]
+    pub(crate) fn with_storage<R>(&self, f: impl FnOnce(&Storage<T>) -> R) -> R {
+        // SAFETY: `Tape` is `!Sync`, so no other thread can be writing. Within this thread the
+        // only writers are the `push*` methods below, which hold their `&mut` only inside their
+        // own bodies and call no user code; `f` is crate code that records nothing, so no
+        // `&mut` to the storage exists while this shared reference lives. The reference does not
+        // escape: `R` cannot borrow from it because of the higher-ranked closure signature.
+        let storage = unsafe { &*self.storage.get() };
+        f(storage)
+    }
+
+    /// Appends a node of `kind` with its operands and returns its index.
+    ///
+    /// `parents` and `partials` are laid out as `kind.shape()` says; `consts` has
+    /// `kind.consts()` entries.
+    #[inline(always)]
+    pub(crate) fn push(&self, kind: OpKind, parents: &[u32], partials: &[T], consts: &[T]) -> NodeId {
+        // SAFETY: see `with_storage`: the `&mut` lives only for this body, which runs no user code
+        // and returns no reference into the storage.
+        let s = unsafe { &mut *self.storage.get() };
+        let index = s.kinds.len();
+        if index >= self.limit as usize {
+            self.full();
+        }
+        s.kinds.push(kind);
+        s.parents.extend_from_slice(parents);
+        s.partials.extend_from_slice(partials);
+        s.consts.extend_from_slice(consts);
+        NodeId(index as u32)
+    }
+
+    /// Appends an n-ary node: `n` parents framed by the count `n` on both sides, and the partials
+    /// produced alongside each parent by `operands` (none when `unit` is set, as for `sum`).
+    ///
+    /// `operands` yields `(parent, partial)` pairs; it is crate code that records nothing.
+    #[inline(always)]
+    pub(crate) fn push_nary(
+        &self,
+        kind: OpKind,
+        n: usize,
+        operands: impl Iterator<Item = (u32, T)>,
+        unit: bool,
+        consts: &[T],
+    ) -> NodeId {
+        let count = u32::try_from(n).unwrap_or_else(|_| {
+            panic!(
+                "{}: got {n} operands; one node takes at most {} — split the operation",
+                kind.name(),
+                u32::MAX
+            )
+        });
+        // SAFETY: see `with_storage`. `operands` is an iterator built by crate code over slices
+        // of Vars and plain numbers; it neither records on this tape nor reads its storage.
+        let s = unsafe { &mut *self.storage.get() };
+        let index = s.kinds.len();
+        if index >= self.limit as usize {
+            self.full();
+        }
+        s.kinds.push(kind);
+        s.parents.reserve(n + 2);
+        s.parents.push(count);
+        if unit {
+            s.parents.extend(operands.map(|(p, _)| p));
+        } else {
+            s.partials.reserve(n);
+            for (p, d) in operands {
+                s.parents.push(p);
+                s.partials.push(d);
+            }
+        }
+        s.parents.push(count);
+        s.consts.extend_from_slice(consts);
+        NodeId(index as u32)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn full(&self) -> ! {
+        panic!(
+            "tape is full: it holds {} nodes, the most one tape can index with u32; \
+             clear it between steps or split the computation",
+            self.limit
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_stores_no_partials_and_mul_stores_two() {
+        let tape = Tape::new();
+        let x = tape.var(2.0);
+        let y = tape.var(3.0);
+        let _ = x + y;
+        tape.with_storage(|s| {
+            assert_eq!(s.parents, vec![0, 1]);
+            assert!(s.partials.is_empty());
+        });
+        let _ = x * y;
+        tape.with_storage(|s| {
+            assert_eq!(s.parents, vec![0, 1, 0, 1]);
+            assert_eq!(s.partials, vec![3.0, 2.0]);
+            assert_eq!(s.consts, vec![2.0, 3.0]);
+        });
+    }
+
+    #[test]
+    fn sum_frames_its_parents_with_the_count() {
+        let tape = Tape::new();
+        let xs = tape.vars(&[1.0, 2.0, 3.0]);
+        let _ = tape.sum(&xs);
+        tape.with_storage(|s| {
+            assert_eq!(s.parents, vec![3, 0, 1, 2, 3]);
+            assert!(s.partials.is_empty());
+        });
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "tape is full: it holds 3 nodes, the most one tape can index with u32; clear it between steps or split the computation"
+    )]
+    fn a_full_tape_panics_instead_of_wrapping() {
+        let mut tape = Tape::new();
+        tape.limit = 3;
+        let x = tape.var(1.0);
+        let y = x + 1.0;
+        let _ = y * x;
+        let _ = y * x;
+    }
+
+    #[test]
+    fn a_dropped_tape_hands_its_buffers_to_the_next() {
+        let first = Tape::with_capacity(10_000);
+        let x = first.var(1.0);
+        let _ = x.sin();
+        let cap = first.with_storage(|s| s.kinds.capacity());
+        drop(first);
+        let second = Tape::<f64>::new();
+        assert!(second.is_empty());
+        assert_eq!(second.with_storage(|s| s.kinds.capacity()), cap);
+    }
+
+    #[test]
+    fn clear_renews_the_identity() {
+        let mut tape = Tape::<f64>::new();
+        let before = tape.id();
+        tape.clear();
+        assert_ne!(before, tape.id());
+    }
+}
