@@ -416,7 +416,11 @@ impl<T: Scalar> Tape<T> {
         for v in outputs {
             self.assert_owns(*v, "vjp");
         }
-        let len = outputs.iter().map(|o| o.id().index() + 1).max().unwrap_or(0);
+        let len = outputs
+            .iter()
+            .map(|o| o.id().index() + 1)
+            .max()
+            .unwrap_or(0);
         let mut adjoints = seeded::<T>(len);
         for (o, &w) in outputs.iter().zip(weights) {
             adjoints[o.id().index()] += w;

@@ -91,12 +91,6 @@ impl<T> Storage<T> {
             + self.parents.capacity() * 4
             + (self.partials.capacity() + self.consts.capacity()) * std::mem::size_of::<T>()
     }
-
-    pub(crate) fn len_bytes(&self) -> usize {
-        self.kinds.len()
-            + self.parents.len() * 4
-            + (self.partials.len() + self.consts.len()) * std::mem::size_of::<T>()
-    }
 }
 
 /// Hands the buffers of a dropped tape (or gradient) to the next one created on the same thread,
@@ -110,16 +104,18 @@ pub(crate) mod pool {
     const MAX_KEPT: usize = 4;
 
     thread_local! {
+        /// Slots of type `Option<B>`; a slot once allocated is kept and refilled, so that taking
+        /// and giving back a buffer allocates nothing after the first time.
         static KEPT: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
     }
 
     /// A kept buffer of type `B`, if one exists.
     pub(crate) fn take<B: Any>() -> Option<B> {
         KEPT.try_with(|kept| {
-            let mut kept = kept.borrow_mut();
-            let at = kept.iter().position(|b| b.is::<B>())?;
-            // invariant: `position` found a box holding a `B`.
-            Some(*kept.swap_remove(at).downcast::<B>().unwrap())
+            let mut kept = kept.try_borrow_mut().ok()?;
+            kept.iter_mut()
+                .filter_map(|slot| slot.downcast_mut::<Option<B>>())
+                .find_map(Option::take)
         })
         .ok()
         .flatten()
@@ -131,10 +127,23 @@ pub(crate) mod pool {
             return;
         }
         let _ = KEPT.try_with(|kept| {
-            if let Ok(mut kept) = kept.try_borrow_mut() {
-                if kept.iter().filter(|b| b.is::<B>()).count() < MAX_KEPT {
-                    kept.push(Box::new(buffer));
+            let Ok(mut kept) = kept.try_borrow_mut() else {
+                return;
+            };
+            let mut count = 0;
+            let mut buffer = Some(buffer);
+            for slot in kept
+                .iter_mut()
+                .filter_map(|slot| slot.downcast_mut::<Option<B>>())
+            {
+                count += 1;
+                if slot.is_none() {
+                    *slot = buffer.take();
+                    return;
                 }
+            }
+            if count < MAX_KEPT {
+                kept.push(Box::new(buffer));
             }
         });
     }
@@ -436,7 +445,13 @@ impl<T: Scalar> Tape<T> {
     /// `parents` and `partials` are laid out as `kind.shape()` says; `consts` has
     /// `kind.consts()` entries.
     #[inline(always)]
-    pub(crate) fn push(&self, kind: OpKind, parents: &[u32], partials: &[T], consts: &[T]) -> NodeId {
+    pub(crate) fn push(
+        &self,
+        kind: OpKind,
+        parents: &[u32],
+        partials: &[T],
+        consts: &[T],
+    ) -> NodeId {
         // SAFETY: see `with_storage`: the `&mut` lives only for this body, which runs no user code
         // and returns no reference into the storage.
         let s = unsafe { &mut *self.storage.get() };

@@ -37,7 +37,9 @@ pub(crate) fn values<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<T> {
                 };
                 p += 1;
                 q += 1;
-                Unary::from_record(kind, konst, s.partials[q - 1], aux).eval(x).0
+                Unary::from_record(kind, konst, s.partials[q - 1], aux)
+                    .eval(x)
+                    .0
             }
             Shape::UnitBinary(_) | Shape::Binary => {
                 let (x, y) = (

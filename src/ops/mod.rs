@@ -10,8 +10,8 @@
 
 pub mod arith;
 pub mod elementary;
-pub mod nary;
 pub(crate) mod forward;
+pub mod nary;
 
 use crate::Scalar;
 
