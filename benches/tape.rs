@@ -88,7 +88,9 @@ fn w1_rosenbrock(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("W1 rosenbrock n={n}"));
         group.throughput(Throughput::Elements(n as u64));
         if n >= 1_000_000 {
-            group.sample_size(20).measurement_time(Duration::from_secs(10));
+            group
+                .sample_size(20)
+                .measurement_time(Duration::from_secs(10));
         }
         group.bench_function("plain f64 value", |b| {
             b.iter(|| rosenbrock_plain(black_box(&x)))
@@ -108,7 +110,9 @@ fn w1_rosenbrock(c: &mut Criterion) {
 fn w2_chain(c: &mut Criterion) {
     let steps = 1_000_000;
     let mut group = c.benchmark_group("W2 chain 1e6 steps");
-    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
     group.bench_function("plain f64 value", |b| {
         b.iter(|| chain_plain(black_box(0.3), steps))
     });
@@ -121,7 +125,9 @@ fn w2_chain(c: &mut Criterion) {
 /// Per-node cost of recording plus backward on `x = sin(x) * 0.9 + 0.1` chains of growing length.
 fn scaling(c: &mut Criterion) {
     let mut group = c.benchmark_group("chain per node");
-    group.sample_size(10).measurement_time(Duration::from_secs(8));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
     for nodes in [100_000usize, 1_000_000, 10_000_000] {
         group.throughput(Throughput::Elements(nodes as u64));
         group.bench_with_input(BenchmarkId::from_parameter(nodes), &nodes, |b, &nodes| {

@@ -80,7 +80,13 @@ fn peak_rss() -> usize {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .and_then(|kb| {
+            kb.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
         .map_or(0, |kb| kb * 1024)
 }
 
@@ -171,7 +177,10 @@ fn scale(max_nodes: usize) {
     let mut nodes = 1_000_000usize.min(max_nodes);
     loop {
         let out = run_child(&["--child".into(), "chain".into(), nodes.to_string()]);
-        println!("{:<12} {:>12} s {:>9} {:>7} MiB {:>10}", nodes, out[0], out[1], out[2], out[3]);
+        println!(
+            "{:<12} {:>12} s {:>9} {:>7} MiB {:>10}",
+            nodes, out[0], out[1], out[2], out[3]
+        );
         if nodes >= max_nodes {
             break;
         }

@@ -172,6 +172,7 @@ fn step_back<T>(s: &Storage<T>, shape: Shape, p: usize, q: usize) -> (usize, usi
             let n = s.parents[p - 1] as usize;
             (p - 2 - n, q - n)
         }
+        Shape::Guard(words) => (p - words as usize, q),
     }
 }
 
@@ -270,6 +271,7 @@ pub(crate) fn sweep<T: Scalar>(
                     }
                 }
             }
+            Shape::Guard(words) => p -= words as usize,
             Shape::Nary => {
                 let n = parents[p - 1] as usize;
                 let end = p - 1;

@@ -33,6 +33,7 @@ pub mod var;
 
 pub use error::Error;
 pub use gradients::{Gradients, Jacobian};
+pub use ops::compare::{Comparand, Comparison};
 pub use ops::nary::DotOperand;
 pub use ops::OpKind;
 pub use scalar::Scalar;
