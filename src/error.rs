@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{NodeId, OpKind};
+use crate::{Comparison, NodeId, OpKind};
 
 /// What went wrong, with the values involved.
 ///
@@ -35,6 +35,27 @@ pub enum Error {
         /// The local partial on that edge, as `f64`.
         partial: f64,
     },
+    /// A compiled tape would contain a custom operation, whose value and partials replay cannot
+    /// recompute ([`Tape::compile`](crate::Tape::compile)).
+    ReplayCustomOp {
+        /// The custom node an output or a comparison depends on.
+        node: NodeId,
+    },
+    /// A recorded comparison came out differently on replay
+    /// ([`CompiledTape::run`](crate::CompiledTape::run)): the new inputs take another branch,
+    /// so the tape must be recorded again.
+    BranchChanged {
+        /// The comparison node, as recorded.
+        node: NodeId,
+        /// The comparison.
+        comparison: Comparison,
+        /// Its left-hand value on replay, as `f64`.
+        lhs: f64,
+        /// Its right-hand value on replay, as `f64`.
+        rhs: f64,
+        /// The outcome recorded; the outcome on replay is the opposite.
+        recorded: bool,
+    },
 }
 
 impl fmt::Display for Error {
@@ -57,6 +78,24 @@ impl fmt::Display for Error {
                 "adjoint of node {node} ({}) became {adjoint} through node {via} ({}), whose partial is {partial}",
                 op.name(),
                 via_op.name()
+            ),
+            Error::ReplayCustomOp { node } => write!(
+                f,
+                "node {node} is a custom operation, whose value and partials replay cannot \
+                 recompute; write it with built-in operations or record the tape for each input"
+            ),
+            Error::BranchChanged {
+                node,
+                comparison,
+                lhs,
+                rhs,
+                recorded,
+            } => write!(
+                f,
+                "comparison {node} `{lhs} {} {rhs}` is now {} but was recorded {recorded}; \
+                 the new inputs take another branch, so the tape must be recorded again",
+                comparison.symbol(),
+                !recorded
             ),
         }
     }

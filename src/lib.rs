@@ -27,6 +27,7 @@
 pub mod error;
 pub mod gradients;
 pub mod ops;
+pub mod replay;
 pub mod scalar;
 pub mod tape;
 pub mod var;
@@ -36,6 +37,7 @@ pub use gradients::{Gradients, Jacobian};
 pub use ops::compare::{Comparand, Comparison};
 pub use ops::nary::DotOperand;
 pub use ops::OpKind;
+pub use replay::{CompiledTape, Replay};
 pub use scalar::Scalar;
 pub use tape::{NodeId, Tape};
 pub use var::Var;

@@ -1,0 +1,841 @@
+//! Record once, replay many: a recorded tape compiled into a function of new input values.
+//!
+//! Recording a tape costs a push per operation, and a fresh tape per evaluation when the inputs
+//! change. When the computation itself does not change — the same network, the same loss, only
+//! new parameter values or new data — [`Tape::compile`] turns one recording into a
+//! [`CompiledTape`]: a flat program that, given new input values, recomputes every value and
+//! local partial through the same rules as recording ([`crate::ops`]) and runs the same reverse
+//! sweep ([`crate::gradients`]), in buffers it keeps. Its results equal those of recording afresh
+//! on the same inputs, bit for bit, and after the first call it allocates nothing.
+//!
+//! # When a replay is valid
+//!
+//! A tape records the operations that ran, not the program that ran them. Replaying it on new
+//! inputs is right exactly when recording afresh on those inputs would record the same
+//! operations. That holds when:
+//!
+//! - every branch that depends on a value goes through a recorded comparison
+//!   ([`Var::lt`](crate::Var::lt), [`le`](crate::Var::le), [`gt`](crate::Var::gt),
+//!   [`ge`](crate::Var::ge)). Replay re-evaluates each one and returns
+//!   [`Error::BranchChanged`] when it comes out differently, instead of computing on the wrong
+//!   branch. An `if x.value() < 0.0` in plain Rust is invisible to the tape and is *not* checked;
+//! - loop counts and sizes do not depend on values (a loop "until converged" records as many
+//!   iterations as it took for the recorded inputs, and replays exactly that many);
+//! - values read with [`Var::value`](crate::Var::value) and used in plain Rust arithmetic — in
+//!   `x * y.value()`, say — are constants of the recording and stay so on replay;
+//! - the tape holds no custom operation ([`Tape::custom`]) that the outputs or a comparison depend
+//!   on: its value and partials were supplied by user code that replay cannot run again, so
+//!   [`Tape::compile`] refuses it with [`Error::ReplayCustomOp`].
+//!
+//! The kinks of `relu`, `leaky_relu`, `abs`, `max` and `min` need no guard: their rules pick the
+//! piece the new inputs call for, as recording would.
+//!
+//! Leaves that are not among the compiled inputs (parameters left out, [`Tape::constant`]s,
+//! detached values) keep the values they were recorded with. Nodes that neither an output nor a
+//! comparison depends on are left out of the program; comparisons recorded after the last output
+//! are not checked.
+//!
+//! # Examples
+//!
+//! ```
+//! use tapegrad::Tape;
+//! # fn main() -> Result<(), tapegrad::Error> {
+//! let tape = Tape::new();
+//! let x = tape.var(1.0);
+//! let y = tape.var(2.0);
+//! let z = x * y + x.sin();
+//! let mut f = tape.compile(&[x, y], &[z])?;
+//!
+//! let r = f.run(&[3.0, -1.0])?;
+//! // z = xy + sin x, dz/dx = y + cos x, dz/dy = x
+//! assert_eq!(r.value(), 3.0 * -1.0 + 3f64.sin());
+//! assert_eq!(r.grad(), &[-1.0 + 3f64.cos(), 3.0]);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+
+use crate::gradients::sweep;
+use crate::ops::compare::Comparison;
+use crate::ops::nary::weighted_sum;
+use crate::ops::{Binary, OpKind, Shape, Unary};
+use crate::tape::{NodeId, Storage};
+use crate::{Error, Scalar, Tape, Var};
+
+/// One node of a compiled program: what the forward pass computes there.
+///
+/// Operands are indices into the program's values; n-ary nodes read theirs from the program's
+/// parent stack, starting at `start`. Nodes with stored partials write them at the partial cursor,
+/// which advances exactly as the tape's layout says, so that the reverse sweep finds them.
+#[derive(Debug, Clone, Copy)]
+enum Step<T> {
+    /// A leaf: its value is an input or stays as recorded.
+    Leaf,
+    /// A one-input operation whose partial is ±1 and not stored.
+    UnitUnary { op: Unary<T>, x: u32 },
+    /// A one-input operation with a stored partial.
+    Unary { op: Unary<T>, x: u32 },
+    /// `x + y` or `x - y`: partials ±1, not stored.
+    UnitBinary { op: Binary, x: u32, y: u32 },
+    /// A two-input operation with two stored partials.
+    Binary { op: Binary, x: u32, y: u32 },
+    /// `Σ xᵢ` over `n` operands.
+    Sum { start: u32, n: u32 },
+    /// `Σ xᵢyᵢ` over `n` pairs: the `xᵢ` then the `yᵢ` on the parent stack; `2n` partials.
+    Dot { start: u32, n: u32 },
+    /// `Σ xᵢcᵢ`: the weights `cᵢ` are the node's (constant) partials.
+    DotConst { start: u32, n: u32 },
+    /// A recorded comparison of two values.
+    Compare {
+        x: u32,
+        y: u32,
+        cmp: Comparison,
+        recorded: bool,
+        node: u32,
+    },
+    /// A recorded comparison of a value with a plain number.
+    CompareConst {
+        x: u32,
+        c: T,
+        cmp: Comparison,
+        recorded: bool,
+        node: u32,
+    },
+}
+
+/// A recorded tape compiled into a function of new input values: it returns the outputs and their
+/// gradients with respect to every input, bit for bit as recording afresh would, and allocates
+/// nothing after its first call.
+///
+/// Built by [`Tape::compile`]; it owns its program and buffers and does not borrow the tape, which
+/// can be cleared or dropped. The module documentation ([`crate::replay`]) says when a replay is
+/// valid.
+///
+/// # Examples
+///
+/// Record a function once, then evaluate its gradient at many points:
+///
+/// ```
+/// use tapegrad::Tape;
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let mut tape = Tape::new();
+/// let mut f = {
+///     let x = tape.vars(&[0.0, 0.0]);
+///     let rosenbrock = (1.0 - x[0]).powi(2) + 100.0 * (x[1] - x[0].powi(2)).powi(2);
+///     tape.compile(&x, &[rosenbrock])?
+/// };
+/// tape.clear(); // the compiled tape does not need the recording any more
+///
+/// let r = f.run(&[1.0, 1.0])?;
+/// assert_eq!(r.value(), 0.0);
+/// assert_eq!(r.grad(), &[0.0, 0.0]);
+/// let r = f.run(&[0.0, 1.0])?;
+/// assert_eq!(r.value(), 101.0);
+/// assert_eq!(r.grad(), &[-2.0, 200.0]);
+/// # Ok(())
+/// # }
+/// ```
+pub struct CompiledTape<T: Scalar = f64> {
+    /// The program's nodes, laid out as on a tape so that the reverse sweep reads it unchanged;
+    /// `partials` is rewritten by every forward pass.
+    storage: Storage<T>,
+    /// What the forward pass computes at each node.
+    steps: Vec<Step<T>>,
+    /// The value of every node; leaves that are not inputs keep their recorded value.
+    values: Vec<T>,
+    /// The adjoint buffer of the reverse sweep.
+    adjoints: Vec<T>,
+    /// Gradients, one row of `inputs.len()` per output (or one row for [`CompiledTape::vjp`]).
+    grads: Vec<T>,
+    /// Output values, in the order given to `compile`.
+    out_values: Vec<T>,
+    /// Program index of each input.
+    inputs: Vec<u32>,
+    /// Program index of each output.
+    outputs: Vec<u32>,
+    /// The number of nodes on the tape the program was compiled from.
+    recorded_len: usize,
+}
+
+impl<T: Scalar> fmt::Debug for CompiledTape<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CompiledTape")
+            .field("inputs", &self.inputs.len())
+            .field("outputs", &self.outputs.len())
+            .field("nodes", &self.steps.len())
+            .field("recorded_nodes", &self.recorded_len)
+            .finish()
+    }
+}
+
+/// The result of one replay: the output values and the gradients, borrowed from the
+/// [`CompiledTape`] until its next call.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::Tape;
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let tape = Tape::new();
+/// let x = tape.var(1.0);
+/// let mut f = tape.compile(&[x], &[x * x, x.exp()])?;
+/// let r = f.run(&[2.0])?;
+/// assert_eq!(r.values(), &[4.0, 2f64.exp()]);
+/// assert_eq!(r.grad_of(0), &[4.0]);
+/// assert_eq!(r.grad_of(1), &[2f64.exp()]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Replay<'a, T = f64> {
+    values: &'a [T],
+    grads: &'a [T],
+    inputs: usize,
+}
+
+impl<'a, T: Copy> Replay<'a, T> {
+    /// The value of the first output.
+    pub fn value(&self) -> T {
+        self.values[0]
+    }
+
+    /// The values of all outputs, in the order given to [`Tape::compile`].
+    pub fn values(&self) -> &'a [T] {
+        self.values
+    }
+
+    /// The gradient of the first output with respect to every input, in the order given to
+    /// [`Tape::compile`] (for [`CompiledTape::vjp`]: the gradient of the weighted sum).
+    pub fn grad(&self) -> &'a [T] {
+        self.grad_of(0)
+    }
+
+    /// The gradient of output `k` with respect to every input.
+    ///
+    /// # Panics
+    ///
+    /// When there is no gradient row `k` (after [`CompiledTape::vjp`] there is only row 0).
+    pub fn grad_of(&self, k: usize) -> &'a [T] {
+        let rows = self.grads.len() / self.inputs.max(1);
+        assert!(
+            k < rows || (self.inputs == 0 && k < self.values.len()),
+            "replay: no gradient row {k}; this replay has {rows}"
+        );
+        &self.grads[k * self.inputs..(k + 1) * self.inputs]
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn bad_input(var: NodeId, kind: OpKind) -> ! {
+    panic!(
+        "compile: input {var} is a {} node, not a leaf; pass Vars made by Tape::var or \
+         Tape::constant as inputs",
+        kind.name()
+    )
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn wrong_input_count(got: usize, want: usize) -> ! {
+    panic!(
+        "replay: got {got} input values for {want} compiled inputs; pass one value per input, \
+         in the order given to Tape::compile"
+    )
+}
+
+/// Where a node's operands start on the parent, partial and constant stacks.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    p: usize,
+    q: usize,
+    c: usize,
+}
+
+/// How many parent words and partials a node occupies.
+fn footprint<T>(s: &Storage<T>, kind: OpKind, p: usize) -> (usize, usize) {
+    match kind.shape() {
+        Shape::Leaf => (0, 0),
+        Shape::UnitUnary(_) => (1, 0),
+        Shape::Unary => (1, 1),
+        Shape::UnaryAux => (2, 1),
+        Shape::UnitBinary(_) => (2, 0),
+        Shape::Binary => (2, 2),
+        Shape::UnitNary => (s.parents[p] as usize + 2, 0),
+        Shape::Nary => {
+            let n = s.parents[p] as usize;
+            (n + 2, n)
+        }
+        Shape::Guard(words) => (words as usize, 0),
+    }
+}
+
+/// The parent words of a node that are node indices (not counts, exponents or codes).
+fn operand_words<T>(s: &Storage<T>, kind: OpKind, p: usize) -> std::ops::Range<usize> {
+    match kind.shape() {
+        Shape::Leaf => p..p,
+        Shape::UnitUnary(_) | Shape::Unary | Shape::UnaryAux => p..p + 1,
+        Shape::UnitBinary(_) | Shape::Binary => p..p + 2,
+        Shape::UnitNary | Shape::Nary => p + 1..p + 1 + s.parents[p] as usize,
+        Shape::Guard(words) => p..p + words as usize - 1,
+    }
+}
+
+impl<T: Scalar> Tape<T> {
+    /// Compiles the recording into a [`CompiledTape`]: a function from new values of `inputs` to
+    /// the values of `outputs` and their gradients with respect to `inputs`.
+    ///
+    /// `inputs` are leaves ([`Tape::var`], or [`Tape::constant`] for data that needs no
+    /// gradient), bound in the order given; every other leaf keeps its recorded value. The
+    /// program keeps only the nodes an output or a comparison depends on. The module
+    /// documentation ([`crate::replay`]) says when a replay is valid.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReplayCustomOp`] when an output or a comparison depends on a custom operation
+    /// ([`Tape::custom`]), whose value and partials replay cannot recompute.
+    ///
+    /// # Panics
+    ///
+    /// When `outputs` is empty, an input is not a leaf or appears twice, or a Var belongs to
+    /// another tape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let tape = Tape::new();
+    /// let w = tape.var(0.5);
+    /// let x = tape.constant(2.0); // a data point, bound as an input
+    /// let loss = (w * x - 1.0).powi(2);
+    /// let mut f = tape.compile(&[w, x], &[loss])?;
+    /// let r = f.run(&[1.0, 3.0])?;
+    /// assert_eq!(r.value(), 4.0);
+    /// assert_eq!(r.grad(), &[12.0, 0.0]); // constants receive no gradient
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn compile<'t>(
+        &'t self,
+        inputs: &[Var<'t, T>],
+        outputs: &[Var<'t, T>],
+    ) -> Result<CompiledTape<T>, Error> {
+        assert!(
+            !outputs.is_empty(),
+            "compile: no outputs; pass at least one Var to differentiate"
+        );
+        for v in inputs.iter().chain(outputs) {
+            self.assert_owns(*v, "compile");
+        }
+        self.with_storage(|s| compile(s, inputs, outputs))
+    }
+}
+
+fn compile<T: Scalar>(
+    s: &Storage<T>,
+    inputs: &[Var<'_, T>],
+    outputs: &[Var<'_, T>],
+) -> Result<CompiledTape<T>, Error> {
+    let end = outputs
+        .iter()
+        .map(|o| o.id().index() + 1)
+        .max()
+        .unwrap_or(0);
+    let kinds = &s.kinds[..end];
+
+    // Where each node's operands start.
+    let mut cursors = Vec::with_capacity(end);
+    let mut at = Cursor { p: 0, q: 0, c: 0 };
+    for &kind in kinds {
+        cursors.push(at);
+        let (words, partials) = footprint(s, kind, at.p);
+        at.p += words;
+        at.q += partials;
+        at.c += kind.consts();
+    }
+
+    // Which nodes the outputs and the comparisons depend on.
+    let mut live = vec![false; end];
+    for o in outputs {
+        live[o.id().index()] = true;
+    }
+    for x in inputs {
+        let i = x.id().index();
+        let kind = s.kinds[i];
+        if !matches!(kind, OpKind::Var | OpKind::Const) {
+            bad_input(x.id(), kind);
+        }
+        if i < end {
+            live[i] = true;
+        }
+    }
+    let mut seen = inputs.iter().map(|x| x.id()).collect::<Vec<_>>();
+    seen.sort_unstable();
+    if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+        panic!(
+            "compile: input {} is given twice; pass each input once",
+            w[0]
+        );
+    }
+    for (i, &kind) in kinds.iter().enumerate().rev() {
+        if matches!(kind.shape(), Shape::Guard(_)) {
+            live[i] = true;
+        }
+        if live[i] {
+            for w in operand_words(s, kind, cursors[i].p) {
+                live[s.parents[w] as usize] = true;
+            }
+        }
+    }
+
+    // The program: the live nodes in recorded order, renumbered.
+    let mut index = vec![u32::MAX; end];
+    let mut storage = Storage::default();
+    let mut steps = Vec::new();
+    let mut values = Vec::new();
+    for (i, &kind) in kinds.iter().enumerate() {
+        if !live[i] {
+            continue;
+        }
+        if kind == OpKind::Custom {
+            return Err(Error::ReplayCustomOp {
+                node: NodeId(i as u32),
+            });
+        }
+        let Cursor { p, q, c } = cursors[i];
+        let (words, npartials) = footprint(s, kind, p);
+        let konst = if kind.consts() == 1 {
+            s.consts[c]
+        } else {
+            T::zero()
+        };
+        let new = |w: usize| index[s.parents[w] as usize];
+        let start = storage.parents.len() as u32;
+        let operands = operand_words(s, kind, p);
+        for w in p..p + words {
+            storage.parents.push(if operands.contains(&w) {
+                new(w)
+            } else {
+                s.parents[w]
+            });
+        }
+        storage
+            .partials
+            .extend_from_slice(&s.partials[q..q + npartials]);
+        storage
+            .consts
+            .extend_from_slice(&s.consts[c..c + kind.consts()]);
+        storage.kinds.push(kind);
+        let step = match kind.shape() {
+            Shape::Leaf => Step::Leaf,
+            Shape::UnitUnary(_) => Step::UnitUnary {
+                op: Unary::from_record(kind, konst, T::zero(), 0),
+                x: new(p),
+            },
+            Shape::Unary => Step::Unary {
+                op: Unary::from_record(kind, konst, s.partials[q], 0),
+                x: new(p),
+            },
+            Shape::UnaryAux => Step::Unary {
+                op: Unary::from_record(kind, konst, s.partials[q], s.parents[p + 1]),
+                x: new(p),
+            },
+            Shape::UnitBinary(_) => Step::UnitBinary {
+                op: Binary::from_kind(kind),
+                x: new(p),
+                y: new(p + 1),
+            },
+            Shape::Binary => Step::Binary {
+                op: Binary::from_kind(kind),
+                x: new(p),
+                y: new(p + 1),
+            },
+            Shape::UnitNary => Step::Sum {
+                start: start + 1,
+                n: s.parents[p],
+            },
+            Shape::Nary => match kind {
+                OpKind::Dot => Step::Dot {
+                    start: start + 1,
+                    n: s.parents[p] / 2,
+                },
+                _ => Step::DotConst {
+                    start: start + 1,
+                    n: s.parents[p],
+                },
+            },
+            Shape::Guard(_) => {
+                let (cmp, recorded) = Comparison::decode(s.parents[p + words - 1]);
+                if kind == OpKind::Compare {
+                    Step::Compare {
+                        x: new(p),
+                        y: new(p + 1),
+                        cmp,
+                        recorded,
+                        node: i as u32,
+                    }
+                } else {
+                    Step::CompareConst {
+                        x: new(p),
+                        c: konst,
+                        cmp,
+                        recorded,
+                        node: i as u32,
+                    }
+                }
+            }
+        };
+        steps.push(step);
+        values.push(konst);
+        index[i] = (steps.len() - 1) as u32;
+    }
+
+    let inputs: Vec<u32> = inputs
+        .iter()
+        .map(|x| index.get(x.id().index()).copied().unwrap_or(u32::MAX))
+        .collect();
+    let outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
+    let nodes = steps.len();
+    Ok(CompiledTape {
+        storage,
+        steps,
+        values,
+        adjoints: vec![T::zero(); nodes],
+        grads: vec![T::zero(); inputs.len() * outputs.len()],
+        out_values: vec![T::zero(); outputs.len()],
+        inputs,
+        outputs,
+        recorded_len: s.kinds.len(),
+    })
+}
+
+impl<T: Scalar> CompiledTape<T> {
+    /// The number of inputs, the length of the slice each call takes.
+    pub fn inputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// The number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// The number of nodes in the compiled program (at most the recorded ones up to the last
+    /// output: nodes that neither an output nor a comparison depends on are left out).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let _unused = x.sin();
+    /// let y = x * 2.0;
+    /// assert_eq!(tape.compile(&[x], &[y])?.len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// `true` when the program has no nodes (never: it has at least its outputs).
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The output values at new inputs, without gradients: a forward pass alone.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BranchChanged`] when a recorded comparison comes out differently on these inputs.
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` does not hold one value per compiled input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// let mut f = tape.compile(&[x], &[x.exp() + 1.0])?;
+    /// assert_eq!(f.forward(&[1.0])?, &[1f64.exp() + 1.0]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn forward(&mut self, inputs: &[T]) -> Result<&[T], Error> {
+        self.forward_pass(inputs)?;
+        Ok(&self.out_values)
+    }
+
+    /// The output values at new inputs and the gradient of each output with respect to every
+    /// input: a forward pass and one reverse sweep per output.
+    ///
+    /// The results equal, bit for bit, what recording afresh on these inputs and calling
+    /// [`Var::backward`] on each output would give. After the first call nothing is allocated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BranchChanged`] when a recorded comparison comes out differently on these inputs:
+    /// the tape must be recorded again. The compiled tape stays usable for other inputs.
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` does not hold one value per compiled input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::{Error, Tape};
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// let y = if x.gt(0.0) { x.ln() } else { (-x).ln() };
+    /// let mut f = tape.compile(&[x], &[y]).unwrap();
+    /// assert_eq!(f.run(&[4.0]).unwrap().grad(), &[0.25]);
+    /// assert!(matches!(f.run(&[-4.0]), Err(Error::BranchChanged { .. })));
+    /// ```
+    pub fn run(&mut self, inputs: &[T]) -> Result<Replay<'_, T>, Error> {
+        self.forward_pass(inputs)?;
+        let n = self.inputs.len();
+        for k in 0..self.outputs.len() {
+            let o = self.outputs[k] as usize;
+            let adj = &mut self.adjoints[..o + 1];
+            adj.fill(T::zero());
+            adj[o] = T::one();
+            sweep(&self.storage, adj, |_, _, _, _, _| {});
+            read_gradient(adj, &self.inputs, &mut self.grads[k * n..(k + 1) * n]);
+        }
+        Ok(Replay {
+            values: &self.out_values,
+            grads: &self.grads,
+            inputs: n,
+        })
+    }
+
+    /// The output values at new inputs and the gradient of `Σ weights[k] * outputs[k]` with
+    /// respect to every input, in one reverse sweep (a vector–Jacobian product, as
+    /// [`Tape::vjp`]). Read the gradient with [`Replay::grad`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BranchChanged`] as for [`run`](CompiledTape::run).
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` does not hold one value per compiled input, or `weights` one per output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let mut f = tape.compile(&[x], &[x * x, x.sin()])?;
+    /// let r = f.vjp(&[2.0], &[1.0, 10.0])?;
+    /// assert_eq!(r.grad(), &[4.0 + 10.0 * 2f64.cos()]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn vjp(&mut self, inputs: &[T], weights: &[T]) -> Result<Replay<'_, T>, Error> {
+        assert!(
+            weights.len() == self.outputs.len(),
+            "vjp: got {} weights for {} outputs; pass one weight per output",
+            weights.len(),
+            self.outputs.len()
+        );
+        self.forward_pass(inputs)?;
+        let n = self.inputs.len();
+        let len = self
+            .outputs
+            .iter()
+            .map(|&o| o as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let adj = &mut self.adjoints[..len];
+        adj.fill(T::zero());
+        for (&o, &w) in self.outputs.iter().zip(weights) {
+            adj[o as usize] += w;
+        }
+        sweep(&self.storage, adj, |_, _, _, _, _| {});
+        read_gradient(adj, &self.inputs, &mut self.grads[..n]);
+        Ok(Replay {
+            values: &self.out_values,
+            grads: &self.grads[..n],
+            inputs: n,
+        })
+    }
+
+    /// Binds the inputs and recomputes every value and stored partial, checking the comparisons.
+    fn forward_pass(&mut self, inputs: &[T]) -> Result<(), Error> {
+        if inputs.len() != self.inputs.len() {
+            wrong_input_count(inputs.len(), self.inputs.len());
+        }
+        let values = &mut self.values;
+        for (&slot, &v) in self.inputs.iter().zip(inputs) {
+            if let Some(x) = values.get_mut(slot as usize) {
+                *x = v;
+            }
+        }
+        let parents = &self.storage.parents;
+        let partials = &mut self.storage.partials;
+        let mut q = 0;
+        for i in 0..self.steps.len() {
+            let value = match self.steps[i] {
+                Step::Leaf => continue,
+                Step::UnitUnary { op, x } => op.eval(values[x as usize]).0,
+                Step::Unary { op, x } => {
+                    let (v, d) = op.eval(values[x as usize]);
+                    partials[q] = d;
+                    q += 1;
+                    v
+                }
+                Step::UnitBinary { op, x, y } => op.eval(values[x as usize], values[y as usize]).0,
+                Step::Binary { op, x, y } => {
+                    let (v, dx, dy) = op.eval(values[x as usize], values[y as usize]);
+                    partials[q] = dx;
+                    partials[q + 1] = dy;
+                    q += 2;
+                    v
+                }
+                Step::Sum { start, n } => {
+                    let xs = &parents[start as usize..(start + n) as usize];
+                    xs.iter()
+                        .fold(T::zero(), |acc, &x| acc + values[x as usize])
+                }
+                Step::Dot { start, n } => {
+                    let (start, n) = (start as usize, n as usize);
+                    let (xs, ys) = parents[start..start + 2 * n].split_at(n);
+                    let (dxs, dys) = partials[q..q + 2 * n].split_at_mut(n);
+                    for (((&x, &y), dx), dy) in xs.iter().zip(ys).zip(dxs).zip(dys) {
+                        *dx = values[y as usize];
+                        *dy = values[x as usize];
+                    }
+                    q += 2 * n;
+                    weighted_sum(
+                        xs.iter()
+                            .zip(ys)
+                            .map(|(&x, &y)| (values[x as usize], values[y as usize])),
+                    )
+                }
+                Step::DotConst { start, n } => {
+                    let (start, n) = (start as usize, n as usize);
+                    let xs = &parents[start..start + n];
+                    let ws = &partials[q..q + n];
+                    q += n;
+                    weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (values[x as usize], w)))
+                }
+                Step::Compare {
+                    x,
+                    y,
+                    cmp,
+                    recorded,
+                    node,
+                } => {
+                    let (x, y) = (values[x as usize], values[y as usize]);
+                    check(cmp, x, y, recorded, node)?;
+                    continue;
+                }
+                Step::CompareConst {
+                    x,
+                    c,
+                    cmp,
+                    recorded,
+                    node,
+                } => {
+                    check(cmp, values[x as usize], c, recorded, node)?;
+                    continue;
+                }
+            };
+            values[i] = value;
+        }
+        for (out, &o) in self.out_values.iter_mut().zip(&self.outputs) {
+            *out = values[o as usize];
+        }
+        Ok(())
+    }
+}
+
+/// Fails when the comparison `x cmp y` no longer comes out as recorded.
+#[inline(always)]
+fn check<T: Scalar>(cmp: Comparison, x: T, y: T, recorded: bool, node: u32) -> Result<(), Error> {
+    let now = cmp.holds(x, y);
+    if now == recorded {
+        Ok(())
+    } else {
+        Err(Error::BranchChanged {
+            node: NodeId(node),
+            comparison: cmp,
+            lhs: x.to_f64(),
+            rhs: y.to_f64(),
+            recorded,
+        })
+    }
+}
+
+/// Copies the adjoints of the inputs into `row`; inputs outside the swept range get 0.
+#[inline]
+fn read_gradient<T: Scalar>(adj: &[T], inputs: &[u32], row: &mut [T]) {
+    for (g, &x) in row.iter_mut().zip(inputs) {
+        *g = adj.get(x as usize).copied().unwrap_or_else(T::zero);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{OpKind, Tape};
+
+    #[test]
+    fn nodes_no_output_depends_on_are_left_out() {
+        let tape = Tape::new();
+        let x = tape.var(1.0);
+        let y = tape.var(2.0);
+        let _dead = (x * y).sin();
+        let z = x.exp();
+        let f = tape.compile(&[x, y], &[z]).unwrap();
+        assert_eq!(f.len(), 3); // x, y (an input), exp
+        assert_eq!(f.storage.kinds, vec![OpKind::Var, OpKind::Var, OpKind::Exp]);
+        assert_eq!(f.storage.parents, vec![0]);
+    }
+
+    #[test]
+    fn comparisons_and_what_they_read_stay_in_the_program() {
+        let tape = Tape::new();
+        let x = tape.var(1.0);
+        let y = tape.var(2.0);
+        let s = x.sin();
+        assert!(s.lt(y));
+        let z = x * 3.0;
+        let f = tape.compile(&[x], &[z]).unwrap();
+        assert_eq!(
+            f.storage.kinds,
+            vec![
+                OpKind::Var,
+                OpKind::Var,
+                OpKind::Sin,
+                OpKind::Compare,
+                OpKind::MulConst
+            ]
+        );
+    }
+
+    #[test]
+    fn renumbered_operands_point_at_the_kept_nodes() {
+        let tape = Tape::new();
+        let a = tape.var(1.0);
+        let _dead = tape.var(5.0);
+        let b = tape.var(2.0);
+        let s = tape.sum(&[a, b, a]);
+        let f = tape.compile(&[a, b], &[s]).unwrap();
+        assert_eq!(f.storage.parents, vec![3, 0, 1, 0, 3]);
+    }
+}
