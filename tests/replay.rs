@@ -1,0 +1,621 @@
+//! Replaying a compiled tape gives what recording afresh gives, to the last bit: per operation,
+//! for random expressions with branches, and for training a small network.
+
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tapegrad::{Comparison, Error, Tape, Var};
+
+/// Records `f` at `at`, then returns the output values and the gradient of each output with
+/// respect to every input, read from a fresh recording.
+fn record<F>(f: &F, at: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>)
+where
+    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Vec<Var<'t>>,
+{
+    let tape = Tape::new();
+    let xs = tape.vars(at);
+    let outs = f(&tape, &xs);
+    let values = outs.iter().map(|o| o.value()).collect();
+    let grads = outs.iter().map(|o| o.backward().wrt_all(&xs)).collect();
+    (values, grads)
+}
+
+fn bits(xs: &[f64]) -> Vec<u64> {
+    xs.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Records `f` at `recorded`, compiles it, replays it at each of `replayed` and checks every
+/// value and gradient against a fresh recording there, bit for bit.
+fn assert_replay_matches<F>(f: F, recorded: &[f64], replayed: &[&[f64]])
+where
+    F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Vec<Var<'t>>,
+{
+    let tape = Tape::new();
+    let xs = tape.vars(recorded);
+    let outs = f(&tape, &xs);
+    let mut compiled = tape.compile(&xs, &outs).expect("compiles");
+    for &at in replayed.iter().chain([&recorded]) {
+        let (values, grads) = record(&f, at);
+        let r = compiled.run(at).expect("replays");
+        assert_eq!(bits(r.values()), bits(&values), "values at {at:?}");
+        for (k, g) in grads.iter().enumerate() {
+            assert_eq!(
+                bits(r.grad_of(k)),
+                bits(g),
+                "gradient of output {k} at {at:?}"
+            );
+        }
+    }
+}
+
+macro_rules! unary_cases {
+    ($($name:ident: |$x:ident| $body:expr, $rec:expr, [$($at:expr),*];)*) => {
+        $(
+            #[test]
+            fn $name() {
+                assert_replay_matches(
+                    |_, v| {
+                        let $x = v[0];
+                        vec![$body]
+                    },
+                    &[$rec],
+                    &[$(&[$at]),*],
+                );
+            }
+        )*
+    };
+}
+
+unary_cases! {
+    exp_replays_like_recording: |x| x.exp(), 0.5, [-1.3, 2.0];
+    ln_replays_like_recording: |x| x.ln(), 0.5, [3.0, 1e-3];
+    sqrt_replays_like_recording: |x| x.sqrt(), 4.0, [2.0, 0.3];
+    powi_replays_like_recording: |x| x.powi(3) + x.powi(2) + x.powi(-2) + x.powi(0) + x.powi(1), 1.5, [-0.7, 2.5];
+    powf_replays_like_recording: |x| x.powf(1.7), 1.5, [0.2, 3.0];
+    sin_replays_like_recording: |x| x.sin(), 0.5, [2.0, -4.0];
+    cos_replays_like_recording: |x| x.cos(), 0.5, [2.0, -4.0];
+    tan_replays_like_recording: |x| x.tan(), 0.5, [1.2, -0.3];
+    tanh_replays_like_recording: |x| x.tanh(), 0.5, [-2.0, 7.0];
+    sigmoid_replays_like_recording: |x| x.sigmoid(), 0.5, [-30.0, 4.0];
+    softplus_replays_like_recording: |x| x.softplus(), 0.5, [-30.0, 800.0];
+    recip_replays_like_recording: |x| x.recip(), 0.5, [-3.0, 1e-8];
+    neg_replays_like_recording: |x| -x, 0.5, [-3.0];
+    constants_on_either_side_replay_like_recording:
+        |x| (x + 2.5) * (x - 1.25) * (3.0 - x) * (x * 0.3) * (x / 7.0) * (2.0 / x) * (2.0 * x), 0.5, [-1.5, 4.0];
+    relu_takes_the_branch_of_the_new_input: |x| x.relu(), 1.0, [-1.0, 0.0, 2.0];
+    leaky_relu_takes_the_branch_of_the_new_input: |x| x.leaky_relu(0.1), 1.0, [-1.0, 0.0, 2.0];
+    abs_takes_the_branch_of_the_new_input: |x| x.abs(), 1.0, [-1.0, 0.0, -0.0, 2.0];
+}
+
+macro_rules! binary_cases {
+    ($($name:ident: |$x:ident, $y:ident| $body:expr, $rec:expr, [$($at:expr),*];)*) => {
+        $(
+            #[test]
+            fn $name() {
+                assert_replay_matches(
+                    |_, v| {
+                        let ($x, $y) = (v[0], v[1]);
+                        vec![$body]
+                    },
+                    &$rec,
+                    &[$(&$at),*],
+                );
+            }
+        )*
+    };
+}
+
+binary_cases! {
+    add_replays_like_recording: |x, y| x + y, [0.5, 2.0], [[-1.0, 3.0]];
+    sub_replays_like_recording: |x, y| x - y, [0.5, 2.0], [[-1.0, 3.0]];
+    mul_replays_like_recording: |x, y| x * y, [0.5, 2.0], [[-1.0, 3.0]];
+    div_replays_like_recording: |x, y| x / y, [0.5, 2.0], [[-1.0, 3.0], [1.0, 0.0]];
+    pow_replays_like_recording: |x, y| x.pow(y), [0.5, 2.0], [[3.0, -1.5], [0.0, 2.0]];
+    max_takes_the_branch_of_the_new_inputs: |x, y| x.max(y), [0.5, 2.0], [[3.0, -1.0], [1.0, 1.0]];
+    min_takes_the_branch_of_the_new_inputs: |x, y| x.min(y), [0.5, 2.0], [[3.0, -1.0], [1.0, 1.0]];
+    compound_assignments_replay_like_recording: |x, y| {
+        let mut z = x;
+        z += y;
+        z *= x;
+        z -= y;
+        z /= y;
+        z += 1.0;
+        z -= 2.0;
+        z *= 3.0;
+        z /= 4.0;
+        z
+    }, [0.5, 2.0], [[-1.0, 3.0]];
+}
+
+#[test]
+fn sum_and_both_dot_forms_replay_like_recording() {
+    assert_replay_matches(
+        |tape, v| {
+            let (a, b) = v.split_at(3);
+            vec![
+                tape.sum(v),
+                tape.sum(&[a[0], a[0], b[2]]),
+                tape.dot(a, b),
+                tape.dot(a, &[0.5, -2.0, 3.0]),
+                tape.dot(&[a[1], a[1]], &[b[0], a[1]]),
+                tape.sum(&[]),
+            ]
+        },
+        &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        &[&[1.0, -2.0, 3.5, 0.25, -1.0, 8.0]],
+    );
+}
+
+#[test]
+fn leaves_that_are_not_inputs_keep_their_recorded_values() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let w = tape.var(3.0); // a parameter left out of the inputs
+    let c = tape.constant(10.0);
+    let d = (x * 2.0).detach();
+    let y = x * w + c + d;
+    let mut f = tape.compile(&[x], &[y]).unwrap();
+    let r = f.run(&[5.0]).unwrap();
+    // y = x·3 + 10 + (recorded 2·1 = 2)
+    assert_eq!(r.value(), 5.0 * 3.0 + 10.0 + 2.0);
+    assert_eq!(r.grad(), &[3.0]);
+}
+
+#[test]
+fn a_constant_bound_as_an_input_takes_the_new_value_and_gets_no_gradient() {
+    let tape = Tape::new();
+    let w = tape.var(2.0);
+    let data = tape.constant(1.0);
+    let y = w * data;
+    let mut f = tape.compile(&[w, data], &[y]).unwrap();
+    let r = f.run(&[2.0, 4.0]).unwrap();
+    assert_eq!(r.value(), 8.0);
+    assert_eq!(r.grad(), &[4.0, 0.0]);
+}
+
+#[test]
+fn an_input_the_outputs_do_not_depend_on_gets_gradient_zero() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let y = x.exp();
+    let later = tape.var(2.0);
+    let mut f = tape.compile(&[x, later], &[y]).unwrap();
+    assert_eq!(f.run(&[0.0, 7.0]).unwrap().grad(), &[1.0, 0.0]);
+}
+
+#[test]
+fn several_outputs_replay_like_the_jacobian_and_vjp() {
+    let tape = Tape::new();
+    let x = tape.vars(&[0.3, -1.2]);
+    let outs = [x[0] * x[1], x[0].sin() + x[1], x[1].tanh()];
+    let mut f = tape.compile(&x, &outs).unwrap();
+
+    let fresh = Tape::new();
+    let y = fresh.vars(&[2.0, 0.7]);
+    let fresh_outs = [y[0] * y[1], y[0].sin() + y[1], y[1].tanh()];
+    let jacobian = fresh.jacobian(&fresh_outs, &y);
+    let vjp = fresh.vjp(&fresh_outs, &[1.0, -2.0, 0.5]);
+
+    let r = f.run(&[2.0, 0.7]).unwrap();
+    for k in 0..3 {
+        assert_eq!(bits(r.grad_of(k)), bits(jacobian.row(k)));
+    }
+    let r = f.vjp(&[2.0, 0.7], &[1.0, -2.0, 0.5]).unwrap();
+    assert_eq!(bits(r.grad()), bits(&vjp.wrt_all(&y)));
+    assert_eq!(
+        bits(f.forward(&[2.0, 0.7]).unwrap()),
+        bits(&[1.4, 2f64.sin() + 0.7, 0.7f64.tanh()])
+    );
+}
+
+#[test]
+fn an_f32_tape_replays_like_recording() {
+    fn build(tape: &Tape<f32>, x: f32) -> (Var<'_, f32>, Var<'_, f32>) {
+        let v = tape.var(x);
+        (v * v.sin() + v.exp() * 0.5f32, v)
+    }
+    let tape = Tape::<f32>::new();
+    let (y, x) = build(&tape, 0.5);
+    let mut f = tape.compile(&[x], &[y]).unwrap();
+    let fresh = Tape::<f32>::new();
+    let (y2, x2) = build(&fresh, -1.5);
+    let r = f.run(&[-1.5]).unwrap();
+    assert_eq!(r.value().to_bits(), y2.value().to_bits());
+    assert_eq!(r.grad()[0].to_bits(), y2.backward()[x2].to_bits());
+}
+
+/// `|x|` written with a branch, the way user code does it.
+fn branchy_abs<'t>(x: Var<'t>) -> Var<'t> {
+    if x.lt(0.0) {
+        -x
+    } else {
+        x
+    }
+}
+
+#[test]
+fn replay_follows_a_branch_while_its_comparison_holds() {
+    let tape = Tape::new();
+    let x = tape.var(-2.0);
+    let y = branchy_abs(x) * 3.0;
+    let mut f = tape.compile(&[x], &[y]).unwrap();
+    let r = f.run(&[-5.0]).unwrap();
+    assert_eq!((r.value(), r.grad()[0]), (15.0, -3.0));
+}
+
+#[test]
+fn a_branch_that_changes_is_reported_with_the_comparison_and_both_outcomes() {
+    let tape = Tape::new();
+    let x = tape.var(-2.0);
+    let y = branchy_abs(x) * 3.0;
+    let mut f = tape.compile(&[x], &[y]).unwrap();
+    let err = f.run(&[4.0]).unwrap_err();
+    let Error::BranchChanged {
+        node,
+        comparison,
+        lhs,
+        rhs,
+        recorded,
+    } = err.clone()
+    else {
+        panic!("expected BranchChanged, got {err:?}");
+    };
+    assert_eq!(
+        (node.index(), comparison, lhs, rhs, recorded),
+        (1, Comparison::Lt, 4.0, 0.0, true)
+    );
+    assert_eq!(
+        err.to_string(),
+        "comparison #1 `4 < 0` is now false but was recorded true; the new inputs take another \
+         branch, so the tape must be recorded again"
+    );
+    // The compiled tape stays usable for inputs on the recorded branch.
+    assert_eq!(f.run(&[-1.0]).unwrap().value(), 3.0);
+}
+
+#[test]
+fn a_comparison_of_two_vars_is_checked_on_replay() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let y = tape.var(2.0);
+    let z = if x.ge(y) { x } else { y * y };
+    let mut f = tape.compile(&[x, y], &[z]).unwrap();
+    assert_eq!(f.run(&[0.0, 3.0]).unwrap().grad(), &[0.0, 6.0]);
+    assert_eq!(
+        f.run(&[3.0, 3.0]).unwrap_err().to_string(),
+        "comparison #2 `3 >= 3` is now true but was recorded false; the new inputs take another \
+         branch, so the tape must be recorded again"
+    );
+}
+
+#[test]
+fn a_custom_op_the_output_depends_on_cannot_be_compiled() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let c = tape.custom(5.0, &[(x, 2.0)]);
+    let y = c * x;
+    let err = tape.compile(&[x], &[y]).unwrap_err();
+    assert_eq!(err, Error::ReplayCustomOp { node: c.id() });
+    assert_eq!(
+        err.to_string(),
+        "node #1 is a custom operation, whose value and partials replay cannot recompute; write \
+         it with built-in operations or record the tape for each input"
+    );
+}
+
+#[test]
+fn a_custom_op_nothing_depends_on_does_not_stop_compiling() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let _unused = tape.custom(5.0, &[(x, 2.0)]);
+    let y = x * x;
+    let mut f = tape.compile(&[x], &[y]).unwrap();
+    assert_eq!(f.run(&[3.0]).unwrap().grad(), &[6.0]);
+}
+
+#[test]
+#[should_panic(
+    expected = "replay: got 1 input values for 2 compiled inputs; pass one value per input, in the order given to Tape::compile"
+)]
+fn replaying_with_the_wrong_number_of_inputs_panics_with_both_counts() {
+    let tape = Tape::new();
+    let x = tape.vars(&[1.0, 2.0]);
+    let mut f = tape.compile(&x, &[x[0] * x[1]]).unwrap();
+    let _ = f.run(&[1.0]);
+}
+
+#[test]
+#[should_panic(
+    expected = "compile: input #1 is a sin node, not a leaf; pass Vars made by Tape::var or Tape::constant as inputs"
+)]
+fn an_intermediate_as_input_panics_naming_it() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let s = x.sin();
+    let _ = tape.compile(&[s], &[s * 2.0]);
+}
+
+#[test]
+#[should_panic(expected = "compile: input #0 is given twice; pass each input once")]
+fn an_input_given_twice_panics() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let _ = tape.compile(&[x, x], &[x * 2.0]);
+}
+
+#[test]
+#[should_panic(
+    expected = "Var from another Tape passed to 'compile'; build all inputs on one tape"
+)]
+fn vars_of_another_tape_panic() {
+    let tape = Tape::new();
+    let other = Tape::new();
+    let x = tape.var(1.0);
+    let y = other.var(1.0);
+    let _ = tape.compile(&[x], &[y]);
+}
+
+#[test]
+fn the_compiled_tape_outlives_a_cleared_recording() {
+    let mut tape = Tape::new();
+    let mut f = {
+        let x = tape.var(1.0);
+        tape.compile(&[x], &[x.sin()]).unwrap()
+    };
+    tape.clear();
+    let _ = tape.var(9.0).exp();
+    assert_eq!(f.run(&[2.0]).unwrap().grad(), &[2f64.cos()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random expressions with branches.
+
+/// One step of a random expression; operand indices are taken modulo the nodes built so far.
+#[derive(Debug, Clone)]
+enum Op {
+    Unary(u8, usize, f64),
+    Binary(u8, usize, usize),
+    Sum(Vec<usize>),
+    Dot(Vec<(usize, usize)>),
+    DotConst(Vec<(usize, f64)>),
+    /// `if a < b { a * b } else { a - b }`, through a recorded comparison.
+    Branch(usize, usize),
+    /// `if a > c { a.relu() } else { a * c }`.
+    BranchConst(usize, f64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let i = 0usize..64;
+    let c = -2.0f64..2.0;
+    prop_oneof![
+        4 => (0u8..22, i.clone(), c.clone()).prop_map(|(k, a, c)| Op::Unary(k, a, c)),
+        4 => (0u8..7, i.clone(), i.clone()).prop_map(|(k, a, b)| Op::Binary(k, a, b)),
+        1 => prop::collection::vec(i.clone(), 0..5).prop_map(Op::Sum),
+        1 => prop::collection::vec((i.clone(), i.clone()), 1..5).prop_map(Op::Dot),
+        1 => prop::collection::vec((i.clone(), c.clone()), 1..5).prop_map(Op::DotConst),
+        1 => (i.clone(), i.clone()).prop_map(|(a, b)| Op::Branch(a, b)),
+        1 => (i, c).prop_map(|(a, c)| Op::BranchConst(a, c)),
+    ]
+}
+
+/// Builds the expression on `inputs` (plus a parameter and a constant that are not inputs) and
+/// returns two outputs and the outcome of every comparison, in order.
+fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, Vec<bool>) {
+    let mut nodes: Vec<Var<'t>> = inputs.to_vec();
+    nodes.push(tape.var(0.7));
+    nodes.push(tape.constant(-1.3));
+    let mut outcomes = Vec::new();
+    for op in ops {
+        let at = |i: usize| nodes[i % nodes.len()];
+        let v = match op {
+            Op::Unary(k, a, c) => {
+                let (x, c) = (at(*a), *c);
+                match k {
+                    0 => x.exp(),
+                    1 => x.ln(),
+                    2 => x.sqrt(),
+                    3 => x.powi((c * 2.0) as i32),
+                    4 => x.powf(c),
+                    5 => x.sin(),
+                    6 => x.cos(),
+                    7 => x.tan(),
+                    8 => x.tanh(),
+                    9 => x.sigmoid(),
+                    10 => x.relu(),
+                    11 => x.leaky_relu(c),
+                    12 => x.softplus(),
+                    13 => x.abs(),
+                    14 => x.recip(),
+                    15 => -x,
+                    16 => x + c,
+                    17 => x - c,
+                    18 => c - x,
+                    19 => x * c,
+                    20 => x / c,
+                    _ => c / x,
+                }
+            }
+            Op::Binary(k, a, b) => {
+                let (x, y) = (at(*a), at(*b));
+                match k {
+                    0 => x + y,
+                    1 => x - y,
+                    2 => x * y,
+                    3 => x / y,
+                    4 => x.pow(y),
+                    5 => x.max(y),
+                    _ => x.min(y),
+                }
+            }
+            Op::Sum(xs) => tape.sum(&xs.iter().map(|&i| at(i)).collect::<Vec<_>>()),
+            Op::Dot(pairs) => {
+                let xs: Vec<_> = pairs.iter().map(|&(a, _)| at(a)).collect();
+                let ys: Vec<_> = pairs.iter().map(|&(_, b)| at(b)).collect();
+                tape.dot(&xs, &ys)
+            }
+            Op::DotConst(pairs) => {
+                let xs: Vec<_> = pairs.iter().map(|&(a, _)| at(a)).collect();
+                let cs: Vec<_> = pairs.iter().map(|&(_, c)| c).collect();
+                tape.dot(&xs, &cs)
+            }
+            Op::Branch(a, b) => {
+                let (x, y) = (at(*a), at(*b));
+                let outcome = x.lt(y);
+                outcomes.push(outcome);
+                if outcome {
+                    x * y
+                } else {
+                    x - y
+                }
+            }
+            Op::BranchConst(a, c) => {
+                let x = at(*a);
+                let outcome = x.gt(*c);
+                outcomes.push(outcome);
+                if outcome {
+                    x.relu()
+                } else {
+                    x * *c
+                }
+            }
+        };
+        nodes.push(v);
+    }
+    let last = nodes[nodes.len() - 1];
+    let middle = nodes[nodes.len() / 2];
+    (vec![last, middle], outcomes)
+}
+
+fn new_inputs() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(-2.0f64..2.0, 3)
+}
+
+proptest! {
+    #[test]
+    fn replay_equals_recording_afresh_or_reports_the_changed_branch(
+        ops in prop::collection::vec(op(), 1..30),
+        recorded in new_inputs(),
+        replayed in new_inputs(),
+        nearby in any::<bool>(),
+    ) {
+        // Half the time, replay near the recording so that most branches hold.
+        let replayed: Vec<f64> = if nearby {
+            recorded.iter().zip(&replayed).map(|(a, d)| a + d * 1e-3).collect()
+        } else {
+            replayed
+        };
+        let tape = Tape::new();
+        let xs = tape.vars(&recorded);
+        let (outs, recorded_outcomes) = build(&tape, &xs, &ops);
+        let mut compiled = tape.compile(&xs, &outs).unwrap();
+
+        let fresh = Tape::new();
+        let ys = fresh.vars(&replayed);
+        let (fresh_outs, fresh_outcomes) = build(&fresh, &ys, &ops);
+
+        match compiled.run(&replayed) {
+            Ok(r) => {
+                prop_assert_eq!(&recorded_outcomes, &fresh_outcomes);
+                let values: Vec<f64> = fresh_outs.iter().map(|o| o.value()).collect();
+                prop_assert_eq!(bits(r.values()), bits(&values));
+                for (k, o) in fresh_outs.iter().enumerate() {
+                    prop_assert_eq!(bits(r.grad_of(k)), bits(&o.backward().wrt_all(&ys)));
+                }
+            }
+            Err(Error::BranchChanged { recorded, .. }) => {
+                let first = recorded_outcomes
+                    .iter()
+                    .zip(&fresh_outcomes)
+                    .position(|(a, b)| a != b);
+                prop_assert!(first.is_some(), "reported a change, yet every branch held");
+                prop_assert_eq!(recorded, recorded_outcomes[first.unwrap()]);
+            }
+            Err(other) => prop_assert!(false, "unexpected error {}", other),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training a 2-4-1 network both ways.
+
+const XOR: [([f64; 2], f64); 4] = [
+    ([0.0, 0.0], 0.0),
+    ([0.0, 1.0], 1.0),
+    ([1.0, 0.0], 1.0),
+    ([1.0, 1.0], 0.0),
+];
+
+/// Parameters: 4×(2 weights + bias) for the hidden layer, then 4 weights + bias for the output.
+const PARAMS: usize = 4 * 3 + 5;
+
+/// The squared error of a 2-4-1 tanh/sigmoid network on one point, from core operations.
+fn point_loss<'t>(tape: &'t Tape, p: &[Var<'t>], x: &[Var<'t>], y: Var<'t>) -> Var<'t> {
+    let hidden: Vec<Var<'t>> = (0..4)
+        .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
+        .collect();
+    let out = (tape.dot(&p[12..16], &hidden) + p[16]).sigmoid();
+    (out - y).powi(2)
+}
+
+fn initial_params() -> Vec<f64> {
+    let mut rng = StdRng::seed_from_u64(7);
+    (0..PARAMS).map(|_| rng.gen_range(-1.0..1.0)).collect()
+}
+
+#[test]
+fn a_network_trains_identically_by_replay_and_by_recording() {
+    let lr = 0.5;
+    let epochs = 300;
+
+    // Recording afresh at every step.
+    let mut recorded = initial_params();
+    let mut recorded_losses = Vec::new();
+    let mut tape = Tape::new();
+    for _ in 0..epochs {
+        for (x, y) in XOR {
+            tape.clear();
+            let p = tape.vars(&recorded);
+            let xv = tape.vars(&x);
+            let yv = tape.constant(y);
+            let loss = point_loss(&tape, &p, &xv, yv);
+            let g = loss.backward();
+            for (w, v) in recorded.iter_mut().zip(&p) {
+                *w -= lr * g[*v];
+            }
+            recorded_losses.push(loss.value());
+        }
+    }
+
+    // Recording once, with the data point bound as inputs, and replaying.
+    let mut replayed = initial_params();
+    let mut replayed_losses = Vec::new();
+    let mut compiled = {
+        let tape = Tape::new();
+        let p = tape.vars(&replayed);
+        let xv = tape.vars(&XOR[0].0);
+        let yv = tape.constant(XOR[0].1);
+        let loss = point_loss(&tape, &p, &xv, yv);
+        let inputs: Vec<Var> = p.iter().chain(&xv).copied().chain([yv]).collect();
+        tape.compile(&inputs, &[loss]).unwrap()
+    };
+    let mut bound = vec![0.0; PARAMS + 3];
+    for _ in 0..epochs {
+        for (x, y) in XOR {
+            bound[..PARAMS].copy_from_slice(&replayed);
+            bound[PARAMS..].copy_from_slice(&[x[0], x[1], y]);
+            let r = compiled.run(&bound).unwrap();
+            for (w, g) in replayed.iter_mut().zip(r.grad()) {
+                *w -= lr * g;
+            }
+            replayed_losses.push(r.value());
+        }
+    }
+
+    assert_eq!(bits(&replayed), bits(&recorded));
+    assert_eq!(bits(&replayed_losses), bits(&recorded_losses));
+    let last_epoch: f64 = recorded_losses[recorded_losses.len() - 4..].iter().sum();
+    assert!(
+        last_epoch < 0.1,
+        "the network learned XOR: loss {last_epoch}"
+    );
+}
