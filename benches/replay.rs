@@ -1,0 +1,358 @@
+//! Replay benchmarks: a compiled tape against plain `f64`, hand-written gradients and recording
+//! afresh, side by side in one run so that the ratios survive a noisy machine.
+//!
+//! - W1: Rosenbrock, n = 10^5: plain value, hand-written gradient, recording gradient, replay
+//!   gradient.
+//! - W3-like: one SGD step of a 2-16-16-1 tanh/tanh/sigmoid network, mean squared error over 256
+//!   points: hand-written backprop, recording, replay.
+//! - W4-like: XOR with a 2-4-1 network, 2,000 full-batch SGD epochs at learning rate 0.5:
+//!   hand-written backprop, recording every epoch, recording once and replaying.
+//!
+//! Run: `cargo bench --bench replay`; the figures are written up in `docs/replay.md`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tapegrad::{CompiledTape, Tape, Var};
+
+// ---------------------------------------------------------------------------------------------
+// W1: Rosenbrock.
+
+/// Deterministic inputs in [-1.5, 1.5] without a random number generator.
+fn inputs(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| ((i as f64) * 0.618_033_988_75).fract() * 3.0 - 1.5)
+        .collect()
+}
+
+/// `Σ 100 (x_{i+1} - x_i²)² + (1 - x_i)²`, plain `f64`.
+fn rosenbrock_plain(x: &[f64]) -> f64 {
+    x.windows(2)
+        .map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2))
+        .sum()
+}
+
+/// The value and the analytic gradient, written by hand.
+fn rosenbrock_hand(x: &[f64], grad: &mut [f64]) -> f64 {
+    grad.iter_mut().for_each(|g| *g = 0.0);
+    let mut f = 0.0;
+    for i in 0..x.len() - 1 {
+        let t = x[i + 1] - x[i] * x[i];
+        let u = 1.0 - x[i];
+        f += 100.0 * t * t + u * u;
+        grad[i] += -400.0 * t * x[i] - 2.0 * u;
+        grad[i + 1] += 200.0 * t;
+    }
+    f
+}
+
+/// The same function on Vars, written the way the plain version reads.
+fn rosenbrock_tape<'t>(x: &[Var<'t>]) -> Var<'t> {
+    let mut f = x[0] * 0.0;
+    for w in x.windows(2) {
+        f += 100.0 * (w[1] - w[0].powi(2)).powi(2) + (1.0 - w[0]).powi(2);
+    }
+    f
+}
+
+fn rosenbrock_tape_gradient(x: &[f64], grad: &mut Vec<f64>) -> f64 {
+    let tape = Tape::new();
+    let vars = tape.vars(x);
+    let f = rosenbrock_tape(&vars);
+    let g = f.backward();
+    grad.clear();
+    grad.extend(vars.iter().map(|&v| g[v]));
+    f.value()
+}
+
+fn rosenbrock_compiled(x: &[f64]) -> CompiledTape {
+    let tape = Tape::new();
+    let vars = tape.vars(x);
+    let f = rosenbrock_tape(&vars);
+    tape.compile(&vars, &[f]).expect("no custom ops")
+}
+
+fn w1_rosenbrock(c: &mut Criterion) {
+    let n = 100_000;
+    let x = inputs(n);
+    let mut group = c.benchmark_group(format!("W1 rosenbrock n={n}"));
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function("plain f64 value", |b| {
+        b.iter(|| rosenbrock_plain(black_box(&x)))
+    });
+    let mut grad = vec![0.0; n];
+    group.bench_function("hand-written gradient", |b| {
+        b.iter(|| rosenbrock_hand(black_box(&x), &mut grad))
+    });
+    let mut grad = Vec::with_capacity(n);
+    group.bench_function("recording gradient", |b| {
+        b.iter(|| rosenbrock_tape_gradient(black_box(&x), &mut grad))
+    });
+    let mut compiled = rosenbrock_compiled(&x);
+    group.bench_function("replay gradient", |b| {
+        b.iter(|| {
+            let r = compiled.run(black_box(&x)).expect("no guards");
+            r.value() + r.grad()[n / 2]
+        })
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Networks: parameters in one flat vector, layer after layer, each neuron's weights then its
+// bias.
+
+/// Deterministic data: `n` points in [-1, 1]² with a smooth target in (0, 1).
+fn dataset(n: usize) -> Vec<([f64; 2], f64)> {
+    (0..n)
+        .map(|i| {
+            let a = ((i as f64) * 0.618_033_988_75).fract() * 2.0 - 1.0;
+            let b = ((i as f64) * 0.414_213_562_37).fract() * 2.0 - 1.0;
+            ([a, b], 0.5 + 0.4 * (3.0 * a).sin() * b)
+        })
+        .collect()
+}
+
+/// Deterministic initial parameters in [-0.5, 0.5].
+fn initial(count: usize) -> Vec<f64> {
+    (0..count)
+        .map(|i| ((i as f64) * 0.754_877_666_2).fract() - 0.5)
+        .collect()
+}
+
+/// The layer sizes of a fully connected network, inputs first.
+fn param_count(sizes: &[usize]) -> usize {
+    sizes.windows(2).map(|w| (w[0] + 1) * w[1]).sum()
+}
+
+/// Mean squared error of a tanh network with a sigmoid output, recorded with core operations.
+fn network_loss<'t>(
+    tape: &'t Tape,
+    p: &[Var<'t>],
+    sizes: &[usize],
+    data: &[([f64; 2], f64)],
+) -> Var<'t> {
+    let last = sizes.len() - 2;
+    let terms: Vec<Var<'t>> = data
+        .iter()
+        .map(|(x, y)| {
+            let mut at = 0;
+            // The first layer multiplies Var weights by plain data.
+            let mut acts: Vec<Var<'t>> = (0..sizes[1])
+                .map(|_| {
+                    let z = tape.dot(&p[at..at + 2], x) + p[at + 2];
+                    at += 3;
+                    if last == 0 {
+                        z.sigmoid()
+                    } else {
+                        z.tanh()
+                    }
+                })
+                .collect();
+            for (l, w) in sizes.windows(2).enumerate().skip(1) {
+                let (fan_in, fan_out) = (w[0], w[1]);
+                acts = (0..fan_out)
+                    .map(|_| {
+                        let z = tape.dot(&p[at..at + fan_in], &acts) + p[at + fan_in];
+                        at += fan_in + 1;
+                        if l == last {
+                            z.sigmoid()
+                        } else {
+                            z.tanh()
+                        }
+                    })
+                    .collect();
+            }
+            (acts[0] - *y).powi(2)
+        })
+        .collect();
+    tape.sum(&terms) * (1.0 / data.len() as f64)
+}
+
+/// One SGD step by recording afresh.
+fn recording_step(params: &mut [f64], sizes: &[usize], data: &[([f64; 2], f64)], lr: f64) -> f64 {
+    let tape = Tape::new();
+    let p = tape.vars(params);
+    let loss = network_loss(&tape, &p, sizes, data);
+    let g = loss.backward();
+    for (w, v) in params.iter_mut().zip(&p) {
+        *w -= lr * g[*v];
+    }
+    loss.value()
+}
+
+/// Records the loss once, with the parameters as inputs and the data as constants.
+fn compile_network(params: &[f64], sizes: &[usize], data: &[([f64; 2], f64)]) -> CompiledTape {
+    let tape = Tape::new();
+    let p = tape.vars(params);
+    let loss = network_loss(&tape, &p, sizes, data);
+    tape.compile(&p, &[loss]).expect("no custom ops")
+}
+
+/// One SGD step by replay.
+fn replay_step(compiled: &mut CompiledTape, params: &mut [f64], lr: f64) -> f64 {
+    let r = compiled.run(params).expect("no guards");
+    let loss = r.value();
+    for (w, g) in params.iter_mut().zip(r.grad()) {
+        *w -= lr * g;
+    }
+    loss
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Hand-written backprop for a 2-H-H-1 (two hidden layers, `DEPTH2`) or 2-H-1 network, with
+/// fixed-size buffers; returns the loss and applies one SGD step.
+fn hand_step<const H: usize, const DEPTH2: bool>(
+    params: &mut [f64],
+    grad: &mut [f64],
+    data: &[([f64; 2], f64)],
+    lr: f64,
+) -> f64 {
+    let n1 = 3 * H; // first layer
+    let n2 = if DEPTH2 { (H + 1) * H } else { 0 };
+    let (o1, o2, o3) = (0, n1, n1 + n2);
+    grad.iter_mut().for_each(|g| *g = 0.0);
+    let scale = 1.0 / data.len() as f64;
+    let mut loss = 0.0;
+    let mut h1 = [0.0; H];
+    let mut h2 = [0.0; H];
+    for (x, y) in data {
+        for j in 0..H {
+            let w = &params[o1 + 3 * j..o1 + 3 * j + 3];
+            h1[j] = (w[0] * x[0] + w[1] * x[1] + w[2]).tanh();
+        }
+        let top: &[f64; H] = if DEPTH2 {
+            for k in 0..H {
+                let w = &params[o2 + (H + 1) * k..o2 + (H + 1) * (k + 1)];
+                let z: f64 = w[..H].iter().zip(&h1).map(|(a, b)| a * b).sum::<f64>() + w[H];
+                h2[k] = z.tanh();
+            }
+            &h2
+        } else {
+            &h1
+        };
+        let w = &params[o3..o3 + H + 1];
+        let z: f64 = w[..H].iter().zip(top).map(|(a, b)| a * b).sum::<f64>() + w[H];
+        let o = sigmoid(z);
+        let e = o - y;
+        loss += e * e * scale;
+        let dz = 2.0 * e * scale * o * (1.0 - o);
+        for k in 0..H {
+            grad[o3 + k] += dz * top[k];
+        }
+        grad[o3 + H] += dz;
+        // Back through the hidden layers.
+        let dtop: [f64; H] = std::array::from_fn(|k| dz * w[k] * (1.0 - top[k] * top[k]));
+        let d1: [f64; H] = if DEPTH2 {
+            let mut d1 = [0.0; H];
+            for k in 0..H {
+                let base = o2 + (H + 1) * k;
+                for j in 0..H {
+                    grad[base + j] += dtop[k] * h1[j];
+                    d1[j] += dtop[k] * params[base + j];
+                }
+                grad[base + H] += dtop[k];
+            }
+            for j in 0..H {
+                d1[j] *= 1.0 - h1[j] * h1[j];
+            }
+            d1
+        } else {
+            dtop
+        };
+        for j in 0..H {
+            let base = o1 + 3 * j;
+            grad[base] += d1[j] * x[0];
+            grad[base + 1] += d1[j] * x[1];
+            grad[base + 2] += d1[j];
+        }
+    }
+    for (w, g) in params.iter_mut().zip(grad.iter()) {
+        *w -= lr * g;
+    }
+    loss
+}
+
+fn w3_network(c: &mut Criterion) {
+    let sizes = [2, 16, 16, 1];
+    let data = dataset(256);
+    let lr = 0.1;
+    let count = param_count(&sizes);
+    let mut group = c.benchmark_group("W3 2-16-16-1 step, 256 points");
+
+    let mut params = initial(count);
+    let mut grad = vec![0.0; count];
+    group.bench_function("hand-written backprop", |b| {
+        b.iter(|| hand_step::<16, true>(&mut params, &mut grad, black_box(&data), lr))
+    });
+    let mut params = initial(count);
+    group.bench_function("recording", |b| {
+        b.iter(|| recording_step(&mut params, &sizes, black_box(&data), lr))
+    });
+    let mut params = initial(count);
+    let mut compiled = compile_network(&params, &sizes, &data);
+    group.bench_function("replay", |b| {
+        b.iter(|| replay_step(&mut compiled, black_box(&mut params), lr))
+    });
+    group.finish();
+}
+
+const XOR: [([f64; 2], f64); 4] = [
+    ([0.0, 0.0], 0.0),
+    ([0.0, 1.0], 1.0),
+    ([1.0, 0.0], 1.0),
+    ([1.0, 1.0], 0.0),
+];
+
+fn w4_xor(c: &mut Criterion) {
+    let sizes = [2, 4, 1];
+    let count = param_count(&sizes);
+    let (epochs, lr) = (2_000, 0.5);
+    let mut group = c.benchmark_group("W4 xor 2-4-1, 2000 epochs");
+    group.sample_size(20);
+
+    group.bench_function("hand-written backprop", |b| {
+        b.iter(|| {
+            let mut params = initial(count);
+            let mut grad = vec![0.0; count];
+            let mut loss = 0.0;
+            for _ in 0..epochs {
+                loss = hand_step::<4, false>(&mut params, &mut grad, black_box(&XOR), lr);
+            }
+            loss
+        })
+    });
+    group.bench_function("recording", |b| {
+        b.iter(|| {
+            let mut params = initial(count);
+            let mut loss = 0.0;
+            for _ in 0..epochs {
+                loss = recording_step(&mut params, &sizes, black_box(&XOR), lr);
+            }
+            loss
+        })
+    });
+    group.bench_function("replay (record and compile included)", |b| {
+        b.iter(|| {
+            let mut params = initial(count);
+            let mut compiled = compile_network(&params, &sizes, &XOR);
+            let mut loss = 0.0;
+            for _ in 0..epochs {
+                loss = replay_step(&mut compiled, black_box(&mut params), lr);
+            }
+            loss
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, w1_rosenbrock, w3_network, w4_xor);
+criterion_main!(benches);
