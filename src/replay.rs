@@ -63,29 +63,60 @@ use crate::ops::{Binary, OpKind, Shape, Unary};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
 
-/// One node of a compiled program: what the forward pass computes there.
+/// One node of a compiled program: what the forward pass computes there, with its operands as
+/// indices into the program's values.
 ///
-/// Operands are indices into the program's values; n-ary nodes read theirs from the program's
-/// parent stack, starting at `start`. Nodes with stored partials write them at the partial cursor,
-/// which advances exactly as the tape's layout says, so that the reverse sweep finds them.
+/// One variant per operation, so that the forward pass dispatches once per node. Nodes with
+/// stored partials write them at the partial cursor, which advances exactly as the tape's layout
+/// says, so that the reverse sweep finds them; n-ary nodes read their operands from the program's
+/// parent stack, starting at `start`.
 #[derive(Debug, Clone, Copy)]
 enum Step<T> {
     /// A leaf: its value is an input or stays as recorded.
     Leaf,
-    /// A one-input operation whose partial is ±1 and not stored.
-    UnitUnary { op: Unary<T>, x: u32 },
-    /// A one-input operation with a stored partial.
-    Unary { op: Unary<T>, x: u32 },
-    /// `x + y` or `x - y`: partials ±1, not stored.
-    UnitBinary { op: Binary, x: u32, y: u32 },
-    /// A two-input operation with two stored partials.
-    Binary { op: Binary, x: u32, y: u32 },
+    AddConst(u32, T),
+    RSubConst(u32, T),
+    Neg(u32),
+    MulConst(u32, T),
+    DivConst(u32, T),
+    RDivConst(u32, T),
+    Powi(u32, i32),
+    Powf(u32, T),
+    Exp(u32),
+    Ln(u32),
+    Sqrt(u32),
+    Sin(u32),
+    Cos(u32),
+    Tan(u32),
+    Tanh(u32),
+    Sigmoid(u32),
+    Relu(u32),
+    LeakyRelu(u32, T),
+    Softplus(u32),
+    Abs(u32),
+    Recip(u32),
+    Add(u32, u32),
+    Sub(u32, u32),
+    Mul(u32, u32),
+    Div(u32, u32),
+    Pow(u32, u32),
+    Max(u32, u32),
+    Min(u32, u32),
     /// `Σ xᵢ` over `n` operands.
-    Sum { start: u32, n: u32 },
+    Sum {
+        start: u32,
+        n: u32,
+    },
     /// `Σ xᵢyᵢ` over `n` pairs: the `xᵢ` then the `yᵢ` on the parent stack; `2n` partials.
-    Dot { start: u32, n: u32 },
+    Dot {
+        start: u32,
+        n: u32,
+    },
     /// `Σ xᵢcᵢ`: the weights `cᵢ` are the node's (constant) partials.
-    DotConst { start: u32, n: u32 },
+    DotConst {
+        start: u32,
+        n: u32,
+    },
     /// A recorded comparison of two values.
     Compare {
         x: u32,
@@ -94,14 +125,56 @@ enum Step<T> {
         recorded: bool,
         node: u32,
     },
-    /// A recorded comparison of a value with a plain number.
+    /// A recorded comparison of a value with the plain number `guard_consts[c]`.
     CompareConst {
         x: u32,
-        c: T,
+        c: u32,
         cmp: Comparison,
         recorded: bool,
         node: u32,
     },
+}
+
+impl<T: Scalar> Step<T> {
+    /// The step computing `op` on the value at `x`.
+    fn unary(op: Unary<T>, x: u32) -> Self {
+        match op {
+            Unary::AddConst(c) => Step::AddConst(x, c),
+            Unary::RSubConst(c) => Step::RSubConst(x, c),
+            Unary::Neg => Step::Neg(x),
+            Unary::MulConst(c) => Step::MulConst(x, c),
+            Unary::DivConst(c) => Step::DivConst(x, c),
+            Unary::RDivConst(c) => Step::RDivConst(x, c),
+            Unary::Powi(n) => Step::Powi(x, n),
+            Unary::Powf(c) => Step::Powf(x, c),
+            Unary::Exp => Step::Exp(x),
+            Unary::Ln => Step::Ln(x),
+            Unary::Sqrt => Step::Sqrt(x),
+            Unary::Sin => Step::Sin(x),
+            Unary::Cos => Step::Cos(x),
+            Unary::Tan => Step::Tan(x),
+            Unary::Tanh => Step::Tanh(x),
+            Unary::Sigmoid => Step::Sigmoid(x),
+            Unary::Relu => Step::Relu(x),
+            Unary::LeakyRelu(c) => Step::LeakyRelu(x, c),
+            Unary::Softplus => Step::Softplus(x),
+            Unary::Abs => Step::Abs(x),
+            Unary::Recip => Step::Recip(x),
+        }
+    }
+
+    /// The step computing `op` on the values at `x` and `y`.
+    fn binary(op: Binary, x: u32, y: u32) -> Self {
+        match op {
+            Binary::Add => Step::Add(x, y),
+            Binary::Sub => Step::Sub(x, y),
+            Binary::Mul => Step::Mul(x, y),
+            Binary::Div => Step::Div(x, y),
+            Binary::Pow => Step::Pow(x, y),
+            Binary::Max => Step::Max(x, y),
+            Binary::Min => Step::Min(x, y),
+        }
+    }
 }
 
 /// A recorded tape compiled into a function of new input values: it returns the outputs and their
@@ -142,6 +215,8 @@ pub struct CompiledTape<T: Scalar = f64> {
     storage: Storage<T>,
     /// What the forward pass computes at each node.
     steps: Vec<Step<T>>,
+    /// The plain numbers that comparisons compare with.
+    guard_consts: Vec<T>,
     /// The value of every node; leaves that are not inputs keep their recorded value.
     values: Vec<T>,
     /// The adjoint buffer of the reverse sweep.
@@ -397,6 +472,7 @@ fn compile<T: Scalar>(
     let mut storage = Storage::default();
     let mut steps = Vec::new();
     let mut values = Vec::new();
+    let mut guard_consts = Vec::new();
     for (i, &kind) in kinds.iter().enumerate() {
         if !live[i] {
             continue;
@@ -432,28 +508,17 @@ fn compile<T: Scalar>(
         storage.kinds.push(kind);
         let step = match kind.shape() {
             Shape::Leaf => Step::Leaf,
-            Shape::UnitUnary(_) => Step::UnitUnary {
-                op: Unary::from_record(kind, konst, T::zero(), 0),
-                x: new(p),
-            },
-            Shape::Unary => Step::Unary {
-                op: Unary::from_record(kind, konst, s.partials[q], 0),
-                x: new(p),
-            },
-            Shape::UnaryAux => Step::Unary {
-                op: Unary::from_record(kind, konst, s.partials[q], s.parents[p + 1]),
-                x: new(p),
-            },
-            Shape::UnitBinary(_) => Step::UnitBinary {
-                op: Binary::from_kind(kind),
-                x: new(p),
-                y: new(p + 1),
-            },
-            Shape::Binary => Step::Binary {
-                op: Binary::from_kind(kind),
-                x: new(p),
-                y: new(p + 1),
-            },
+            Shape::UnitUnary(_) => {
+                Step::unary(Unary::from_record(kind, konst, T::zero(), 0), new(p))
+            }
+            Shape::Unary => Step::unary(Unary::from_record(kind, konst, s.partials[q], 0), new(p)),
+            Shape::UnaryAux => Step::unary(
+                Unary::from_record(kind, konst, s.partials[q], s.parents[p + 1]),
+                new(p),
+            ),
+            Shape::UnitBinary(_) | Shape::Binary => {
+                Step::binary(Binary::from_kind(kind), new(p), new(p + 1))
+            }
             Shape::UnitNary => Step::Sum {
                 start: start + 1,
                 n: s.parents[p],
@@ -479,9 +544,10 @@ fn compile<T: Scalar>(
                         node: i as u32,
                     }
                 } else {
+                    guard_consts.push(konst);
                     Step::CompareConst {
                         x: new(p),
-                        c: konst,
+                        c: (guard_consts.len() - 1) as u32,
                         cmp,
                         recorded,
                         node: i as u32,
@@ -503,6 +569,7 @@ fn compile<T: Scalar>(
     Ok(CompiledTape {
         storage,
         steps,
+        guard_consts,
         values,
         adjoints: vec![T::zero(); nodes],
         grads: vec![T::zero(); inputs.len() * outputs.len()],
@@ -689,24 +756,66 @@ impl<T: Scalar> CompiledTape<T> {
         let parents = &self.storage.parents;
         let partials = &mut self.storage.partials;
         let mut q = 0;
+        // Each arm evaluates the node through the rule that recorded it (`Unary::eval`,
+        // `Binary::eval`, `weighted_sum`) and stores its partials where the tape layout has them.
+        macro_rules! unit {
+            ($op:expr, $x:expr) => {
+                $op.eval(values[$x as usize]).0
+            };
+        }
+        macro_rules! unary {
+            ($op:expr, $x:expr) => {{
+                let (v, d) = $op.eval(values[$x as usize]);
+                partials[q] = d;
+                q += 1;
+                v
+            }};
+        }
+        macro_rules! unit_binary {
+            ($op:expr, $x:expr, $y:expr) => {
+                $op.eval(values[$x as usize], values[$y as usize]).0
+            };
+        }
+        macro_rules! binary {
+            ($op:expr, $x:expr, $y:expr) => {{
+                let (v, dx, dy) = $op.eval(values[$x as usize], values[$y as usize]);
+                partials[q] = dx;
+                partials[q + 1] = dy;
+                q += 2;
+                v
+            }};
+        }
         for i in 0..self.steps.len() {
             let value = match self.steps[i] {
                 Step::Leaf => continue,
-                Step::UnitUnary { op, x } => op.eval(values[x as usize]).0,
-                Step::Unary { op, x } => {
-                    let (v, d) = op.eval(values[x as usize]);
-                    partials[q] = d;
-                    q += 1;
-                    v
-                }
-                Step::UnitBinary { op, x, y } => op.eval(values[x as usize], values[y as usize]).0,
-                Step::Binary { op, x, y } => {
-                    let (v, dx, dy) = op.eval(values[x as usize], values[y as usize]);
-                    partials[q] = dx;
-                    partials[q + 1] = dy;
-                    q += 2;
-                    v
-                }
+                Step::AddConst(x, c) => unit!(Unary::AddConst(c), x),
+                Step::RSubConst(x, c) => unit!(Unary::RSubConst(c), x),
+                Step::Neg(x) => unit!(Unary::<T>::Neg, x),
+                Step::MulConst(x, c) => unary!(Unary::MulConst(c), x),
+                Step::DivConst(x, c) => unary!(Unary::DivConst(c), x),
+                Step::RDivConst(x, c) => unary!(Unary::RDivConst(c), x),
+                Step::Powi(x, n) => unary!(Unary::<T>::Powi(n), x),
+                Step::Powf(x, c) => unary!(Unary::Powf(c), x),
+                Step::Exp(x) => unary!(Unary::<T>::Exp, x),
+                Step::Ln(x) => unary!(Unary::<T>::Ln, x),
+                Step::Sqrt(x) => unary!(Unary::<T>::Sqrt, x),
+                Step::Sin(x) => unary!(Unary::<T>::Sin, x),
+                Step::Cos(x) => unary!(Unary::<T>::Cos, x),
+                Step::Tan(x) => unary!(Unary::<T>::Tan, x),
+                Step::Tanh(x) => unary!(Unary::<T>::Tanh, x),
+                Step::Sigmoid(x) => unary!(Unary::<T>::Sigmoid, x),
+                Step::Relu(x) => unary!(Unary::<T>::Relu, x),
+                Step::LeakyRelu(x, c) => unary!(Unary::LeakyRelu(c), x),
+                Step::Softplus(x) => unary!(Unary::<T>::Softplus, x),
+                Step::Abs(x) => unary!(Unary::<T>::Abs, x),
+                Step::Recip(x) => unary!(Unary::<T>::Recip, x),
+                Step::Add(x, y) => unit_binary!(Binary::Add, x, y),
+                Step::Sub(x, y) => unit_binary!(Binary::Sub, x, y),
+                Step::Mul(x, y) => binary!(Binary::Mul, x, y),
+                Step::Div(x, y) => binary!(Binary::Div, x, y),
+                Step::Pow(x, y) => binary!(Binary::Pow, x, y),
+                Step::Max(x, y) => binary!(Binary::Max, x, y),
+                Step::Min(x, y) => binary!(Binary::Min, x, y),
                 Step::Sum { start, n } => {
                     let xs = &parents[start as usize..(start + n) as usize];
                     xs.iter()
@@ -752,7 +861,13 @@ impl<T: Scalar> CompiledTape<T> {
                     recorded,
                     node,
                 } => {
-                    check(cmp, values[x as usize], c, recorded, node)?;
+                    check(
+                        cmp,
+                        values[x as usize],
+                        self.guard_consts[c as usize],
+                        recorded,
+                        node,
+                    )?;
                     continue;
                 }
             };
