@@ -253,26 +253,26 @@ fn hand_step<const H: usize, const DEPTH2: bool>(
         let dtop: [f64; H] = std::array::from_fn(|k| dz * w[k] * (1.0 - top[k] * top[k]));
         let d1: [f64; H] = if DEPTH2 {
             let mut d1 = [0.0; H];
-            for k in 0..H {
+            for (k, &dk) in dtop.iter().enumerate() {
                 let base = o2 + (H + 1) * k;
                 for j in 0..H {
-                    grad[base + j] += dtop[k] * h1[j];
-                    d1[j] += dtop[k] * params[base + j];
+                    grad[base + j] += dk * h1[j];
+                    d1[j] += dk * params[base + j];
                 }
-                grad[base + H] += dtop[k];
+                grad[base + H] += dk;
             }
-            for j in 0..H {
-                d1[j] *= 1.0 - h1[j] * h1[j];
+            for (d, h) in d1.iter_mut().zip(&h1) {
+                *d *= 1.0 - h * h;
             }
             d1
         } else {
             dtop
         };
-        for j in 0..H {
+        for (j, &dj) in d1.iter().enumerate() {
             let base = o1 + 3 * j;
-            grad[base] += d1[j] * x[0];
-            grad[base + 1] += d1[j] * x[1];
-            grad[base + 2] += d1[j];
+            grad[base] += dj * x[0];
+            grad[base + 1] += dj * x[1];
+            grad[base + 2] += dj;
         }
     }
     for (w, g) in params.iter_mut().zip(grad.iter()) {

@@ -27,25 +27,29 @@ unsafe impl GlobalAlloc for Counting {
         if counting() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
-        System.alloc(layout)
+        // SAFETY: forwarded unchanged from the caller, who upholds `GlobalAlloc`'s contract.
+        unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if counting() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
-        System.alloc_zeroed(layout)
+        // SAFETY: forwarded unchanged from the caller, who upholds `GlobalAlloc`'s contract.
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if counting() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
-        System.realloc(ptr, layout, new_size)
+        // SAFETY: forwarded unchanged from the caller, who upholds `GlobalAlloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
+        // SAFETY: forwarded unchanged from the caller, who upholds `GlobalAlloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
     }
 }
 
