@@ -39,3 +39,8 @@ pub use ops::OpKind;
 pub use scalar::Scalar;
 pub use tape::{NodeId, Tape};
 pub use var::Var;
+
+/// The README's code, compiled and run as a doctest so that it cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
