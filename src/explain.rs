@@ -923,7 +923,7 @@ impl<T: Scalar> fmt::Display for Explanation<T> {
         for g in &self.gradients {
             write!(f, "  ∂{out}/∂{} = ", g.name)?;
             if g.leaf == self.output {
-                writeln!(f, "1")?;
+                writeln!(f, "{}", n(g.grad))?;
                 continue;
             }
             if g.terms.is_empty() {
@@ -952,6 +952,10 @@ impl<T: Scalar> fmt::Display for Explanation<T> {
                 numeric.join(" + ")
             )?;
             if g.constant {
+                if g.omitted_terms == 0 {
+                    // invariant: `terms` is not empty (checked above)
+                    write!(f, " = {}", n(g.terms.last().unwrap().after))?;
+                }
                 writeln!(
                     f,
                     ", discarded: {} is a constant, gradient {}",
