@@ -1,5 +1,5 @@
 //! The chain rule, explained by the tape: one neuron, `sigmoid(w1*x1 + w2*x2 + b)`, with a
-//! squared-error loss against a target.
+//! squared-error loss against a target, on one sample of XOR (`1 xor 0 = 1`).
 //!
 //! Prints the four steps of the chain rule with the numbers `backward` computes, checks that
 //! they are `backward`'s, writes the computation as a Graphviz DOT file and prints the tape's
@@ -48,8 +48,9 @@ fn main() -> ExitCode {
     }
 
     let tape = Tape::new();
-    let x1 = tape.var_named("x1", 2.0);
-    let x2 = tape.var_named("x2", -1.0);
+    // One XOR sample: inputs (1, 0), target 1.
+    let x1 = tape.var_named("x1", 1.0);
+    let x2 = tape.var_named("x2", 0.0);
     let w1 = tape.var_named("w1", 0.5);
     let w2 = tape.var_named("w2", -0.25);
     let b = tape.var_named("b", 0.1);
@@ -90,7 +91,11 @@ fn main() -> ExitCode {
         eprintln!("cannot write {dot_path}: {err}");
         return ExitCode::FAILURE;
     }
-    println!("\nwrote {dot_path}; render it with: dot -Tsvg {dot_path} -o neuron.svg");
+    let svg = match dot_path.strip_suffix(".dot") {
+        Some(stem) => format!("{stem}.svg"),
+        None => format!("{dot_path}.svg"),
+    };
+    println!("\nwrote {dot_path}; render it with: dot -Tsvg {dot_path} -o {svg}");
     print!("\n{}", tape.stats());
     ExitCode::SUCCESS
 }

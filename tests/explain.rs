@@ -162,6 +162,29 @@ step 4: gradients of the leaves, summed over paths, values substituted
 }
 
 #[test]
+fn the_chapter_quotes_the_neuron_example_verbatim() {
+    // The neuron of examples/explain.rs.
+    let tape = Tape::new();
+    let x1 = tape.var_named("x1", 1.0);
+    let x2 = tape.var_named("x2", 0.0);
+    let w1 = tape.var_named("w1", 0.5);
+    let w2 = tape.var_named("w2", -0.25);
+    let b = tape.var_named("b", 0.1);
+    let z = (w1 * x1 + w2 * x2 + b).named("z");
+    let y = z.sigmoid().named("y");
+    let loss = (y - 1.0).powi(2).named("L");
+    let printed = format!("{:.4}", loss.explain());
+
+    let doc = include_str!("../docs/chain-rule.md");
+    let quoted = doc
+        .split("<!-- output of examples/explain.rs -->\n```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/chain-rule.md quotes the example's output after its marker");
+    assert!(quoted.starts_with(&printed), "{quoted}\n---\n{printed}");
+}
+
+#[test]
 fn a_variable_used_twice_gets_a_running_sum() {
     let tape = Tape::new();
     let x = tape.var_named("x", 3.0);
