@@ -437,7 +437,8 @@ impl<T: Scalar> Tape<T> {
 }
 
 impl<'t, T: Scalar> Var<'t, T> {
-    /// The chain rule's four steps for this Var: [`Tape::explain`] on its own tape.
+    /// The chain rule's four steps for this Var, showing at most 64 nodes: [`Tape::explain`] on its
+    /// own tape, which cannot fail here.
     ///
     /// # Examples
     ///
@@ -839,7 +840,7 @@ impl<T: Scalar> fmt::Display for Explanation<T> {
         omitted(f)?;
         for node in &self.nodes {
             match node.op {
-                OpKind::Var => writeln!(f, "  {} = {}  (input)", node.name, n(node.value))?,
+                OpKind::Var => writeln!(f, "  {} = {}  (leaf)", node.name, n(node.value))?,
                 OpKind::Const => writeln!(f, "  {} = {}  (constant)", node.name, n(node.value))?,
                 _ => writeln!(f, "  {} = {} = {}", node.name, node.expr, n(node.value))?,
             }

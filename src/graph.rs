@@ -46,7 +46,7 @@ use crate::{Error, Scalar, Tape, Var};
 /// let x = tape.var(1.0);
 /// let y = x.exp();
 /// let options = DotOptions::default().gradients(false).precision(Some(2));
-/// let dot = tape.to_dot_with(y, &options)?;
+/// let dot = tape.to_dot_with(y, options)?;
 /// assert!(dot.contains(r#"label="{ v1 | value 2.72 }""#));
 /// # Ok::<(), tapegrad::Error>(())
 /// ```
@@ -112,7 +112,7 @@ impl<T: Scalar> Tape<T> {
     /// );
     /// ```
     pub fn to_dot(&self, output: Var<'_, T>) -> Result<String, Error> {
-        self.to_dot_with(output, &DotOptions::default())
+        self.to_dot_with(output, DotOptions::default())
     }
 
     /// The part of the tape `output` depends on as Graphviz DOT text, drawn as `options` say.
@@ -132,13 +132,13 @@ impl<T: Scalar> Tape<T> {
     /// let tape = Tape::new();
     /// let x = tape.var_named("x", 2.0);
     /// let y = (x * x).named("y");
-    /// let dot = tape.to_dot_with(y, &DotOptions::default())?;
+    /// let dot = tape.to_dot_with(y, DotOptions::default())?;
     /// // x feeds the product twice: two edges into the operation.
     /// assert_eq!(dot.matches("n0 -> n1op;").count(), 2);
     /// assert!(dot.contains(r#"n0 [shape=record, label="{ x | value 2 | grad 4 }"];"#));
     /// # Ok::<(), tapegrad::Error>(())
     /// ```
-    pub fn to_dot_with(&self, output: Var<'_, T>, options: &DotOptions) -> Result<String, Error> {
+    pub fn to_dot_with(&self, output: Var<'_, T>, options: DotOptions) -> Result<String, Error> {
         check_owner(self, output, "Tape::to_dot")?;
         let out = output.id().index();
         Ok(self.with_storage(|s| {
@@ -169,10 +169,10 @@ impl<T: Scalar> Tape<T> {
     /// let x = tape.var(1.0);
     /// let _a = x.sin();
     /// let _b = x.cos();
-    /// let dot = tape.to_dot_all(&DotOptions::default());
+    /// let dot = tape.to_dot_all(DotOptions::default());
     /// assert!(dot.contains("n0 -> n1op;") && dot.contains("n0 -> n2op;"));
     /// ```
-    pub fn to_dot_all(&self, options: &DotOptions) -> String {
+    pub fn to_dot_all(&self, options: DotOptions) -> String {
         let len = self.len();
         self.with_storage(|s| {
             let records = decode(s, len);
@@ -196,8 +196,7 @@ fn escape_plain(text: &str, out: &mut String) {
     }
 }
 
-/// Escapes text for one field of a record label, where `{ } | < >` and spaces at the ends have
-/// meaning too.
+/// Escapes text for one field of a record label, where `{ } | < >` have meaning too.
 fn escape_field(text: &str, out: &mut String) {
     for ch in text.chars() {
         match ch {
@@ -239,7 +238,7 @@ fn render<T: Scalar>(
     needed: &[bool],
     output: Option<usize>,
     grads: Option<&[T]>,
-    options: &DotOptions,
+    options: DotOptions,
 ) -> String {
     let p = options.precision;
     let values = crate::ops::forward::values(s, needed.len());
@@ -296,19 +295,20 @@ fn render<T: Scalar>(
     dot
 }
 
-/// Ids of every node drawn, for tests.
-#[cfg(test)]
-fn drawn(dot: &str) -> std::collections::BTreeSet<String> {
-    dot.lines()
-        .filter_map(|l| l.trim().split_once(" ["))
-        .map(|(id, _)| id.to_string())
-        .filter(|id| id != "node")
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+
+    /// Ids of every node drawn, for tests.
+    fn drawn(dot: &str) -> BTreeSet<String> {
+        dot.lines()
+            .filter_map(|l| l.trim().split_once(" ["))
+            .map(|(id, _)| id.to_string())
+            .filter(|id| id != "node")
+            .collect()
+    }
 
     #[test]
     fn field_escaping_protects_record_syntax() {
@@ -326,7 +326,7 @@ mod tests {
             y = y.sin();
         }
         let dot = tape
-            .to_dot_with(y, &DotOptions::default().max_nodes(3))
+            .to_dot_with(y, DotOptions::default().max_nodes(3))
             .unwrap();
         let ids: Vec<String> = drawn(&dot).into_iter().collect();
         assert_eq!(ids, ["more", "n10", "n10op", "n8", "n8op", "n9", "n9op"]);

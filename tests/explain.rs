@@ -128,8 +128,8 @@ fn the_chapter_example_prints_all_four_steps() {
 chain rule for z = 5.7206 (node #4), which depends on 5 nodes
 
 step 1: intermediate variables, one per operation
-  x = 2  (input)
-  y = 3  (input)
+  x = 2  (leaf)
+  y = 3  (leaf)
   a = x * y = 6
   b = sin(a) = -0.2794
   z = a + b = 5.7206
@@ -367,7 +367,7 @@ fn exporting_an_output_of_another_tape_is_an_error() {
          call it on the tape that recorded the output"
     );
     assert!(tape
-        .to_dot_with(y, &DotOptions::default().gradients(false))
+        .to_dot_with(y, DotOptions::default().gradients(false))
         .is_err());
 }
 
@@ -452,7 +452,7 @@ fn the_graph_has_every_node_and_edge_of_the_sub_graph() {
     let _unrelated = tape.var(9.0).exp();
     let out = every_op(&tape, &xs);
     let dot = tape
-        .to_dot_with(out, &DotOptions::default().max_nodes(100_000))
+        .to_dot_with(out, DotOptions::default().max_nodes(100_000))
         .unwrap();
     let graph = parse_dot(&dot);
     let e = tape
@@ -526,7 +526,7 @@ fn the_whole_tape_is_drawn_without_gradients() {
     let a = x.sin();
     let _b = (a + 2.0).named("b");
     let _c = x.cos();
-    let graph = parse_dot(&tape.to_dot_all(&DotOptions::default()));
+    let graph = parse_dot(&tape.to_dot_all(DotOptions::default()));
     assert_eq!(
         graph.nodes.keys().cloned().collect::<Vec<_>>(),
         ["n0", "n1", "n1op", "n2", "n2op", "n3", "n3op"]
