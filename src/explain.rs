@@ -856,7 +856,11 @@ impl<T: Scalar> fmt::Display for Explanation<T> {
             for d in &node.partials {
                 write!(f, "    ∂{}/∂{} = {}", node.name, d.parent_name, d.formula)?;
                 let value = n(d.value).to_string();
-                if d.formula != value && d.formula != d.value.to_string() {
+                // `1 (as x > 0)` already says its value.
+                let says_value = d.formula == value
+                    || d.formula == d.value.to_string()
+                    || d.formula.starts_with(&format!("{value} ("));
+                if !says_value {
                     write!(f, " = {value}")?;
                 }
                 writeln!(f)?;

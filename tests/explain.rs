@@ -262,6 +262,24 @@ fn a_long_tape_is_truncated_with_a_marker() {
 }
 
 #[test]
+fn a_leaf_with_many_uses_lists_at_most_max_nodes_terms() {
+    let tape = Tape::new();
+    let x = tape.var_named("x", 0.5);
+    let uses: Vec<Var> = (1..=10).map(|k| x * k as f64).collect();
+    let y = tape.sum(&uses).named("y");
+    let e = tape
+        .explain_with(y, ExplainOptions::default().max_nodes(3))
+        .unwrap();
+    let leaf = &e.gradients[0];
+    assert_eq!(leaf.terms.len(), 3);
+    assert_eq!(leaf.omitted_terms, 7);
+    assert_eq!(leaf.grad.to_bits(), y.backward()[x].to_bits());
+    let text = e.to_string();
+    assert!(text.contains(" + … (7 more terms) = "), "{text}");
+    assert!(text.ends_with(" + … (7 more terms) = 55\n"), "{text}");
+}
+
+#[test]
 fn a_node_with_zero_adjoint_passes_nothing_on() {
     let tape = Tape::new();
     let x = tape.var_named("x", -2.0);
