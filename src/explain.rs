@@ -51,7 +51,7 @@ pub(crate) struct Record {
     partials: Option<usize>,
     /// Index of the node's constant on `consts`, if it keeps one.
     konst: Option<usize>,
-    /// The auxiliary word (the exponent of `powi`).
+    /// The auxiliary word (the exponent of `powi`, a comparison with its outcome).
     pub(crate) aux: u32,
 }
 
@@ -107,6 +107,13 @@ pub(crate) fn decode<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<Record> {
             Shape::Nary => {
                 let n = s.parents[p] as usize;
                 (p + 1, n, n, 0, n + 2)
+            }
+            // The compared operands, then the word holding the comparison and its outcome. No
+            // gradient flows through a comparison and no Var refers to it, so it never belongs to
+            // an output's sub-graph; only a drawing of the whole tape shows it.
+            Shape::Guard(words) => {
+                let words = words as usize;
+                (p, words - 1, 0, s.parents[p + words - 1], words)
             }
         };
         records.push(Record {

@@ -33,6 +33,7 @@ use std::fmt::Write;
 use crate::explain::{adjoints_of, check_owner, decode, depends_on, name_of, Num, Record};
 use crate::ops::{OpKind, Shape};
 use crate::tape::Storage;
+use crate::Comparison;
 use crate::{Error, Scalar, Tape, Var};
 
 /// What [`Tape::to_dot_with`] draws.
@@ -227,6 +228,8 @@ fn op_label<T: Scalar>(r: &Record, s: &Storage<T>, precision: Option<usize>) -> 
         OpKind::Powi => format!("^{}", r.aux as i32),
         OpKind::Powf => format!("^{c}"),
         OpKind::LeakyRelu => format!("leaky_relu {c}"),
+        OpKind::Compare => Comparison::decode(r.aux).0.symbol().to_string(),
+        OpKind::CompareConst => format!("{} {c}", Comparison::decode(r.aux).0.symbol()),
         kind => kind.name().to_string(),
     }
 }

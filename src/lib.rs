@@ -38,9 +38,15 @@ pub use error::Error;
 pub use explain::{ExplainOptions, Explanation};
 pub use gradients::{Gradients, Jacobian};
 pub use graph::DotOptions;
+pub use ops::compare::{Comparand, Comparison};
 pub use ops::nary::DotOperand;
 pub use ops::OpKind;
 pub use scalar::Scalar;
 pub use stats::TapeStats;
 pub use tape::{NodeId, Tape};
 pub use var::Var;
+
+/// The README's code, compiled and run as a doctest so that it cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -558,6 +558,44 @@ fn the_whole_tape_is_drawn_without_gradients() {
 }
 
 #[test]
+fn comparisons_appear_in_the_whole_tape_but_not_in_an_explanation() {
+    let tape = Tape::new();
+    let x = tape.var_named("x", -2.0);
+    let k = tape.var_named("k", 1.0);
+    let y = if x.lt(0.0) { -x } else { x * 2.0 };
+    let _ = x.ge(k);
+    let graph = parse_dot(&tape.to_dot_all(DotOptions::default()));
+    // x #0, k #1, x < 0 #2, -x #3, x >= k #4
+    assert_eq!(
+        graph.nodes["n2op"],
+        r#"shape=ellipse, fontsize=10, height=0.3, label="< 0"];"#
+    );
+    assert!(graph.nodes["n2"].contains("value 1 }"), "{:?}", graph.nodes);
+    assert_eq!(
+        graph.nodes["n4op"],
+        r#"shape=ellipse, fontsize=10, height=0.3, label=">="];"#
+    );
+    let mut edges = graph.edges.clone();
+    edges.sort();
+    let expected: Vec<(String, String)> = [
+        ("n0", "n2op"),
+        ("n0", "n3op"),
+        ("n0", "n4op"),
+        ("n1", "n4op"),
+        ("n2op", "n2"),
+        ("n3op", "n3"),
+        ("n4op", "n4"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(edges, expected);
+    let e = y.explain();
+    assert_eq!(e.depends_on, 2);
+    assert_eq!(e.gradient(x.id()), Some(-1.0));
+}
+
+#[test]
 fn stats_count_every_kind_and_every_byte() {
     let tape = Tape::new();
     let xs = tape.vars(&[1.0, 2.0, 3.0]);
