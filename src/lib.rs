@@ -25,18 +25,24 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod explain;
 pub mod gradients;
+pub mod graph;
 pub mod ops;
 pub mod scalar;
+pub mod stats;
 pub mod tape;
 pub mod var;
 
 pub use error::Error;
+pub use explain::{ExplainOptions, Explanation};
 pub use gradients::{Gradients, Jacobian};
+pub use graph::DotOptions;
 pub use ops::compare::{Comparand, Comparison};
 pub use ops::nary::DotOperand;
 pub use ops::OpKind;
 pub use scalar::Scalar;
+pub use stats::TapeStats;
 pub use tape::{NodeId, Tape};
 pub use var::Var;
 
