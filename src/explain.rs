@@ -71,11 +71,7 @@ impl Record {
             Shape::UnitBinary(sign) => k == 1 && sign == Sign::Minus,
             _ => false,
         };
-        if minus {
-            -T::one()
-        } else {
-            T::one()
-        }
+        if minus { -T::one() } else { T::one() }
     }
 
     /// The constant the node keeps (a leaf's value, `c` in `x + c`), or zero.

@@ -9,7 +9,7 @@ use std::fmt;
 use std::ops::Index;
 
 use crate::ops::{OpKind, Shape, Sign};
-use crate::tape::{pool, NodeId, Storage};
+use crate::tape::{NodeId, Storage, pool};
 use crate::{Error, Scalar, Tape, Var};
 
 /// The gradient of one output with respect to every node recorded before it.

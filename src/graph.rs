@@ -30,10 +30,10 @@
 
 use std::fmt::Write;
 
-use crate::explain::{adjoints_of, check_owner, decode, depends_on, name_of, Num, Record};
+use crate::Comparison;
+use crate::explain::{Num, Record, adjoints_of, check_owner, decode, depends_on, name_of};
 use crate::ops::{OpKind, Shape};
 use crate::tape::Storage;
-use crate::Comparison;
 use crate::{Error, Scalar, Tape, Var};
 
 /// What [`Tape::to_dot_with`] draws.

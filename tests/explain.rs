@@ -384,9 +384,10 @@ fn exporting_an_output_of_another_tape_is_an_error() {
         "output #1 passed to 'Tape::to_dot' was recorded on another tape; \
          call it on the tape that recorded the output"
     );
-    assert!(tape
-        .to_dot_with(y, DotOptions::default().gradients(false))
-        .is_err());
+    assert!(
+        tape.to_dot_with(y, DotOptions::default().gradients(false))
+            .is_err()
+    );
 }
 
 #[test]
