@@ -24,13 +24,16 @@
 
 #![warn(missing_docs)]
 
+pub mod dual;
 pub mod error;
+pub mod functional;
 pub mod gradients;
 pub mod ops;
 pub mod scalar;
 pub mod tape;
 pub mod var;
 
+pub use dual::Dual;
 pub use error::Error;
 pub use gradients::{Gradients, Jacobian};
 pub use ops::nary::DotOperand;
