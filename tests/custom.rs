@@ -196,18 +196,16 @@ fn n_ary_custom_operation_matches_finite_difference() {
 
 /// The Hessian of `erf(x₀ x₁)` on a dual tape, one direction per column.
 fn hessian_of_erf_product(x: [f64; 2]) -> [[f64; 2]; 2] {
-    let mut h = [[0.0; 2]; 2];
     let mut tape = Tape::<Dual>::new();
-    for j in 0..2 {
+    let columns: [[f64; 2]; 2] = std::array::from_fn(|j| {
         tape.clear();
         let v = |i: usize| if i == j { 1.0 } else { 0.0 };
         let a = tape.var(Dual::new(x[0], v(0)));
         let b = tape.var(Dual::new(x[1], v(1)));
         let g = erf_dual(a * b).backward();
-        h[0][j] = g[a].eps;
-        h[1][j] = g[b].eps;
-    }
-    h
+        [g[a].eps, g[b].eps]
+    });
+    std::array::from_fn(|i| std::array::from_fn(|j| columns[j][i]))
 }
 
 #[test]
@@ -223,8 +221,8 @@ fn dual_aware_custom_op_gives_the_closed_form_hessian() {
             [erf_d2(s) * a * b + erf_d1(s), erf_d2(s) * a * a],
         ];
         let h = hessian_of_erf_product(x);
-        for i in 0..2 {
-            assert_close(&h[i], &expected[i], 1e-14);
+        for (row, expected_row) in h.iter().zip(&expected) {
+            assert_close(row, expected_row, 1e-14);
         }
         // Against central differences of the gradient from the f64 tape.
         let grad = |x: &[f64], i: usize| {
@@ -233,8 +231,8 @@ fn dual_aware_custom_op_gives_the_closed_form_hessian() {
             let g = erf_var(p * q).backward();
             [g[p], g[q]][i]
         };
-        for i in 0..2 {
-            assert_close(&h[i], &central_difference(|x| grad(x, i), &x), 1e-7);
+        for (i, row) in h.iter().enumerate() {
+            assert_close(row, &central_difference(|x| grad(x, i), &x), 1e-7);
         }
     }
 }
