@@ -4,11 +4,12 @@
 //! function on `x + vε` gives `f(x) + (∇f(x)·v)ε`: the directional derivative rides along with
 //! the value (forward mode).
 //!
-//! Because [`Dual`] implements [`Scalar`], it can also be the number type of a [`Tape`]
-//! (*forward-over-reverse*). Record the inputs as `xᵢ + vᵢε`; every value and every local partial
-//! on the tape is then a dual number whose tangent is its derivative in the direction `v`, and one
-//! reverse sweep gives adjoints `∂f/∂xᵢ + (H v)ᵢ ε`: the gradient in the real parts and the
-//! Hessian-vector product in the tangents, from one recording and one backward sweep.
+//! Because [`Dual`] implements [`Scalar`], it can also be the number type of a
+//! [`Tape`](crate::Tape) (*forward-over-reverse*). Record the inputs as `xᵢ + vᵢε`; every value
+//! and every local partial on the tape is then a dual number whose tangent is its derivative in
+//! the direction `v`, and one reverse sweep gives adjoints `∂f/∂xᵢ + (H v)ᵢ ε`: the gradient in
+//! the real parts and the Hessian-vector product in the tangents, from one recording and one
+//! backward sweep.
 //!
 //! ```
 //! use tapegrad::{Dual, Tape};

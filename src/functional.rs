@@ -60,7 +60,11 @@ use crate::{Dual, Jacobian, Scalar, Tape, Var};
 /// impl Function for DistanceTo {
 ///     fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
 ///         let tape = x[0].tape();
-///         let diffs: Vec<_> = x.iter().zip(&self.0).map(|(&xi, &p)| xi - T::from_f64(p)).collect();
+///         let diffs: Vec<_> = x
+///             .iter()
+///             .zip(&self.0)
+///             .map(|(&xi, &p)| xi - T::from_f64(p))
+///             .collect();
 ///         tape.dot(&diffs, &diffs)
 ///     }
 /// }
