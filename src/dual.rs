@@ -343,17 +343,15 @@ impl<T: Scalar> Scalar for Dual<T> {
         Dual::new(v, eps)
     }
 
-    /// `|x|' = sign(x)`; at `x = 0` the tangent is 0, the partial the tape records for `abs` at
-    /// its kink.
+    /// `|x|' = sign(x)`. At `x = 0` the tangent is that of the left piece `-x`: the piece `relu`
+    /// and `leaky_relu` also take at 0, so that smooth functions assembled from kinked ones —
+    /// `softplus(x) = relu(x) + ln(1 + e^(-|x|))` — keep the right tangent there.
     #[inline]
     fn abs(self) -> Self {
-        let zero = T::zero();
-        if self.re > zero {
+        if self.re > T::zero() {
             self
-        } else if self.re < zero {
-            -self
         } else {
-            Dual::new(self.re.abs(), self.eps * zero)
+            Dual::new(self.re.abs(), -self.eps)
         }
     }
 
@@ -438,9 +436,11 @@ mod tests {
     }
 
     #[test]
-    fn abs_at_zero_has_tangent_zero() {
-        assert_eq!(Dual::new(0.0, 5.0).abs(), Dual::new(0.0, 0.0));
+    fn abs_at_zero_takes_the_left_piece() {
+        assert_eq!(Dual::new(0.0, 5.0).abs(), Dual::new(0.0, -5.0));
         assert_eq!(Dual::new(-1.0, 5.0).abs(), Dual::new(1.0, -5.0));
+        assert_eq!(Dual::new(2.0, 5.0).abs(), Dual::new(2.0, 5.0));
+        assert!(Dual::new(-0.0f64, 1.0).abs().re.is_sign_positive());
     }
 
     #[test]

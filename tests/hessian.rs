@@ -426,3 +426,27 @@ fn nested_duals_give_third_derivatives() {
     let hv = hvp(&Cube, &x, &v);
     assert_eq!(hv, vec![Dual::new(12.0, 6.0)]);
 }
+
+/// `softplus(x₀)² + softplus(x₀ x₁)`, whose pre-activations can sit exactly at 0.
+struct SoftplusSquare;
+
+impl Function for SoftplusSquare {
+    fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
+        x[0].softplus().powi(2) + (x[0] * x[1]).softplus()
+    }
+}
+
+#[test]
+fn softplus_hessian_at_zero_matches_closed_form() {
+    // s = softplus, s(0) = ln 2, s'(0) = 1/2, s''(0) = 1/4
+    // f = s(a)² + s(ab)   at a = 0, b = 3:
+    // ∂²f/∂a² = 2 (s'(a)² + s(a) s''(a)) + b² s''(ab) = 2 (1/4 + ln2/4) + 9/4
+    // ∂²f/∂a∂b = s'(ab) + ab s''(ab) = 1/2     ∂²f/∂b² = a² s''(ab) = 0
+    let h = hessian(&SoftplusSquare, &[0.0, 3.0]);
+    let ln2 = 2f64.ln();
+    assert_all_close(
+        h.as_slice(),
+        &[(1.0 + ln2) / 2.0 + 2.25, 0.5, 0.5, 0.0],
+        1e-15,
+    );
+}
