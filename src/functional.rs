@@ -645,6 +645,14 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(
+        expected = "Hessian::mul_vec: got a vector of 2 entries for 3 variables; pass one entry per variable"
+    )]
+    fn hessian_times_a_short_vector_panics_with_both_lengths() {
+        let _ = hessian(&Product, &[1.0, 2.0, 3.0]).mul_vec(&[1.0, 1.0]);
+    }
+
+    #[test]
     #[should_panic(expected = "hessian index (0, 2) out of range for 2 variables")]
     fn hessian_index_out_of_range_panics_with_the_index() {
         struct Sum2;
