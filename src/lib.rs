@@ -24,8 +24,10 @@
 
 #![warn(missing_docs)]
 
+pub mod dual;
 pub mod error;
 pub mod explain;
+pub mod functional;
 pub mod gradients;
 pub mod graph;
 pub mod ops;
@@ -34,6 +36,7 @@ pub mod stats;
 pub mod tape;
 pub mod var;
 
+pub use dual::Dual;
 pub use error::Error;
 pub use explain::{ExplainOptions, Explanation};
 pub use gradients::{Gradients, Jacobian};
