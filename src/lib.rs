@@ -21,9 +21,12 @@
 //!
 //! - Core: [`Tape`], [`Var`], [`Gradients`], [`Jacobian`], the operators and the methods on `Var`
 //!   ([`ops`]), the scalar type ([`Scalar`]);
+//! - Checking: [`check`] compares the tape's gradients with finite differences and generates
+//!   random expressions for property tests (proptest strategies with the `proptest` feature);
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod error;
 pub mod gradients;
 pub mod ops;
