@@ -382,6 +382,7 @@ impl<T: Scalar> Tape<T> {
             );
         }
         let bytes = adj.capacity() * std::mem::size_of::<T>();
+        adj.clear();
         pool::give(adj, bytes);
         Jacobian {
             rows: outputs.len(),
