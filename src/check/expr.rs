@@ -20,7 +20,7 @@ const POSITIVE: f64 = 0.25;
 /// No node's value may change faster than this with the inputs: an upper bound on
 /// `Σᵢ |∂node/∂xᵢ|` over the input box. Steep nodes oscillate or curve too fast for finite
 /// differences, above all in `f32`.
-const SLOPE_CAP: f64 = 20.0;
+const SLOPE_CAP: f64 = 10.0;
 /// Attempts at drawing an operation whose conditions hold before falling back to tanh.
 const ATTEMPTS: usize = 30;
 
@@ -168,7 +168,9 @@ impl Node {
 /// `pow` get an operand of at least 0.25 and divisors stay as far from 0 (when an operand is not,
 /// it is guarded first as `softplus(u) + 0.25`, `u * u + 1` or `exp(u)`); `tan` gets an operand
 /// in `[-1.2, 1.2]` (else `tan(tanh(u))`); `relu`, `abs`, `leaky_relu`, `max` and `min` only
-/// where the operand keeps clear of the kink; no value exceeds 100 in size. The output sums the
+/// where the operand keeps clear of the kink; no value exceeds 100 in size, nor changes faster
+/// than 10 times as fast as the inputs (summed over them), which keeps the curvature low enough
+/// for finite differences even in `f32`. The output sums the
 /// last node and every node nothing else uses, so every node counts. Every operation on [`Var`]
 /// appears except `c - x` and `c / x` with a plain number on the left (they exist for `f64`
 /// only) and `detach`, through which finite differences see a dependence the tape rightly
