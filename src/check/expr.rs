@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::{Scalar, Var};
 
@@ -620,6 +621,27 @@ impl Expr {
     /// ```
     pub fn random<R: Rng + ?Sized>(rng: &mut R, inputs: usize, ops: usize) -> Expr {
         Expr::random_within(rng, inputs, ops, INPUT_BOUND)
+    }
+
+    /// [`Expr::random`] with a [`StdRng`](rand::rngs::StdRng) seeded from `seed`: the same seed
+    /// gives the same expression (for a given version of `rand`), so a failing case can be
+    /// reproduced from the seed alone.
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::check::Expr;
+    ///
+    /// let a = Expr::from_seed(42, 2, 15);
+    /// assert_eq!(a, Expr::from_seed(42, 2, 15));
+    /// assert_ne!(a, Expr::from_seed(43, 2, 15));
+    /// ```
+    pub fn from_seed(seed: u64, inputs: usize, ops: usize) -> Expr {
+        Expr::random(&mut StdRng::seed_from_u64(seed), inputs, ops)
     }
 
     /// [`Expr::random`] for inputs in `[-bound, bound]`.

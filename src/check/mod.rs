@@ -191,13 +191,13 @@ impl GradCheck {
         let rel_tol = self.rel_tol.unwrap_or_else(|| 10.0 * eps.cbrt());
         let abs_tol = self.abs_tol.unwrap_or_else(|| 10.0 * eps.cbrt());
 
-        let tape = Tape::<T>::new();
-        let xs = tape.vars(at);
-        let y = f(&xs);
-        let value = y.value().to_f64();
-        let analytic = y.backward().wrt_all(&xs);
-        drop(xs);
-        let mut tape = tape;
+        // One tape serves the analytic gradient and then, cleared, every evaluation at x ± h.
+        let mut tape = Tape::<T>::new();
+        let (value, analytic) = {
+            let xs = tape.vars(at);
+            let y = f(&xs);
+            (y.value().to_f64(), y.backward().wrt_all(&xs))
+        };
 
         let mut point = at.to_vec();
         let inputs = at

@@ -22,8 +22,6 @@
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
 use super::Expr;
 
@@ -55,8 +53,7 @@ pub fn expr(inputs: usize, max_ops: usize) -> impl Strategy<Value = Expr> {
         max_ops > 0,
         "strategies::expr: got max_ops = 0; allow at least one operation"
     );
-    (1..=max_ops, any::<u64>())
-        .prop_map(move |(ops, seed)| Expr::random(&mut StdRng::seed_from_u64(seed), inputs, ops))
+    (1..=max_ops, any::<u64>()).prop_map(move |(ops, seed)| Expr::from_seed(seed, inputs, ops))
 }
 
 /// `n` inputs drawn from `[-bound, bound]`.
