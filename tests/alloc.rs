@@ -135,6 +135,28 @@ fn an_f32_tape_reuses_its_buffers_too() {
 }
 
 #[test]
+fn vjp_on_a_reused_tape_allocates_nothing_after_the_first_step() {
+    let run = |tape: &mut Tape| {
+        tape.clear();
+        let (loss, w) = record(tape, 0);
+        let other = w[0] * w[2];
+        let g = tape.vjp(&[loss, other], &[1.0, -0.5]);
+        g[w[1]]
+    };
+    let mut tape = Tape::new();
+    run(&mut tape);
+    let later = allocations_in(|| {
+        for _ in 0..50 {
+            run(&mut tape);
+        }
+    });
+    assert_eq!(
+        later, 0,
+        "50 vector-Jacobian products allocated {later} times"
+    );
+}
+
+#[test]
 fn jacobian_on_a_reused_tape_allocates_only_its_result() {
     let run = |tape: &mut Tape| {
         tape.clear();
