@@ -173,9 +173,10 @@ impl Node {
 /// than 10 times as fast as the inputs (summed over them), which keeps the curvature low enough
 /// for finite differences even in `f32`. The output sums the
 /// last node and every node nothing else uses, so every node counts. Every operation on [`Var`]
-/// appears except `c - x` and `c / x` with a plain number on the left (they exist for `f64`
-/// only) and `detach`, through which finite differences see a dependence the tape rightly
-/// ignores; `Tape::sum`, both forms of `Tape::dot` and `Tape::custom` appear too.
+/// appears, and `Tape::sum`, both forms of `Tape::dot` and `Tape::custom`, except: `c - x` and
+/// `c / x` with a plain number on the left (they exist for `f64` only), and `detach`, through
+/// which finite differences see a dependence the tape rightly ignores. Compound assignments
+/// record the same nodes as their operators.
 ///
 /// [`build`](Expr::build) records it on a tape, [`eval`](Expr::eval) computes it on plain numbers
 /// with the same formulas, in `f64` or `f32`. `Display` and `Debug` print it one operation per

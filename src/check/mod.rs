@@ -14,8 +14,8 @@
 //! [`Expr`] is a random expression — a DAG of operations over `n` inputs whose sub-expressions
 //! are reused — that stays inside every operation's domain and away from kinks, so finite
 //! differences are valid on it; it is the raw material of property tests of the tape itself and
-//! of code built on it. With the cargo feature `proptest`, [`strategies`] wraps it in proptest
-//! strategies.
+//! of code built on it. With the cargo feature `proptest`, `check::strategies` wraps it in
+//! proptest strategies.
 //!
 //! The checker uses only the public core API: it records the function on a fresh tape, runs
 //! [`Var::backward`], and evaluates the function again at `x ± h` for every input.
