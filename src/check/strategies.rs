@@ -11,8 +11,8 @@
 //! use tapegrad::check::{self, strategies};
 //!
 //! proptest! {
-//!     #![proptest_config(ProptestConfig::with_cases(16))]
-//!     fn random_expressions_have_exact_gradients((expr, at) in strategies::expr_with_inputs(3, 20)) {
+//!     // In a test file this function carries `#[test]`; the example calls it directly.
+//!     fn random_expressions_have_exact_gradients((expr, at) in strategies::expr_with_inputs(3, 10)) {
 //!         let report = check::gradient(|x| expr.build(x), &at);
 //!         prop_assert!(report.passed(), "{report}\n{expr}");
 //!     }
