@@ -328,8 +328,9 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
     }
 
-    /// Nodes that turn `u` into an operand of at least [`POSITIVE`], pushed only if `commit`;
-    /// returns the guarded slot, or `u` itself when it needs no guard.
+    /// Pushes nodes that turn `u` into an operand of at least [`POSITIVE`] and returns the guarded
+    /// slot: `u` itself when it needs no guard, `None` when the guard drawn does not suit `u`'s
+    /// range.
     fn positive(&mut self, u: usize) -> Option<usize> {
         let r = self.range(u);
         if r.lo >= POSITIVE && r.within_cap() {
