@@ -21,9 +21,16 @@
 //!
 //! - Core: [`Tape`], [`Var`], [`Gradients`], [`Jacobian`], the operators and the methods on `Var`
 //!   ([`ops`]), the scalar type ([`Scalar`]);
+//! - Checking: [`check`] compares the tape's gradients with finite differences and generates
+//!   random expressions for property tests (proptest strategies with the `proptest` feature);
+//! - Seeing the chain rule: [`explain`] prints a backward pass step by step, [`graph`] exports the
+//!   tape as Graphviz DOT, [`stats`] counts what a tape holds;
+//! - Second derivatives: [`Dual`] numbers as a tape scalar and the [`functional`] API (`grad`,
+//!   `hvp`, `hessian`, `jacobian`, `jvp`).
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod dual;
 pub mod error;
 pub mod explain;
