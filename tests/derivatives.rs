@@ -547,3 +547,35 @@ fn f32_sum_dot_and_custom_have_the_same_derivatives() {
     assert_eq!(g.wrt_all(&x), vec![6.5, 4.0]);
     assert_eq!(g.wrt_all(&w), vec![1.0, 2.0]);
 }
+
+// NaN is a value: relu, leaky relu and abs pass it on; max and min ignore it like f64's.
+#[test]
+fn nan_propagates_through_kinked_ops_and_max_min_ignore_it_like_f64() {
+    let tape = Tape::new();
+    let nan = tape.var(f64::NAN);
+    let one = tape.var(1.0);
+    for y in [nan.relu(), nan.leaky_relu(0.1), nan.abs()] {
+        assert!(y.value().is_nan());
+        assert!(y.backward()[nan].is_nan());
+    }
+    for (y, expected) in [
+        (nan.max(one), 1.0f64.max(f64::NAN)),
+        (one.max(nan), f64::NAN.max(1.0)),
+        (nan.min(one), 1.0f64.min(f64::NAN)),
+        (one.min(nan), f64::NAN.min(1.0)),
+    ] {
+        assert_eq!(y.value(), expected);
+        let g = y.backward();
+        assert_eq!((g[one], g[nan]), (1.0, 0.0));
+    }
+}
+
+// d/dx x^n = n x^(n-1), also for the exponent whose n - 1 does not fit in an i32.
+#[test]
+fn powi_of_the_smallest_exponent_does_not_overflow() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let y = x.powi(i32::MIN);
+    assert_eq!(y.value(), 1.0);
+    assert_eq!(y.backward()[x], i32::MIN as f64);
+}
