@@ -475,6 +475,13 @@ impl<T: Scalar> Unary<T> {
     }
 }
 
+/// `true` only for NaN, the one value not equal to itself.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+fn is_nan<T: Scalar>(x: T) -> bool {
+    x != x
+}
+
 /// Logistic sigmoid, evaluated without overflow for large `|x|`.
 #[inline(always)]
 pub(crate) fn sigmoid<T: Scalar>(x: T) -> T {
@@ -551,16 +558,16 @@ impl Binary {
                 (v, y * x.powf(y - one), dy)
             }
             // Like `f64::max` and `f64::min`, a NaN on either side is ignored: the other operand
-            // is the result and receives the partial (`y != y` holds only for NaN).
+            // is the result and receives the partial.
             Binary::Max => {
-                if x >= y || y != y {
+                if x >= y || is_nan(y) {
                     (x, one, zero)
                 } else {
                     (y, zero, one)
                 }
             }
             Binary::Min => {
-                if x <= y || y != y {
+                if x <= y || is_nan(y) {
                     (x, one, zero)
                 } else {
                     (y, zero, one)
