@@ -649,31 +649,34 @@ impl Params {
 mod spare {
     use super::*;
 
-    /// At most this many buffers are kept per thread.
-    const MAX_KEPT: usize = 8;
+    /// The buffers of one bound network: its leaves and two layers of outputs.
+    pub(super) type Buffers<'t> = [Vec<Var<'t>>; 3];
+
+    /// At most this many sets of buffers are kept per thread.
+    const MAX_KEPT: usize = 4;
 
     thread_local! {
-        static KEPT: RefCell<Vec<Vec<Var<'static>>>> = const { RefCell::new(Vec::new()) };
+        static KEPT: RefCell<Vec<Buffers<'static>>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// An empty buffer, with the capacity of one given back earlier if possible.
-    pub(super) fn take<'t>() -> Vec<Var<'t>> {
+    /// Empty buffers, with the capacity of ones given back earlier if possible.
+    pub(super) fn take<'t>() -> Buffers<'t> {
         KEPT.try_with(|kept| kept.try_borrow_mut().ok()?.pop())
             .ok()
             .flatten()
             .unwrap_or_default()
     }
 
-    /// Keeps `buffer`'s allocation for a later [`take`].
-    pub(super) fn give(buffer: Vec<Var<'_>>) {
-        if buffer.capacity() == 0 {
+    /// Keeps the buffers' allocations for a later [`take`].
+    pub(super) fn give(buffers: Buffers<'_>) {
+        if buffers.iter().all(|b| b.capacity() == 0) {
             return;
         }
-        let buffer = forget_lifetime(buffer);
+        let buffers = buffers.map(forget_lifetime);
         let _ = KEPT.try_with(|kept| {
             if let Ok(mut kept) = kept.try_borrow_mut() {
                 if kept.len() < MAX_KEPT {
-                    kept.push(buffer);
+                    kept.push(buffers);
                 }
             }
         });
@@ -877,13 +880,13 @@ impl Mlp {
     /// # Ok(()) }
     /// ```
     pub fn bind<'t>(&self, tape: &'t Tape) -> BoundMlp<'t> {
-        let mut params = spare::take();
+        let [mut params, current, next] = spare::take();
         self.params.bind_into(tape, &mut params);
         BoundMlp {
             layers: Arc::clone(&self.layers),
             params,
-            current: spare::take(),
-            next: spare::take(),
+            current,
+            next,
         }
     }
 
@@ -1178,6 +1181,16 @@ fn layers_of(sizes: &[usize], activations: &[Activation]) -> Result<Vec<Layer>, 
     if sizes.contains(&0) {
         return Err(bad(EMPTY_LAYER));
     }
+    // A size read from a file can be anything; the count must not overflow.
+    let count = sizes.windows(2).try_fold(0usize, |total, pair| {
+        pair[0]
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(pair[1]))
+            .and_then(|n| n.checked_add(total))
+    });
+    if count.is_none() {
+        return Err(bad("the number of parameters overflows usize"));
+    }
     sizes
         .windows(2)
         .zip(activations)
@@ -1201,9 +1214,11 @@ pub struct BoundMlp<'t> {
 
 impl Drop for BoundMlp<'_> {
     fn drop(&mut self) {
-        spare::give(std::mem::take(&mut self.params));
-        spare::give(std::mem::take(&mut self.current));
-        spare::give(std::mem::take(&mut self.next));
+        spare::give([
+            std::mem::take(&mut self.params),
+            std::mem::take(&mut self.current),
+            std::mem::take(&mut self.next),
+        ]);
     }
 }
 
@@ -1338,18 +1353,21 @@ mod tests {
     fn rebinding_reuses_the_buffers_of_the_dropped_binding() {
         let mlp = xor_net();
         let mut tape = Tape::new();
+        let pointers = |net: &BoundMlp| {
+            [
+                net.params.as_ptr() as usize,
+                net.current.as_ptr() as usize,
+                net.next.as_ptr() as usize,
+            ]
+        };
         let first = {
-            let net = mlp.bind(&tape);
-            net.params.as_ptr() as usize
+            let mut net = mlp.bind(&tape);
+            net.forward(&[1.0, 0.0]).unwrap();
+            pointers(&net)
         };
         tape.clear();
         let net = mlp.bind(&tape);
-        let buffers = [
-            net.params.as_ptr() as usize,
-            net.current.as_ptr() as usize,
-            net.next.as_ptr() as usize,
-        ];
-        assert!(buffers.contains(&first), "{first:#x} not in {buffers:x?}");
+        assert_eq!(pointers(&net), first);
     }
 
     #[test]

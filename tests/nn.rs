@@ -477,6 +477,11 @@ fn a_wrong_header_or_version_is_an_error() {
          leaky_relu(<slope>), softplus, got `activations tanh gelu`"
     );
     assert_eq!(
+        load_err(&edit(&text, 2, Some("sizes 2 18446744073709551615 1"))),
+        "bad architecture: the number of parameters overflows usize, \
+         got sizes [2, 18446744073709551615, 1] and 2 activations"
+    );
+    assert_eq!(
         load_err(&edit(&text, 3, Some("activations tanh"))),
         "bad architecture: there must be one activation per layer (each size after the first), \
          got sizes [2, 2, 1] and 1 activations"
