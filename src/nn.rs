@@ -639,6 +639,25 @@ impl Params {
     }
 
     /// Like [`bind`](Params::bind), into `vars` (cleared first) instead of a new vector.
+    ///
+    /// # Examples
+    ///
+    /// A model of your own, `y = a·x + b`, on the store:
+    ///
+    /// ```
+    /// use tapegrad::{nn::Params, Tape};
+    ///
+    /// let mut params = Params::new();
+    /// params.push("a", 2.0);
+    /// params.push("b", 1.0);
+    /// let tape = Tape::new();
+    /// let mut p = Vec::new();
+    /// params.bind_into(&tape, &mut p);
+    /// let loss = (p[0] * 3.0 + p[1] - 10.0).powi(2);
+    /// let g = loss.backward();
+    /// // d/da = 2(3a + b - 10)·3 = -18, d/db = 2(3a + b - 10) = -6
+    /// assert_eq!(g.wrt_all(&p), vec![-18.0, -6.0]);
+    /// ```
     pub fn bind_into<'t>(&self, tape: &'t Tape, vars: &mut Vec<Var<'t>>) {
         vars.clear();
         vars.extend(self.values.iter().map(|&v| tape.var(v)));

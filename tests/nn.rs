@@ -8,6 +8,37 @@ use tapegrad::nn::{Activation, Layer, Mlp, Neuron, Params};
 use tapegrad::optim::{Adam, Optimizer, Sgd};
 use tapegrad::{Error, OpKind, Tape};
 
+/// Counts the allocations made by the current thread, so a test can assert that a loop makes
+/// none (tests run on parallel threads; each counts its own).
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; the counter is a const-initialized
+// thread-local `Cell<usize>`, which neither allocates nor needs a destructor.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        std::alloc::System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        std::alloc::System.realloc(ptr, layout, size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(|n| n.get())
+}
+
 fn net(sizes: &[usize], acts: &[Activation], seed: u64) -> Mlp {
     Mlp::new(
         sizes,
@@ -639,4 +670,40 @@ fn gradients_from_another_tape_panic() {
     let g = (other.var(1.0) * 2.0).backward();
     let mut out = Vec::new();
     bound.gradients_into(&g, &mut out);
+}
+
+#[test]
+fn a_training_step_allocates_nothing_after_the_first() {
+    let data: Vec<([f64; 2], f64)> = (0..16)
+        .map(|i| ([i as f64 / 16.0, 1.0 - i as f64 / 16.0], (i % 2) as f64))
+        .collect();
+    let acts = [Activation::Tanh, Activation::Tanh, Activation::Sigmoid];
+    let mut mlp = net(&[2, 8, 8, 1], &acts, 17);
+    let mut sgd = Sgd::new(0.1).unwrap().momentum(0.9).unwrap();
+    let mut adam = Adam::new(0.01).unwrap();
+    let mut tape = Tape::new();
+    let mut grads = Vec::new();
+    let mut counts = Vec::new();
+    for step in 0..6 {
+        let before = allocations();
+        tape.clear();
+        let mut bound = mlp.bind(&tape);
+        let mut loss = tape.constant(0.0);
+        for (x, y) in &data {
+            loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
+        }
+        bound.gradients_into(&loss.backward(), &mut grads);
+        if step % 2 == 0 {
+            sgd.step(mlp.params_mut(), &grads);
+        } else {
+            adam.step(mlp.params_mut(), &grads);
+        }
+        counts.push(allocations() - before);
+    }
+    assert!(counts[0] > 0, "the counter counts: {counts:?}");
+    assert_eq!(
+        counts[2..],
+        [0, 0, 0, 0],
+        "allocations per step: {counts:?}"
+    );
 }
