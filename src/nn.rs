@@ -880,6 +880,11 @@ impl Mlp {
     /// is dropped they go back to a per-thread pool that the next `bind` draws from, so binding
     /// once per training step allocates only in the first step.
     ///
+    /// # Panics
+    ///
+    /// When parameters were pushed onto (or are missing from) the store, so that it no longer
+    /// holds exactly the layers' parameters.
+    ///
     /// # Examples
     ///
     /// ```
@@ -899,6 +904,14 @@ impl Mlp {
     /// # Ok(()) }
     /// ```
     pub fn bind<'t>(&self, tape: &'t Tape) -> BoundMlp<'t> {
+        let needed: usize = self.layers.iter().map(Layer::param_count).sum();
+        assert!(
+            self.params.len() == needed,
+            "Mlp::bind: the store holds {} parameters but the layers {} need {needed}; add \
+             parameters to a Params of your own, not to an Mlp's",
+            self.params.len(),
+            self.architecture()
+        );
         let [mut params, current, next] = spare::take();
         self.params.bind_into(tape, &mut params);
         BoundMlp {

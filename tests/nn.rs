@@ -707,3 +707,14 @@ fn a_training_step_allocates_nothing_after_the_first() {
         "allocations per step: {counts:?}"
     );
 }
+
+#[test]
+#[should_panic(
+    expected = "Mlp::bind: the store holds 4 parameters but the layers 2-1 (identity) need 3; add parameters to a Params of your own, not to an Mlp's"
+)]
+fn binding_an_mlp_whose_store_was_extended_panics() {
+    let mut mlp = net(&[2, 1], &[Activation::Identity], 18);
+    mlp.params_mut().push("extra", 1.0);
+    let tape = Tape::new();
+    let _ = mlp.bind(&tape);
+}
