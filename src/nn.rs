@@ -37,7 +37,7 @@
 //!     }
 //!     loss_value = loss.value();
 //!     net.gradients_into(&loss.backward(), &mut grads);
-//!     opt.step(mlp.params_mut(), &grads);
+//!     opt.step(mlp.parameters_mut(), &grads);
 //! }
 //! assert!(loss_value < 0.05, "loss {loss_value}");
 //! assert!(mlp.predict(&[1.0, 0.0])?[0] > 0.8);
@@ -297,7 +297,7 @@ impl Neuron {
     }
 
     /// `inputs + 1`: the weights and the bias.
-    pub fn param_count(&self) -> usize {
+    pub fn parameter_count(&self) -> usize {
         self.inputs + 1
     }
 
@@ -316,7 +316,7 @@ impl Neuron {
         x: &X,
     ) -> Result<Var<'t>, Error> {
         assert!(
-            params.len() == self.param_count(),
+            params.len() == self.parameter_count(),
             "Neuron::forward: got {} parameters for a neuron with {} inputs; pass its {} weights \
              then its bias",
             params.len(),
@@ -360,7 +360,7 @@ fn neuron<'t, X: Input<'t> + ?Sized>(params: &[Var<'t>], x: &X, activation: Acti
 /// # fn main() -> Result<(), tapegrad::Error> {
 /// let tape = Tape::new();
 /// let layer = Layer::new(2, 3, Activation::Relu)?;
-/// assert_eq!(layer.param_count(), 9);
+/// assert_eq!(layer.parameter_count(), 9);
 /// let p = tape.vars(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, -1.0, -1.0, 0.0]);
 /// let y = layer.forward(&p, &[2.0, 3.0])?;
 /// let values: Vec<f64> = y.iter().map(|v| v.value()).collect();
@@ -424,7 +424,7 @@ impl Layer {
     }
 
     /// `neurons * (inputs + 1)`.
-    pub fn param_count(&self) -> usize {
+    pub fn parameter_count(&self) -> usize {
         self.neurons * (self.inputs + 1)
     }
 
@@ -436,7 +436,7 @@ impl Layer {
     ///
     /// # Panics
     ///
-    /// When `params` does not hold [`param_count`](Layer::param_count) Vars.
+    /// When `params` does not hold [`parameter_count`](Layer::parameter_count) Vars.
     pub fn forward<'t, X: Input<'t> + ?Sized>(
         &self,
         params: &[Var<'t>],
@@ -456,7 +456,7 @@ impl Layer {
     ///
     /// # Panics
     ///
-    /// When `params` does not hold [`param_count`](Layer::param_count) Vars.
+    /// When `params` does not hold [`parameter_count`](Layer::parameter_count) Vars.
     pub fn forward_into<'t, X: Input<'t> + ?Sized>(
         &self,
         params: &[Var<'t>],
@@ -464,13 +464,13 @@ impl Layer {
         out: &mut Vec<Var<'t>>,
     ) -> Result<(), Error> {
         assert!(
-            params.len() == self.param_count(),
+            params.len() == self.parameter_count(),
             "Layer::forward: got {} parameters for a layer of {} neurons with {} inputs; pass \
              {} (each neuron's weights then its bias)",
             params.len(),
             self.neurons,
             self.inputs,
-            self.param_count()
+            self.parameter_count()
         );
         check_inputs(self.inputs, x)?;
         self.push_outputs(params, x, out);
@@ -734,9 +734,9 @@ mod spare {
 /// let mut rng = StdRng::seed_from_u64(0);
 /// let acts = [Activation::Relu, Activation::Identity];
 /// let mlp = Mlp::new(&[3, 5, 2], &acts, &Init::he_normal(), &mut rng)?;
-/// assert_eq!(mlp.params().len(), 5 * 4 + 2 * 6);
-/// assert_eq!(mlp.params().name(4), Some("layer0.neuron1.w0"));
-/// assert_eq!(mlp.params().get("layer1.neuron1.b"), Some(0.0));
+/// assert_eq!(mlp.parameters().len(), 5 * 4 + 2 * 6);
+/// assert_eq!(mlp.parameters().name(4), Some("layer0.neuron1.w0"));
+/// assert_eq!(mlp.parameters().get("layer1.neuron1.b"), Some(0.0));
 /// assert_eq!(mlp.architecture(), "3-5-2 (relu, identity)");
 /// assert_eq!(mlp.predict(&[1.0, 2.0, 3.0])?.len(), 2);
 /// # Ok(()) }
@@ -803,7 +803,7 @@ impl Mlp {
     /// let mut rng = StdRng::seed_from_u64(0);
     /// let acts = [Activation::Sigmoid];
     /// let mlp = Mlp::with_biases(&[2, 1], &acts, &Init::zeros(), &Init::constant(0.1)?, &mut rng)?;
-    /// assert_eq!(mlp.params().values(), &[0.0, 0.0, 0.1]);
+    /// assert_eq!(mlp.parameters().values(), &[0.0, 0.0, 0.1]);
     /// # Ok(()) }
     /// ```
     pub fn with_biases<R: Rng + ?Sized>(
@@ -865,12 +865,12 @@ impl Mlp {
     }
 
     /// The weights and biases.
-    pub fn params(&self) -> &Params {
+    pub fn parameters(&self) -> &Params {
         &self.params
     }
 
     /// The weights and biases, for an optimizer or for setting values by name.
-    pub fn params_mut(&mut self) -> &mut Params {
+    pub fn parameters_mut(&mut self) -> &mut Params {
         &mut self.params
     }
 
@@ -904,7 +904,7 @@ impl Mlp {
     /// # Ok(()) }
     /// ```
     pub fn bind<'t>(&self, tape: &'t Tape) -> BoundMlp<'t> {
-        let needed: usize = self.layers.iter().map(Layer::param_count).sum();
+        let needed: usize = self.layers.iter().map(Layer::parameter_count).sum();
         assert!(
             self.params.len() == needed,
             "Mlp::bind: the store holds {} parameters but the layers {} need {needed}; add \
@@ -1045,7 +1045,7 @@ impl Mlp {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let layers = layers_of(&sizes, &activations)?;
-        let count: usize = layers.iter().map(Layer::param_count).sum();
+        let count: usize = layers.iter().map(Layer::parameter_count).sum();
 
         let count_expected = || format!("`params {count}`, the count for this architecture");
         let (n, line) = next(&count_expected)?;
@@ -1134,17 +1134,17 @@ impl Mlp {
     ///
     /// [`Error::ArchitectureMismatch`] when the file describes another architecture; otherwise
     /// as [`load`](Mlp::load).
-    pub fn load_params(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
+    pub fn load_parameters(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-        self.load_params_text(&text)
+        self.load_parameters_text(&text)
     }
 
-    /// Like [`load_params`](Mlp::load_params), from text written by [`to_text`](Mlp::to_text).
+    /// Like [`load_parameters`](Mlp::load_parameters), from text written by [`to_text`](Mlp::to_text).
     ///
     /// # Errors
     ///
-    /// As [`load_params`](Mlp::load_params), without the I/O.
+    /// As [`load_parameters`](Mlp::load_parameters), without the I/O.
     ///
     /// # Examples
     ///
@@ -1159,13 +1159,13 @@ impl Mlp {
     /// let small = Mlp::new(&[2, 3, 1], &acts, &Init::default(), &mut rng)?;
     /// let mut big = Mlp::new(&[2, 4, 1], &acts, &Init::default(), &mut rng)?;
     /// assert_eq!(
-    ///     big.load_params_text(&small.to_text()).unwrap_err().to_string(),
+    ///     big.load_parameters_text(&small.to_text()).unwrap_err().to_string(),
     ///     "parameter file is for the architecture 2-3-1 (tanh, sigmoid), \
     ///      the network is 2-4-1 (tanh, sigmoid)"
     /// );
     /// # Ok(()) }
     /// ```
-    pub fn load_params_text(&mut self, text: &str) -> Result<(), Error> {
+    pub fn load_parameters_text(&mut self, text: &str) -> Result<(), Error> {
         let loaded = Self::from_text(text)?;
         if loaded.layers != self.layers {
             return Err(Error::ArchitectureMismatch {
@@ -1256,7 +1256,7 @@ impl Drop for BoundMlp<'_> {
 
 impl<'t> BoundMlp<'t> {
     /// The leaves, one per parameter, in the store's order.
-    pub fn params(&self) -> &[Var<'t>] {
+    pub fn parameters(&self) -> &[Var<'t>] {
         &self.params
     }
 
@@ -1301,11 +1301,11 @@ impl<'t> BoundMlp<'t> {
             .layers
             .split_first()
             .expect("invariant: an mlp has at least one layer");
-        let (p, tail) = params.split_at(first.param_count());
+        let (p, tail) = params.split_at(first.parameter_count());
         first.push_outputs(p, x, &mut self.current);
         params = tail;
         for layer in rest {
-            let (p, tail) = params.split_at(layer.param_count());
+            let (p, tail) = params.split_at(layer.parameter_count());
             self.next.clear();
             layer.push_outputs(p, self.current.as_slice(), &mut self.next);
             std::mem::swap(&mut self.current, &mut self.next);

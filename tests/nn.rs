@@ -68,7 +68,7 @@ fn forward_matches_a_hand_computation() {
         ("layer1.neuron0.b", 0.1),
     ];
     for (name, value) in set {
-        mlp.params_mut().set(name, value).unwrap();
+        mlp.parameters_mut().set(name, value).unwrap();
     }
     let x = [0.3, 0.7];
     // h0 = tanh(0.5·0.3 - 1·0.7 + 0.25), h1 = tanh(2·0.3 + 0·0.7 - 0.5)
@@ -141,18 +141,18 @@ fn parameter_gradients_match_finite_differences() {
     assert!((loss.value() - loss_of(&mlp, &data)).abs() < 1e-14);
     let grads = bound.gradients(&loss.backward());
     drop(bound);
-    assert_eq!(grads.len(), mlp.params().len());
+    assert_eq!(grads.len(), mlp.parameters().len());
 
     let h = 1e-6;
     for (i, grad) in grads.iter().enumerate() {
-        let p = mlp.params().values()[i];
-        mlp.params_mut().values_mut()[i] = p + h;
+        let p = mlp.parameters().values()[i];
+        mlp.parameters_mut().values_mut()[i] = p + h;
         let up = loss_of(&mlp, &data);
-        mlp.params_mut().values_mut()[i] = p - h;
+        mlp.parameters_mut().values_mut()[i] = p - h;
         let down = loss_of(&mlp, &data);
-        mlp.params_mut().values_mut()[i] = p;
+        mlp.parameters_mut().values_mut()[i] = p;
         let numeric = (up - down) / (2.0 * h);
-        let name = mlp.params().name(i).unwrap();
+        let name = mlp.parameters().name(i).unwrap();
         assert!(
             (grad - numeric).abs() < 1e-7,
             "{name}: tape {grad} vs finite difference {numeric}"
@@ -189,7 +189,7 @@ fn a_batch_loss_has_the_sum_of_the_per_sample_gradients() {
     let mlp = net(&[2, 5, 1], &acts, 5);
     let data = random_data(&mut StdRng::seed_from_u64(6), 2, 3);
     let mut tape = Tape::new();
-    let mut sum = vec![0.0; mlp.params().len()];
+    let mut sum = vec![0.0; mlp.parameters().len()];
     let mut g = Vec::new();
     for (x, y) in &data {
         tape.clear();
@@ -217,8 +217,13 @@ fn binding_records_one_leaf_per_parameter_in_store_order() {
     let mlp = net(&[2, 3, 2], &[Activation::Relu, Activation::Identity], 7);
     let tape = Tape::new();
     let bound = mlp.bind(&tape);
-    assert_eq!(tape.len(), mlp.params().len());
-    for (i, (v, p)) in bound.params().iter().zip(mlp.params().values()).enumerate() {
+    assert_eq!(tape.len(), mlp.parameters().len());
+    for (i, (v, p)) in bound
+        .parameters()
+        .iter()
+        .zip(mlp.parameters().values())
+        .enumerate()
+    {
         assert_eq!(v.id().index(), i);
         assert_eq!(v.value(), *p);
         assert_eq!(tape.kind(*v), OpKind::Var);
@@ -228,7 +233,7 @@ fn binding_records_one_leaf_per_parameter_in_store_order() {
 #[test]
 fn parameters_are_named_by_layer_neuron_and_input_in_order() {
     let mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 8);
-    let names: Vec<&str> = mlp.params().names().collect();
+    let names: Vec<&str> = mlp.parameters().names().collect();
     assert_eq!(
         names,
         vec![
@@ -243,18 +248,21 @@ fn parameters_are_named_by_layer_neuron_and_input_in_order() {
             "layer1.neuron0.b",
         ]
     );
-    assert_eq!(mlp.params().index_of("layer1.neuron0.w1"), Some(7));
-    assert_eq!(mlp.params().get("layer9.neuron0.b"), None);
+    assert_eq!(mlp.parameters().index_of("layer1.neuron0.w1"), Some(7));
+    assert_eq!(mlp.parameters().get("layer9.neuron0.b"), None);
 }
 
 #[test]
 fn set_changes_one_parameter_and_unknown_names_are_errors() {
     let mut mlp = net(&[2, 1], &[Activation::Identity], 9);
-    let before = mlp.params().clone();
-    mlp.params_mut().set("layer0.neuron0.b", 4.0).unwrap();
-    assert_eq!(mlp.params().get("layer0.neuron0.b"), Some(4.0));
-    assert_eq!(mlp.params().values()[..2], before.values()[..2]);
-    let err = mlp.params_mut().set("layer0.neuron0.w2", 1.0).unwrap_err();
+    let before = mlp.parameters().clone();
+    mlp.parameters_mut().set("layer0.neuron0.b", 4.0).unwrap();
+    assert_eq!(mlp.parameters().get("layer0.neuron0.b"), Some(4.0));
+    assert_eq!(mlp.parameters().values()[..2], before.values()[..2]);
+    let err = mlp
+        .parameters_mut()
+        .set("layer0.neuron0.w2", 1.0)
+        .unwrap_err();
     assert_eq!(
         err,
         Error::UnknownParameter {
@@ -392,14 +400,18 @@ fn saved_net() -> Mlp {
         -2.2250738585072014e-308,
         123456789.00000001,
     ];
-    for (v, a) in mlp.params_mut().values_mut().iter_mut().zip(awkward) {
+    for (v, a) in mlp.parameters_mut().values_mut().iter_mut().zip(awkward) {
         *v = a;
     }
     mlp
 }
 
 fn bits(mlp: &Mlp) -> Vec<u64> {
-    mlp.params().values().iter().map(|v| v.to_bits()).collect()
+    mlp.parameters()
+        .values()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 #[test]
@@ -413,15 +425,15 @@ fn save_and_load_round_trip_bit_exactly() {
         &[Activation::LeakyRelu(0.01), Activation::Sigmoid],
         99,
     );
-    other.load_params(&path).unwrap();
+    other.load_parameters(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let back = back.unwrap();
     assert_eq!(bits(&back), bits(&mlp));
     assert_eq!(bits(&other), bits(&mlp));
     assert_eq!(back.architecture(), mlp.architecture());
     assert_eq!(
-        back.params().names().collect::<Vec<_>>(),
-        mlp.params().names().collect::<Vec<_>>()
+        back.parameters().names().collect::<Vec<_>>(),
+        mlp.parameters().names().collect::<Vec<_>>()
     );
 }
 
@@ -431,10 +443,10 @@ proptest! {
         values in proptest::collection::vec(proptest::num::f64::ANY, 9)
     ) {
         let mut mlp = saved_net();
-        mlp.params_mut().values_mut().copy_from_slice(&values);
+        mlp.parameters_mut().values_mut().copy_from_slice(&values);
         let back = Mlp::from_text(&mlp.to_text()).unwrap();
         // NaN payloads are not kept; every other value is, bit for bit.
-        for (a, b) in back.params().values().iter().zip(&values) {
+        for (a, b) in back.parameters().values().iter().zip(&values) {
             if b.is_nan() {
                 prop_assert!(a.is_nan());
             } else {
@@ -567,7 +579,7 @@ fn loading_another_architecture_is_an_error_and_changes_nothing() {
     let acts = [Activation::Tanh, Activation::Sigmoid];
     let mut other = net(&[2, 2, 1], &acts, 12);
     let before = other.clone();
-    let err = other.load_params_text(&saved.to_text()).unwrap_err();
+    let err = other.load_parameters_text(&saved.to_text()).unwrap_err();
     assert_eq!(
         err,
         Error::ArchitectureMismatch {
@@ -582,7 +594,7 @@ fn loading_another_architecture_is_an_error_and_changes_nothing() {
     );
     assert_eq!(other, before);
     let broken = edit(&saved.to_text(), 9, None);
-    assert!(other.load_params_text(&broken).is_err());
+    assert!(other.load_parameters_text(&broken).is_err());
     assert_eq!(other, before);
 }
 
@@ -607,7 +619,7 @@ fn train_xor(opt: &mut impl Optimizer, epochs: usize, seed: u64) -> f64 {
         }
         last = loss.value();
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.params_mut(), &grads);
+        opt.step(mlp.parameters_mut(), &grads);
     }
     last
 }
@@ -654,7 +666,7 @@ fn a_relu_regression_net_fits_a_sine() {
         mse = loss.value();
         first.get_or_insert(mse);
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.params_mut(), &grads);
+        opt.step(mlp.parameters_mut(), &grads);
     }
     let first = first.unwrap();
     assert!(mse < 0.01 && mse < first / 10.0, "mse {first} -> {mse}");
@@ -694,9 +706,9 @@ fn a_training_step_allocates_nothing_after_the_first() {
         }
         bound.gradients_into(&loss.backward(), &mut grads);
         if step % 2 == 0 {
-            sgd.step(mlp.params_mut(), &grads);
+            sgd.step(mlp.parameters_mut(), &grads);
         } else {
-            adam.step(mlp.params_mut(), &grads);
+            adam.step(mlp.parameters_mut(), &grads);
         }
         counts.push(allocations() - before);
     }
@@ -714,7 +726,7 @@ fn a_training_step_allocates_nothing_after_the_first() {
 )]
 fn binding_an_mlp_whose_store_was_extended_panics() {
     let mut mlp = net(&[2, 1], &[Activation::Identity], 18);
-    mlp.params_mut().push("extra", 1.0);
+    mlp.parameters_mut().push("extra", 1.0);
     let tape = Tape::new();
     let _ = mlp.bind(&tape);
 }
