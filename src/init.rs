@@ -22,13 +22,18 @@
 //! ```
 //! use rand::{rngs::StdRng, SeedableRng};
 //! use tapegrad::init::Init;
+//! use tapegrad::nn::{Activation, Mlp};
 //!
-//! let mut rng = StdRng::seed_from_u64(7);
-//! let init = Init::he_normal();
-//! let w: Vec<f64> = (0..4).map(|_| init.sample(16, 8, &mut rng)).collect();
-//! assert_eq!(w.len(), 4);
 //! # fn main() -> Result<(), tapegrad::Error> {
-//! assert!(Init::uniform(1.0, -1.0).is_err());
+//! let mut rng = StdRng::seed_from_u64(7);
+//! let acts = [Activation::Relu, Activation::Identity];
+//! // He weights for the ReLU layers, biases 0.01.
+//! let mlp = Mlp::with_biases(&[8, 16, 1], &acts, &Init::he_normal(), &Init::constant(0.01)?, &mut rng)?;
+//! assert_eq!(mlp.parameters().get("layer0.neuron3.b"), Some(0.01));
+//!
+//! // Or draw values directly: a weight of a neuron with 8 inputs in a layer of 16.
+//! let w = Init::xavier_uniform().sample(8, 16, &mut rng);
+//! assert!(w.abs() <= (6.0f64 / 24.0).sqrt());
 //! # Ok(()) }
 //! ```
 

@@ -172,6 +172,25 @@ fn parse_activation(s: &str) -> Option<Activation> {
 ///
 /// On plain data the weighted sum multiplies Var weights by numbers and records one partial per
 /// weight; on Vars it also records the partial with respect to each input.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::nn::{Activation, Neuron};
+/// use tapegrad::Tape;
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let tape = Tape::new();
+/// let neuron = Neuron::new(2, Activation::Identity);
+/// let p = tape.vars(&[3.0, 4.0, 0.0]);
+/// let on_data = neuron.forward(&p, &[1.0, 2.0])?; // an array of f64
+/// let x = tape.vars(&[1.0, 2.0]);
+/// let on_vars = neuron.forward(&p, &x)?; // a Vec of Vars
+/// assert_eq!(on_data.value(), on_vars.value());
+/// let g = on_vars.backward();
+/// assert_eq!(g.wrt_all(&x), vec![3.0, 4.0]);
+/// # Ok(()) }
+/// ```
 pub trait Input<'t> {
     /// The number of inputs.
     fn input_len(&self) -> usize;
