@@ -40,6 +40,7 @@
 use std::f64::consts::PI;
 
 use rand::Rng;
+use rand::distributions::Standard;
 
 use crate::Error;
 
@@ -275,22 +276,27 @@ impl Init {
     }
 }
 
+/// A uniform sample in `[0, 1)`.
+fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    rng.sample(Standard)
+}
+
 fn uniform<R: Rng + ?Sized>(low: f64, high: f64, rng: &mut R) -> f64 {
-    low + (high - low) * rng.gen::<f64>()
+    low + (high - low) * unit(rng)
 }
 
 /// One standard normal sample by Box–Muller: `√(-2 ln u₁) cos(2π u₂)` with `u₁` in `(0, 1]`
 /// (so the logarithm is finite) and `u₂` in `[0, 1)`.
 fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = 1.0 - rng.gen::<f64>();
-    let u2 = rng.gen::<f64>();
+    let u1 = 1.0 - unit(rng);
+    let u2 = unit(rng);
     (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
 
     #[test]
     fn box_muller_never_takes_the_log_of_zero() {

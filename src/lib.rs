@@ -25,19 +25,31 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod explain;
 pub mod gradients;
+pub mod graph;
 pub mod init;
 pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod scalar;
+pub mod stats;
 pub mod tape;
 pub mod var;
 
 pub use error::Error;
+pub use explain::{ExplainOptions, Explanation};
 pub use gradients::{Gradients, Jacobian};
-pub use ops::nary::DotOperand;
+pub use graph::DotOptions;
 pub use ops::OpKind;
+pub use ops::compare::{Comparand, Comparison};
+pub use ops::nary::DotOperand;
 pub use scalar::Scalar;
+pub use stats::TapeStats;
 pub use tape::{NodeId, Tape};
 pub use var::Var;
+
+/// The README's code, compiled and run as a doctest so that it cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

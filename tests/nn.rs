@@ -2,7 +2,7 @@
 //! the parameter store, input and architecture errors, saving and loading, and training.
 
 use proptest::prelude::*;
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use tapegrad::init::Init;
 use tapegrad::nn::{Activation, Layer, Mlp, Neuron, Params};
 use tapegrad::optim::{Adam, Optimizer, Sgd};
@@ -21,14 +21,17 @@ thread_local! {
 unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
         let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        std::alloc::System.alloc(layout)
+        // SAFETY: the caller's contract for `layout` is passed on unchanged.
+        unsafe { std::alloc::System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        std::alloc::System.dealloc(ptr, layout)
+        // SAFETY: `ptr` came from `System` through this allocator, with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
         let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        std::alloc::System.realloc(ptr, layout, size)
+        // SAFETY: as for `dealloc`, and the caller vouches for `size`.
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
     }
 }
 

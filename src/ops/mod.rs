@@ -6,9 +6,11 @@
 //!
 //! - [`arith`]: `+ - * /`, unary `-` and the compound assignments;
 //! - [`elementary`]: the methods on `Var` (`exp`, `sin`, `relu`, …);
-//! - [`nary`]: one-node sums and dot products, and user-defined operations.
+//! - [`nary`]: one-node sums and dot products, and user-defined operations;
+//! - [`compare`]: comparisons that record their outcome, for replay.
 
 pub mod arith;
+pub mod compare;
 pub mod elementary;
 pub(crate) mod forward;
 pub mod nary;
@@ -104,6 +106,11 @@ pub enum OpKind {
     DotConst,
     /// A user-defined operation with its own value and partials.
     Custom,
+    /// A comparison of two Vars whose outcome was recorded ([`Var::lt`](crate::Var::lt), …):
+    /// no value, no gradient; replay checks that it comes out the same.
+    Compare,
+    /// A comparison of a Var with a plain number, recorded like [`OpKind::Compare`].
+    CompareConst,
 }
 
 impl OpKind {
@@ -144,11 +151,12 @@ impl OpKind {
             OpKind::Dot => "dot",
             OpKind::DotConst => "dot",
             OpKind::Custom => "custom",
+            OpKind::Compare | OpKind::CompareConst => "compare",
         }
     }
 
     /// Every kind, in the order of their byte values.
-    pub const ALL: [OpKind; 34] = [
+    pub const ALL: [OpKind; 36] = [
         OpKind::Var,
         OpKind::Const,
         OpKind::Add,
@@ -183,6 +191,8 @@ impl OpKind {
         OpKind::Dot,
         OpKind::DotConst,
         OpKind::Custom,
+        OpKind::Compare,
+        OpKind::CompareConst,
     ];
 
     /// How the node's operands are laid out on the tape, which is all the reverse sweep needs.
@@ -215,6 +225,8 @@ impl OpKind {
             OpKind::Mul | OpKind::Div | OpKind::Pow | OpKind::Max | OpKind::Min => Shape::Binary,
             OpKind::Sum => Shape::UnitNary,
             OpKind::Dot | OpKind::DotConst | OpKind::Custom => Shape::Nary,
+            OpKind::Compare => Shape::Guard(3),
+            OpKind::CompareConst => Shape::Guard(2),
         }
     }
 
@@ -231,7 +243,8 @@ impl OpKind {
             | OpKind::RDivConst
             | OpKind::Powf
             | OpKind::LeakyRelu
-            | OpKind::Custom => 1,
+            | OpKind::Custom
+            | OpKind::CompareConst => 1,
             _ => 0,
         }
     }
@@ -264,6 +277,9 @@ pub(crate) enum Shape {
     UnitNary,
     /// `n` parents with stored partials, framed by the count `n` before and after them.
     Nary,
+    /// A recorded comparison: this many words (its operands and the comparison code with its
+    /// outcome), through which no gradient flows.
+    Guard(u8),
 }
 
 /// A one-input operation with its constants: the rule that gives its value and local partial.
