@@ -1360,7 +1360,7 @@ impl<'t> BoundMlp<'t> {
 mod tests {
     use super::*;
     use crate::OpKind;
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
 
     fn xor_net() -> Mlp {
         let acts = [Activation::Tanh, Activation::Sigmoid];

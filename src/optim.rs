@@ -29,8 +29,8 @@
 //! # Ok(()) }
 //! ```
 
-use crate::nn::Params;
 use crate::Error;
+use crate::nn::Params;
 
 fn invalid(name: &'static str, expected: &'static str, value: f64) -> Error {
     Error::InvalidHyperparameter {

@@ -2,7 +2,7 @@
 //! errors with their values, seeds reproduce networks, and random weights break the symmetry
 //! that constant weights keep forever.
 
-use rand::{rngs::StdRng, SeedableRng};
+use rand::{SeedableRng, rngs::StdRng};
 use tapegrad::init::Init;
 use tapegrad::nn::{Activation, Mlp};
 use tapegrad::optim::{Optimizer, Sgd};
