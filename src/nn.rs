@@ -941,6 +941,42 @@ impl Mlp {
         }
     }
 
+    /// Like [`bind`](Mlp::bind), and names every leaf after its parameter
+    /// (`layer0.neuron1.w0`), so that explanations and graph exports of the tape read in the
+    /// network's terms. Naming allocates a string per parameter: use it to look at a step, and
+    /// plain `bind` in a training loop.
+    ///
+    /// # Panics
+    ///
+    /// As [`bind`](Mlp::bind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    /// use tapegrad::Tape;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let mlp = Mlp::new(&[2, 1], &[Activation::Sigmoid], &Init::default(), &mut rng)?;
+    /// let tape = Tape::new();
+    /// let mut net = mlp.bind_named(&tape);
+    /// assert_eq!(net.parameters()[2].name(), "layer0.neuron0.b");
+    /// let y = net.forward(&[1.0, 0.5])?[0];
+    /// let text = y.explain().to_string();
+    /// assert!(text.contains("layer0.neuron0.w1"), "{text}");
+    /// # Ok(()) }
+    /// ```
+    pub fn bind_named<'t>(&self, tape: &'t Tape) -> BoundMlp<'t> {
+        let bound = self.bind(tape);
+        for (&var, name) in bound.params.iter().zip(self.params.names()) {
+            var.named(name);
+        }
+        bound
+    }
+
     /// The outputs for plain input values, computed on a private tape.
     ///
     /// # Errors

@@ -733,3 +733,31 @@ fn binding_an_mlp_whose_store_was_extended_panics() {
     let tape = Tape::new();
     let _ = mlp.bind(&tape);
 }
+
+#[test]
+fn bind_named_names_every_leaf_after_its_parameter_and_bind_names_none() {
+    let mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 19);
+    let tape = Tape::new();
+    let named = mlp.bind_named(&tape);
+    let names: Vec<String> = named.parameters().iter().map(|v| v.name()).collect();
+    let expected: Vec<String> = mlp.parameters().names().map(String::from).collect();
+    assert_eq!(names, expected);
+    drop(named);
+
+    let other = Tape::new();
+    let plain = mlp.bind(&other);
+    assert_eq!(plain.parameters()[0].name(), "v0");
+}
+
+#[test]
+fn the_explanation_of_a_network_gives_backwards_parameter_gradients() {
+    let mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 20);
+    let tape = Tape::new();
+    let mut bound = mlp.bind_named(&tape);
+    let y = bound.forward(&[0.5, -0.5]).unwrap()[0];
+    let explanation = y.explain();
+    let g = y.backward();
+    for &p in bound.parameters() {
+        assert_eq!(explanation.gradient(p.id()), Some(g[p]), "{}", p.name());
+    }
+}
