@@ -408,7 +408,9 @@ impl<T: Scalar> Tape<T> {
                     .map(|x| adj.get(x.id().index()).copied().unwrap_or_else(T::zero)),
             );
         }
-        pool::give(adj, 0);
+        let bytes = adj.capacity() * std::mem::size_of::<T>();
+        adj.clear();
+        pool::give(adj, bytes);
         Jacobian {
             rows: outputs.len(),
             cols: inputs.len(),

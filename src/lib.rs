@@ -21,11 +21,20 @@
 //!
 //! - Core: [`Tape`], [`Var`], [`Gradients`], [`Jacobian`], the operators and the methods on `Var`
 //!   ([`ops`]), the scalar type ([`Scalar`]);
+//! - Checking: [`check`] compares the tape's gradients with finite differences and generates
+//!   random expressions for property tests (proptest strategies with the `proptest` feature);
+//! - Seeing the chain rule: [`explain`] prints a backward pass step by step, [`graph`] exports the
+//!   tape as Graphviz DOT, [`stats`] counts what a tape holds;
+//! - Second derivatives: [`Dual`] numbers as a tape scalar and the [`functional`] API (`grad`,
+//!   `hvp`, `hessian`, `jacobian`, `jvp`).
 
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod dual;
 pub mod error;
 pub mod explain;
+pub mod functional;
 pub mod gradients;
 pub mod graph;
 pub mod init;
@@ -37,6 +46,7 @@ pub mod stats;
 pub mod tape;
 pub mod var;
 
+pub use dual::Dual;
 pub use error::Error;
 pub use explain::{ExplainOptions, Explanation};
 pub use gradients::{Gradients, Jacobian};
