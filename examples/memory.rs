@@ -90,6 +90,21 @@ fn peak_rss() -> usize {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// User and system CPU time of this process so far, in seconds (from `/proc/self/stat`, in
+/// clock ticks of 1/100 s), so that time spent waiting for a busy machine is not counted.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    fields.iter().sum::<f64>() / 100.0
+}
+
 fn inputs(n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| ((i as f64) * 0.618_033_988_75).fract() * 3.0 - 1.5)
@@ -173,13 +188,13 @@ fn per_op(n: usize) {
 }
 
 fn scale(max_nodes: usize) {
-    println!("nodes        record+backward   ns/node   peak RSS   bytes/node");
+    println!("nodes         wall time   CPU time   CPU ns/node   peak RSS   bytes/node");
     let mut nodes = 1_000_000usize.min(max_nodes);
     loop {
         let out = run_child(&["--child".into(), "chain".into(), nodes.to_string()]);
         println!(
-            "{:<12} {:>12} s {:>9} {:>7} MiB {:>10}",
-            nodes, out[0], out[1], out[2], out[3]
+            "{:<12} {:>7} s {:>8} s {:>13} {:>6} MiB {:>12}",
+            nodes, out[0], out[1], out[2], out[3], out[4]
         );
         if nodes >= max_nodes {
             break;
@@ -189,9 +204,10 @@ fn scale(max_nodes: usize) {
 }
 
 /// Records a chain of about `nodes` nodes, runs backward, and prints
-/// `seconds ns_per_node peak_mib bytes_per_node gradient`.
+/// `wall_seconds cpu_seconds cpu_ns_per_node peak_mib bytes_per_node gradient`.
 fn chain(nodes: usize) {
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     let tape = Tape::new();
     let x0 = tape.var(0.5);
     let mut x = x0;
@@ -201,10 +217,11 @@ fn chain(nodes: usize) {
     }
     let g = x.backward()[x0];
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
     let peak = peak_rss();
     println!(
-        "{seconds:.2} {:.2} {} {:.1} {g}",
-        seconds * 1e9 / tape.len() as f64,
+        "{seconds:.2} {cpu:.2} {:.1} {} {:.1} {g}",
+        cpu * 1e9 / tape.len() as f64,
         peak / 1048576,
         peak as f64 / tape.len() as f64
     );

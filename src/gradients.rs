@@ -9,7 +9,7 @@ use std::fmt;
 use std::ops::Index;
 
 use crate::ops::{OpKind, Shape, Sign};
-use crate::tape::{pool, NodeId, Storage};
+use crate::tape::{NodeId, Storage, pool};
 use crate::{Error, Scalar, Tape, Var};
 
 /// The gradient of one output with respect to every node recorded before it.
@@ -408,7 +408,9 @@ impl<T: Scalar> Tape<T> {
                     .map(|x| adj.get(x.id().index()).copied().unwrap_or_else(T::zero)),
             );
         }
-        pool::give(adj, 0);
+        let bytes = adj.capacity() * std::mem::size_of::<T>();
+        adj.clear();
+        pool::give(adj, bytes);
         Jacobian {
             rows: outputs.len(),
             cols: inputs.len(),

@@ -401,6 +401,11 @@ impl<T: Scalar> Unary<T> {
                 0 => (one, zero),
                 1 => (x, one),
                 2 => (x * x, x + x),
+                // `n - 1` would overflow for i32::MIN; there x^(n-1) is x^n / x.
+                i32::MIN => {
+                    let y = x.powi(n);
+                    (y, T::from_f64(n as f64) * y / x)
+                }
                 _ => (x.powi(n), T::from_f64(n as f64) * x.powi(n - 1)),
             },
             Unary::Powf(c) => (x.powf(c), c * x.powf(c - one)),
@@ -427,18 +432,23 @@ impl<T: Scalar> Unary<T> {
                 let y = sigmoid(x);
                 (y, y * (one - y))
             }
+            // NaN fails both comparisons and comes out as NaN, value and partial.
             Unary::Relu => {
                 if x > zero {
                     (x, one)
-                } else {
+                } else if x <= zero {
                     (zero, zero)
+                } else {
+                    (x, x)
                 }
             }
             Unary::LeakyRelu(slope) => {
                 if x > zero {
                     (x, one)
-                } else {
+                } else if x <= zero {
                     (slope * x, slope)
+                } else {
+                    (x, x)
                 }
             }
             Unary::Softplus => {
@@ -451,8 +461,10 @@ impl<T: Scalar> Unary<T> {
                     (x, one)
                 } else if x < zero {
                     (-x, -one)
-                } else {
+                } else if x == zero {
                     (x.abs(), zero)
+                } else {
+                    (x, x)
                 }
             }
             Unary::Recip => {
@@ -461,6 +473,13 @@ impl<T: Scalar> Unary<T> {
             }
         }
     }
+}
+
+/// `true` only for NaN, the one value not equal to itself.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+fn is_nan<T: Scalar>(x: T) -> bool {
+    x != x
 }
 
 /// Logistic sigmoid, evaluated without overflow for large `|x|`.
@@ -538,15 +557,17 @@ impl Binary {
                 let dy = if v == zero { zero } else { v * x.ln() };
                 (v, y * x.powf(y - one), dy)
             }
+            // Like `f64::max` and `f64::min`, a NaN on either side is ignored: the other operand
+            // is the result and receives the partial.
             Binary::Max => {
-                if x >= y {
+                if x >= y || is_nan(y) {
                     (x, one, zero)
                 } else {
                     (y, zero, one)
                 }
             }
             Binary::Min => {
-                if x <= y {
+                if x <= y || is_nan(y) {
                     (x, one, zero)
                 } else {
                     (y, zero, one)
