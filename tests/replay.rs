@@ -226,11 +226,7 @@ fn an_f32_tape_replays_like_recording() {
 
 /// `|x|` written with a branch, the way user code does it.
 fn branchy_abs<'t>(x: Var<'t>) -> Var<'t> {
-    if x.lt(0.0) {
-        -x
-    } else {
-        x
-    }
+    if x.lt(0.0) { -x } else { x }
 }
 
 #[test]
@@ -462,21 +458,13 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                 let (x, y) = (at(*a), at(*b));
                 let outcome = x.lt(y);
                 outcomes.push(outcome);
-                if outcome {
-                    x * y
-                } else {
-                    x - y
-                }
+                if outcome { x * y } else { x - y }
             }
             Op::BranchConst(a, c) => {
                 let x = at(*a);
                 let outcome = x.gt(*c);
                 outcomes.push(outcome);
-                if outcome {
-                    x.relu()
-                } else {
-                    x * *c
-                }
+                if outcome { x.relu() } else { x * *c }
             }
         };
         nodes.push(v);
@@ -618,4 +606,153 @@ fn a_network_trains_identically_by_replay_and_by_recording() {
         last_epoch < 0.1,
         "the network learned XOR: loss {last_epoch}"
     );
+}
+
+#[test]
+fn data_leaves_are_bound_per_call_and_get_no_gradient_row() {
+    let tape = Tape::new();
+    let w = tape.vars(&[0.5, -0.5]);
+    let x = [tape.constant(1.0), tape.constant(2.0)];
+    let y = tape.constant(0.0);
+    let loss = (tape.dot(&w, &x) - y).powi(2);
+    let mut f = tape
+        .compile_with_data(&w, &[x[0], x[1], y], &[loss])
+        .unwrap();
+    assert_eq!((f.inputs(), f.data_len()), (2, 3));
+    // loss = (w·x - y)², d/dwᵢ = 2 (w·x - y) xᵢ
+    let r = f.run_with_data(&[1.0, 1.0], &[3.0, 4.0, 5.0]).unwrap();
+    assert_eq!(r.value(), 4.0);
+    assert_eq!(r.grad(), &[12.0, 16.0]);
+    // `run` alone keeps the data last bound.
+    assert_eq!(f.run(&[1.0, 1.0]).unwrap().value(), 4.0);
+}
+
+#[test]
+#[should_panic(
+    expected = "replay: got 1 data values for 3 data leaves; pass one value per data leaf, in the order given to Tape::compile_with_data"
+)]
+fn replaying_with_the_wrong_number_of_data_values_panics_with_both_counts() {
+    let tape = Tape::new();
+    let w = tape.var(1.0);
+    let d = [tape.constant(1.0), tape.constant(2.0), tape.constant(3.0)];
+    let mut f = tape.compile_with_data(&[w], &d, &[w * d[0]]).unwrap();
+    let _ = f.run_with_data(&[1.0], &[1.0]);
+}
+
+#[test]
+#[should_panic(expected = "compile: input #0 is given twice; pass each input once")]
+fn a_leaf_given_as_input_and_as_data_panics() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let _ = tape.compile_with_data(&[x], &[x], &[x * 2.0]);
+}
+
+mod with_nn {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use tapegrad::init::Init;
+    use tapegrad::nn::{Activation, BoundMlp, Mlp};
+    use tapegrad::optim::{Optimizer, Sgd};
+    use tapegrad::{Tape, Var};
+
+    use super::{XOR, bits};
+
+    fn xor_mlp() -> Mlp {
+        let mut rng = StdRng::seed_from_u64(3);
+        let acts = [Activation::Tanh, Activation::Sigmoid];
+        Mlp::new(&[2, 4, 1], &acts, &Init::xavier_uniform(), &mut rng).unwrap()
+    }
+
+    #[test]
+    fn an_mlp_trains_per_point_identically_by_replay_and_by_recording() {
+        let epochs = 200;
+        let mut recorded = xor_mlp();
+        let mut opt = Sgd::new(0.5).unwrap().momentum(0.9).unwrap();
+        let mut recorded_losses = Vec::new();
+        let mut tape = Tape::new();
+        let mut grads = Vec::new();
+        for _ in 0..epochs {
+            for (x, y) in XOR {
+                tape.clear();
+                let mut net = recorded.bind(&tape);
+                let out = net.forward(&x).unwrap()[0];
+                let loss = (out - y).powi(2);
+                recorded_losses.push(loss.value());
+                net.gradients_into(&loss.backward(), &mut grads);
+                opt.step(recorded.parameters_mut(), &grads);
+            }
+        }
+
+        let mut replayed = xor_mlp();
+        let mut opt = Sgd::new(0.5).unwrap().momentum(0.9).unwrap();
+        let mut replayed_losses = Vec::new();
+        let mut step = replayed
+            .compile_loss(&[0.0; 3], |_, net, d| {
+                let out = net.forward(&d[..2])?[0];
+                Ok((out - d[2]).powi(2))
+            })
+            .unwrap();
+        for _ in 0..epochs {
+            for (x, y) in XOR {
+                let r = step
+                    .run_with_data(replayed.parameters().values(), &[x[0], x[1], y])
+                    .unwrap();
+                replayed_losses.push(r.value());
+                opt.step(replayed.parameters_mut(), r.grad());
+            }
+        }
+
+        assert_eq!(
+            bits(replayed.parameters().values()),
+            bits(recorded.parameters().values())
+        );
+        assert_eq!(bits(&replayed_losses), bits(&recorded_losses));
+    }
+
+    #[test]
+    fn an_mlp_trains_full_batch_identically_by_replay_and_by_recording() {
+        let epochs = 300;
+        fn full_batch_loss<'t>(tape: &'t Tape, net: &mut BoundMlp<'t>) -> Var<'t> {
+            let mut loss = tape.constant(0.0);
+            for (x, y) in XOR {
+                loss += (net.forward(&x).unwrap()[0] - y).powi(2);
+            }
+            loss
+        }
+        let mut recorded = xor_mlp();
+        let mut opt = Sgd::new(0.5).unwrap();
+        let mut tape = Tape::new();
+        let mut grads = Vec::new();
+        let mut recorded_loss = 0.0;
+        for _ in 0..epochs {
+            tape.clear();
+            let mut net = recorded.bind(&tape);
+            let loss = full_batch_loss(&tape, &mut net);
+            recorded_loss = loss.value();
+            net.gradients_into(&loss.backward(), &mut grads);
+            opt.step(recorded.parameters_mut(), &grads);
+        }
+
+        let mut replayed = xor_mlp();
+        let mut opt = Sgd::new(0.5).unwrap();
+        let mut step = replayed
+            .compile_loss(&[], |tape, net, _| Ok(full_batch_loss(tape, net)))
+            .unwrap();
+        let mut replayed_loss = 0.0;
+        for _ in 0..epochs {
+            let r = step.run(replayed.parameters().values()).unwrap();
+            replayed_loss = r.value();
+            opt.step(replayed.parameters_mut(), r.grad());
+        }
+
+        assert_eq!(
+            bits(replayed.parameters().values()),
+            bits(recorded.parameters().values())
+        );
+        assert_eq!(replayed_loss.to_bits(), recorded_loss.to_bits());
+        assert!(
+            recorded_loss < 0.1,
+            "the network learned XOR: loss {recorded_loss}"
+        );
+    }
 }

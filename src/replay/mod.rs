@@ -63,6 +63,8 @@ use crate::ops::{Binary, OpKind, Shape, Unary};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
 
+mod nn;
+
 /// One node of a compiled program: what the forward pass computes there, with its operands as
 /// indices into the program's values.
 ///
@@ -227,6 +229,8 @@ pub struct CompiledTape<T: Scalar = f64> {
     out_values: Vec<T>,
     /// Program index of each input.
     inputs: Vec<u32>,
+    /// Program index of each data leaf: bound like an input, not differentiated.
+    data: Vec<u32>,
     /// Program index of each output.
     outputs: Vec<u32>,
     /// The number of nodes on the tape the program was compiled from.
@@ -237,6 +241,7 @@ impl<T: Scalar> fmt::Debug for CompiledTape<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CompiledTape")
             .field("inputs", &self.inputs.len())
+            .field("data", &self.data.len())
             .field("outputs", &self.outputs.len())
             .field("nodes", &self.steps.len())
             .field("recorded_nodes", &self.recorded_len)
@@ -319,6 +324,16 @@ fn wrong_input_count(got: usize, want: usize) -> ! {
     panic!(
         "replay: got {got} input values for {want} compiled inputs; pass one value per input, \
          in the order given to Tape::compile"
+    )
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn wrong_data_count(got: usize, want: usize) -> ! {
+    panic!(
+        "replay: got {got} data values for {want} data leaves; pass one value per data leaf, \
+         in the order given to Tape::compile_with_data"
     )
 }
 
@@ -406,13 +421,56 @@ impl<T: Scalar> Tape<T> {
         for v in inputs.iter().chain(outputs) {
             self.assert_owns(*v, "compile");
         }
-        self.with_storage(|s| compile(s, inputs, outputs))
+        self.with_storage(|s| compile(s, inputs, &[], outputs))
+    }
+
+    /// Like [`compile`](Tape::compile), with `data` leaves that each call binds to new values
+    /// ([`CompiledTape::run_with_data`]) but that get no gradient: a training point, its target.
+    ///
+    /// # Errors
+    ///
+    /// As [`compile`](Tape::compile).
+    ///
+    /// # Panics
+    ///
+    /// As [`compile`](Tape::compile), for `inputs` and `data` alike.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let tape = Tape::new();
+    /// let w = tape.var(0.5);
+    /// let (x, y) = (tape.constant(1.0), tape.constant(2.0));
+    /// let loss = (w * x - y).powi(2);
+    /// let mut f = tape.compile_with_data(&[w], &[x, y], &[loss])?;
+    /// // d/dw (w x - y)² = 2 (w x - y) x
+    /// assert_eq!(f.run_with_data(&[1.0], &[3.0, 1.0])?.grad(), &[12.0]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn compile_with_data<'t>(
+        &'t self,
+        inputs: &[Var<'t, T>],
+        data: &[Var<'t, T>],
+        outputs: &[Var<'t, T>],
+    ) -> Result<CompiledTape<T>, Error> {
+        assert!(
+            !outputs.is_empty(),
+            "compile: no outputs; pass at least one Var to differentiate"
+        );
+        for v in inputs.iter().chain(data).chain(outputs) {
+            self.assert_owns(*v, "compile");
+        }
+        self.with_storage(|s| compile(s, inputs, data, outputs))
     }
 }
 
 fn compile<T: Scalar>(
     s: &Storage<T>,
     inputs: &[Var<'_, T>],
+    data: &[Var<'_, T>],
     outputs: &[Var<'_, T>],
 ) -> Result<CompiledTape<T>, Error> {
     let end = outputs
@@ -438,7 +496,7 @@ fn compile<T: Scalar>(
     for o in outputs {
         live[o.id().index()] = true;
     }
-    for x in inputs {
+    for x in inputs.iter().chain(data) {
         let i = x.id().index();
         let kind = s.kinds[i];
         if !matches!(kind, OpKind::Var | OpKind::Const) {
@@ -448,7 +506,11 @@ fn compile<T: Scalar>(
             live[i] = true;
         }
     }
-    let mut seen = inputs.iter().map(|x| x.id()).collect::<Vec<_>>();
+    let mut seen = inputs
+        .iter()
+        .chain(data)
+        .map(|x| x.id())
+        .collect::<Vec<_>>();
     seen.sort_unstable();
     if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
         panic!(
@@ -560,10 +622,9 @@ fn compile<T: Scalar>(
         index[i] = (steps.len() - 1) as u32;
     }
 
-    let inputs: Vec<u32> = inputs
-        .iter()
-        .map(|x| index.get(x.id().index()).copied().unwrap_or(u32::MAX))
-        .collect();
+    let slot = |x: &Var<'_, T>| index.get(x.id().index()).copied().unwrap_or(u32::MAX);
+    let inputs: Vec<u32> = inputs.iter().map(slot).collect();
+    let data: Vec<u32> = data.iter().map(slot).collect();
     let outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
     let nodes = steps.len();
     Ok(CompiledTape {
@@ -575,6 +636,7 @@ fn compile<T: Scalar>(
         grads: vec![T::zero(); inputs.len() * outputs.len()],
         out_values: vec![T::zero(); outputs.len()],
         inputs,
+        data,
         outputs,
         recorded_len: s.kinds.len(),
     })
@@ -584,6 +646,11 @@ impl<T: Scalar> CompiledTape<T> {
     /// The number of inputs, the length of the slice each call takes.
     pub fn inputs(&self) -> usize {
         self.inputs.len()
+    }
+
+    /// The number of data leaves ([`Tape::compile_with_data`]).
+    pub fn data_len(&self) -> usize {
+        self.data.len()
     }
 
     /// The number of outputs.
@@ -740,6 +807,30 @@ impl<T: Scalar> CompiledTape<T> {
             grads: &self.grads[..n],
             inputs: n,
         })
+    }
+
+    /// [`run`](CompiledTape::run) with new values for the data leaves too
+    /// ([`Tape::compile_with_data`]), in the order given there. Gradients are with respect to the
+    /// inputs only. ([`run`](CompiledTape::run) alone leaves the data at the values last bound,
+    /// at first the recorded ones.)
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BranchChanged`] as for [`run`](CompiledTape::run).
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` or `data` does not hold one value per compiled input or data leaf.
+    pub fn run_with_data(&mut self, inputs: &[T], data: &[T]) -> Result<Replay<'_, T>, Error> {
+        if data.len() != self.data.len() {
+            wrong_data_count(data.len(), self.data.len());
+        }
+        for (&slot, &v) in self.data.iter().zip(data) {
+            if let Some(x) = self.values.get_mut(slot as usize) {
+                *x = v;
+            }
+        }
+        self.run(inputs)
     }
 
     /// Binds the inputs and recomputes every value and stored partial, checking the comparisons.
