@@ -26,6 +26,7 @@
 
 pub mod error;
 pub mod gradients;
+pub mod loss;
 pub mod ops;
 pub mod scalar;
 pub mod tape;
