@@ -35,6 +35,67 @@ pub enum Error {
         /// The local partial on that edge, as `f64`.
         partial: f64,
     },
+    /// A uniform initializer was given an empty range ([`Init::uniform`](crate::init::Init::uniform)).
+    EmptyRange {
+        /// The lower bound given.
+        low: f64,
+        /// The upper bound given.
+        high: f64,
+    },
+    /// A hyper-parameter (learning rate, momentum, standard deviation, ...) is outside its range.
+    InvalidHyperparameter {
+        /// What the value is, e.g. `"learning rate"`.
+        name: &'static str,
+        /// What it must be, e.g. `"a positive finite number"`.
+        expected: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A network was given the wrong number of inputs.
+    InputSize {
+        /// The number of inputs the network (or layer) takes.
+        expected: usize,
+        /// The number given.
+        actual: usize,
+    },
+    /// An architecture is unusable: too few sizes, a layer without neurons, or as many
+    /// activations as layers missing ([`Mlp::new`](crate::nn::Mlp::new)).
+    BadArchitecture {
+        /// The layer sizes given, inputs first.
+        sizes: Vec<usize>,
+        /// The number of activations given.
+        activations: usize,
+        /// What is wrong with them.
+        reason: &'static str,
+    },
+    /// No parameter has this name ([`Params::set`](crate::nn::Params::set)).
+    UnknownParameter {
+        /// The name asked for.
+        name: String,
+    },
+    /// A parameter file could not be read or written.
+    Io {
+        /// The file.
+        path: String,
+        /// What the operating system said.
+        message: String,
+    },
+    /// A parameter file does not hold what was expected at some line.
+    ParamFile {
+        /// The line, from 1.
+        line: usize,
+        /// What the line should hold.
+        expected: String,
+        /// What it holds.
+        actual: String,
+    },
+    /// A parameter file describes another architecture than the network it is loaded into.
+    ArchitectureMismatch {
+        /// The network's architecture.
+        expected: String,
+        /// The file's.
+        actual: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -57,6 +118,39 @@ impl fmt::Display for Error {
                 "adjoint of node {node} ({}) became {adjoint} through node {via} ({}), whose partial is {partial}",
                 op.name(),
                 via_op.name()
+            ),
+            Error::EmptyRange { low, high } => {
+                write!(f, "uniform init needs low < high, got low = {low}, high = {high}")
+            }
+            Error::InvalidHyperparameter {
+                name,
+                expected,
+                value,
+            } => write!(f, "{name} must be {expected}, got {value}"),
+            Error::InputSize { expected, actual } => {
+                write!(f, "network takes {expected} inputs, got {actual}")
+            }
+            Error::BadArchitecture {
+                sizes,
+                activations,
+                reason,
+            } => write!(
+                f,
+                "bad architecture: {reason}, got sizes {sizes:?} and {activations} activations"
+            ),
+            Error::UnknownParameter { name } => write!(f, "no parameter is named {name:?}"),
+            Error::Io { path, message } => write!(f, "cannot access {path}: {message}"),
+            Error::ParamFile {
+                line,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "parameter file line {line}: expected {expected}, got {actual}"
+            ),
+            Error::ArchitectureMismatch { expected, actual } => write!(
+                f,
+                "parameter file is for the architecture {actual}, the network is {expected}"
             ),
         }
     }

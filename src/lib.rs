@@ -26,8 +26,11 @@
 
 pub mod error;
 pub mod gradients;
+pub mod init;
 pub mod loss;
+pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod scalar;
 pub mod tape;
 pub mod var;

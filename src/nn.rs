@@ -1,0 +1,1366 @@
+//! Neural networks on the tape: activations, neurons, layers, multi-layer perceptrons, and the
+//! parameter store that keeps their weights between training steps.
+//!
+//! A training step clears one [`Tape`], binds the network to it (one leaf [`Var`] per
+//! parameter), runs the forward pass and the loss, sweeps backward once, reads the parameters'
+//! gradients into a reused buffer and lets an optimizer update the [`Params`]:
+//!
+//! ```
+//! use rand::{rngs::StdRng, SeedableRng};
+//! use tapegrad::init::Init;
+//! use tapegrad::nn::{Activation, Mlp};
+//! use tapegrad::optim::{Optimizer, Sgd};
+//! use tapegrad::Tape;
+//!
+//! # fn main() -> Result<(), tapegrad::Error> {
+//! // XOR.
+//! let data = [([0.0, 0.0], 0.0), ([0.0, 1.0], 1.0), ([1.0, 0.0], 1.0), ([1.0, 1.0], 0.0)];
+//! let mut rng = StdRng::seed_from_u64(1);
+//! let mut mlp = Mlp::new(
+//!     &[2, 4, 1],
+//!     &[Activation::Tanh, Activation::Sigmoid],
+//!     &Init::xavier_uniform(),
+//!     &mut rng,
+//! )?;
+//! let mut opt = Sgd::new(0.5)?.momentum(0.9)?;
+//!
+//! let mut tape = Tape::new(); // one tape for the whole run, cleared every step
+//! let mut grads = Vec::new(); // one gradient buffer, refilled every step
+//! let mut loss_value = f64::INFINITY;
+//! for _epoch in 0..300 {
+//!     tape.clear();
+//!     let mut net = mlp.bind(&tape); // a leaf per parameter; its buffers are recycled
+//!     let mut loss = tape.constant(0.0);
+//!     for (x, y) in &data {
+//!         let out = net.forward(x)?[0];
+//!         loss += (out - *y).powi(2);
+//!     }
+//!     loss_value = loss.value();
+//!     net.gradients_into(&loss.backward(), &mut grads);
+//!     opt.step(mlp.params_mut(), &grads);
+//! }
+//! assert!(loss_value < 0.05, "loss {loss_value}");
+//! assert!(mlp.predict(&[1.0, 0.0])?[0] > 0.8);
+//! # Ok(()) }
+//! ```
+//!
+//! Nothing in that loop allocates once the first step has sized the buffers: the tape keeps its
+//! storage across [`Tape::clear`], a dropped [`BoundMlp`] hands its buffers to the next
+//! [`Mlp::bind`] on the same thread, [`BoundMlp::forward`] writes each layer into those buffers,
+//! and a neuron records a single [`Tape::dot`] node (plus the bias and the activation).
+//!
+//! Parameters are named `layer{l}.neuron{j}.w{i}` and `layer{l}.neuron{j}.b`, counted from 0,
+//! and stored neuron by neuron: the weights of a neuron, then its bias. [`Mlp::save`] writes them
+//! to a text file that [`Mlp::load`] reads back bit for bit.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use indexmap::IndexSet;
+use rand::Rng;
+
+use crate::init::Init;
+use crate::{Error, Gradients, Tape, Var};
+
+/// A neuron's non-linearity, applied to its weighted sum.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{nn::Activation, Tape};
+///
+/// let tape = Tape::new();
+/// let x = tape.var(-2.0);
+/// assert_eq!(Activation::Relu.apply(x).value(), 0.0);
+/// assert_eq!(Activation::LeakyRelu(0.1).apply(x).value(), -0.2);
+/// assert_eq!(Activation::Identity.apply(x).value(), -2.0);
+/// assert_eq!(Activation::Tanh.to_string(), "tanh");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// `x`: a linear neuron. Records no node.
+    Identity,
+    /// `1 / (1 + e^(-x))`, see [`Var::sigmoid`].
+    Sigmoid,
+    /// `tanh(x)`, see [`Var::tanh`].
+    Tanh,
+    /// `max(x, 0)`, see [`Var::relu`].
+    Relu,
+    /// `x` for `x > 0`, `slope * x` otherwise, see [`Var::leaky_relu`].
+    LeakyRelu(f64),
+    /// `ln(1 + e^x)`, see [`Var::softplus`].
+    Softplus,
+}
+
+impl Activation {
+    /// The activation of `x`: one node on `x`'s tape (none for [`Activation::Identity`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::{nn::Activation, Tape};
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(0.0);
+    /// let y = Activation::Sigmoid.apply(x);
+    /// assert_eq!(y.value(), 0.5);
+    /// assert_eq!(y.backward()[x], 0.25);
+    /// ```
+    #[inline]
+    pub fn apply(self, x: Var<'_>) -> Var<'_> {
+        match self {
+            Activation::Identity => x,
+            Activation::Sigmoid => x.sigmoid(),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.relu(),
+            Activation::LeakyRelu(slope) => x.leaky_relu(slope),
+            Activation::Softplus => x.softplus(),
+        }
+    }
+
+    fn check(self) -> Result<Self, Error> {
+        match self {
+            Activation::LeakyRelu(slope) if !slope.is_finite() => {
+                Err(Error::InvalidHyperparameter {
+                    name: "leaky relu slope",
+                    expected: "a finite number",
+                    value: slope,
+                })
+            }
+            _ => Ok(self),
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    /// The name used in parameter files: `identity`, `sigmoid`, `tanh`, `relu`,
+    /// `leaky_relu(0.01)`, `softplus`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::Identity => f.write_str("identity"),
+            Activation::Sigmoid => f.write_str("sigmoid"),
+            Activation::Tanh => f.write_str("tanh"),
+            Activation::Relu => f.write_str("relu"),
+            // `{:?}` prints the shortest text that reads back as the same f64.
+            Activation::LeakyRelu(slope) => write!(f, "leaky_relu({slope:?})"),
+            Activation::Softplus => f.write_str("softplus"),
+        }
+    }
+}
+
+/// Reads the names [`Activation`]'s `Display` writes.
+fn parse_activation(s: &str) -> Option<Activation> {
+    match s {
+        "identity" => Some(Activation::Identity),
+        "sigmoid" => Some(Activation::Sigmoid),
+        "tanh" => Some(Activation::Tanh),
+        "relu" => Some(Activation::Relu),
+        "softplus" => Some(Activation::Softplus),
+        _ => s
+            .strip_prefix("leaky_relu(")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .and_then(|slope| slope.parse::<f64>().ok())
+            .filter(|slope| slope.is_finite())
+            .map(Activation::LeakyRelu),
+    }
+}
+
+/// What a network or layer reads: plain data (`&[f64]`, arrays and `Vec`s of `f64`) or Vars
+/// (`&[Var]`, arrays and `Vec`s of Vars).
+///
+/// On plain data the weighted sum multiplies Var weights by numbers and records one partial per
+/// weight; on Vars it also records the partial with respect to each input.
+pub trait Input<'t> {
+    /// The number of inputs.
+    fn input_len(&self) -> usize;
+
+    /// `Σ wᵢ xᵢ` as one [`Tape::dot`] node.
+    ///
+    /// # Panics
+    ///
+    /// When `weights` and the inputs differ in length.
+    fn weighted_sum(&self, tape: &'t Tape, weights: &[Var<'t>]) -> Var<'t>;
+}
+
+impl<'t> Input<'t> for [f64] {
+    #[inline]
+    fn input_len(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn weighted_sum(&self, tape: &'t Tape, weights: &[Var<'t>]) -> Var<'t> {
+        tape.dot(weights, self)
+    }
+}
+
+impl<'t> Input<'t> for [Var<'t>] {
+    #[inline]
+    fn input_len(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn weighted_sum(&self, tape: &'t Tape, weights: &[Var<'t>]) -> Var<'t> {
+        tape.dot(weights, self)
+    }
+}
+
+impl<'t, const N: usize> Input<'t> for [f64; N] {
+    #[inline]
+    fn input_len(&self) -> usize {
+        N
+    }
+    #[inline]
+    fn weighted_sum(&self, tape: &'t Tape, weights: &[Var<'t>]) -> Var<'t> {
+        self.as_slice().weighted_sum(tape, weights)
+    }
+}
+
+impl<'t, const N: usize> Input<'t> for [Var<'t>; N] {
+    #[inline]
+    fn input_len(&self) -> usize {
+        N
+    }
+    #[inline]
+    fn weighted_sum(&self, tape: &'t Tape, weights: &[Var<'t>]) -> Var<'t> {
+        self.as_slice().weighted_sum(tape, weights)
+    }
+}
+
+impl<'t> Input<'t> for Vec<f64> {
+    #[inline]
+    fn input_len(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn weighted_sum(&self, tape: &'t Tape, weights: &[Var<'t>]) -> Var<'t> {
+        self.as_slice().weighted_sum(tape, weights)
+    }
+}
+
+impl<'t> Input<'t> for Vec<Var<'t>> {
+    #[inline]
+    fn input_len(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn weighted_sum(&self, tape: &'t Tape, weights: &[Var<'t>]) -> Var<'t> {
+        self.as_slice().weighted_sum(tape, weights)
+    }
+}
+
+/// One neuron: `activation(w · x + b)`, its weighted sum recorded as one [`Tape::dot`] node.
+///
+/// A neuron holds no numbers; its parameters are passed to [`forward`](Neuron::forward) as bound
+/// Vars, the weights first and the bias last.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::nn::{Activation, Neuron};
+/// use tapegrad::Tape;
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let tape = Tape::new();
+/// let neuron = Neuron::new(2, Activation::Identity);
+/// let p = tape.vars(&[0.5, -1.0, 0.25]); // w0, w1, b
+/// let y = neuron.forward(&p, &[2.0, 3.0])?;
+/// assert_eq!(y.value(), 0.5 * 2.0 - 3.0 + 0.25);
+/// assert_eq!(y.backward().wrt_all(&p), vec![2.0, 3.0, 1.0]);
+/// assert_eq!(tape.len(), 3 + 2); // the leaves, one dot node, one bias node
+///
+/// let err = neuron.forward(&p, &[1.0]).unwrap_err();
+/// assert_eq!(err.to_string(), "network takes 2 inputs, got 1");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neuron {
+    inputs: usize,
+    activation: Activation,
+}
+
+impl Neuron {
+    /// A neuron with `inputs` weights and a bias.
+    pub fn new(inputs: usize, activation: Activation) -> Self {
+        Neuron { inputs, activation }
+    }
+
+    /// The number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// The activation.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// `inputs + 1`: the weights and the bias.
+    pub fn param_count(&self) -> usize {
+        self.inputs + 1
+    }
+
+    /// `activation(w · x + b)` where `params` holds `w` then `b`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputSize`] when `x` does not hold [`inputs`](Neuron::inputs) values.
+    ///
+    /// # Panics
+    ///
+    /// When `params` does not hold `inputs + 1` Vars.
+    pub fn forward<'t, X: Input<'t> + ?Sized>(
+        &self,
+        params: &[Var<'t>],
+        x: &X,
+    ) -> Result<Var<'t>, Error> {
+        assert!(
+            params.len() == self.param_count(),
+            "Neuron::forward: got {} parameters for a neuron with {} inputs; pass its {} weights \
+             then its bias",
+            params.len(),
+            self.inputs,
+            self.inputs
+        );
+        check_inputs(self.inputs, x)?;
+        Ok(neuron(params, x, self.activation))
+    }
+}
+
+fn check_inputs<'t, X: Input<'t> + ?Sized>(expected: usize, x: &X) -> Result<(), Error> {
+    let actual = x.input_len();
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::InputSize { expected, actual })
+    }
+}
+
+/// `activation(w · x + b)` with `params = [w.., b]`; lengths already checked.
+#[inline(always)]
+fn neuron<'t, X: Input<'t> + ?Sized>(params: &[Var<'t>], x: &X, activation: Activation) -> Var<'t> {
+    let (bias, weights) = params
+        .split_last()
+        .expect("invariant: a neuron has at least its bias");
+    activation.apply(x.weighted_sum(bias.tape(), weights) + *bias)
+}
+
+/// A layer of neurons over the same inputs, all with the same activation.
+///
+/// Its parameters are those of its neurons in order: neuron 0's weights and bias, then neuron
+/// 1's, and so on.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::nn::{Activation, Layer};
+/// use tapegrad::Tape;
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let tape = Tape::new();
+/// let layer = Layer::new(2, 3, Activation::Relu)?;
+/// assert_eq!(layer.param_count(), 9);
+/// let p = tape.vars(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, -1.0, -1.0, 0.0]);
+/// let y = layer.forward(&p, &[2.0, 3.0])?;
+/// let values: Vec<f64> = y.iter().map(|v| v.value()).collect();
+/// assert_eq!(values, vec![2.0, 3.0, 0.0]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layer {
+    inputs: usize,
+    neurons: usize,
+    activation: Activation,
+}
+
+impl Layer {
+    /// `neurons` neurons, each over `inputs` inputs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArchitecture`] when `neurons` or `inputs` is 0;
+    /// [`Error::InvalidHyperparameter`] for a leaky ReLU whose slope is not finite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::nn::{Activation, Layer};
+    ///
+    /// assert_eq!(
+    ///     Layer::new(3, 0, Activation::Tanh).unwrap_err().to_string(),
+    ///     "bad architecture: every layer needs at least one neuron and at least one input, \
+    ///      got sizes [3, 0] and 1 activations"
+    /// );
+    /// ```
+    pub fn new(inputs: usize, neurons: usize, activation: Activation) -> Result<Self, Error> {
+        if inputs == 0 || neurons == 0 {
+            return Err(Error::BadArchitecture {
+                sizes: vec![inputs, neurons],
+                activations: 1,
+                reason: EMPTY_LAYER,
+            });
+        }
+        Ok(Layer {
+            inputs,
+            neurons,
+            activation: activation.check()?,
+        })
+    }
+
+    /// The number of inputs of each neuron.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// The number of neurons, which is the number of outputs.
+    pub fn neurons(&self) -> usize {
+        self.neurons
+    }
+
+    /// The activation of every neuron.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// `neurons * (inputs + 1)`.
+    pub fn param_count(&self) -> usize {
+        self.neurons * (self.inputs + 1)
+    }
+
+    /// The layer's outputs, one per neuron.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputSize`] when `x` does not hold [`inputs`](Layer::inputs) values.
+    ///
+    /// # Panics
+    ///
+    /// When `params` does not hold [`param_count`](Layer::param_count) Vars.
+    pub fn forward<'t, X: Input<'t> + ?Sized>(
+        &self,
+        params: &[Var<'t>],
+        x: &X,
+    ) -> Result<Vec<Var<'t>>, Error> {
+        let mut out = Vec::with_capacity(self.neurons);
+        self.forward_into(params, x, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`forward`](Layer::forward), appending the outputs to `out` instead of allocating.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputSize`] when `x` does not hold [`inputs`](Layer::inputs) values; `out` is
+    /// then unchanged.
+    ///
+    /// # Panics
+    ///
+    /// When `params` does not hold [`param_count`](Layer::param_count) Vars.
+    pub fn forward_into<'t, X: Input<'t> + ?Sized>(
+        &self,
+        params: &[Var<'t>],
+        x: &X,
+        out: &mut Vec<Var<'t>>,
+    ) -> Result<(), Error> {
+        assert!(
+            params.len() == self.param_count(),
+            "Layer::forward: got {} parameters for a layer of {} neurons with {} inputs; pass \
+             {} (each neuron's weights then its bias)",
+            params.len(),
+            self.neurons,
+            self.inputs,
+            self.param_count()
+        );
+        check_inputs(self.inputs, x)?;
+        self.push_outputs(params, x, out);
+        Ok(())
+    }
+
+    /// Appends the outputs; lengths already checked.
+    #[inline]
+    fn push_outputs<'t, X: Input<'t> + ?Sized>(
+        &self,
+        params: &[Var<'t>],
+        x: &X,
+        out: &mut Vec<Var<'t>>,
+    ) {
+        out.reserve(self.neurons);
+        for p in params.chunks_exact(self.inputs + 1) {
+            out.push(neuron(p, x, self.activation));
+        }
+    }
+}
+
+const EMPTY_LAYER: &str = "every layer needs at least one neuron and at least one input";
+
+/// An ordered store of named parameters, kept outside any tape so it survives from one training
+/// step to the next.
+///
+/// The order is the order of insertion and never changes; optimizers and
+/// [`BoundMlp::gradients_into`] rely on it. [`bind`](Params::bind) records one leaf per
+/// parameter, in that order.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{nn::Params, Tape};
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let mut params = Params::new();
+/// params.push("slope", 2.0);
+/// params.push("offset", -1.0);
+/// params.set("offset", 0.5)?;
+/// assert_eq!(params.get("offset"), Some(0.5));
+/// assert_eq!(params.values(), &[2.0, 0.5]);
+///
+/// let tape = Tape::new();
+/// let p = params.bind(&tape);
+/// let y = p[0] * 3.0 + p[1];
+/// assert_eq!(y.backward().wrt_all(&p), vec![3.0, 1.0]);
+/// assert_eq!(
+///     params.set("bias", 1.0).unwrap_err().to_string(),
+///     "no parameter is named \"bias\""
+/// );
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    names: IndexSet<String>,
+    values: Vec<f64>,
+}
+
+impl PartialEq for Params {
+    /// Same names and values in the same order.
+    fn eq(&self, other: &Self) -> bool {
+        self.values == other.values && self.names.iter().eq(other.names.iter())
+    }
+}
+
+impl Params {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a parameter and returns its index.
+    ///
+    /// # Panics
+    ///
+    /// When a parameter already has this name.
+    pub fn push(&mut self, name: impl Into<String>, value: f64) -> usize {
+        let (index, fresh) = self.names.insert_full(name.into());
+        assert!(
+            fresh,
+            "Params::push: a parameter is already named {:?}; give each parameter its own name",
+            self.names[index]
+        );
+        self.values.push(value);
+        index
+    }
+
+    /// The number of parameters.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// `true` when the store holds no parameter.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The value of the parameter called `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.index_of(name).map(|i| self.values[i])
+    }
+
+    /// Sets the parameter called `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownParameter`] when no parameter has this name.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), Error> {
+        match self.index_of(name) {
+            Some(i) => {
+                self.values[i] = value;
+                Ok(())
+            }
+            None => Err(Error::UnknownParameter { name: name.into() }),
+        }
+    }
+
+    /// The position of the parameter called `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.names.get_index_of(name)
+    }
+
+    /// The name of the parameter at `index`.
+    pub fn name(&self, index: usize) -> Option<&str> {
+        self.names.get_index(index).map(String::as_str)
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// `(name, value)` pairs, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    ///
+    /// let mut params = Params::new();
+    /// params.push("a", 1.0);
+    /// params.push("b", 2.0);
+    /// let pairs: Vec<(&str, f64)> = params.iter().collect();
+    /// assert_eq!(pairs, vec![("a", 1.0), ("b", 2.0)]);
+    /// ```
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, f64)> + '_ {
+        self.names().zip(self.values.iter().copied())
+    }
+
+    /// The values, in order.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// The values, in order, for an optimizer to update.
+    pub fn values_mut(&mut self) -> &mut [f64] {
+        &mut self.values
+    }
+
+    /// Records one leaf per parameter on `tape`, in order.
+    pub fn bind<'t>(&self, tape: &'t Tape) -> Vec<Var<'t>> {
+        let mut vars = Vec::with_capacity(self.len());
+        self.bind_into(tape, &mut vars);
+        vars
+    }
+
+    /// Like [`bind`](Params::bind), into `vars` (cleared first) instead of a new vector.
+    pub fn bind_into<'t>(&self, tape: &'t Tape, vars: &mut Vec<Var<'t>>) {
+        vars.clear();
+        vars.extend(self.values.iter().map(|&v| tape.var(v)));
+    }
+}
+
+/// Spare buffers of dropped [`BoundMlp`]s, for the next [`Mlp::bind`] on this thread.
+mod spare {
+    use super::*;
+
+    /// At most this many buffers are kept per thread.
+    const MAX_KEPT: usize = 8;
+
+    thread_local! {
+        static KEPT: RefCell<Vec<Vec<Var<'static>>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty buffer, with the capacity of one given back earlier if possible.
+    pub(super) fn take<'t>() -> Vec<Var<'t>> {
+        KEPT.try_with(|kept| kept.try_borrow_mut().ok()?.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Keeps `buffer`'s allocation for a later [`take`].
+    pub(super) fn give(buffer: Vec<Var<'_>>) {
+        if buffer.capacity() == 0 {
+            return;
+        }
+        let buffer = forget_lifetime(buffer);
+        let _ = KEPT.try_with(|kept| {
+            if let Ok(mut kept) = kept.try_borrow_mut() {
+                if kept.len() < MAX_KEPT {
+                    kept.push(buffer);
+                }
+            }
+        });
+    }
+
+    /// The same allocation, emptied, no longer tied to the tape its Vars borrowed.
+    ///
+    /// Collecting a `vec::IntoIter` through `map` into a vector of a type with the same layout
+    /// reuses the allocation (std's in-place collection); the vector is empty, so the closure
+    /// never runs. Should std ever stop doing this, the result is a fresh empty vector: slower,
+    /// never wrong.
+    pub(super) fn forget_lifetime(mut buffer: Vec<Var<'_>>) -> Vec<Var<'static>> {
+        buffer.clear();
+        buffer
+            .into_iter()
+            .map(|_| unreachable!("the buffer was cleared"))
+            .collect()
+    }
+}
+
+/// A multi-layer perceptron: a stack of [`Layer`]s, each with its own activation, and the
+/// [`Params`] that hold its weights and biases.
+///
+/// Build it from the layer sizes, inputs first: `&[2, 4, 1]` is two inputs, a hidden layer of 4
+/// neurons and one output neuron, with one activation per layer. Train it by binding it to a
+/// tape each step ([`bind`](Mlp::bind)); see the [module docs](self) for the loop.
+///
+/// # Examples
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad::init::Init;
+/// use tapegrad::nn::{Activation, Mlp};
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let acts = [Activation::Relu, Activation::Identity];
+/// let mlp = Mlp::new(&[3, 5, 2], &acts, &Init::he_normal(), &mut rng)?;
+/// assert_eq!(mlp.params().len(), 5 * 4 + 2 * 6);
+/// assert_eq!(mlp.params().name(4), Some("layer0.neuron1.w0"));
+/// assert_eq!(mlp.params().get("layer1.neuron1.b"), Some(0.0));
+/// assert_eq!(mlp.architecture(), "3-5-2 (relu, identity)");
+/// assert_eq!(mlp.predict(&[1.0, 2.0, 3.0])?.len(), 2);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp {
+    layers: Arc<[Layer]>,
+    params: Params,
+}
+
+const FORMAT_HEADER: &str = "tapegrad-mlp 1";
+
+impl Mlp {
+    /// A network with layer sizes `sizes` (inputs first), one activation per layer, weights drawn
+    /// from `weights` and biases 0.
+    ///
+    /// Values are drawn from `rng` in parameter order, so a seeded generator gives the same
+    /// network every run.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArchitecture`] when `sizes` has fewer than two entries, holds a 0, or the
+    /// number of activations is not `sizes.len() - 1`; [`Error::InvalidHyperparameter`] for a
+    /// leaky ReLU whose slope is not finite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    ///
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let err = Mlp::new(&[2, 4, 1], &[Activation::Tanh], &Init::default(), &mut rng);
+    /// assert_eq!(
+    ///     err.unwrap_err().to_string(),
+    ///     "bad architecture: there must be one activation per layer (each size after the \
+    ///      first), got sizes [2, 4, 1] and 1 activations"
+    /// );
+    /// ```
+    pub fn new<R: Rng + ?Sized>(
+        sizes: &[usize],
+        activations: &[Activation],
+        weights: &Init,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        Self::with_biases(sizes, activations, weights, &Init::zeros(), rng)
+    }
+
+    /// Like [`new`](Mlp::new), with biases drawn from `biases`.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Mlp::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let acts = [Activation::Sigmoid];
+    /// let mlp = Mlp::with_biases(&[2, 1], &acts, &Init::zeros(), &Init::constant(0.1)?, &mut rng)?;
+    /// assert_eq!(mlp.params().values(), &[0.0, 0.0, 0.1]);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_biases<R: Rng + ?Sized>(
+        sizes: &[usize],
+        activations: &[Activation],
+        weights: &Init,
+        biases: &Init,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        let layers = layers_of(sizes, activations)?;
+        let mut params = Params::new();
+        for (l, layer) in layers.iter().enumerate() {
+            for j in 0..layer.neurons {
+                for i in 0..layer.inputs {
+                    let w = weights.sample(layer.inputs, layer.neurons, rng);
+                    params.push(weight_name(l, j, i), w);
+                }
+                let b = biases.sample(layer.inputs, layer.neurons, rng);
+                params.push(bias_name(l, j), b);
+            }
+        }
+        Ok(Mlp {
+            layers: layers.into(),
+            params,
+        })
+    }
+
+    /// The layers, input side first.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The layer sizes, inputs first: the `sizes` given to [`new`](Mlp::new).
+    pub fn sizes(&self) -> Vec<usize> {
+        std::iter::once(self.inputs())
+            .chain(self.layers.iter().map(|l| l.neurons))
+            .collect()
+    }
+
+    /// The number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.layers[0].inputs
+    }
+
+    /// The number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.layers[self.layers.len() - 1].neurons
+    }
+
+    /// The architecture in one line, e.g. `2-4-1 (tanh, sigmoid)`.
+    pub fn architecture(&self) -> String {
+        let sizes: Vec<String> = self.sizes().iter().map(usize::to_string).collect();
+        let acts: Vec<String> = self
+            .layers
+            .iter()
+            .map(|l| l.activation.to_string())
+            .collect();
+        format!("{} ({})", sizes.join("-"), acts.join(", "))
+    }
+
+    /// The weights and biases.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The weights and biases, for an optimizer or for setting values by name.
+    pub fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
+    }
+
+    /// Records one leaf per parameter on `tape` and returns the network reading them.
+    ///
+    /// The bound network owns three buffers (the leaves and two layers of activations); when it
+    /// is dropped they go back to a per-thread pool that the next `bind` draws from, so binding
+    /// once per training step allocates only in the first step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    /// use tapegrad::Tape;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mlp = Mlp::new(&[2, 1], &[Activation::Identity], &Init::constant(1.0)?, &mut StdRng::seed_from_u64(0))?;
+    /// let tape = Tape::new();
+    /// let mut net = mlp.bind(&tape);
+    /// assert_eq!(tape.len(), 3);
+    /// let y = net.forward(&[2.0, 5.0])?[0];
+    /// assert_eq!(y.value(), 7.0);
+    /// assert_eq!(net.gradients(&y.backward()), vec![2.0, 5.0, 1.0]);
+    /// # Ok(()) }
+    /// ```
+    pub fn bind<'t>(&self, tape: &'t Tape) -> BoundMlp<'t> {
+        let mut params = spare::take();
+        self.params.bind_into(tape, &mut params);
+        BoundMlp {
+            layers: Arc::clone(&self.layers),
+            params,
+            current: spare::take(),
+            next: spare::take(),
+        }
+    }
+
+    /// The outputs for plain input values, computed on a private tape.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputSize`] when `x` does not hold [`inputs`](Mlp::inputs) values.
+    pub fn predict(&self, x: &[f64]) -> Result<Vec<f64>, Error> {
+        let tape = Tape::new();
+        let mut net = self.bind(&tape);
+        Ok(net.forward(x)?.iter().map(|v| v.value()).collect())
+    }
+
+    /// The network as text: a header with the format version and the architecture, then one
+    /// `name value` line per parameter. Values are printed so that they read back bit for bit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mlp = Mlp::new(&[1, 1], &[Activation::LeakyRelu(0.01)], &Init::constant(0.1)?, &mut StdRng::seed_from_u64(0))?;
+    /// assert_eq!(
+    ///     mlp.to_text(),
+    ///     "tapegrad-mlp 1\nsizes 1 1\nactivations leaky_relu(0.01)\nparams 2\n\
+    ///      layer0.neuron0.w0 0.1\nlayer0.neuron0.b 0.0\n"
+    /// );
+    /// assert_eq!(Mlp::from_text(&mlp.to_text())?, mlp);
+    /// # Ok(()) }
+    /// ```
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write;
+        let mut text = String::new();
+        let sizes: Vec<String> = self.sizes().iter().map(usize::to_string).collect();
+        let acts: Vec<String> = self
+            .layers
+            .iter()
+            .map(|l| l.activation.to_string())
+            .collect();
+        // invariant: writing to a String cannot fail.
+        writeln!(text, "{FORMAT_HEADER}").unwrap();
+        writeln!(text, "sizes {}", sizes.join(" ")).unwrap();
+        writeln!(text, "activations {}", acts.join(" ")).unwrap();
+        writeln!(text, "params {}", self.params.len()).unwrap();
+        for (name, value) in self.params.iter() {
+            writeln!(text, "{name} {value:?}").unwrap();
+        }
+        text
+    }
+
+    /// Reads a network written by [`to_text`](Mlp::to_text).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ParamFile`] naming the first line that differs from what the format expects: a
+    /// wrong header or version, a parameter count that does not match the architecture, a
+    /// parameter name out of place, a number that does not parse, a missing line (`end of
+    /// file`) or a line too many; [`Error::BadArchitecture`] for an unusable architecture.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::nn::Mlp;
+    ///
+    /// let text = "tapegrad-mlp 1\nsizes 1 1\nactivations tanh\nparams 2\nlayer0.neuron0.w0 0.5\n";
+    /// assert_eq!(
+    ///     Mlp::from_text(text).unwrap_err().to_string(),
+    ///     "parameter file line 6: expected `layer0.neuron0.b <number>`, got end of file"
+    /// );
+    /// ```
+    pub fn from_text(text: &str) -> Result<Self, Error> {
+        let mut lines = text.lines().enumerate().map(|(i, line)| (i + 1, line));
+        let mut next = |expected: &dyn Fn() -> String| -> Result<(usize, &str), Error> {
+            match lines.next() {
+                Some((n, line)) => Ok((n, line)),
+                None => Err(Error::ParamFile {
+                    line: text.lines().count() + 1,
+                    expected: expected(),
+                    actual: "end of file".into(),
+                }),
+            }
+        };
+        let mismatch = |line: usize, expected: String, actual: &str| Error::ParamFile {
+            line,
+            expected,
+            actual: format!("`{actual}`"),
+        };
+
+        let header = || format!("`{FORMAT_HEADER}`");
+        let (n, line) = next(&header)?;
+        if line.trim_end() != FORMAT_HEADER {
+            return Err(mismatch(n, header(), line));
+        }
+
+        let sizes_expected = || "`sizes` and the layer sizes, inputs first".to_string();
+        let (n, line) = next(&sizes_expected)?;
+        let sizes: Option<Vec<usize>> = line
+            .strip_prefix("sizes ")
+            .map(|rest| rest.split_whitespace().map(|s| s.parse().ok()).collect())
+            .and_then(|sizes: Option<Vec<usize>>| sizes);
+        let sizes = sizes.ok_or_else(|| mismatch(n, sizes_expected(), line))?;
+
+        let acts_expected = || "`activations` and one activation per layer".to_string();
+        let (n, line) = next(&acts_expected)?;
+        let words = line
+            .strip_prefix("activations ")
+            .ok_or_else(|| mismatch(n, acts_expected(), line))?;
+        let activations = words
+            .split_whitespace()
+            .map(|w| {
+                parse_activation(w).ok_or_else(|| {
+                    mismatch(
+                        n,
+                        "activations among identity, sigmoid, tanh, relu, leaky_relu(<slope>), \
+                         softplus"
+                            .into(),
+                        line,
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let layers = layers_of(&sizes, &activations)?;
+        let count: usize = layers.iter().map(Layer::param_count).sum();
+
+        let count_expected = || format!("`params {count}`, the count for this architecture");
+        let (n, line) = next(&count_expected)?;
+        if line.trim_end() != format!("params {count}") {
+            return Err(mismatch(n, count_expected(), line));
+        }
+
+        let mut params = Params::new();
+        for (l, layer) in layers.iter().enumerate() {
+            for j in 0..layer.neurons {
+                for i in 0..=layer.inputs {
+                    let name = if i < layer.inputs {
+                        weight_name(l, j, i)
+                    } else {
+                        bias_name(l, j)
+                    };
+                    let expected = || format!("`{name} <number>`");
+                    let (n, line) = next(&expected)?;
+                    let mut words = line.split_whitespace();
+                    if words.next() != Some(name.as_str()) {
+                        return Err(mismatch(n, expected(), line));
+                    }
+                    let value = match (words.next().map(str::parse::<f64>), words.next()) {
+                        (Some(Ok(value)), None) => value,
+                        _ => return Err(mismatch(n, expected(), line)),
+                    };
+                    params.push(name, value);
+                }
+            }
+        }
+        for (n, line) in lines {
+            if !line.trim().is_empty() {
+                return Err(mismatch(n, "end of file".into(), line));
+            }
+        }
+        Ok(Mlp {
+            layers: layers.into(),
+            params,
+        })
+    }
+
+    /// Writes [`to_text`](Mlp::to_text) to the file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be written.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_text()).map_err(|e| io_error(path, e))
+    }
+
+    /// Reads a network saved by [`save`](Mlp::save).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read; otherwise as [`from_text`](Mlp::from_text).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let acts = [Activation::Tanh, Activation::Sigmoid];
+    /// let mlp = Mlp::new(&[2, 3, 1], &acts, &Init::xavier_normal(), &mut rng)?;
+    /// let path = std::env::temp_dir().join(format!("tapegrad-doc-{}.txt", std::process::id()));
+    /// mlp.save(&path)?;
+    /// let back = Mlp::load(&path)?;
+    /// std::fs::remove_file(&path).ok();
+    /// assert_eq!(back, mlp);
+    /// # Ok(()) }
+    /// ```
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        Self::from_text(&text)
+    }
+
+    /// Replaces this network's parameters with those saved in the file at `path`, which must
+    /// describe the same architecture. On error the network is unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ArchitectureMismatch`] when the file describes another architecture; otherwise
+    /// as [`load`](Mlp::load).
+    pub fn load_params(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        self.load_params_text(&text)
+    }
+
+    /// Like [`load_params`](Mlp::load_params), from text written by [`to_text`](Mlp::to_text).
+    ///
+    /// # Errors
+    ///
+    /// As [`load_params`](Mlp::load_params), without the I/O.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let acts = [Activation::Tanh, Activation::Sigmoid];
+    /// let small = Mlp::new(&[2, 3, 1], &acts, &Init::default(), &mut rng)?;
+    /// let mut big = Mlp::new(&[2, 4, 1], &acts, &Init::default(), &mut rng)?;
+    /// assert_eq!(
+    ///     big.load_params_text(&small.to_text()).unwrap_err().to_string(),
+    ///     "parameter file is for the architecture 2-3-1 (tanh, sigmoid), \
+    ///      the network is 2-4-1 (tanh, sigmoid)"
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn load_params_text(&mut self, text: &str) -> Result<(), Error> {
+        let loaded = Self::from_text(text)?;
+        if loaded.layers != self.layers {
+            return Err(Error::ArchitectureMismatch {
+                expected: self.architecture(),
+                actual: loaded.architecture(),
+            });
+        }
+        self.params = loaded.params;
+        Ok(())
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn weight_name(layer: usize, neuron: usize, input: usize) -> String {
+    format!("layer{layer}.neuron{neuron}.w{input}")
+}
+
+fn bias_name(layer: usize, neuron: usize) -> String {
+    format!("layer{layer}.neuron{neuron}.b")
+}
+
+/// The layers described by `sizes` (inputs first) and `activations`, checked.
+fn layers_of(sizes: &[usize], activations: &[Activation]) -> Result<Vec<Layer>, Error> {
+    let bad = |reason| Error::BadArchitecture {
+        sizes: sizes.to_vec(),
+        activations: activations.len(),
+        reason,
+    };
+    if sizes.len() < 2 {
+        return Err(bad(
+            "an mlp needs the input size and at least one layer size",
+        ));
+    }
+    if activations.len() != sizes.len() - 1 {
+        return Err(bad(
+            "there must be one activation per layer (each size after the first)",
+        ));
+    }
+    if sizes.contains(&0) {
+        return Err(bad(EMPTY_LAYER));
+    }
+    sizes
+        .windows(2)
+        .zip(activations)
+        .map(|(pair, &act)| Layer::new(pair[0], pair[1], act))
+        .collect()
+}
+
+/// An [`Mlp`] bound to a tape: its parameters recorded as leaves, ready for forward passes.
+///
+/// Made by [`Mlp::bind`]. It does not borrow the `Mlp`, so the optimizer can update the
+/// parameters while it is alive; those updates show in the next binding.
+#[derive(Debug)]
+pub struct BoundMlp<'t> {
+    layers: Arc<[Layer]>,
+    params: Vec<Var<'t>>,
+    /// The outputs of the last layer computed.
+    current: Vec<Var<'t>>,
+    /// Scratch for the layer being computed.
+    next: Vec<Var<'t>>,
+}
+
+impl Drop for BoundMlp<'_> {
+    fn drop(&mut self) {
+        spare::give(std::mem::take(&mut self.params));
+        spare::give(std::mem::take(&mut self.current));
+        spare::give(std::mem::take(&mut self.next));
+    }
+}
+
+impl<'t> BoundMlp<'t> {
+    /// The leaves, one per parameter, in the store's order.
+    pub fn params(&self) -> &[Var<'t>] {
+        &self.params
+    }
+
+    /// The network's outputs for `x` (plain numbers or Vars).
+    ///
+    /// The returned slice lives in the bound network's buffer and is overwritten by the next
+    /// call; Vars are `Copy`, so take what you need (`net.forward(&x)?[0]`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputSize`] when `x` does not hold [`Mlp::inputs`] values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    /// use tapegrad::Tape;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let acts = [Activation::Tanh, Activation::Identity];
+    /// let mlp = Mlp::new(&[2, 3, 1], &acts, &Init::default(), &mut rng)?;
+    /// let tape = Tape::new();
+    /// let mut net = mlp.bind(&tape);
+    ///
+    /// let x = tape.vars(&[0.5, -0.5]);
+    /// let y = net.forward(&x)?[0];
+    /// let g = y.backward();
+    /// assert!(g[x[0]] != 0.0); // inputs that are Vars get gradients too
+    ///
+    /// let err = net.forward(&[1.0, 2.0, 3.0]).unwrap_err();
+    /// assert_eq!(err.to_string(), "network takes 2 inputs, got 3");
+    /// # Ok(()) }
+    /// ```
+    pub fn forward<X: Input<'t> + ?Sized>(&mut self, x: &X) -> Result<&[Var<'t>], Error> {
+        check_inputs(self.layers[0].inputs, x)?;
+        let mut params = self.params.as_slice();
+        self.current.clear();
+        let (first, rest) = self
+            .layers
+            .split_first()
+            .expect("invariant: an mlp has at least one layer");
+        let (p, tail) = params.split_at(first.param_count());
+        first.push_outputs(p, x, &mut self.current);
+        params = tail;
+        for layer in rest {
+            let (p, tail) = params.split_at(layer.param_count());
+            self.next.clear();
+            layer.push_outputs(p, self.current.as_slice(), &mut self.next);
+            std::mem::swap(&mut self.current, &mut self.next);
+            params = tail;
+        }
+        Ok(&self.current)
+    }
+
+    /// Appends `∂output/∂p` for every parameter `p`, in the store's order, to `out` after
+    /// clearing it: the buffer an optimizer's `step` reads.
+    ///
+    /// # Panics
+    ///
+    /// When `g` was computed on another tape, or before the tape was cleared.
+    pub fn gradients_into(&self, g: &Gradients, out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(self.params.iter().map(|&p| g.wrt(p)));
+    }
+
+    /// The gradient of every parameter, in the store's order, as a new vector.
+    ///
+    /// # Panics
+    ///
+    /// As [`gradients_into`](BoundMlp::gradients_into).
+    pub fn gradients(&self, g: &Gradients) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.params.len());
+        self.gradients_into(g, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::OpKind;
+    use rand::{rngs::StdRng, SeedableRng};
+
+    fn xor_net() -> Mlp {
+        let acts = [Activation::Tanh, Activation::Sigmoid];
+        Mlp::new(
+            &[2, 4, 1],
+            &acts,
+            &Init::default(),
+            &mut StdRng::seed_from_u64(3),
+        )
+        .expect("valid architecture")
+    }
+
+    #[test]
+    fn a_neuron_records_one_dot_one_bias_add_and_its_activation() {
+        let mlp = Mlp::new(
+            &[3, 1],
+            &[Activation::Tanh],
+            &Init::default(),
+            &mut StdRng::seed_from_u64(0),
+        )
+        .unwrap();
+        let tape = Tape::new();
+        let mut net = mlp.bind(&tape);
+        let leaves = tape.len();
+        let y = net.forward(&[1.0, 2.0, 3.0]).unwrap()[0];
+        assert_eq!(tape.len(), leaves + 3);
+        assert_eq!(tape.kind(y), OpKind::Tanh);
+    }
+
+    #[test]
+    fn a_hidden_layer_reads_vars_and_records_a_dot_of_vars() {
+        let tape = Tape::new();
+        let mut net = xor_net().bind(&tape);
+        let leaves = tape.len();
+        let _ = net.forward(&[1.0, 0.0]).unwrap();
+        // 4 hidden neurons and 1 output neuron, three nodes each.
+        assert_eq!(tape.len(), leaves + 5 * 3);
+    }
+
+    #[test]
+    fn rebinding_reuses_the_buffers_of_the_dropped_binding() {
+        let mlp = xor_net();
+        let mut tape = Tape::new();
+        let first = {
+            let net = mlp.bind(&tape);
+            net.params.as_ptr() as usize
+        };
+        tape.clear();
+        let net = mlp.bind(&tape);
+        let buffers = [
+            net.params.as_ptr() as usize,
+            net.current.as_ptr() as usize,
+            net.next.as_ptr() as usize,
+        ];
+        assert!(buffers.contains(&first), "{first:#x} not in {buffers:x?}");
+    }
+
+    #[test]
+    fn forgetting_the_lifetime_keeps_the_allocation() {
+        let tape = Tape::new();
+        let mut v = Vec::with_capacity(64);
+        v.push(tape.var(1.0));
+        let ptr = v.as_ptr() as usize;
+        let kept = spare::forget_lifetime(v);
+        assert!(kept.is_empty());
+        assert_eq!(kept.capacity(), 64);
+        assert_eq!(kept.as_ptr() as usize, ptr);
+    }
+}

@@ -1,0 +1,637 @@
+//! Networks: forward values and gradients against hand computations and finite differences,
+//! the parameter store, input and architecture errors, saving and loading, and training.
+
+use proptest::prelude::*;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use tapegrad::init::Init;
+use tapegrad::nn::{Activation, Layer, Mlp, Neuron, Params};
+use tapegrad::optim::{Adam, Optimizer, Sgd};
+use tapegrad::{Error, OpKind, Tape};
+
+fn net(sizes: &[usize], acts: &[Activation], seed: u64) -> Mlp {
+    Mlp::new(
+        sizes,
+        acts,
+        &Init::xavier_uniform(),
+        &mut StdRng::seed_from_u64(seed),
+    )
+    .unwrap()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[test]
+fn forward_matches_a_hand_computation() {
+    let mut mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 0);
+    let set = [
+        ("layer0.neuron0.w0", 0.5),
+        ("layer0.neuron0.w1", -1.0),
+        ("layer0.neuron0.b", 0.25),
+        ("layer0.neuron1.w0", 2.0),
+        ("layer0.neuron1.w1", 0.0),
+        ("layer0.neuron1.b", -0.5),
+        ("layer1.neuron0.w0", 1.5),
+        ("layer1.neuron0.w1", -2.0),
+        ("layer1.neuron0.b", 0.1),
+    ];
+    for (name, value) in set {
+        mlp.params_mut().set(name, value).unwrap();
+    }
+    let x = [0.3, 0.7];
+    // h0 = tanh(0.5·0.3 - 1·0.7 + 0.25), h1 = tanh(2·0.3 + 0·0.7 - 0.5)
+    // y = sigmoid(1.5·h0 - 2·h1 + 0.1)
+    let h0 = (0.5f64 * 0.3 - 0.7 + 0.25).tanh();
+    let h1 = (2.0f64 * 0.3 + 0.0 * 0.7 - 0.5).tanh();
+    let y = sigmoid(1.5 * h0 - 2.0 * h1 + 0.1);
+    let got = mlp.predict(&x).unwrap()[0];
+    assert!((got - y).abs() < 1e-15, "{got} != {y}");
+}
+
+#[test]
+fn every_activation_applies_its_var_method() {
+    let tape = Tape::new();
+    let x = tape.var(-0.7);
+    assert_eq!(Activation::Sigmoid.apply(x).value(), x.sigmoid().value());
+    assert_eq!(Activation::Tanh.apply(x).value(), x.tanh().value());
+    assert_eq!(Activation::Relu.apply(x).value(), 0.0);
+    assert_eq!(
+        Activation::LeakyRelu(0.1).apply(x).value(),
+        x.leaky_relu(0.1).value()
+    );
+    assert_eq!(Activation::Softplus.apply(x).value(), x.softplus().value());
+    let before = tape.len();
+    assert_eq!(Activation::Identity.apply(x).id(), x.id());
+    assert_eq!(tape.len(), before);
+}
+
+#[test]
+fn a_four_input_neuron_records_three_nodes() {
+    let mlp = net(&[4, 1], &[Activation::Softplus], 1);
+    let tape = Tape::new();
+    let mut bound = mlp.bind(&tape);
+    assert_eq!(tape.len(), 5);
+    let y = bound.forward(&[1.0, 2.0, 3.0, 4.0]).unwrap()[0];
+    assert_eq!(tape.len(), 8);
+    assert_eq!(tape.kind(y), OpKind::Softplus);
+}
+
+/// Mean squared error of `mlp` over `data`, computed in plain f64 from `predict`.
+fn loss_of(mlp: &Mlp, data: &[(Vec<f64>, f64)]) -> f64 {
+    data.iter()
+        .map(|(x, y)| (mlp.predict(x).unwrap()[0] - y).powi(2))
+        .sum::<f64>()
+        / data.len() as f64
+}
+
+fn random_data(rng: &mut StdRng, inputs: usize, n: usize) -> Vec<(Vec<f64>, f64)> {
+    (0..n)
+        .map(|_| {
+            let x: Vec<f64> = (0..inputs).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            (x, rng.gen_range(-1.0..1.0))
+        })
+        .collect()
+}
+
+#[test]
+fn parameter_gradients_match_finite_differences() {
+    let acts = [Activation::Tanh, Activation::Softplus, Activation::Identity];
+    let mut mlp = net(&[3, 4, 3, 1], &acts, 2);
+    let data = random_data(&mut StdRng::seed_from_u64(3), 3, 5);
+
+    let tape = Tape::new();
+    let mut bound = mlp.bind(&tape);
+    let mut loss = tape.constant(0.0);
+    for (x, y) in &data {
+        loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
+    }
+    let loss = loss / data.len() as f64;
+    assert!((loss.value() - loss_of(&mlp, &data)).abs() < 1e-14);
+    let grads = bound.gradients(&loss.backward());
+    drop(bound);
+    assert_eq!(grads.len(), mlp.params().len());
+
+    let h = 1e-6;
+    for (i, grad) in grads.iter().enumerate() {
+        let p = mlp.params().values()[i];
+        mlp.params_mut().values_mut()[i] = p + h;
+        let up = loss_of(&mlp, &data);
+        mlp.params_mut().values_mut()[i] = p - h;
+        let down = loss_of(&mlp, &data);
+        mlp.params_mut().values_mut()[i] = p;
+        let numeric = (up - down) / (2.0 * h);
+        let name = mlp.params().name(i).unwrap();
+        assert!(
+            (grad - numeric).abs() < 1e-7,
+            "{name}: tape {grad} vs finite difference {numeric}"
+        );
+    }
+}
+
+#[test]
+fn forward_on_vars_gives_input_gradients() {
+    let acts = [Activation::Sigmoid, Activation::Identity];
+    let mlp = net(&[2, 3, 1], &acts, 4);
+    let point = [0.4, -0.3];
+    let tape = Tape::new();
+    let mut bound = mlp.bind(&tape);
+    let x = tape.vars(&point);
+    let y = bound.forward(&x).unwrap()[0];
+    assert_eq!(y.value(), mlp.predict(&point).unwrap()[0]);
+    let g = y.backward();
+
+    let h = 1e-6;
+    for i in 0..2 {
+        let mut up = point;
+        up[i] += h;
+        let mut down = point;
+        down[i] -= h;
+        let numeric = (mlp.predict(&up).unwrap()[0] - mlp.predict(&down).unwrap()[0]) / (2.0 * h);
+        assert!((g[x[i]] - numeric).abs() < 1e-8, "x{i}");
+    }
+}
+
+#[test]
+fn a_batch_loss_has_the_sum_of_the_per_sample_gradients() {
+    let acts = [Activation::LeakyRelu(0.01), Activation::Identity];
+    let mlp = net(&[2, 5, 1], &acts, 5);
+    let data = random_data(&mut StdRng::seed_from_u64(6), 2, 3);
+    let mut tape = Tape::new();
+    let mut sum = vec![0.0; mlp.params().len()];
+    let mut g = Vec::new();
+    for (x, y) in &data {
+        tape.clear();
+        let mut bound = mlp.bind(&tape);
+        let l = (bound.forward(x).unwrap()[0] - *y).powi(2);
+        bound.gradients_into(&l.backward(), &mut g);
+        for (s, gi) in sum.iter_mut().zip(&g) {
+            *s += gi;
+        }
+    }
+    tape.clear();
+    let mut bound = mlp.bind(&tape);
+    let mut loss = tape.constant(0.0);
+    for (x, y) in &data {
+        loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
+    }
+    bound.gradients_into(&loss.backward(), &mut g);
+    for (a, b) in g.iter().zip(&sum) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn binding_records_one_leaf_per_parameter_in_store_order() {
+    let mlp = net(&[2, 3, 2], &[Activation::Relu, Activation::Identity], 7);
+    let tape = Tape::new();
+    let bound = mlp.bind(&tape);
+    assert_eq!(tape.len(), mlp.params().len());
+    for (i, (v, p)) in bound.params().iter().zip(mlp.params().values()).enumerate() {
+        assert_eq!(v.id().index(), i);
+        assert_eq!(v.value(), *p);
+        assert_eq!(tape.kind(*v), OpKind::Var);
+    }
+}
+
+#[test]
+fn parameters_are_named_by_layer_neuron_and_input_in_order() {
+    let mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 8);
+    let names: Vec<&str> = mlp.params().names().collect();
+    assert_eq!(
+        names,
+        vec![
+            "layer0.neuron0.w0",
+            "layer0.neuron0.w1",
+            "layer0.neuron0.b",
+            "layer0.neuron1.w0",
+            "layer0.neuron1.w1",
+            "layer0.neuron1.b",
+            "layer1.neuron0.w0",
+            "layer1.neuron0.w1",
+            "layer1.neuron0.b",
+        ]
+    );
+    assert_eq!(mlp.params().index_of("layer1.neuron0.w1"), Some(7));
+    assert_eq!(mlp.params().get("layer9.neuron0.b"), None);
+}
+
+#[test]
+fn set_changes_one_parameter_and_unknown_names_are_errors() {
+    let mut mlp = net(&[2, 1], &[Activation::Identity], 9);
+    let before = mlp.params().clone();
+    mlp.params_mut().set("layer0.neuron0.b", 4.0).unwrap();
+    assert_eq!(mlp.params().get("layer0.neuron0.b"), Some(4.0));
+    assert_eq!(mlp.params().values()[..2], before.values()[..2]);
+    let err = mlp.params_mut().set("layer0.neuron0.w2", 1.0).unwrap_err();
+    assert_eq!(
+        err,
+        Error::UnknownParameter {
+            name: "layer0.neuron0.w2".into()
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "no parameter is named \"layer0.neuron0.w2\""
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "Params::push: a parameter is already named \"w\"; give each parameter its own name"
+)]
+fn pushing_a_duplicate_name_panics() {
+    let mut p = Params::new();
+    p.push("w", 1.0);
+    p.push("w", 2.0);
+}
+
+#[test]
+fn the_wrong_number_of_inputs_is_an_error_naming_both_counts() {
+    let mlp = net(&[3, 2, 1], &[Activation::Tanh, Activation::Identity], 10);
+    let expected = Error::InputSize {
+        expected: 3,
+        actual: 2,
+    };
+    assert_eq!(mlp.predict(&[1.0, 2.0]).unwrap_err(), expected);
+    let tape = Tape::new();
+    let mut bound = mlp.bind(&tape);
+    assert_eq!(bound.forward(&[1.0, 2.0]).unwrap_err(), expected);
+    let xs = tape.vars(&[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(
+        bound.forward(&xs).unwrap_err().to_string(),
+        "network takes 3 inputs, got 4"
+    );
+    // The bound network still works after an error.
+    assert_eq!(bound.forward(&xs[..3]).unwrap().len(), 1);
+}
+
+#[test]
+fn layer_and_neuron_check_their_inputs_too() {
+    let tape = Tape::new();
+    let layer = Layer::new(2, 3, Activation::Tanh).unwrap();
+    let p = tape.vars(&[0.1; 9]);
+    let mut out = vec![tape.var(1.0)];
+    let err = layer.forward_into(&p, &[1.0], &mut out).unwrap_err();
+    assert_eq!(err.to_string(), "network takes 2 inputs, got 1");
+    assert_eq!(out.len(), 1, "out is unchanged on error");
+    layer.forward_into(&p, &[1.0, 2.0], &mut out).unwrap();
+    assert_eq!(out.len(), 4);
+
+    let neuron = Neuron::new(3, Activation::Relu);
+    assert_eq!(
+        neuron.forward(&p[..4], &[1.0, 2.0]).unwrap_err(),
+        Error::InputSize {
+            expected: 3,
+            actual: 2
+        }
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "Layer::forward: got 8 parameters for a layer of 3 neurons with 2 inputs; pass 9 (each neuron's weights then its bias)"
+)]
+fn a_layer_given_the_wrong_parameter_count_panics() {
+    let tape = Tape::new();
+    let layer = Layer::new(2, 3, Activation::Tanh).unwrap();
+    let p = tape.vars(&[0.1; 8]);
+    let _ = layer.forward(&p, &[1.0, 2.0]);
+}
+
+#[test]
+fn bad_architectures_are_errors_with_the_sizes() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let init = Init::default();
+    let tanh = Activation::Tanh;
+    let cases: [(&[usize], &[Activation], &str); 5] = [
+        (
+            &[2],
+            &[],
+            "bad architecture: an mlp needs the input size and at least one layer size, \
+             got sizes [2] and 0 activations",
+        ),
+        (
+            &[],
+            &[],
+            "bad architecture: an mlp needs the input size and at least one layer size, \
+             got sizes [] and 0 activations",
+        ),
+        (
+            &[2, 0, 1],
+            &[tanh, tanh],
+            "bad architecture: every layer needs at least one neuron and at least one input, \
+             got sizes [2, 0, 1] and 2 activations",
+        ),
+        (
+            &[0, 1],
+            &[tanh],
+            "bad architecture: every layer needs at least one neuron and at least one input, \
+             got sizes [0, 1] and 1 activations",
+        ),
+        (
+            &[2, 3, 1],
+            &[tanh, tanh, tanh],
+            "bad architecture: there must be one activation per layer (each size after the \
+             first), got sizes [2, 3, 1] and 3 activations",
+        ),
+    ];
+    for (sizes, acts, message) in cases {
+        let err = Mlp::new(sizes, acts, &init, &mut rng).unwrap_err();
+        assert_eq!(err.to_string(), message);
+    }
+    assert_eq!(
+        Mlp::new(&[2, 1], &[Activation::LeakyRelu(f64::NAN)], &init, &mut rng)
+            .unwrap_err()
+            .to_string(),
+        "leaky relu slope must be a finite number, got NaN"
+    );
+}
+
+fn saved_net() -> Mlp {
+    let acts = [Activation::LeakyRelu(0.01), Activation::Sigmoid];
+    let mut mlp = net(&[2, 2, 1], &acts, 11);
+    // Values whose shortest decimal form is long, or that printing often gets wrong.
+    let awkward = [
+        0.1 + 0.2,
+        -0.0,
+        5e-324,
+        f64::MAX,
+        1.0 / 3.0,
+        -2.2250738585072014e-308,
+        123456789.00000001,
+    ];
+    for (v, a) in mlp.params_mut().values_mut().iter_mut().zip(awkward) {
+        *v = a;
+    }
+    mlp
+}
+
+fn bits(mlp: &Mlp) -> Vec<u64> {
+    mlp.params().values().iter().map(|v| v.to_bits()).collect()
+}
+
+#[test]
+fn save_and_load_round_trip_bit_exactly() {
+    let mlp = saved_net();
+    let path = std::env::temp_dir().join(format!("tapegrad-nn-{}.txt", std::process::id()));
+    mlp.save(&path).unwrap();
+    let back = Mlp::load(&path);
+    let mut other = net(
+        &[2, 2, 1],
+        &[Activation::LeakyRelu(0.01), Activation::Sigmoid],
+        99,
+    );
+    other.load_params(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let back = back.unwrap();
+    assert_eq!(bits(&back), bits(&mlp));
+    assert_eq!(bits(&other), bits(&mlp));
+    assert_eq!(back.architecture(), mlp.architecture());
+    assert_eq!(
+        back.params().names().collect::<Vec<_>>(),
+        mlp.params().names().collect::<Vec<_>>()
+    );
+}
+
+proptest! {
+    #[test]
+    fn any_finite_parameters_survive_the_text_format(
+        values in proptest::collection::vec(proptest::num::f64::ANY, 9)
+    ) {
+        let mut mlp = saved_net();
+        mlp.params_mut().values_mut().copy_from_slice(&values);
+        let back = Mlp::from_text(&mlp.to_text()).unwrap();
+        // NaN payloads are not kept; every other value is, bit for bit.
+        for (a, b) in back.params().values().iter().zip(&values) {
+            if b.is_nan() {
+                prop_assert!(a.is_nan());
+            } else {
+                prop_assert_eq!(a.to_bits(), b.to_bits());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_naming_the_path() {
+    let path = std::env::temp_dir().join("tapegrad-no-such-dir/none.txt");
+    match Mlp::load(&path).unwrap_err() {
+        Error::Io { path: p, message } => {
+            assert_eq!(p, path.display().to_string());
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected an Io error, got {other:?}"),
+    }
+    let err = Mlp::load(&path).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("cannot access {}: ", path.display())),
+        "{err}"
+    );
+}
+
+/// `text` with line `n` (from 1) replaced by `line`, or removed when `line` is `None`.
+fn edit(text: &str, n: usize, line: Option<&str>) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    match line {
+        Some(l) => lines[n - 1] = l,
+        None => {
+            lines.remove(n - 1);
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+fn load_err(text: &str) -> String {
+    Mlp::from_text(text).unwrap_err().to_string()
+}
+
+#[test]
+fn a_truncated_file_names_the_first_missing_line() {
+    let text = saved_net().to_text();
+    let cut: String = text.lines().take(8).map(|l| format!("{l}\n")).collect();
+    assert_eq!(
+        load_err(&cut),
+        "parameter file line 9: expected `layer0.neuron1.w1 <number>`, got end of file"
+    );
+    assert_eq!(
+        load_err(""),
+        "parameter file line 1: expected `tapegrad-mlp 1`, got end of file"
+    );
+}
+
+#[test]
+fn a_wrong_header_or_version_is_an_error() {
+    let text = saved_net().to_text();
+    assert_eq!(
+        load_err(&edit(&text, 1, Some("tapegrad-mlp 2"))),
+        "parameter file line 1: expected `tapegrad-mlp 1`, got `tapegrad-mlp 2`"
+    );
+    assert_eq!(
+        load_err(&edit(&text, 2, Some("sizes 2 x 1"))),
+        "parameter file line 2: expected `sizes` and the layer sizes, inputs first, got `sizes 2 x 1`"
+    );
+    assert_eq!(
+        load_err(&edit(&text, 3, Some("activations tanh gelu"))),
+        "parameter file line 3: expected activations among identity, sigmoid, tanh, relu, \
+         leaky_relu(<slope>), softplus, got `activations tanh gelu`"
+    );
+    assert_eq!(
+        load_err(&edit(&text, 3, Some("activations tanh"))),
+        "bad architecture: there must be one activation per layer (each size after the first), \
+         got sizes [2, 2, 1] and 1 activations"
+    );
+}
+
+#[test]
+fn a_wrong_count_is_an_error_naming_the_expected_count() {
+    let text = saved_net().to_text();
+    assert_eq!(
+        load_err(&edit(&text, 4, Some("params 8"))),
+        "parameter file line 4: expected `params 9`, the count for this architecture, got `params 8`"
+    );
+    // A parameter line missing from the middle shifts the rest: the first misplaced name is
+    // reported.
+    assert_eq!(
+        load_err(&edit(&text, 6, None)),
+        "parameter file line 6: expected `layer0.neuron0.w1 <number>`, got `layer0.neuron0.b 5e-324`"
+    );
+    assert_eq!(
+        load_err(&(text.clone() + "layer2.neuron0.b 1.0\n")),
+        "parameter file line 14: expected end of file, got `layer2.neuron0.b 1.0`"
+    );
+    // Trailing blank lines are fine.
+    assert!(Mlp::from_text(&(text + "\n\n")).is_ok());
+}
+
+#[test]
+fn a_wrong_name_or_unparsable_number_is_an_error_naming_the_line() {
+    let text = saved_net().to_text();
+    assert_eq!(
+        load_err(&edit(&text, 7, Some("layer0.neuron0.bias 1.0"))),
+        "parameter file line 7: expected `layer0.neuron0.b <number>`, got `layer0.neuron0.bias 1.0`"
+    );
+    assert_eq!(
+        load_err(&edit(&text, 7, Some("layer0.neuron0.b 1.0x"))),
+        "parameter file line 7: expected `layer0.neuron0.b <number>`, got `layer0.neuron0.b 1.0x`"
+    );
+    assert_eq!(
+        load_err(&edit(&text, 7, Some("layer0.neuron0.b"))),
+        "parameter file line 7: expected `layer0.neuron0.b <number>`, got `layer0.neuron0.b`"
+    );
+    assert_eq!(
+        load_err(&edit(&text, 7, Some("layer0.neuron0.b 1 2"))),
+        "parameter file line 7: expected `layer0.neuron0.b <number>`, got `layer0.neuron0.b 1 2`"
+    );
+}
+
+#[test]
+fn loading_another_architecture_is_an_error_and_changes_nothing() {
+    let saved = saved_net();
+    let acts = [Activation::Tanh, Activation::Sigmoid];
+    let mut other = net(&[2, 2, 1], &acts, 12);
+    let before = other.clone();
+    let err = other.load_params_text(&saved.to_text()).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ArchitectureMismatch {
+            expected: "2-2-1 (tanh, sigmoid)".into(),
+            actual: "2-2-1 (leaky_relu(0.01), sigmoid)".into(),
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "parameter file is for the architecture 2-2-1 (leaky_relu(0.01), sigmoid), \
+         the network is 2-2-1 (tanh, sigmoid)"
+    );
+    assert_eq!(other, before);
+    let broken = edit(&saved.to_text(), 9, None);
+    assert!(other.load_params_text(&broken).is_err());
+    assert_eq!(other, before);
+}
+
+/// Trains on XOR with one reused tape and returns the final loss.
+fn train_xor(opt: &mut impl Optimizer, epochs: usize, seed: u64) -> f64 {
+    let data = [
+        ([0.0, 0.0], 0.0),
+        ([0.0, 1.0], 1.0),
+        ([1.0, 0.0], 1.0),
+        ([1.0, 1.0], 0.0),
+    ];
+    let mut mlp = net(&[2, 4, 1], &[Activation::Tanh, Activation::Sigmoid], seed);
+    let mut tape = Tape::new();
+    let mut grads = Vec::new();
+    let mut last = f64::INFINITY;
+    for _ in 0..epochs {
+        tape.clear();
+        let mut bound = mlp.bind(&tape);
+        let mut loss = tape.constant(0.0);
+        for (x, y) in &data {
+            loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
+        }
+        last = loss.value();
+        bound.gradients_into(&loss.backward(), &mut grads);
+        opt.step(mlp.params_mut(), &grads);
+    }
+    last
+}
+
+#[test]
+fn sgd_with_momentum_learns_xor() {
+    let mut opt = Sgd::new(0.5).unwrap().momentum(0.9).unwrap();
+    let loss = train_xor(&mut opt, 500, 13);
+    assert!(loss < 0.02, "loss {loss}");
+}
+
+#[test]
+fn adam_learns_xor() {
+    let mut opt = Adam::new(0.05).unwrap();
+    let loss = train_xor(&mut opt, 500, 14);
+    assert!(loss < 0.02, "loss {loss}");
+}
+
+#[test]
+fn a_relu_regression_net_fits_a_sine() {
+    let xs: Vec<f64> = (0..32).map(|i| -3.0 + 6.0 * i as f64 / 31.0).collect();
+    let acts = [Activation::Relu, Activation::Relu, Activation::Identity];
+    let mut mlp = Mlp::with_biases(
+        &[1, 16, 16, 1],
+        &acts,
+        &Init::he_uniform(),
+        &Init::constant(0.01).unwrap(),
+        &mut StdRng::seed_from_u64(15),
+    )
+    .unwrap();
+    let mut opt = Adam::new(0.01).unwrap();
+    let mut tape = Tape::new();
+    let mut grads = Vec::new();
+    let mut first = None;
+    let mut mse = f64::INFINITY;
+    for _ in 0..400 {
+        tape.clear();
+        let mut bound = mlp.bind(&tape);
+        let mut loss = tape.constant(0.0);
+        for &x in &xs {
+            loss += (bound.forward(&[x]).unwrap()[0] - x.sin()).powi(2);
+        }
+        let loss = loss / xs.len() as f64;
+        mse = loss.value();
+        first.get_or_insert(mse);
+        bound.gradients_into(&loss.backward(), &mut grads);
+        opt.step(mlp.params_mut(), &grads);
+    }
+    let first = first.unwrap();
+    assert!(mse < 0.01 && mse < first / 10.0, "mse {first} -> {mse}");
+}
+
+#[test]
+#[should_panic(expected = "Gradients::wrt: Var from another Tape")]
+fn gradients_from_another_tape_panic() {
+    let mlp = net(&[1, 1], &[Activation::Identity], 16);
+    let tape = Tape::new();
+    let other = Tape::new();
+    let bound = mlp.bind(&tape);
+    let g = (other.var(1.0) * 2.0).backward();
+    let mut out = Vec::new();
+    bound.gradients_into(&g, &mut out);
+}
