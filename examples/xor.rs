@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         let svg = common::svg::render(
             &title,
             &outcome.losses,
-            |u, v| net.predict(&[u, v]),
+            |u, v| common::output(net, &[u, v]),
             &points,
             50,
         );

@@ -1,5 +1,5 @@
-//! Code shared by the XOR examples and `tests/train_xor.rs`: a small fully connected network
-//! recorded on a tapegrad tape, its optimizers, command-line parsing and the SVG picture.
+//! Code shared by the XOR examples and `tests/train_xor.rs`: the training loop on
+//! [`tapegrad::nn::Mlp`], the choices the command line offers, flag parsing and the SVG picture.
 //!
 //! Included with `#[path = "common/mod.rs"] mod common;` (from `tests/`: `"../examples/common/mod.rs"`);
 //! not every includer uses every item.
@@ -10,7 +10,10 @@ pub mod svg;
 use std::fmt;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
+use tapegrad::init::Init;
+use tapegrad::nn::{Activation, Mlp};
+use tapegrad::optim::{Adam, Optimizer, Sgd};
 use tapegrad::{loss, Tape, Var};
 
 /// The four XOR points and their labels.
@@ -18,278 +21,132 @@ pub const XOR_INPUTS: [[f64; 2]; 4] = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0,
 /// `x0 XOR x1`.
 pub const XOR_TARGETS: [f64; 4] = [0.0, 1.0, 1.0, 0.0];
 
-/// The activation of the hidden layers (the output neuron is always a sigmoid).
+/// The hidden activations the command line offers (the output neuron is always a sigmoid).
+pub const ACTIVATIONS: &str = "tanh, sigmoid, relu, leaky-relu, softplus";
+
+pub fn parse_activation(s: &str) -> Option<Activation> {
+    Some(match s {
+        "tanh" => Activation::Tanh,
+        "sigmoid" => Activation::Sigmoid,
+        "relu" => Activation::Relu,
+        "leaky-relu" => Activation::LeakyRelu(0.01),
+        "softplus" => Activation::Softplus,
+        _ => return None,
+    })
+}
+
+/// How the weights start (biases always start at 0), by the name the command line uses.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
-    Tanh,
-    Sigmoid,
-    Relu,
-    LeakyRelu,
-    Softplus,
-}
-
-impl Activation {
-    pub const NAMES: &'static str = "tanh, sigmoid, relu, leaky-relu, softplus";
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "tanh" => Activation::Tanh,
-            "sigmoid" => Activation::Sigmoid,
-            "relu" => Activation::Relu,
-            "leaky-relu" => Activation::LeakyRelu,
-            "softplus" => Activation::Softplus,
-            _ => return None,
-        })
-    }
-
-    pub fn apply<'t>(self, x: Var<'t>) -> Var<'t> {
-        match self {
-            Activation::Tanh => x.tanh(),
-            Activation::Sigmoid => x.sigmoid(),
-            Activation::Relu => x.relu(),
-            Activation::LeakyRelu => x.leaky_relu(0.01),
-            Activation::Softplus => x.softplus(),
-        }
-    }
-}
-
-impl fmt::Display for Activation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Activation::Tanh => "tanh",
-            Activation::Sigmoid => "sigmoid",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu => "leaky-relu",
-            Activation::Softplus => "softplus",
-        })
-    }
-}
-
-/// How the weights start. Biases always start at 0.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Init {
+pub enum InitChoice {
     /// Every weight 0.
     Zeros,
-    /// Uniform on `[-a, a]`.
-    Uniform(f64),
-    /// Normal with mean 0 and this standard deviation.
-    Normal(f64),
-    /// Xavier/Glorot uniform: `[-a, a]` with `a = √(6 / (fan_in + fan_out))`.
+    /// Uniform on `[-0.5, 0.5]`.
+    Uniform,
+    /// Normal with mean 0 and standard deviation 1.
+    Normal,
+    /// Xavier/Glorot uniform: `[-r, r]` with `r = √(6 / (fan_in + fan_out))`.
     Xavier,
     /// He/Kaiming normal: standard deviation `√(2 / fan_in)`.
     He,
 }
 
-impl Init {
+impl InitChoice {
     pub const NAMES: &'static str = "zeros, uniform, normal, xavier, he";
+    pub const ALL: [InitChoice; 5] = [
+        InitChoice::Zeros,
+        InitChoice::Uniform,
+        InitChoice::Normal,
+        InitChoice::Xavier,
+        InitChoice::He,
+    ];
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "zeros" => Init::Zeros,
-            "uniform" => Init::Uniform(0.5),
-            "normal" => Init::Normal(1.0),
-            "xavier" => Init::Xavier,
-            "he" => Init::He,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|c| c.name() == s)
     }
 
-    pub fn sample(self, fan_in: usize, fan_out: usize, rng: &mut StdRng) -> f64 {
+    pub fn name(self) -> &'static str {
         match self {
-            Init::Zeros => 0.0,
-            Init::Uniform(a) => rng.gen_range(-a..=a),
-            Init::Normal(std) => std * standard_normal(rng),
-            Init::Xavier => {
-                let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
-                rng.gen_range(-a..=a)
-            }
-            Init::He => (2.0 / fan_in as f64).sqrt() * standard_normal(rng),
+            InitChoice::Zeros => "zeros",
+            InitChoice::Uniform => "uniform",
+            InitChoice::Normal => "normal",
+            InitChoice::Xavier => "xavier",
+            InitChoice::He => "he",
+        }
+    }
+
+    /// What the name stands for, for printing.
+    pub fn describe(self) -> &'static str {
+        match self {
+            InitChoice::Zeros => "all 0",
+            InitChoice::Uniform => "U(-0.5, 0.5)",
+            InitChoice::Normal => "N(0, 1)",
+            InitChoice::Xavier => "U(-r, r), r = sqrt(6 / (fan_in + fan_out))",
+            InitChoice::He => "N(0, 2 / fan_in)",
+        }
+    }
+
+    pub fn init(self) -> Init {
+        match self {
+            InitChoice::Zeros => Init::zeros(),
+            InitChoice::Uniform => Init::uniform(-0.5, 0.5).expect("invariant: -0.5 < 0.5"),
+            InitChoice::Normal => Init::normal(0.0, 1.0).expect("invariant: std 1 is valid"),
+            InitChoice::Xavier => Init::xavier_uniform(),
+            InitChoice::He => Init::he_normal(),
         }
     }
 }
 
-impl fmt::Display for Init {
+impl fmt::Display for InitChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Init::Zeros => f.write_str("zeros"),
-            Init::Uniform(a) => write!(f, "uniform(±{a})"),
-            Init::Normal(s) => write!(f, "normal(σ={s})"),
-            Init::Xavier => f.write_str("xavier"),
-            Init::He => f.write_str("he"),
-        }
+        f.write_str(self.name())
     }
 }
 
-/// Box–Muller: one standard normal sample from two uniform ones.
-fn standard_normal(rng: &mut StdRng) -> f64 {
-    let u1: f64 = 1.0 - rng.gen::<f64>(); // in (0, 1], so ln is finite
-    let u2: f64 = rng.gen();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// The optimizer that turns gradients into parameter updates.
+/// The optimizer, by the name the command line uses.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Optimizer {
-    /// `w -= lr · g`.
+pub enum OptimizerChoice {
+    /// Plain gradient descent: `w -= lr · g`.
     Sgd,
-    /// Heavy-ball momentum 0.9: `v = 0.9 v + g; w -= lr · v`.
+    /// SGD with heavy-ball momentum 0.9.
     Momentum,
+    /// SGD with Nesterov momentum 0.9.
+    Nesterov,
     /// Adam with β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
     Adam,
 }
 
-impl Optimizer {
-    pub const NAMES: &'static str = "sgd, momentum, adam";
+impl OptimizerChoice {
+    pub const NAMES: &'static str = "sgd, momentum, nesterov, adam";
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
-            "sgd" => Optimizer::Sgd,
-            "momentum" => Optimizer::Momentum,
-            "adam" => Optimizer::Adam,
+            "sgd" => OptimizerChoice::Sgd,
+            "momentum" => OptimizerChoice::Momentum,
+            "nesterov" => OptimizerChoice::Nesterov,
+            "adam" => OptimizerChoice::Adam,
             _ => return None,
         })
     }
-}
 
-impl fmt::Display for Optimizer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Optimizer::Sgd => "sgd",
-            Optimizer::Momentum => "momentum",
-            Optimizer::Adam => "adam",
+    /// The optimizer at learning rate `lr`, which the caller has checked to be positive.
+    pub fn build(self, lr: f64) -> Result<Box<dyn Optimizer>, tapegrad::Error> {
+        Ok(match self {
+            OptimizerChoice::Sgd => Box::new(Sgd::new(lr)?),
+            OptimizerChoice::Momentum => Box::new(Sgd::new(lr)?.momentum(0.9)?),
+            OptimizerChoice::Nesterov => Box::new(Sgd::new(lr)?.nesterov(0.9)?),
+            OptimizerChoice::Adam => Box::new(Adam::new(lr)?),
         })
     }
 }
 
-/// A fully connected network: `sizes[0]` inputs, hidden layers, one sigmoid output.
-///
-/// The parameters live in one flat vector, layer by layer and neuron by neuron: a neuron's
-/// weights, then its bias. Each step records them on a tape as leaves.
-#[derive(Debug, Clone)]
-pub struct Mlp {
-    pub sizes: Vec<usize>,
-    pub hidden: Activation,
-    pub params: Vec<f64>,
-}
-
-impl Mlp {
-    pub fn new(sizes: &[usize], hidden: Activation, init: Init, rng: &mut StdRng) -> Self {
-        let mut params = Vec::new();
-        for pair in sizes.windows(2) {
-            let (fan_in, fan_out) = (pair[0], pair[1]);
-            for _ in 0..fan_out {
-                params.extend((0..fan_in).map(|_| init.sample(fan_in, fan_out, rng)));
-                params.push(0.0);
-            }
-        }
-        Mlp {
-            sizes: sizes.to_vec(),
-            hidden,
-            params,
-        }
-    }
-
-    /// The network's output for one input, recorded on the tape of `params`, which are this
-    /// network's parameters as Vars.
-    pub fn forward<'t>(&self, params: &[Var<'t>], x: &[f64]) -> Var<'t> {
-        let tape = params[0].tape();
-        let layers = self.sizes.len() - 1;
-        let mut offset = 0;
-        let mut h: Vec<Var<'t>> = Vec::new();
-        for (l, pair) in self.sizes.windows(2).enumerate() {
-            let (fan_in, fan_out) = (pair[0], pair[1]);
-            let mut next = Vec::with_capacity(fan_out);
-            for _ in 0..fan_out {
-                let w = &params[offset..offset + fan_in];
-                let b = params[offset + fan_in];
-                offset += fan_in + 1;
-                let z = if l == 0 {
-                    tape.dot(w, x) + b
-                } else {
-                    tape.dot(w, &h) + b
-                };
-                next.push(if l + 1 == layers {
-                    z.sigmoid()
-                } else {
-                    self.hidden.apply(z)
-                });
-            }
-            h = next;
-        }
-        h[0]
-    }
-
-    /// The output as a plain number (records on a scratch tape).
-    pub fn predict(&self, x: &[f64]) -> f64 {
-        let tape = Tape::new();
-        let params = tape.vars(&self.params);
-        self.forward(&params, x).value()
-    }
-
-    /// The weights of each neuron of hidden layer `layer` (from 0), bias last.
-    pub fn neurons(&self, layer: usize) -> Vec<&[f64]> {
-        let mut offset = 0;
-        for pair in self.sizes.windows(2).take(layer) {
-            offset += pair[1] * (pair[0] + 1);
-        }
-        let (fan_in, fan_out) = (self.sizes[layer], self.sizes[layer + 1]);
-        (0..fan_out)
-            .map(|j| &self.params[offset + j * (fan_in + 1)..offset + (j + 1) * (fan_in + 1)])
-            .collect()
-    }
-}
-
-/// Optimizer state for a flat parameter vector.
-#[derive(Debug, Clone)]
-pub struct Stepper {
-    kind: Optimizer,
-    lr: f64,
-    m: Vec<f64>,
-    v: Vec<f64>,
-    t: i32,
-}
-
-impl Stepper {
-    pub fn new(kind: Optimizer, lr: f64, n: usize) -> Self {
-        Stepper {
-            kind,
-            lr,
-            m: vec![0.0; n],
-            v: vec![0.0; n],
-            t: 0,
-        }
-    }
-
-    pub fn step(&mut self, params: &mut [f64], grads: &[f64]) {
-        self.t += 1;
-        match self.kind {
-            Optimizer::Sgd => {
-                for (w, g) in params.iter_mut().zip(grads) {
-                    *w -= self.lr * g;
-                }
-            }
-            Optimizer::Momentum => {
-                for ((w, g), m) in params.iter_mut().zip(grads).zip(&mut self.m) {
-                    *m = 0.9 * *m + g;
-                    *w -= self.lr * *m;
-                }
-            }
-            Optimizer::Adam => {
-                let (b1, b2) = (0.9f64, 0.999f64);
-                let c1 = 1.0 - b1.powi(self.t);
-                let c2 = 1.0 - b2.powi(self.t);
-                for (((w, g), m), v) in params
-                    .iter_mut()
-                    .zip(grads)
-                    .zip(&mut self.m)
-                    .zip(&mut self.v)
-                {
-                    *m = b1 * *m + (1.0 - b1) * g;
-                    *v = b2 * *v + (1.0 - b2) * g * g;
-                    *w -= self.lr * (*m / c1) / ((*v / c2).sqrt() + 1e-8);
-                }
-            }
-        }
+impl fmt::Display for OptimizerChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OptimizerChoice::Sgd => "sgd",
+            OptimizerChoice::Momentum => "momentum",
+            OptimizerChoice::Nesterov => "nesterov",
+            OptimizerChoice::Adam => "adam",
+        })
     }
 }
 
@@ -299,9 +156,9 @@ pub struct Config {
     pub hidden: usize,
     pub layers: usize,
     pub activation: Activation,
-    pub init: Init,
+    pub init: InitChoice,
     pub lr: f64,
-    pub optimizer: Optimizer,
+    pub optimizer: OptimizerChoice,
     pub epochs: usize,
     pub target_loss: f64,
     pub seed: u64,
@@ -315,13 +172,13 @@ impl Default for Config {
             hidden: 8,
             layers: 1,
             activation: Activation::Tanh,
-            init: Init::Xavier,
+            init: InitChoice::Xavier,
             lr: 0.05,
-            optimizer: Optimizer::Adam,
+            optimizer: OptimizerChoice::Adam,
             epochs: 5000,
             target_loss: 0.001,
             seed: 0,
-            print_every: 100,
+            print_every: 10,
             plot: None,
         }
     }
@@ -335,13 +192,33 @@ impl Config {
         sizes.push(1);
         sizes
     }
+
+    /// One activation per layer: the hidden one, then a sigmoid output.
+    pub fn activations(&self) -> Vec<Activation> {
+        let mut acts = vec![self.activation; self.layers];
+        acts.push(Activation::Sigmoid);
+        acts
+    }
+
+    /// A fresh network with this configuration's sizes, activations, initializer and seed.
+    pub fn network(&self) -> Mlp {
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        Mlp::new(
+            &self.sizes(),
+            &self.activations(),
+            &self.init.init(),
+            &mut rng,
+        )
+        .expect("invariant: the flags guarantee at least one hidden neuron and layer")
+    }
 }
 
 /// What a training run ended with.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub net: Mlp,
-    /// The loss before each epoch's update, then the final loss: `epochs + 1` entries.
+    /// The loss before each epoch's update, then the final loss: `epochs + 1` entries (fewer
+    /// when the loss stopped being finite).
     pub losses: Vec<f64>,
     /// Epochs run (fewer than the maximum when the target loss was reached).
     pub epochs: usize,
@@ -367,20 +244,46 @@ impl Outcome {
     }
 }
 
+/// The network's single output for one input.
+pub fn output(net: &Mlp, x: &[f64]) -> f64 {
+    net.predict(x)
+        .expect("invariant: the network takes the 2 inputs given")[0]
+}
+
+/// The weights (then the bias) of each neuron of layer `layer`, counted from 0 at the first
+/// hidden layer, in the parameter store's neuron-by-neuron order.
+pub fn neuron_params(net: &Mlp, layer: usize) -> Vec<&[f64]> {
+    let sizes = net.sizes();
+    let offset: usize = sizes
+        .windows(2)
+        .take(layer)
+        .map(|p| p[1] * (p[0] + 1))
+        .sum();
+    let width = sizes[layer] + 1;
+    let values = &net.params().values()[offset..];
+    (0..sizes[layer + 1])
+        .map(|j| &values[j * width..(j + 1) * width])
+        .collect()
+}
+
 /// Full-batch training on the four XOR points with mean squared error, stopping as soon as the
-/// loss falls below `config.target_loss`. `on_epoch(epoch, loss)` sees the loss before each update.
+/// loss falls below `config.target_loss` or stops being finite. `on_epoch(epoch, loss)` sees the
+/// loss before each update.
 pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outcome {
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut net = Mlp::new(&config.sizes(), config.activation, config.init, &mut rng);
-    let mut stepper = Stepper::new(config.optimizer, config.lr, net.params.len());
-    let mut tape = Tape::with_capacity(512);
+    let mut net = config.network();
+    let mut optimizer = config
+        .optimizer
+        .build(config.lr)
+        .expect("invariant: the flags guarantee a positive learning rate");
+    let mut tape = Tape::new();
     let mut losses = Vec::new();
-    let mut grads = vec![0.0; net.params.len()];
+    let mut grads = Vec::new();
     let mut epochs = 0;
     loop {
         tape.clear();
-        let params = tape.vars(&net.params);
-        let outputs: Vec<Var> = XOR_INPUTS.iter().map(|x| net.forward(&params, x)).collect();
+        let mut bound = net.bind(&tape);
+        let outputs: [Var; 4] =
+            XOR_INPUTS.map(|x| bound.forward(&x).expect("invariant: 2 inputs")[0]);
         let l = loss::mse(&outputs, &XOR_TARGETS);
         let value = l.value();
         losses.push(value);
@@ -388,14 +291,11 @@ pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outco
             break;
         }
         on_epoch(epochs, value);
-        let g = l.backward();
-        for (slot, p) in grads.iter_mut().zip(&params) {
-            *slot = g[*p];
-        }
-        stepper.step(&mut net.params, &grads);
+        bound.gradients_into(&l.backward(), &mut grads);
+        optimizer.step(net.params_mut(), &grads);
         epochs += 1;
     }
-    let predictions = XOR_INPUTS.map(|x| net.predict(&x));
+    let predictions = XOR_INPUTS.map(|x| output(&net, &x));
     Outcome {
         net,
         losses,
@@ -435,12 +335,12 @@ flags (default in brackets):
   --help              print this and exit",
         hidden = d.hidden,
         layers = d.layers,
-        acts = Activation::NAMES,
+        acts = ACTIVATIONS,
         act = d.activation,
-        inits = Init::NAMES,
-        init = "xavier",
+        inits = InitChoice::NAMES,
+        init = d.init,
         lr = d.lr,
-        opts = Optimizer::NAMES,
+        opts = OptimizerChoice::NAMES,
         opt = d.optimizer,
         epochs = d.epochs,
         target = d.target_loss,
@@ -521,18 +421,22 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
             "--hidden" => config.hidden = parse_count(flag, v, 1)?,
             "--layers" => config.layers = parse_count(flag, v, 1)?,
             "--activation" => {
-                config.activation = Activation::parse(v).ok_or_else(|| {
-                    format!("--activation needs one of {}, got '{v}'", Activation::NAMES)
+                config.activation = parse_activation(v).ok_or_else(|| {
+                    format!("--activation needs one of {}, got '{v}'", ACTIVATIONS)
                 })?
             }
             "--init" => {
-                config.init = Init::parse(v)
-                    .ok_or_else(|| format!("--init needs one of {}, got '{v}'", Init::NAMES))?
+                config.init = InitChoice::parse(v).ok_or_else(|| {
+                    format!("--init needs one of {}, got '{v}'", InitChoice::NAMES)
+                })?
             }
             "--lr" => config.lr = parse_positive(flag, v)?,
             "--optimizer" => {
-                config.optimizer = Optimizer::parse(v).ok_or_else(|| {
-                    format!("--optimizer needs one of {}, got '{v}'", Optimizer::NAMES)
+                config.optimizer = OptimizerChoice::parse(v).ok_or_else(|| {
+                    format!(
+                        "--optimizer needs one of {}, got '{v}'",
+                        OptimizerChoice::NAMES
+                    )
                 })?
             }
             "--epochs" => config.epochs = parse_count(flag, v, 0)?,
