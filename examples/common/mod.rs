@@ -40,6 +40,8 @@ pub fn parse_activation(s: &str) -> Option<Activation> {
 pub enum InitChoice {
     /// Every weight 0.
     Zeros,
+    /// Every weight 0.5: not zero, but just as symmetric.
+    Constant,
     /// Uniform on `[-0.5, 0.5]`.
     Uniform,
     /// Normal with mean 0 and standard deviation 1.
@@ -51,9 +53,10 @@ pub enum InitChoice {
 }
 
 impl InitChoice {
-    pub const NAMES: &'static str = "zeros, uniform, normal, xavier, he";
-    pub const ALL: [InitChoice; 5] = [
+    pub const NAMES: &'static str = "zeros, constant, uniform, normal, xavier, he";
+    pub const ALL: [InitChoice; 6] = [
         InitChoice::Zeros,
+        InitChoice::Constant,
         InitChoice::Uniform,
         InitChoice::Normal,
         InitChoice::Xavier,
@@ -67,6 +70,7 @@ impl InitChoice {
     pub fn name(self) -> &'static str {
         match self {
             InitChoice::Zeros => "zeros",
+            InitChoice::Constant => "constant",
             InitChoice::Uniform => "uniform",
             InitChoice::Normal => "normal",
             InitChoice::Xavier => "xavier",
@@ -78,6 +82,7 @@ impl InitChoice {
     pub fn describe(self) -> &'static str {
         match self {
             InitChoice::Zeros => "all 0",
+            InitChoice::Constant => "all 0.5",
             InitChoice::Uniform => "U(-0.5, 0.5)",
             InitChoice::Normal => "N(0, 1)",
             InitChoice::Xavier => "U(-r, r), r = sqrt(6 / (fan_in + fan_out))",
@@ -88,6 +93,7 @@ impl InitChoice {
     pub fn init(self) -> Init {
         match self {
             InitChoice::Zeros => Init::zeros(),
+            InitChoice::Constant => Init::constant(0.5).expect("invariant: 0.5 is finite"),
             InitChoice::Uniform => Init::uniform(-0.5, 0.5).expect("invariant: -0.5 < 0.5"),
             InitChoice::Normal => Init::normal(0.0, 1.0).expect("invariant: std 1 is valid"),
             InitChoice::Xavier => Init::xavier_uniform(),
