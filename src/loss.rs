@@ -447,6 +447,11 @@ pub fn softmax_cross_entropy<'t, T: Scalar>(logits: &[Var<'t, T>], class: usize)
         .custom(lse - logits[class].value(), &partials)
 }
 
+/// The code of `docs/neural-networks.md`, compiled and run as doctests so that it cannot go stale.
+#[doc = include_str!("../docs/neural-networks.md")]
+#[cfg(doctest)]
+pub struct NeuralNetworksChapter;
+
 #[cfg(test)]
 mod tests {
     use super::*;
