@@ -1,4 +1,4 @@
-//! The same network trained on XOR at learning rates from 0.001 to 10: too small crawls, too
+//! The same network trained on XOR at learning rates from 0.001 to 100: too small crawls, too
 //! large jumps around or saturates, and in between it converges.
 //!
 //! `cargo run --release --example learning_rate`
