@@ -309,7 +309,7 @@ pub fn hinge<'t, T: Scalar>(scores: &[Var<'t, T>], labels: &[T]) -> Var<'t, T> {
     if let Some((i, y)) = labels
         .iter()
         .enumerate()
-        .find(|(_, &y)| y != one && y != -one)
+        .find(|&(_, &y)| y != one && y != -one)
     {
         panic!("hinge: label {y} at index {i} is not -1 or 1; map the two classes to -1 and 1");
     }

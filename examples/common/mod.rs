@@ -194,7 +194,7 @@ impl Config {
     /// Layer sizes: 2 inputs, `layers` hidden layers of `hidden` neurons, 1 output.
     pub fn sizes(&self) -> Vec<usize> {
         let mut sizes = vec![2];
-        sizes.extend(std::iter::repeat(self.hidden).take(self.layers));
+        sizes.extend(vec![self.hidden; self.layers]);
         sizes.push(1);
         sizes
     }
