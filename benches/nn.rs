@@ -13,13 +13,13 @@ mod handwritten;
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tapegrad::init::Init;
 use tapegrad::nn::{Activation, Mlp};
 use tapegrad::optim::{Optimizer, Sgd};
-use tapegrad::{loss, Tape, Var};
+use tapegrad::{Tape, Var, loss};
 
 const XOR_INPUTS: [[f64; 2]; 4] = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
 const XOR_TARGETS: [f64; 4] = [0.0, 1.0, 1.0, 0.0];
@@ -47,7 +47,7 @@ fn w3_training_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("W3 step 2-16-16-1 x256");
 
     let mut tape = Tape::new();
-    let mut grads = Vec::with_capacity(mlp.params().len());
+    let mut grads = Vec::with_capacity(mlp.parameters().len());
     group.bench_function("tapegrad", |b| {
         b.iter(|| {
             tape.clear();
@@ -62,8 +62,8 @@ fn w3_training_step(c: &mut Criterion) {
         })
     });
 
-    let mut hand = handwritten::Net::new(&[2, 16, 16, 1], mlp.params().values());
-    let mut hand_grads = vec![0.0; mlp.params().len()];
+    let mut hand = handwritten::Net::new(&[2, 16, 16, 1], mlp.parameters().values());
+    let mut hand_grads = vec![0.0; mlp.parameters().len()];
     group.bench_function("hand-written", |b| {
         b.iter(|| {
             let l = hand.mse_gradient(black_box(&xs), &ys, &mut hand_grads);
@@ -79,7 +79,7 @@ fn w4_xor_training(c: &mut Criterion) {
     group.sample_size(30);
 
     let mut tape = Tape::new();
-    let mut grads = Vec::with_capacity(mlp.params().len());
+    let mut grads = Vec::with_capacity(mlp.parameters().len());
     group.bench_function("tapegrad", |b| {
         b.iter(|| {
             let mut trained = mlp.clone();
@@ -90,17 +90,17 @@ fn w4_xor_training(c: &mut Criterion) {
                 let out = XOR_INPUTS.map(|x| net.forward(&x).expect("2 inputs")[0]);
                 let l = loss::mse(&out, &XOR_TARGETS);
                 net.gradients_into(&l.backward(), &mut grads);
-                sgd.step(trained.params_mut(), &grads);
+                sgd.step(trained.parameters_mut(), &grads);
             }
             black_box(trained)
         })
     });
 
     let xs = XOR_INPUTS.to_vec();
-    let mut hand_grads = vec![0.0; mlp.params().len()];
+    let mut hand_grads = vec![0.0; mlp.parameters().len()];
     group.bench_function("hand-written", |b| {
         b.iter(|| {
-            let mut hand = handwritten::Net::new(&[2, 4, 1], mlp.params().values());
+            let mut hand = handwritten::Net::new(&[2, 4, 1], mlp.parameters().values());
             for _ in 0..2000 {
                 hand.mse_gradient(&xs, &XOR_TARGETS, &mut hand_grads);
                 for (p, g) in hand.params.iter_mut().zip(&hand_grads) {

@@ -11,7 +11,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{neuron_params, train_xor, Config, InitChoice, OptimizerChoice};
+use common::{Config, InitChoice, OptimizerChoice, neuron_params, train_xor};
 use tapegrad::nn::Mlp;
 
 const SEEDS: u64 = 10;
@@ -42,8 +42,12 @@ fn main() {
     println!(
         "{SEEDS} seeds per initializer, at most {EPOCHS} epochs, solved = loss below {TARGET}\n"
     );
-    println!("init     | weights drawn from                         | solved | median epochs | median loss | distinct neurons per hidden layer (seed 0)");
-    println!("-------- | ------------------------------------------ | ------ | ------------- | ----------- | ------------------------------------------");
+    println!(
+        "init     | weights drawn from                         | solved | median epochs | median loss | distinct neurons per hidden layer (seed 0)"
+    );
+    println!(
+        "-------- | ------------------------------------------ | ------ | ------------- | ----------- | ------------------------------------------"
+    );
     for init in InitChoice::ALL {
         let mut epochs = Vec::new();
         let mut losses = Vec::new();

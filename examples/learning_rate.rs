@@ -10,7 +10,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{train_xor, Config, OptimizerChoice};
+use common::{Config, OptimizerChoice, train_xor};
 
 const RATES: [f64; 12] = [
     0.001, 0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0,

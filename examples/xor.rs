@@ -14,7 +14,7 @@ mod common;
 
 use std::process::ExitCode;
 
-use common::{parse_args, train_xor, usage, Command, XOR_INPUTS, XOR_TARGETS};
+use common::{Command, XOR_INPUTS, XOR_TARGETS, parse_args, train_xor, usage};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

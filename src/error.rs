@@ -35,6 +35,14 @@ pub enum Error {
         /// The local partial on that edge, as `f64`.
         partial: f64,
     },
+    /// A Var recorded on another tape was passed where this tape's output is expected
+    /// ([`Tape::explain`](crate::Tape::explain), [`Tape::to_dot`](crate::Tape::to_dot)).
+    ForeignVar {
+        /// The method that received it.
+        op: &'static str,
+        /// The Var's node on its own tape.
+        node: NodeId,
+    },
     /// A uniform initializer was given an empty range ([`Init::uniform`](crate::init::Init::uniform)).
     EmptyRange {
         /// The lower bound given.
@@ -119,8 +127,16 @@ impl fmt::Display for Error {
                 op.name(),
                 via_op.name()
             ),
+            Error::ForeignVar { op, node } => write!(
+                f,
+                "output {node} passed to '{op}' was recorded on another tape; \
+                 call it on the tape that recorded the output"
+            ),
             Error::EmptyRange { low, high } => {
-                write!(f, "uniform init needs low < high, got low = {low}, high = {high}")
+                write!(
+                    f,
+                    "uniform init needs low < high, got low = {low}, high = {high}"
+                )
             }
             Error::InvalidHyperparameter {
                 name,

@@ -9,7 +9,7 @@ use std::fmt;
 use std::ops::Index;
 
 use crate::ops::{OpKind, Shape, Sign};
-use crate::tape::{pool, NodeId, Storage};
+use crate::tape::{NodeId, Storage, pool};
 use crate::{Error, Scalar, Tape, Var};
 
 /// The gradient of one output with respect to every node recorded before it.
@@ -172,6 +172,7 @@ fn step_back<T>(s: &Storage<T>, shape: Shape, p: usize, q: usize) -> (usize, usi
             let n = s.parents[p - 1] as usize;
             (p - 2 - n, q - n)
         }
+        Shape::Guard(words) => (p - words as usize, q),
     }
 }
 
@@ -206,64 +207,90 @@ pub(crate) fn sweep<T: Scalar>(
 ) {
     let zero = T::zero();
     let (mut p, mut q) = operand_ends(s, adj.len());
-    let parents = &s.parents[..];
-    let partials = &s.partials[..];
-    for i in (0..adj.len()).rev() {
-        let kind = s.kinds[i];
-        let shape = kind.shape();
+    let parents = &s.parents[..p];
+    let partials = &s.partials[..q];
+    for (i, &kind) in s.kinds[..adj.len()].iter().enumerate().rev() {
         let a = adj[i];
-        let (p0, q0) = step_back(s, shape, p, q);
-        if a != zero {
-            let node = i as u32;
-            match shape {
-                Shape::Leaf => {
-                    if kind == OpKind::Const {
-                        adj[i] = zero;
-                    }
+        let node = i as u32;
+        // Each arm moves the cursors back over the node's operands, then — unless the adjoint is
+        // zero and there is nothing to pass on — adds `partial * a` to each parent's adjoint.
+        match kind.shape() {
+            Shape::Leaf => {
+                if kind == OpKind::Const {
+                    adj[i] = zero;
                 }
-                Shape::UnitUnary(sign) => {
-                    let x = parents[p0] as usize;
+            }
+            Shape::UnitUnary(sign) => {
+                p -= 1;
+                if a != zero {
+                    let x = parents[p] as usize;
                     adj[x] += signed(sign, a);
                     visit(node, x as u32, signed(sign, T::one()), a, adj[x]);
                 }
-                Shape::Unary | Shape::UnaryAux => {
-                    let x = parents[p0] as usize;
-                    let d = partials[q0];
+            }
+            Shape::Unary | Shape::UnaryAux => {
+                p -= if shape_has_aux(kind) { 2 } else { 1 };
+                q -= 1;
+                if a != zero {
+                    let x = parents[p] as usize;
+                    let d = partials[q];
                     adj[x] += d * a;
                     visit(node, x as u32, d, a, adj[x]);
                 }
-                Shape::UnitBinary(sign) => {
-                    let (x, y) = (parents[p0] as usize, parents[p0 + 1] as usize);
+            }
+            Shape::UnitBinary(sign) => {
+                p -= 2;
+                if a != zero {
+                    let (x, y) = (parents[p] as usize, parents[p + 1] as usize);
                     adj[x] += a;
                     visit(node, x as u32, T::one(), a, adj[x]);
                     adj[y] += signed(sign, a);
                     visit(node, y as u32, signed(sign, T::one()), a, adj[y]);
                 }
-                Shape::Binary => {
-                    let (x, y) = (parents[p0] as usize, parents[p0 + 1] as usize);
-                    let (dx, dy) = (partials[q0], partials[q0 + 1]);
+            }
+            Shape::Binary => {
+                p -= 2;
+                q -= 2;
+                if a != zero {
+                    let (x, y) = (parents[p] as usize, parents[p + 1] as usize);
+                    let (dx, dy) = (partials[q], partials[q + 1]);
                     adj[x] += dx * a;
                     visit(node, x as u32, dx, a, adj[x]);
                     adj[y] += dy * a;
                     visit(node, y as u32, dy, a, adj[y]);
                 }
-                Shape::UnitNary => {
-                    for &x in &parents[p0 + 1..p - 1] {
+            }
+            Shape::UnitNary => {
+                let n = parents[p - 1] as usize;
+                let end = p - 1;
+                p -= n + 2;
+                if a != zero {
+                    for &x in &parents[p + 1..end] {
                         adj[x as usize] += a;
                         visit(node, x, T::one(), a, adj[x as usize]);
                     }
                 }
-                Shape::Nary => {
-                    let xs = &parents[p0 + 1..p - 1];
-                    for (&x, &d) in xs.iter().zip(&partials[q0..q]) {
+            }
+            Shape::Guard(words) => p -= words as usize,
+            Shape::Nary => {
+                let n = parents[p - 1] as usize;
+                let end = p - 1;
+                p -= n + 2;
+                q -= n;
+                if a != zero {
+                    for (&x, &d) in parents[p + 1..end].iter().zip(&partials[q..q + n]) {
                         adj[x as usize] += d * a;
                         visit(node, x, d, a, adj[x as usize]);
                     }
                 }
             }
         }
-        (p, q) = (p0, q0);
     }
+}
+
+#[inline(always)]
+fn shape_has_aux(kind: OpKind) -> bool {
+    kind == OpKind::Powi
 }
 
 /// A zeroed adjoint buffer for the nodes `0..=output`.
@@ -381,7 +408,9 @@ impl<T: Scalar> Tape<T> {
                     .map(|x| adj.get(x.id().index()).copied().unwrap_or_else(T::zero)),
             );
         }
-        pool::give(adj, 0);
+        let bytes = adj.capacity() * std::mem::size_of::<T>();
+        adj.clear();
+        pool::give(adj, bytes);
         Jacobian {
             rows: outputs.len(),
             cols: inputs.len(),

@@ -22,19 +22,25 @@
 //! ```
 //! use rand::{rngs::StdRng, SeedableRng};
 //! use tapegrad::init::Init;
+//! use tapegrad::nn::{Activation, Mlp};
 //!
-//! let mut rng = StdRng::seed_from_u64(7);
-//! let init = Init::he_normal();
-//! let w: Vec<f64> = (0..4).map(|_| init.sample(16, 8, &mut rng)).collect();
-//! assert_eq!(w.len(), 4);
 //! # fn main() -> Result<(), tapegrad::Error> {
-//! assert!(Init::uniform(1.0, -1.0).is_err());
+//! let mut rng = StdRng::seed_from_u64(7);
+//! let acts = [Activation::Relu, Activation::Identity];
+//! // He weights for the ReLU layers, biases 0.01.
+//! let mlp = Mlp::with_biases(&[8, 16, 1], &acts, &Init::he_normal(), &Init::constant(0.01)?, &mut rng)?;
+//! assert_eq!(mlp.parameters().get("layer0.neuron3.b"), Some(0.01));
+//!
+//! // Or draw values directly: a weight of a neuron with 8 inputs in a layer of 16.
+//! let w = Init::xavier_uniform().sample(8, 16, &mut rng);
+//! assert!(w.abs() <= (6.0f64 / 24.0).sqrt());
 //! # Ok(()) }
 //! ```
 
 use std::f64::consts::PI;
 
 use rand::Rng;
+use rand::distributions::Standard;
 
 use crate::Error;
 
@@ -270,22 +276,27 @@ impl Init {
     }
 }
 
+/// A uniform sample in `[0, 1)`.
+fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    rng.sample(Standard)
+}
+
 fn uniform<R: Rng + ?Sized>(low: f64, high: f64, rng: &mut R) -> f64 {
-    low + (high - low) * rng.gen::<f64>()
+    low + (high - low) * unit(rng)
 }
 
 /// One standard normal sample by Box–Muller: `√(-2 ln u₁) cos(2π u₂)` with `u₁` in `(0, 1]`
 /// (so the logarithm is finite) and `u₂` in `[0, 1)`.
 fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = 1.0 - rng.gen::<f64>();
-    let u2 = rng.gen::<f64>();
+    let u1 = 1.0 - unit(rng);
+    let u2 = unit(rng);
     (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
 
     #[test]
     fn box_muller_never_takes_the_log_of_zero() {

@@ -21,24 +21,46 @@
 //!
 //! - Core: [`Tape`], [`Var`], [`Gradients`], [`Jacobian`], the operators and the methods on `Var`
 //!   ([`ops`]), the scalar type ([`Scalar`]);
+//! - Checking: [`check`] compares the tape's gradients with finite differences and generates
+//!   random expressions for property tests (proptest strategies with the `proptest` feature);
+//! - Seeing the chain rule: [`explain`] prints a backward pass step by step, [`graph`] exports the
+//!   tape as Graphviz DOT, [`stats`] counts what a tape holds;
+//! - Second derivatives: [`Dual`] numbers as a tape scalar and the [`functional`] API (`grad`,
+//!   `hvp`, `hessian`, `jacobian`, `jvp`).
 
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod dual;
 pub mod error;
+pub mod explain;
+pub mod functional;
 pub mod gradients;
+pub mod graph;
 pub mod init;
 pub mod loss;
 pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod scalar;
+pub mod stats;
 pub mod tape;
 pub mod var;
 
+pub use dual::Dual;
 pub use error::Error;
+pub use explain::{ExplainOptions, Explanation};
 pub use gradients::{Gradients, Jacobian};
-pub use ops::nary::DotOperand;
+pub use graph::DotOptions;
 pub use ops::OpKind;
+pub use ops::compare::{Comparand, Comparison};
+pub use ops::nary::DotOperand;
 pub use scalar::Scalar;
+pub use stats::TapeStats;
 pub use tape::{NodeId, Tape};
 pub use var::Var;
+
+/// The README's code, compiled and run as a doctest so that it cannot go stale.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

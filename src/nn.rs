@@ -37,7 +37,7 @@
 //!     }
 //!     loss_value = loss.value();
 //!     net.gradients_into(&loss.backward(), &mut grads);
-//!     opt.step(mlp.params_mut(), &grads);
+//!     opt.step(mlp.parameters_mut(), &grads);
 //! }
 //! assert!(loss_value < 0.05, "loss {loss_value}");
 //! assert!(mlp.predict(&[1.0, 0.0])?[0] > 0.8);
@@ -172,6 +172,25 @@ fn parse_activation(s: &str) -> Option<Activation> {
 ///
 /// On plain data the weighted sum multiplies Var weights by numbers and records one partial per
 /// weight; on Vars it also records the partial with respect to each input.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::nn::{Activation, Neuron};
+/// use tapegrad::Tape;
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let tape = Tape::new();
+/// let neuron = Neuron::new(2, Activation::Identity);
+/// let p = tape.vars(&[3.0, 4.0, 0.0]);
+/// let on_data = neuron.forward(&p, &[1.0, 2.0])?; // an array of f64
+/// let x = tape.vars(&[1.0, 2.0]);
+/// let on_vars = neuron.forward(&p, &x)?; // a Vec of Vars
+/// assert_eq!(on_data.value(), on_vars.value());
+/// let g = on_vars.backward();
+/// assert_eq!(g.wrt_all(&x), vec![3.0, 4.0]);
+/// # Ok(()) }
+/// ```
 pub trait Input<'t> {
     /// The number of inputs.
     fn input_len(&self) -> usize;
@@ -297,7 +316,7 @@ impl Neuron {
     }
 
     /// `inputs + 1`: the weights and the bias.
-    pub fn param_count(&self) -> usize {
+    pub fn parameter_count(&self) -> usize {
         self.inputs + 1
     }
 
@@ -316,7 +335,7 @@ impl Neuron {
         x: &X,
     ) -> Result<Var<'t>, Error> {
         assert!(
-            params.len() == self.param_count(),
+            params.len() == self.parameter_count(),
             "Neuron::forward: got {} parameters for a neuron with {} inputs; pass its {} weights \
              then its bias",
             params.len(),
@@ -360,7 +379,7 @@ fn neuron<'t, X: Input<'t> + ?Sized>(params: &[Var<'t>], x: &X, activation: Acti
 /// # fn main() -> Result<(), tapegrad::Error> {
 /// let tape = Tape::new();
 /// let layer = Layer::new(2, 3, Activation::Relu)?;
-/// assert_eq!(layer.param_count(), 9);
+/// assert_eq!(layer.parameter_count(), 9);
 /// let p = tape.vars(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, -1.0, -1.0, 0.0]);
 /// let y = layer.forward(&p, &[2.0, 3.0])?;
 /// let values: Vec<f64> = y.iter().map(|v| v.value()).collect();
@@ -424,7 +443,7 @@ impl Layer {
     }
 
     /// `neurons * (inputs + 1)`.
-    pub fn param_count(&self) -> usize {
+    pub fn parameter_count(&self) -> usize {
         self.neurons * (self.inputs + 1)
     }
 
@@ -436,7 +455,7 @@ impl Layer {
     ///
     /// # Panics
     ///
-    /// When `params` does not hold [`param_count`](Layer::param_count) Vars.
+    /// When `params` does not hold [`parameter_count`](Layer::parameter_count) Vars.
     pub fn forward<'t, X: Input<'t> + ?Sized>(
         &self,
         params: &[Var<'t>],
@@ -456,7 +475,7 @@ impl Layer {
     ///
     /// # Panics
     ///
-    /// When `params` does not hold [`param_count`](Layer::param_count) Vars.
+    /// When `params` does not hold [`parameter_count`](Layer::parameter_count) Vars.
     pub fn forward_into<'t, X: Input<'t> + ?Sized>(
         &self,
         params: &[Var<'t>],
@@ -464,13 +483,13 @@ impl Layer {
         out: &mut Vec<Var<'t>>,
     ) -> Result<(), Error> {
         assert!(
-            params.len() == self.param_count(),
+            params.len() == self.parameter_count(),
             "Layer::forward: got {} parameters for a layer of {} neurons with {} inputs; pass \
              {} (each neuron's weights then its bias)",
             params.len(),
             self.neurons,
             self.inputs,
-            self.param_count()
+            self.parameter_count()
         );
         check_inputs(self.inputs, x)?;
         self.push_outputs(params, x, out);
@@ -639,6 +658,25 @@ impl Params {
     }
 
     /// Like [`bind`](Params::bind), into `vars` (cleared first) instead of a new vector.
+    ///
+    /// # Examples
+    ///
+    /// A model of your own, `y = a·x + b`, on the store:
+    ///
+    /// ```
+    /// use tapegrad::{nn::Params, Tape};
+    ///
+    /// let mut params = Params::new();
+    /// params.push("a", 2.0);
+    /// params.push("b", 1.0);
+    /// let tape = Tape::new();
+    /// let mut p = Vec::new();
+    /// params.bind_into(&tape, &mut p);
+    /// let loss = (p[0] * 3.0 + p[1] - 10.0).powi(2);
+    /// let g = loss.backward();
+    /// // d/da = 2(3a + b - 10)·3 = -18, d/db = 2(3a + b - 10) = -6
+    /// assert_eq!(g.wrt_all(&p), vec![-18.0, -6.0]);
+    /// ```
     pub fn bind_into<'t>(&self, tape: &'t Tape, vars: &mut Vec<Var<'t>>) {
         vars.clear();
         vars.extend(self.values.iter().map(|&v| tape.var(v)));
@@ -649,31 +687,34 @@ impl Params {
 mod spare {
     use super::*;
 
-    /// At most this many buffers are kept per thread.
-    const MAX_KEPT: usize = 8;
+    /// The buffers of one bound network: its leaves and two layers of outputs.
+    pub(super) type Buffers<'t> = [Vec<Var<'t>>; 3];
+
+    /// At most this many sets of buffers are kept per thread.
+    const MAX_KEPT: usize = 4;
 
     thread_local! {
-        static KEPT: RefCell<Vec<Vec<Var<'static>>>> = const { RefCell::new(Vec::new()) };
+        static KEPT: RefCell<Vec<Buffers<'static>>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// An empty buffer, with the capacity of one given back earlier if possible.
-    pub(super) fn take<'t>() -> Vec<Var<'t>> {
+    /// Empty buffers, with the capacity of ones given back earlier if possible.
+    pub(super) fn take<'t>() -> Buffers<'t> {
         KEPT.try_with(|kept| kept.try_borrow_mut().ok()?.pop())
             .ok()
             .flatten()
             .unwrap_or_default()
     }
 
-    /// Keeps `buffer`'s allocation for a later [`take`].
-    pub(super) fn give(buffer: Vec<Var<'_>>) {
-        if buffer.capacity() == 0 {
+    /// Keeps the buffers' allocations for a later [`take`].
+    pub(super) fn give(buffers: Buffers<'_>) {
+        if buffers.iter().all(|b| b.capacity() == 0) {
             return;
         }
-        let buffer = forget_lifetime(buffer);
+        let buffers = buffers.map(forget_lifetime);
         let _ = KEPT.try_with(|kept| {
             if let Ok(mut kept) = kept.try_borrow_mut() {
                 if kept.len() < MAX_KEPT {
-                    kept.push(buffer);
+                    kept.push(buffers);
                 }
             }
         });
@@ -712,9 +753,9 @@ mod spare {
 /// let mut rng = StdRng::seed_from_u64(0);
 /// let acts = [Activation::Relu, Activation::Identity];
 /// let mlp = Mlp::new(&[3, 5, 2], &acts, &Init::he_normal(), &mut rng)?;
-/// assert_eq!(mlp.params().len(), 5 * 4 + 2 * 6);
-/// assert_eq!(mlp.params().name(4), Some("layer0.neuron1.w0"));
-/// assert_eq!(mlp.params().get("layer1.neuron1.b"), Some(0.0));
+/// assert_eq!(mlp.parameters().len(), 5 * 4 + 2 * 6);
+/// assert_eq!(mlp.parameters().name(4), Some("layer0.neuron1.w0"));
+/// assert_eq!(mlp.parameters().get("layer1.neuron1.b"), Some(0.0));
 /// assert_eq!(mlp.architecture(), "3-5-2 (relu, identity)");
 /// assert_eq!(mlp.predict(&[1.0, 2.0, 3.0])?.len(), 2);
 /// # Ok(()) }
@@ -781,7 +822,7 @@ impl Mlp {
     /// let mut rng = StdRng::seed_from_u64(0);
     /// let acts = [Activation::Sigmoid];
     /// let mlp = Mlp::with_biases(&[2, 1], &acts, &Init::zeros(), &Init::constant(0.1)?, &mut rng)?;
-    /// assert_eq!(mlp.params().values(), &[0.0, 0.0, 0.1]);
+    /// assert_eq!(mlp.parameters().values(), &[0.0, 0.0, 0.1]);
     /// # Ok(()) }
     /// ```
     pub fn with_biases<R: Rng + ?Sized>(
@@ -843,12 +884,12 @@ impl Mlp {
     }
 
     /// The weights and biases.
-    pub fn params(&self) -> &Params {
+    pub fn parameters(&self) -> &Params {
         &self.params
     }
 
     /// The weights and biases, for an optimizer or for setting values by name.
-    pub fn params_mut(&mut self) -> &mut Params {
+    pub fn parameters_mut(&mut self) -> &mut Params {
         &mut self.params
     }
 
@@ -857,6 +898,11 @@ impl Mlp {
     /// The bound network owns three buffers (the leaves and two layers of activations); when it
     /// is dropped they go back to a per-thread pool that the next `bind` draws from, so binding
     /// once per training step allocates only in the first step.
+    ///
+    /// # Panics
+    ///
+    /// When parameters were pushed onto (or are missing from) the store, so that it no longer
+    /// holds exactly the layers' parameters.
     ///
     /// # Examples
     ///
@@ -877,14 +923,58 @@ impl Mlp {
     /// # Ok(()) }
     /// ```
     pub fn bind<'t>(&self, tape: &'t Tape) -> BoundMlp<'t> {
-        let mut params = spare::take();
+        let needed: usize = self.layers.iter().map(Layer::parameter_count).sum();
+        assert!(
+            self.params.len() == needed,
+            "Mlp::bind: the store holds {} parameters but the layers {} need {needed}; add \
+             parameters to a Params of your own, not to an Mlp's",
+            self.params.len(),
+            self.architecture()
+        );
+        let [mut params, current, next] = spare::take();
         self.params.bind_into(tape, &mut params);
         BoundMlp {
             layers: Arc::clone(&self.layers),
             params,
-            current: spare::take(),
-            next: spare::take(),
+            current,
+            next,
         }
+    }
+
+    /// Like [`bind`](Mlp::bind), and names every leaf after its parameter
+    /// (`layer0.neuron1.w0`), so that explanations and graph exports of the tape read in the
+    /// network's terms. Naming allocates a string per parameter: use it to look at a step, and
+    /// plain `bind` in a training loop.
+    ///
+    /// # Panics
+    ///
+    /// As [`bind`](Mlp::bind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    /// use tapegrad::Tape;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let mlp = Mlp::new(&[2, 1], &[Activation::Sigmoid], &Init::default(), &mut rng)?;
+    /// let tape = Tape::new();
+    /// let mut net = mlp.bind_named(&tape);
+    /// assert_eq!(net.parameters()[2].name(), "layer0.neuron0.b");
+    /// let y = net.forward(&[1.0, 0.5])?[0];
+    /// let text = y.explain().to_string();
+    /// assert!(text.contains("layer0.neuron0.w1"), "{text}");
+    /// # Ok(()) }
+    /// ```
+    pub fn bind_named<'t>(&self, tape: &'t Tape) -> BoundMlp<'t> {
+        let bound = self.bind(tape);
+        for (&var, name) in bound.params.iter().zip(self.params.names()) {
+            var.named(name);
+        }
+        bound
     }
 
     /// The outputs for plain input values, computed on a private tape.
@@ -1010,7 +1100,7 @@ impl Mlp {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let layers = layers_of(&sizes, &activations)?;
-        let count: usize = layers.iter().map(Layer::param_count).sum();
+        let count: usize = layers.iter().map(Layer::parameter_count).sum();
 
         let count_expected = || format!("`params {count}`, the count for this architecture");
         let (n, line) = next(&count_expected)?;
@@ -1099,17 +1189,17 @@ impl Mlp {
     ///
     /// [`Error::ArchitectureMismatch`] when the file describes another architecture; otherwise
     /// as [`load`](Mlp::load).
-    pub fn load_params(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
+    pub fn load_parameters(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-        self.load_params_text(&text)
+        self.load_parameters_text(&text)
     }
 
-    /// Like [`load_params`](Mlp::load_params), from text written by [`to_text`](Mlp::to_text).
+    /// Like [`load_parameters`](Mlp::load_parameters), from text written by [`to_text`](Mlp::to_text).
     ///
     /// # Errors
     ///
-    /// As [`load_params`](Mlp::load_params), without the I/O.
+    /// As [`load_parameters`](Mlp::load_parameters), without the I/O.
     ///
     /// # Examples
     ///
@@ -1124,13 +1214,13 @@ impl Mlp {
     /// let small = Mlp::new(&[2, 3, 1], &acts, &Init::default(), &mut rng)?;
     /// let mut big = Mlp::new(&[2, 4, 1], &acts, &Init::default(), &mut rng)?;
     /// assert_eq!(
-    ///     big.load_params_text(&small.to_text()).unwrap_err().to_string(),
+    ///     big.load_parameters_text(&small.to_text()).unwrap_err().to_string(),
     ///     "parameter file is for the architecture 2-3-1 (tanh, sigmoid), \
     ///      the network is 2-4-1 (tanh, sigmoid)"
     /// );
     /// # Ok(()) }
     /// ```
-    pub fn load_params_text(&mut self, text: &str) -> Result<(), Error> {
+    pub fn load_parameters_text(&mut self, text: &str) -> Result<(), Error> {
         let loaded = Self::from_text(text)?;
         if loaded.layers != self.layers {
             return Err(Error::ArchitectureMismatch {
@@ -1178,6 +1268,16 @@ fn layers_of(sizes: &[usize], activations: &[Activation]) -> Result<Vec<Layer>, 
     if sizes.contains(&0) {
         return Err(bad(EMPTY_LAYER));
     }
+    // A size read from a file can be anything; the count must not overflow.
+    let count = sizes.windows(2).try_fold(0usize, |total, pair| {
+        pair[0]
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(pair[1]))
+            .and_then(|n| n.checked_add(total))
+    });
+    if count.is_none() {
+        return Err(bad("the number of parameters overflows usize"));
+    }
     sizes
         .windows(2)
         .zip(activations)
@@ -1201,15 +1301,17 @@ pub struct BoundMlp<'t> {
 
 impl Drop for BoundMlp<'_> {
     fn drop(&mut self) {
-        spare::give(std::mem::take(&mut self.params));
-        spare::give(std::mem::take(&mut self.current));
-        spare::give(std::mem::take(&mut self.next));
+        spare::give([
+            std::mem::take(&mut self.params),
+            std::mem::take(&mut self.current),
+            std::mem::take(&mut self.next),
+        ]);
     }
 }
 
 impl<'t> BoundMlp<'t> {
     /// The leaves, one per parameter, in the store's order.
-    pub fn params(&self) -> &[Var<'t>] {
+    pub fn parameters(&self) -> &[Var<'t>] {
         &self.params
     }
 
@@ -1254,11 +1356,11 @@ impl<'t> BoundMlp<'t> {
             .layers
             .split_first()
             .expect("invariant: an mlp has at least one layer");
-        let (p, tail) = params.split_at(first.param_count());
+        let (p, tail) = params.split_at(first.parameter_count());
         first.push_outputs(p, x, &mut self.current);
         params = tail;
         for layer in rest {
-            let (p, tail) = params.split_at(layer.param_count());
+            let (p, tail) = params.split_at(layer.parameter_count());
             self.next.clear();
             layer.push_outputs(p, self.current.as_slice(), &mut self.next);
             std::mem::swap(&mut self.current, &mut self.next);
@@ -1294,7 +1396,7 @@ impl<'t> BoundMlp<'t> {
 mod tests {
     use super::*;
     use crate::OpKind;
-    use rand::{rngs::StdRng, SeedableRng};
+    use rand::{SeedableRng, rngs::StdRng};
 
     fn xor_net() -> Mlp {
         let acts = [Activation::Tanh, Activation::Sigmoid];
@@ -1338,18 +1440,21 @@ mod tests {
     fn rebinding_reuses_the_buffers_of_the_dropped_binding() {
         let mlp = xor_net();
         let mut tape = Tape::new();
+        let pointers = |net: &BoundMlp| {
+            [
+                net.params.as_ptr() as usize,
+                net.current.as_ptr() as usize,
+                net.next.as_ptr() as usize,
+            ]
+        };
         let first = {
-            let net = mlp.bind(&tape);
-            net.params.as_ptr() as usize
+            let mut net = mlp.bind(&tape);
+            net.forward(&[1.0, 0.0]).unwrap();
+            pointers(&net)
         };
         tape.clear();
         let net = mlp.bind(&tape);
-        let buffers = [
-            net.params.as_ptr() as usize,
-            net.current.as_ptr() as usize,
-            net.next.as_ptr() as usize,
-        ];
-        assert!(buffers.contains(&first), "{first:#x} not in {buffers:x?}");
+        assert_eq!(pointers(&net), first);
     }
 
     #[test]

@@ -29,8 +29,8 @@
 //! # Ok(()) }
 //! ```
 
-use crate::nn::Params;
 use crate::Error;
+use crate::nn::Params;
 
 fn invalid(name: &'static str, expected: &'static str, value: f64) -> Error {
     Error::InvalidHyperparameter {
@@ -270,6 +270,17 @@ impl Sgd {
     }
 
     /// Plain SGD with a learning-rate schedule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::optim::{Optimizer, Schedule, Sgd};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut sgd = Sgd::with_schedule(Schedule::step_decay(0.1, 0.5, 100)?).momentum(0.9)?;
+    /// assert_eq!(sgd.learning_rate(), 0.1);
+    /// # Ok(()) }
+    /// ```
     pub fn with_schedule(schedule: Schedule) -> Self {
         Sgd {
             schedule,

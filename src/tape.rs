@@ -70,6 +70,34 @@ pub(crate) struct Storage<T> {
     pub(crate) partials: Vec<T>,
     /// Constants kept for replay and explanation.
     pub(crate) consts: Vec<T>,
+    /// How many more fixed-size nodes fit in every buffer without growing it (and without passing
+    /// the tape's node limit): while it is positive, [`Tape::push`] appends without checks.
+    /// A lower bound: anything that uses spare capacity otherwise resets it to 0.
+    room: usize,
+}
+
+/// The most words a fixed-size node puts on each stack (see [`Tape::push`]).
+const MAX_PARENT_WORDS: usize = 3;
+const MAX_PARTIALS: usize = 2;
+const MAX_CONSTS: usize = 1;
+/// Nodes' worth of space reserved at a time by [`Storage::make_room`].
+const ROOM_CHUNK: usize = 1 << 12;
+
+/// Appends `xs` to `v` without a capacity check.
+///
+/// # Safety
+///
+/// `v` must have spare capacity for `xs.len()` more elements.
+#[inline(always)]
+unsafe fn append_unchecked<X: Copy>(v: &mut Vec<X>, xs: &[X]) {
+    let len = v.len();
+    debug_assert!(v.capacity() - len >= xs.len());
+    // SAFETY: the caller guarantees the spare capacity; `xs` cannot overlap `v`'s spare part,
+    // which nothing else can reference; `X: Copy` needs no drop.
+    unsafe {
+        std::ptr::copy_nonoverlapping(xs.as_ptr(), v.as_mut_ptr().add(len), xs.len());
+        v.set_len(len + xs.len());
+    }
 }
 
 impl<T> Storage<T> {
@@ -84,6 +112,26 @@ impl<T> Storage<T> {
         self.kinds.reserve(nodes);
         self.parents.reserve(2 * nodes);
         self.partials.reserve(nodes);
+        self.room = 0;
+    }
+
+    /// Grows the buffers if needed and recomputes `room`; `left` is how many more nodes the tape
+    /// accepts.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, left: usize) {
+        self.kinds.reserve(ROOM_CHUNK);
+        self.parents.reserve(ROOM_CHUNK * MAX_PARENT_WORDS);
+        self.partials.reserve(ROOM_CHUNK * MAX_PARTIALS);
+        self.consts.reserve(ROOM_CHUNK * MAX_CONSTS);
+        fn spare<X>(v: &Vec<X>) -> usize {
+            v.capacity() - v.len()
+        }
+        self.room = spare(&self.kinds)
+            .min(spare(&self.parents) / MAX_PARENT_WORDS)
+            .min(spare(&self.partials) / MAX_PARTIALS)
+            .min(spare(&self.consts) / MAX_CONSTS)
+            .min(left);
     }
 
     fn capacity_bytes(&self) -> usize {
@@ -443,7 +491,10 @@ impl<T: Scalar> Tape<T> {
     /// Appends a node of `kind` with its operands and returns its index.
     ///
     /// `parents` and `partials` are laid out as `kind.shape()` says; `consts` has
-    /// `kind.consts()` entries.
+    /// `kind.consts()` entries. At most 3 parent words, 2 partials and 1 constant: the n-ary
+    /// operations go through [`push_nary`](Tape::push_nary).
+    ///
+    /// This is the hot path of recording: while `room` lasts it is four unchecked appends.
     #[inline(always)]
     pub(crate) fn push(
         &self,
@@ -452,17 +503,32 @@ impl<T: Scalar> Tape<T> {
         partials: &[T],
         consts: &[T],
     ) -> NodeId {
+        assert!(
+            parents.len() <= MAX_PARENT_WORDS
+                && partials.len() <= MAX_PARTIALS
+                && consts.len() <= MAX_CONSTS,
+            "invariant: fixed-size nodes have at most 3 parent words, 2 partials, 1 constant"
+        );
         // SAFETY: see `with_storage`: the `&mut` lives only for this body, which runs no user code
         // and returns no reference into the storage.
         let s = unsafe { &mut *self.storage.get() };
         let index = s.kinds.len();
-        if index >= self.limit as usize {
-            self.full();
+        if s.room == 0 {
+            let left = (self.limit as usize).saturating_sub(index);
+            if left == 0 {
+                self.full();
+            }
+            s.make_room(left);
         }
-        s.kinds.push(kind);
-        s.parents.extend_from_slice(parents);
-        s.partials.extend_from_slice(partials);
-        s.consts.extend_from_slice(consts);
+        s.room -= 1;
+        // SAFETY: `room > 0` before the decrement guarantees spare capacity for one more node of
+        // the largest fixed size on every stack (checked just above: the slices are no larger).
+        unsafe {
+            append_unchecked(&mut s.kinds, &[kind]);
+            append_unchecked(&mut s.parents, parents);
+            append_unchecked(&mut s.partials, partials);
+            append_unchecked(&mut s.consts, consts);
+        }
         NodeId(index as u32)
     }
 
@@ -507,6 +573,8 @@ impl<T: Scalar> Tape<T> {
         }
         s.parents.push(count);
         s.consts.extend_from_slice(consts);
+        // The appends above used spare capacity that `room` counted on.
+        s.room = 0;
         NodeId(index as u32)
     }
 

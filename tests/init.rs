@@ -2,7 +2,7 @@
 //! errors with their values, seeds reproduce networks, and random weights break the symmetry
 //! that constant weights keep forever.
 
-use rand::{rngs::StdRng, SeedableRng};
+use rand::{SeedableRng, rngs::StdRng};
 use tapegrad::init::Init;
 use tapegrad::nn::{Activation, Mlp};
 use tapegrad::optim::{Optimizer, Sgd};
@@ -20,7 +20,7 @@ fn layer_weights(init: &Init, seed: u64) -> Vec<f64> {
         &mut StdRng::seed_from_u64(seed),
     )
     .unwrap();
-    mlp.params()
+    mlp.parameters()
         .iter()
         .filter(|(name, _)| !name.ends_with(".b"))
         .map(|(_, v)| v)
@@ -128,7 +128,7 @@ fn biases_are_zero_unless_initialized_separately() {
     let acts = [Activation::Tanh, Activation::Sigmoid];
     let mlp = Mlp::new(&[3, 4, 2], &acts, &Init::default(), &mut rng).unwrap();
     let biases: Vec<f64> = mlp
-        .params()
+        .parameters()
         .iter()
         .filter(|(name, _)| name.ends_with(".b"))
         .map(|(_, v)| v)
@@ -137,7 +137,7 @@ fn biases_are_zero_unless_initialized_separately() {
 
     let bias_init = Init::constant(0.5).unwrap();
     let mlp = Mlp::with_biases(&[3, 4, 2], &acts, &Init::zeros(), &bias_init, &mut rng).unwrap();
-    for (name, value) in mlp.params().iter() {
+    for (name, value) in mlp.parameters().iter() {
         let expected = if name.ends_with(".b") { 0.5 } else { 0.0 };
         assert_eq!(value, expected, "{name}");
     }
@@ -233,7 +233,7 @@ fn train(mut mlp: Mlp, steps: usize) -> Mlp {
             loss += (out - *y).powi(2);
         }
         net.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.params_mut(), &grads);
+        opt.step(mlp.parameters_mut(), &grads);
     }
     mlp
 }
@@ -242,7 +242,11 @@ fn train(mut mlp: Mlp, steps: usize) -> Mlp {
 fn hidden_neuron(mlp: &Mlp, j: usize) -> Vec<f64> {
     ["w0", "w1", "b"]
         .iter()
-        .map(|p| mlp.params().get(&format!("layer0.neuron{j}.{p}")).unwrap())
+        .map(|p| {
+            mlp.parameters()
+                .get(&format!("layer0.neuron{j}.{p}"))
+                .unwrap()
+        })
         .collect()
 }
 

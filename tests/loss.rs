@@ -2,7 +2,7 @@
 //! edges: clamping, ±1000 logits, f32, and the panic messages.
 
 use proptest::prelude::*;
-use tapegrad::{loss, Tape, Var};
+use tapegrad::{Tape, Var, loss};
 
 /// Compares the tape gradient of `f` at `at` with central finite differences.
 fn assert_grad_close(f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t>, at: &[f64]) {

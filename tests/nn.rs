@@ -2,11 +2,45 @@
 //! the parameter store, input and architecture errors, saving and loading, and training.
 
 use proptest::prelude::*;
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use tapegrad::init::Init;
 use tapegrad::nn::{Activation, Layer, Mlp, Neuron, Params};
 use tapegrad::optim::{Adam, Optimizer, Sgd};
 use tapegrad::{Error, OpKind, Tape};
+
+/// Counts the allocations made by the current thread, so a test can assert that a loop makes
+/// none (tests run on parallel threads; each counts its own).
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; the counter is a const-initialized
+// thread-local `Cell<usize>`, which neither allocates nor needs a destructor.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller's contract for `layout` is passed on unchanged.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `ptr` came from `System` through this allocator, with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: as for `dealloc`, and the caller vouches for `size`.
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(|n| n.get())
+}
 
 fn net(sizes: &[usize], acts: &[Activation], seed: u64) -> Mlp {
     Mlp::new(
@@ -37,7 +71,7 @@ fn forward_matches_a_hand_computation() {
         ("layer1.neuron0.b", 0.1),
     ];
     for (name, value) in set {
-        mlp.params_mut().set(name, value).unwrap();
+        mlp.parameters_mut().set(name, value).unwrap();
     }
     let x = [0.3, 0.7];
     // h0 = tanh(0.5·0.3 - 1·0.7 + 0.25), h1 = tanh(2·0.3 + 0·0.7 - 0.5)
@@ -110,18 +144,18 @@ fn parameter_gradients_match_finite_differences() {
     assert!((loss.value() - loss_of(&mlp, &data)).abs() < 1e-14);
     let grads = bound.gradients(&loss.backward());
     drop(bound);
-    assert_eq!(grads.len(), mlp.params().len());
+    assert_eq!(grads.len(), mlp.parameters().len());
 
     let h = 1e-6;
     for (i, grad) in grads.iter().enumerate() {
-        let p = mlp.params().values()[i];
-        mlp.params_mut().values_mut()[i] = p + h;
+        let p = mlp.parameters().values()[i];
+        mlp.parameters_mut().values_mut()[i] = p + h;
         let up = loss_of(&mlp, &data);
-        mlp.params_mut().values_mut()[i] = p - h;
+        mlp.parameters_mut().values_mut()[i] = p - h;
         let down = loss_of(&mlp, &data);
-        mlp.params_mut().values_mut()[i] = p;
+        mlp.parameters_mut().values_mut()[i] = p;
         let numeric = (up - down) / (2.0 * h);
-        let name = mlp.params().name(i).unwrap();
+        let name = mlp.parameters().name(i).unwrap();
         assert!(
             (grad - numeric).abs() < 1e-7,
             "{name}: tape {grad} vs finite difference {numeric}"
@@ -158,7 +192,7 @@ fn a_batch_loss_has_the_sum_of_the_per_sample_gradients() {
     let mlp = net(&[2, 5, 1], &acts, 5);
     let data = random_data(&mut StdRng::seed_from_u64(6), 2, 3);
     let mut tape = Tape::new();
-    let mut sum = vec![0.0; mlp.params().len()];
+    let mut sum = vec![0.0; mlp.parameters().len()];
     let mut g = Vec::new();
     for (x, y) in &data {
         tape.clear();
@@ -186,8 +220,13 @@ fn binding_records_one_leaf_per_parameter_in_store_order() {
     let mlp = net(&[2, 3, 2], &[Activation::Relu, Activation::Identity], 7);
     let tape = Tape::new();
     let bound = mlp.bind(&tape);
-    assert_eq!(tape.len(), mlp.params().len());
-    for (i, (v, p)) in bound.params().iter().zip(mlp.params().values()).enumerate() {
+    assert_eq!(tape.len(), mlp.parameters().len());
+    for (i, (v, p)) in bound
+        .parameters()
+        .iter()
+        .zip(mlp.parameters().values())
+        .enumerate()
+    {
         assert_eq!(v.id().index(), i);
         assert_eq!(v.value(), *p);
         assert_eq!(tape.kind(*v), OpKind::Var);
@@ -197,7 +236,7 @@ fn binding_records_one_leaf_per_parameter_in_store_order() {
 #[test]
 fn parameters_are_named_by_layer_neuron_and_input_in_order() {
     let mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 8);
-    let names: Vec<&str> = mlp.params().names().collect();
+    let names: Vec<&str> = mlp.parameters().names().collect();
     assert_eq!(
         names,
         vec![
@@ -212,18 +251,21 @@ fn parameters_are_named_by_layer_neuron_and_input_in_order() {
             "layer1.neuron0.b",
         ]
     );
-    assert_eq!(mlp.params().index_of("layer1.neuron0.w1"), Some(7));
-    assert_eq!(mlp.params().get("layer9.neuron0.b"), None);
+    assert_eq!(mlp.parameters().index_of("layer1.neuron0.w1"), Some(7));
+    assert_eq!(mlp.parameters().get("layer9.neuron0.b"), None);
 }
 
 #[test]
 fn set_changes_one_parameter_and_unknown_names_are_errors() {
     let mut mlp = net(&[2, 1], &[Activation::Identity], 9);
-    let before = mlp.params().clone();
-    mlp.params_mut().set("layer0.neuron0.b", 4.0).unwrap();
-    assert_eq!(mlp.params().get("layer0.neuron0.b"), Some(4.0));
-    assert_eq!(mlp.params().values()[..2], before.values()[..2]);
-    let err = mlp.params_mut().set("layer0.neuron0.w2", 1.0).unwrap_err();
+    let before = mlp.parameters().clone();
+    mlp.parameters_mut().set("layer0.neuron0.b", 4.0).unwrap();
+    assert_eq!(mlp.parameters().get("layer0.neuron0.b"), Some(4.0));
+    assert_eq!(mlp.parameters().values()[..2], before.values()[..2]);
+    let err = mlp
+        .parameters_mut()
+        .set("layer0.neuron0.w2", 1.0)
+        .unwrap_err();
     assert_eq!(
         err,
         Error::UnknownParameter {
@@ -361,14 +403,18 @@ fn saved_net() -> Mlp {
         -2.2250738585072014e-308,
         123456789.00000001,
     ];
-    for (v, a) in mlp.params_mut().values_mut().iter_mut().zip(awkward) {
+    for (v, a) in mlp.parameters_mut().values_mut().iter_mut().zip(awkward) {
         *v = a;
     }
     mlp
 }
 
 fn bits(mlp: &Mlp) -> Vec<u64> {
-    mlp.params().values().iter().map(|v| v.to_bits()).collect()
+    mlp.parameters()
+        .values()
+        .iter()
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 #[test]
@@ -382,15 +428,15 @@ fn save_and_load_round_trip_bit_exactly() {
         &[Activation::LeakyRelu(0.01), Activation::Sigmoid],
         99,
     );
-    other.load_params(&path).unwrap();
+    other.load_parameters(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let back = back.unwrap();
     assert_eq!(bits(&back), bits(&mlp));
     assert_eq!(bits(&other), bits(&mlp));
     assert_eq!(back.architecture(), mlp.architecture());
     assert_eq!(
-        back.params().names().collect::<Vec<_>>(),
-        mlp.params().names().collect::<Vec<_>>()
+        back.parameters().names().collect::<Vec<_>>(),
+        mlp.parameters().names().collect::<Vec<_>>()
     );
 }
 
@@ -400,10 +446,10 @@ proptest! {
         values in proptest::collection::vec(proptest::num::f64::ANY, 9)
     ) {
         let mut mlp = saved_net();
-        mlp.params_mut().values_mut().copy_from_slice(&values);
+        mlp.parameters_mut().values_mut().copy_from_slice(&values);
         let back = Mlp::from_text(&mlp.to_text()).unwrap();
         // NaN payloads are not kept; every other value is, bit for bit.
-        for (a, b) in back.params().values().iter().zip(&values) {
+        for (a, b) in back.parameters().values().iter().zip(&values) {
             if b.is_nan() {
                 prop_assert!(a.is_nan());
             } else {
@@ -477,6 +523,11 @@ fn a_wrong_header_or_version_is_an_error() {
          leaky_relu(<slope>), softplus, got `activations tanh gelu`"
     );
     assert_eq!(
+        load_err(&edit(&text, 2, Some("sizes 2 18446744073709551615 1"))),
+        "bad architecture: the number of parameters overflows usize, \
+         got sizes [2, 18446744073709551615, 1] and 2 activations"
+    );
+    assert_eq!(
         load_err(&edit(&text, 3, Some("activations tanh"))),
         "bad architecture: there must be one activation per layer (each size after the first), \
          got sizes [2, 2, 1] and 1 activations"
@@ -531,7 +582,7 @@ fn loading_another_architecture_is_an_error_and_changes_nothing() {
     let acts = [Activation::Tanh, Activation::Sigmoid];
     let mut other = net(&[2, 2, 1], &acts, 12);
     let before = other.clone();
-    let err = other.load_params_text(&saved.to_text()).unwrap_err();
+    let err = other.load_parameters_text(&saved.to_text()).unwrap_err();
     assert_eq!(
         err,
         Error::ArchitectureMismatch {
@@ -546,7 +597,7 @@ fn loading_another_architecture_is_an_error_and_changes_nothing() {
     );
     assert_eq!(other, before);
     let broken = edit(&saved.to_text(), 9, None);
-    assert!(other.load_params_text(&broken).is_err());
+    assert!(other.load_parameters_text(&broken).is_err());
     assert_eq!(other, before);
 }
 
@@ -571,7 +622,7 @@ fn train_xor(opt: &mut impl Optimizer, epochs: usize, seed: u64) -> f64 {
         }
         last = loss.value();
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.params_mut(), &grads);
+        opt.step(mlp.parameters_mut(), &grads);
     }
     last
 }
@@ -618,7 +669,7 @@ fn a_relu_regression_net_fits_a_sine() {
         mse = loss.value();
         first.get_or_insert(mse);
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.params_mut(), &grads);
+        opt.step(mlp.parameters_mut(), &grads);
     }
     let first = first.unwrap();
     assert!(mse < 0.01 && mse < first / 10.0, "mse {first} -> {mse}");
@@ -634,4 +685,79 @@ fn gradients_from_another_tape_panic() {
     let g = (other.var(1.0) * 2.0).backward();
     let mut out = Vec::new();
     bound.gradients_into(&g, &mut out);
+}
+
+#[test]
+fn a_training_step_allocates_nothing_after_the_first() {
+    let data: Vec<([f64; 2], f64)> = (0..16)
+        .map(|i| ([i as f64 / 16.0, 1.0 - i as f64 / 16.0], (i % 2) as f64))
+        .collect();
+    let acts = [Activation::Tanh, Activation::Tanh, Activation::Sigmoid];
+    let mut mlp = net(&[2, 8, 8, 1], &acts, 17);
+    let mut sgd = Sgd::new(0.1).unwrap().momentum(0.9).unwrap();
+    let mut adam = Adam::new(0.01).unwrap();
+    let mut tape = Tape::new();
+    let mut grads = Vec::new();
+    let mut counts = Vec::new();
+    for step in 0..6 {
+        let before = allocations();
+        tape.clear();
+        let mut bound = mlp.bind(&tape);
+        let mut loss = tape.constant(0.0);
+        for (x, y) in &data {
+            loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
+        }
+        bound.gradients_into(&loss.backward(), &mut grads);
+        if step % 2 == 0 {
+            sgd.step(mlp.parameters_mut(), &grads);
+        } else {
+            adam.step(mlp.parameters_mut(), &grads);
+        }
+        counts.push(allocations() - before);
+    }
+    assert!(counts[0] > 0, "the counter counts: {counts:?}");
+    assert_eq!(
+        counts[2..],
+        [0, 0, 0, 0],
+        "allocations per step: {counts:?}"
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "Mlp::bind: the store holds 4 parameters but the layers 2-1 (identity) need 3; add parameters to a Params of your own, not to an Mlp's"
+)]
+fn binding_an_mlp_whose_store_was_extended_panics() {
+    let mut mlp = net(&[2, 1], &[Activation::Identity], 18);
+    mlp.parameters_mut().push("extra", 1.0);
+    let tape = Tape::new();
+    let _ = mlp.bind(&tape);
+}
+
+#[test]
+fn bind_named_names_every_leaf_after_its_parameter_and_bind_names_none() {
+    let mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 19);
+    let tape = Tape::new();
+    let named = mlp.bind_named(&tape);
+    let names: Vec<String> = named.parameters().iter().map(|v| v.name()).collect();
+    let expected: Vec<String> = mlp.parameters().names().map(String::from).collect();
+    assert_eq!(names, expected);
+    drop(named);
+
+    let other = Tape::new();
+    let plain = mlp.bind(&other);
+    assert_eq!(plain.parameters()[0].name(), "v0");
+}
+
+#[test]
+fn the_explanation_of_a_network_gives_backwards_parameter_gradients() {
+    let mlp = net(&[2, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 20);
+    let tape = Tape::new();
+    let mut bound = mlp.bind_named(&tape);
+    let y = bound.forward(&[0.5, -0.5]).unwrap()[0];
+    let explanation = y.explain();
+    let g = y.backward();
+    for &p in bound.parameters() {
+        assert_eq!(explanation.gradient(p.id()), Some(g[p]), "{}", p.name());
+    }
 }

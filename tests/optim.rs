@@ -1,9 +1,9 @@
 //! Optimizers: each update rule against a hand computation, convergence on a quadratic,
 //! schedules, and the errors and panics for bad hyper-parameters and gradient buffers.
 
+use tapegrad::Error;
 use tapegrad::nn::Params;
 use tapegrad::optim::{Adam, Optimizer, Schedule, Sgd};
-use tapegrad::Error;
 
 fn params(values: &[f64]) -> Params {
     let mut p = Params::new();

@@ -11,11 +11,11 @@ mod common;
 #[path = "../examples/common/handwritten.rs"]
 mod handwritten;
 
-use common::{parse_args, train_xor, Command, Config, InitChoice, OptimizerChoice};
+use common::{Command, Config, InitChoice, OptimizerChoice, parse_args, train_xor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tapegrad::nn::Activation;
-use tapegrad::{loss, Tape, Var};
+use tapegrad::{Tape, Var, loss};
 
 /// Trains with the defaults for each seed and returns the seeds that did not reach 4/4.
 fn unsolved_seeds(seeds: std::ops::Range<u64>) -> Vec<(u64, String)> {
@@ -247,7 +247,7 @@ fn assert_same_gradient(sizes: &[usize], points: usize, seed: u64) {
     assert_eq!(net.sizes(), sizes);
     let (tape_loss, tape_grad) = tapegrad_gradient(&net, &xs, &ys);
 
-    let mut hand = handwritten::Net::new(sizes, net.params().values());
+    let mut hand = handwritten::Net::new(sizes, net.parameters().values());
     let mut hand_grad = vec![0.0; tape_grad.len()];
     let hand_loss = hand.mse_gradient(&xs, &ys, &mut hand_grad);
 
@@ -259,7 +259,7 @@ fn assert_same_gradient(sizes: &[usize], points: usize, seed: u64) {
         assert!(
             (t - h).abs() <= 1e-12 * (1.0 + t.abs()),
             "parameter {i} ({}): tapegrad {t}, hand-written {h}",
-            net.params().name(i).unwrap()
+            net.parameters().name(i).unwrap()
         );
     }
 }

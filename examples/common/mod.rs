@@ -9,12 +9,12 @@ pub mod svg;
 
 use std::fmt;
 
-use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rand::rngs::StdRng;
 use tapegrad::init::Init;
 use tapegrad::nn::{Activation, Mlp};
 use tapegrad::optim::{Adam, Optimizer, Sgd};
-use tapegrad::{loss, Tape, Var};
+use tapegrad::{Tape, Var, loss};
 
 /// The four XOR points and their labels.
 pub const XOR_INPUTS: [[f64; 2]; 4] = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
@@ -266,7 +266,7 @@ pub fn neuron_params(net: &Mlp, layer: usize) -> Vec<&[f64]> {
         .map(|p| p[1] * (p[0] + 1))
         .sum();
     let width = sizes[layer] + 1;
-    let values = &net.params().values()[offset..];
+    let values = &net.parameters().values()[offset..];
     (0..sizes[layer + 1])
         .map(|j| &values[j * width..(j + 1) * width])
         .collect()
@@ -298,7 +298,7 @@ pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outco
         }
         on_epoch(epochs, value);
         bound.gradients_into(&l.backward(), &mut grads);
-        optimizer.step(net.params_mut(), &grads);
+        optimizer.step(net.parameters_mut(), &grads);
         epochs += 1;
     }
     let predictions = XOR_INPUTS.map(|x| output(&net, &x));

@@ -224,6 +224,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// Rectified linear unit, `max(x, 0)`.
     ///
     /// Local derivative: 1 for `x > 0`, 0 otherwise; at the kink `x = 0` the partial is 0.
+    /// NaN gives NaN, value and partial.
     ///
     /// # Examples
     ///
@@ -323,7 +324,8 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// The larger of `x` and `y`.
     ///
     /// Local derivatives: 1 for the larger input, 0 for the other; at a tie `x == y` the whole
-    /// partial goes to `x` (the receiver): `(1, 0)`.
+    /// partial goes to `x` (the receiver): `(1, 0)`. Like `f64`'s, a NaN operand is ignored: the
+    /// other one is the result and receives the partial.
     ///
     /// # Panics
     ///
@@ -348,7 +350,8 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// The smaller of `x` and `y`.
     ///
     /// Local derivatives: 1 for the smaller input, 0 for the other; at a tie `x == y` the whole
-    /// partial goes to `x` (the receiver): `(1, 0)`.
+    /// partial goes to `x` (the receiver): `(1, 0)`. Like `f64`'s, a NaN operand is ignored: the
+    /// other one is the result and receives the partial.
     ///
     /// # Panics
     ///

@@ -4,10 +4,11 @@
 //! needed after the fact — to check for non-finite values, to explain a sweep — they are replayed
 //! through the same rules that recorded them, so they come out bit for bit the same.
 
+use crate::Scalar;
+use crate::ops::compare::Comparison;
 use crate::ops::nary::weighted_sum;
 use crate::ops::{Binary, OpKind, Shape, Unary};
 use crate::tape::Storage;
-use crate::Scalar;
 
 /// The values of the nodes `0..end`.
 pub(crate) fn values<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<T> {
@@ -79,6 +80,12 @@ pub(crate) fn values<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<T> {
                     q += n;
                 }
                 value
+            }
+            Shape::Guard(words) => {
+                // A comparison has no value; its slot holds the recorded outcome as 0 or 1.
+                p += words as usize;
+                let (_, outcome) = Comparison::decode(s.parents[p - 1]);
+                if outcome { T::one() } else { T::zero() }
             }
         };
         values.push(value);

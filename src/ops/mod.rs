@@ -6,9 +6,11 @@
 //!
 //! - [`arith`]: `+ - * /`, unary `-` and the compound assignments;
 //! - [`elementary`]: the methods on `Var` (`exp`, `sin`, `relu`, …);
-//! - [`nary`]: one-node sums and dot products, and user-defined operations.
+//! - [`nary`]: one-node sums and dot products, and user-defined operations;
+//! - [`compare`]: comparisons that record their outcome, for replay.
 
 pub mod arith;
+pub mod compare;
 pub mod elementary;
 pub(crate) mod forward;
 pub mod nary;
@@ -104,6 +106,11 @@ pub enum OpKind {
     DotConst,
     /// A user-defined operation with its own value and partials.
     Custom,
+    /// A comparison of two Vars whose outcome was recorded ([`Var::lt`](crate::Var::lt), …):
+    /// no value, no gradient; replay checks that it comes out the same.
+    Compare,
+    /// A comparison of a Var with a plain number, recorded like [`OpKind::Compare`].
+    CompareConst,
 }
 
 impl OpKind {
@@ -144,11 +151,12 @@ impl OpKind {
             OpKind::Dot => "dot",
             OpKind::DotConst => "dot",
             OpKind::Custom => "custom",
+            OpKind::Compare | OpKind::CompareConst => "compare",
         }
     }
 
     /// Every kind, in the order of their byte values.
-    pub const ALL: [OpKind; 34] = [
+    pub const ALL: [OpKind; 36] = [
         OpKind::Var,
         OpKind::Const,
         OpKind::Add,
@@ -183,6 +191,8 @@ impl OpKind {
         OpKind::Dot,
         OpKind::DotConst,
         OpKind::Custom,
+        OpKind::Compare,
+        OpKind::CompareConst,
     ];
 
     /// How the node's operands are laid out on the tape, which is all the reverse sweep needs.
@@ -215,6 +225,8 @@ impl OpKind {
             OpKind::Mul | OpKind::Div | OpKind::Pow | OpKind::Max | OpKind::Min => Shape::Binary,
             OpKind::Sum => Shape::UnitNary,
             OpKind::Dot | OpKind::DotConst | OpKind::Custom => Shape::Nary,
+            OpKind::Compare => Shape::Guard(3),
+            OpKind::CompareConst => Shape::Guard(2),
         }
     }
 
@@ -231,7 +243,8 @@ impl OpKind {
             | OpKind::RDivConst
             | OpKind::Powf
             | OpKind::LeakyRelu
-            | OpKind::Custom => 1,
+            | OpKind::Custom
+            | OpKind::CompareConst => 1,
             _ => 0,
         }
     }
@@ -264,6 +277,9 @@ pub(crate) enum Shape {
     UnitNary,
     /// `n` parents with stored partials, framed by the count `n` before and after them.
     Nary,
+    /// A recorded comparison: this many words (its operands and the comparison code with its
+    /// outcome), through which no gradient flows.
+    Guard(u8),
 }
 
 /// A one-input operation with its constants: the rule that gives its value and local partial.
@@ -385,6 +401,11 @@ impl<T: Scalar> Unary<T> {
                 0 => (one, zero),
                 1 => (x, one),
                 2 => (x * x, x + x),
+                // `n - 1` would overflow for i32::MIN; there x^(n-1) is x^n / x.
+                i32::MIN => {
+                    let y = x.powi(n);
+                    (y, T::from_f64(n as f64) * y / x)
+                }
                 _ => (x.powi(n), T::from_f64(n as f64) * x.powi(n - 1)),
             },
             Unary::Powf(c) => (x.powf(c), c * x.powf(c - one)),
@@ -411,18 +432,23 @@ impl<T: Scalar> Unary<T> {
                 let y = sigmoid(x);
                 (y, y * (one - y))
             }
+            // NaN fails both comparisons and comes out as NaN, value and partial.
             Unary::Relu => {
                 if x > zero {
                     (x, one)
-                } else {
+                } else if x <= zero {
                     (zero, zero)
+                } else {
+                    (x, x)
                 }
             }
             Unary::LeakyRelu(slope) => {
                 if x > zero {
                     (x, one)
-                } else {
+                } else if x <= zero {
                     (slope * x, slope)
+                } else {
+                    (x, x)
                 }
             }
             Unary::Softplus => {
@@ -435,8 +461,10 @@ impl<T: Scalar> Unary<T> {
                     (x, one)
                 } else if x < zero {
                     (-x, -one)
-                } else {
+                } else if x == zero {
                     (x.abs(), zero)
+                } else {
+                    (x, x)
                 }
             }
             Unary::Recip => {
@@ -445,6 +473,13 @@ impl<T: Scalar> Unary<T> {
             }
         }
     }
+}
+
+/// `true` only for NaN, the one value not equal to itself.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+fn is_nan<T: Scalar>(x: T) -> bool {
+    x != x
 }
 
 /// Logistic sigmoid, evaluated without overflow for large `|x|`.
@@ -522,15 +557,17 @@ impl Binary {
                 let dy = if v == zero { zero } else { v * x.ln() };
                 (v, y * x.powf(y - one), dy)
             }
+            // Like `f64::max` and `f64::min`, a NaN on either side is ignored: the other operand
+            // is the result and receives the partial.
             Binary::Max => {
-                if x >= y {
+                if x >= y || is_nan(y) {
                     (x, one, zero)
                 } else {
                     (y, zero, one)
                 }
             }
             Binary::Min => {
-                if x <= y {
+                if x <= y || is_nan(y) {
                     (x, one, zero)
                 } else {
                     (y, zero, one)

@@ -1,0 +1,1180 @@
+//! Random expressions: DAGs of operations whose sub-expressions are reused, generated inside
+//! every operation's domain and away from every kink.
+
+use std::fmt;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::{Scalar, Var};
+
+/// Inputs of [`Expr::random`] lie in `[-INPUT_BOUND, INPUT_BOUND]`.
+const INPUT_BOUND: f64 = 2.0;
+/// No node's value may leave `[-CAP, CAP]` for any input in range.
+const CAP: f64 = 100.0;
+/// Distance from a kink (relu, abs and leaky ReLU at 0, max and min at a tie) that a node's whole
+/// range must keep.
+const KINK_MARGIN: f64 = 0.01;
+/// Smallest value a guarded positive operand takes (the argument of ln, sqrt, powf and pow, a
+/// divisor).
+const POSITIVE: f64 = 0.25;
+/// No node's value may change faster than this with the inputs: an upper bound on
+/// `Σᵢ |∂node/∂xᵢ|` over the input box. Steep nodes oscillate or curve too fast for finite
+/// differences, above all in `f32`.
+const SLOPE_CAP: f64 = 10.0;
+/// Attempts at drawing an operation whose conditions hold before falling back to tanh.
+const ATTEMPTS: usize = 30;
+
+/// A closed interval that holds a node's value for every input in range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Range {
+    lo: f64,
+    hi: f64,
+}
+
+impl Range {
+    fn new(a: f64, b: f64) -> Self {
+        Range {
+            lo: a.min(b),
+            hi: a.max(b),
+        }
+    }
+
+    fn hull(values: &[f64]) -> Self {
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Range { lo, hi }
+    }
+
+    fn monotone(self, f: impl Fn(f64) -> f64) -> Self {
+        Range::new(f(self.lo), f(self.hi))
+    }
+
+    fn add(self, o: Range) -> Self {
+        Range::new(self.lo + o.lo, self.hi + o.hi)
+    }
+
+    fn mul(self, o: Range) -> Self {
+        Range::hull(&[
+            self.lo * o.lo,
+            self.lo * o.hi,
+            self.hi * o.lo,
+            self.hi * o.hi,
+        ])
+    }
+
+    fn square(self) -> Self {
+        let (a, b) = (self.lo * self.lo, self.hi * self.hi);
+        if self.lo <= 0.0 && self.hi >= 0.0 {
+            Range::new(0.0, a.max(b))
+        } else {
+            Range::new(a, b)
+        }
+    }
+
+    fn scale(self, c: f64) -> Self {
+        Range::new(self.lo * c, self.hi * c)
+    }
+
+    /// At least `m` away from 0 on one side.
+    fn clear_of_zero(self, m: f64) -> bool {
+        self.lo >= m || self.hi <= -m
+    }
+
+    fn within_cap(self) -> bool {
+        self.lo.is_finite() && self.hi.is_finite() && self.lo >= -CAP && self.hi <= CAP
+    }
+}
+
+/// One operation of an [`Expr`]; operands index the expression's slots (inputs first, then
+/// nodes).
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Add(usize, usize),
+    Sub(usize, usize),
+    Mul(usize, usize),
+    Div(usize, usize),
+    Neg(usize),
+    AddConst(usize, f64),
+    MulConst(usize, f64),
+    DivConst(usize, f64),
+    Powi(usize, i32),
+    Powf(usize, f64),
+    Pow(usize, usize),
+    Exp(usize),
+    Ln(usize),
+    Sqrt(usize),
+    Sin(usize),
+    Cos(usize),
+    Tan(usize),
+    Tanh(usize),
+    Sigmoid(usize),
+    Relu(usize),
+    LeakyRelu(usize, f64),
+    Softplus(usize),
+    Abs(usize),
+    Recip(usize),
+    Max(usize, usize),
+    Min(usize, usize),
+    Sum(Vec<usize>),
+    Dot(Vec<usize>, Vec<usize>),
+    DotConst(Vec<usize>, Vec<f64>),
+    /// `sqrt(a² + b² + 1)` recorded with [`Tape::custom`](crate::Tape::custom).
+    Norm(usize, usize),
+}
+
+impl Node {
+    fn operands(&self) -> Vec<usize> {
+        use Node::*;
+        match self {
+            Add(a, b)
+            | Sub(a, b)
+            | Mul(a, b)
+            | Div(a, b)
+            | Pow(a, b)
+            | Max(a, b)
+            | Min(a, b)
+            | Norm(a, b) => vec![*a, *b],
+            Neg(a)
+            | AddConst(a, _)
+            | MulConst(a, _)
+            | DivConst(a, _)
+            | Powi(a, _)
+            | Powf(a, _)
+            | Exp(a)
+            | Ln(a)
+            | Sqrt(a)
+            | Sin(a)
+            | Cos(a)
+            | Tan(a)
+            | Tanh(a)
+            | Sigmoid(a)
+            | Relu(a)
+            | LeakyRelu(a, _)
+            | Softplus(a)
+            | Abs(a)
+            | Recip(a) => vec![*a],
+            Sum(xs) | DotConst(xs, _) => xs.clone(),
+            Dot(xs, ys) => xs.iter().chain(ys).copied().collect(),
+        }
+    }
+}
+
+/// A random expression over `n` inputs: a DAG of tapegrad's operations in which sub-expressions
+/// are reused, for property tests of gradients.
+///
+/// [`Expr::random`] draws one from any [`rand::Rng`]. Generation tracks an interval holding each
+/// node's value for every input in `[-bound, bound]` (slightly widened, so that finite-difference
+/// steps stay inside), and only records an operation where it is smooth: `ln`, `sqrt`, `powf` and
+/// `pow` get an operand of at least 0.25 and divisors stay as far from 0 (when an operand is not,
+/// it is guarded first as `softplus(u) + 0.25`, `u * u + 1` or `exp(u)`); `tan` gets an operand
+/// in `[-1.2, 1.2]` (else `tan(tanh(u))`); `relu`, `abs`, `leaky_relu`, `max` and `min` only
+/// where the operand keeps clear of the kink; no value exceeds 100 in size, nor changes faster
+/// than 10 times as fast as the inputs (summed over them), which keeps the curvature low enough
+/// for finite differences even in `f32`. The output sums the
+/// last node and every node nothing else uses, so every node counts. Every operation on [`Var`]
+/// appears, and `Tape::sum`, both forms of `Tape::dot` and `Tape::custom`, except: `c - x` and
+/// `c / x` with a plain number on the left (they exist for `f64` only), and `detach`, through
+/// which finite differences see a dependence the tape rightly ignores. Compound assignments
+/// record the same nodes as their operators.
+///
+/// [`build`](Expr::build) records it on a tape, [`eval`](Expr::eval) computes it on plain numbers
+/// with the same formulas, in `f64` or `f32`. `Display` and `Debug` print it one operation per
+/// line, so a failing property test shows the expression.
+///
+/// # Examples
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad::check::{self, Expr};
+/// use tapegrad::Tape;
+///
+/// let mut rng = StdRng::seed_from_u64(7);
+/// let expr = Expr::random(&mut rng, 3, 20);
+/// let at = expr.sample_inputs(&mut rng);
+///
+/// let tape = Tape::new();
+/// let xs = tape.vars(&at);
+/// let y = expr.build(&xs);
+/// assert_eq!(y.value(), expr.eval(&at));
+///
+/// check::assert_gradient(|x| expr.build(x), &at);
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Expr {
+    inputs: usize,
+    bound: f64,
+    nodes: Vec<Node>,
+}
+
+/// The state of generation: the expression so far and a range for each of its slots.
+struct Generator<'r, R: ?Sized> {
+    rng: &'r mut R,
+    ranges: Vec<Range>,
+    /// For each slot, an upper bound on `Σᵢ |∂slot/∂xᵢ|` over the input box.
+    slopes: Vec<f64>,
+    nodes: Vec<Node>,
+    inputs: usize,
+}
+
+/// The kinds of operation generation draws from, uniformly.
+const KINDS: usize = 30;
+
+impl<R: Rng + ?Sized> Generator<'_, R> {
+    /// A slot to use as an operand: half the time one of the three latest, which builds depth,
+    /// otherwise any, which builds reuse.
+    fn pick(&mut self) -> usize {
+        let len = self.ranges.len();
+        if self.rng.gen_bool(0.5) {
+            len - 1 - self.rng.gen_range(0..len.min(3))
+        } else {
+            self.rng.gen_range(0..len)
+        }
+    }
+
+    /// A constant with two decimals, so that the expression prints readably.
+    fn constant(&mut self, lo: f64, hi: f64) -> f64 {
+        (self.rng.gen_range(lo..hi) * 100.0).round() / 100.0
+    }
+
+    fn range(&self, slot: usize) -> Range {
+        self.ranges[slot]
+    }
+
+    /// Pushes `node` with the range `range` and returns its slot.
+    fn push(&mut self, node: Node, range: Range) -> usize {
+        let slope = self.slope(&node);
+        self.nodes.push(node);
+        self.ranges.push(range);
+        self.slopes.push(slope);
+        self.ranges.len() - 1
+    }
+
+    /// An upper bound on `Σᵢ |∂node/∂xᵢ|` over the input box, by the chain rule on the operands'
+    /// ranges and bounds; infinite where an operand's range reaches a singularity.
+    fn slope(&self, node: &Node) -> f64 {
+        use Node::*;
+        let r = |i: usize| self.ranges[i];
+        let s = |i: usize| self.slopes[i];
+        // The largest and the smallest |x| over a slot's range.
+        let big = |i: usize| r(i).lo.abs().max(r(i).hi.abs());
+        let small = |i: usize| {
+            let r = r(i);
+            if r.lo > 0.0 {
+                r.lo
+            } else if r.hi < 0.0 {
+                -r.hi
+            } else {
+                0.0
+            }
+        };
+        // The largest |x|^k over a slot's range.
+        let big_pow = |i: usize, k: f64| {
+            if k >= 0.0 {
+                big(i).powf(k)
+            } else {
+                small(i).powf(k)
+            }
+        };
+        match *node {
+            Add(a, b) | Sub(a, b) | Norm(a, b) => s(a) + s(b),
+            Mul(a, b) => big(a) * s(b) + big(b) * s(a),
+            Div(a, d) => s(a) / small(d) + big(a) * s(d) / (small(d) * small(d)),
+            Neg(a) | AddConst(a, _) | Sin(a) | Cos(a) | Tanh(a) | Softplus(a) | Abs(a) => s(a),
+            MulConst(a, c) => c.abs() * s(a),
+            DivConst(a, c) => s(a) / c.abs(),
+            Powi(_, 0) => 0.0,
+            Powi(a, n) => f64::from(n.abs()) * big_pow(a, f64::from(n - 1)) * s(a),
+            Powf(a, c) => c.abs() * big_pow(a, c - 1.0) * s(a),
+            Pow(b, e) => {
+                let (rb, re) = (r(b), r(e));
+                let corners = |d: f64| {
+                    [rb.lo, rb.hi]
+                        .iter()
+                        .flat_map(|&x| [re.lo, re.hi].map(|y| x.powf(y - d)))
+                        .fold(0.0, f64::max)
+                };
+                let ln = rb.lo.ln().abs().max(rb.hi.ln().abs());
+                big(e) * corners(1.0) * s(b) + corners(0.0) * ln * s(e)
+            }
+            Exp(a) => r(a).hi.exp() * s(a),
+            Ln(a) => s(a) / small(a),
+            Sqrt(a) => s(a) / (2.0 * small(a).sqrt()),
+            Tan(a) => (1.0 + r(a).lo.tan().powi(2).max(r(a).hi.tan().powi(2))) * s(a),
+            Sigmoid(a) => s(a) / 4.0,
+            Relu(a) => {
+                if r(a).lo > 0.0 {
+                    s(a)
+                } else {
+                    0.0
+                }
+            }
+            LeakyRelu(a, slope) => {
+                if r(a).lo > 0.0 {
+                    s(a)
+                } else {
+                    slope * s(a)
+                }
+            }
+            Recip(a) => s(a) / (small(a) * small(a)),
+            Max(a, b) | Min(a, b) => s(a).max(s(b)),
+            Sum(ref xs) => xs.iter().map(|&x| s(x)).sum(),
+            Dot(ref xs, ref ys) => xs
+                .iter()
+                .zip(ys)
+                .map(|(&x, &y)| big(x) * s(y) + big(y) * s(x))
+                .sum(),
+            DotConst(ref xs, ref cs) => xs.iter().zip(cs).map(|(&x, &c)| c.abs() * s(x)).sum(),
+        }
+    }
+
+    /// Pushes nodes that turn `u` into an operand of at least [`POSITIVE`] and returns the guarded
+    /// slot: `u` itself when it needs no guard, `None` when the guard drawn does not suit `u`'s
+    /// range.
+    fn positive(&mut self, u: usize) -> Option<usize> {
+        let r = self.range(u);
+        if r.lo >= POSITIVE && r.within_cap() {
+            return Some(u);
+        }
+        match self.rng.gen_range(0..3) {
+            0 => {
+                let s = self.push(Node::Softplus(u), r.monotone(softplus));
+                Some(self.push(
+                    Node::AddConst(s, POSITIVE),
+                    self.range(s).add(Range::new(POSITIVE, POSITIVE)),
+                ))
+            }
+            1 if r.square().hi + 1.0 <= CAP => {
+                let sq = self.push(Node::Mul(u, u), r.square());
+                Some(self.push(
+                    Node::AddConst(sq, 1.0),
+                    self.range(sq).add(Range::new(1.0, 1.0)),
+                ))
+            }
+            2 if r.lo >= POSITIVE.ln() && r.hi <= 4.0 => {
+                Some(self.push(Node::Exp(u), r.monotone(f64::exp)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Draws one operation of kind `kind`, pushing any guard nodes it needs; `None` when its
+    /// conditions do not hold for the operands drawn (the guards pushed are kept: they are valid
+    /// nodes too).
+    fn try_kind(&mut self, kind: usize) -> Option<(Node, Range)> {
+        use Node::*;
+        let a = self.pick();
+        let ra = self.range(a);
+        let one = |node: Node, r: Range| Some((node, r));
+        match kind {
+            0 => {
+                let b = self.pick();
+                one(Add(a, b), ra.add(self.range(b)))
+            }
+            1 => {
+                let b = self.pick();
+                one(Sub(a, b), ra.add(self.range(b).scale(-1.0)))
+            }
+            2 => {
+                let b = self.pick();
+                let r = if a == b {
+                    ra.square()
+                } else {
+                    ra.mul(self.range(b))
+                };
+                one(Mul(a, b), r)
+            }
+            3 => {
+                let b = self.pick();
+                let d = self.positive(b)?;
+                let rd = self.range(d);
+                one(Div(a, d), ra.mul(Range::new(1.0 / rd.lo, 1.0 / rd.hi)))
+            }
+            4 => one(Neg(a), ra.scale(-1.0)),
+            5 => {
+                let c = self.constant(-3.0, 3.0);
+                one(AddConst(a, c), ra.add(Range::new(c, c)))
+            }
+            6 => {
+                let c = self.constant(-3.0, 3.0);
+                one(MulConst(a, c), ra.scale(c))
+            }
+            7 => {
+                let c = self.constant(0.5, 4.0) * if self.rng.gen_bool(0.5) { 1.0 } else { -1.0 };
+                one(DivConst(a, c), ra.scale(1.0 / c))
+            }
+            8 => {
+                let n = self.rng.gen_range(-3..=4);
+                let base = if n < 0 { self.positive(a)? } else { a };
+                let rb = self.range(base);
+                let mut ends = vec![rb.lo.powi(n), rb.hi.powi(n)];
+                if rb.lo < 0.0 && rb.hi > 0.0 {
+                    ends.push(0.0);
+                }
+                one(Powi(base, n), Range::hull(&ends))
+            }
+            9 => {
+                let c = self.constant(-1.5, 2.5);
+                let base = self.positive(a)?;
+                one(Powf(base, c), self.range(base).monotone(|x| x.powf(c)))
+            }
+            10 => {
+                let base = self.positive(a)?;
+                let b = self.pick();
+                let e = if self.range(b).lo >= -3.0 && self.range(b).hi <= 3.0 {
+                    b
+                } else {
+                    let rb = self.range(b);
+                    self.push(Tanh(b), rb.monotone(f64::tanh))
+                };
+                let (rb, re) = (self.range(base), self.range(e));
+                let corners = [
+                    rb.lo.powf(re.lo),
+                    rb.lo.powf(re.hi),
+                    rb.hi.powf(re.lo),
+                    rb.hi.powf(re.hi),
+                ];
+                one(Pow(base, e), Range::hull(&corners))
+            }
+            11 if ra.hi <= 4.0 => one(Exp(a), ra.monotone(f64::exp)),
+            12 => {
+                let u = self.positive(a)?;
+                one(Ln(u), self.range(u).monotone(f64::ln))
+            }
+            13 => {
+                let u = self.positive(a)?;
+                one(Sqrt(u), self.range(u).monotone(f64::sqrt))
+            }
+            14 => one(Sin(a), Range::new(-1.0, 1.0)),
+            15 => one(Cos(a), Range::new(-1.0, 1.0)),
+            16 => {
+                let u = if ra.lo >= -1.2 && ra.hi <= 1.2 {
+                    a
+                } else {
+                    self.push(Tanh(a), ra.monotone(f64::tanh))
+                };
+                one(Tan(u), self.range(u).monotone(f64::tan))
+            }
+            17 => one(Tanh(a), ra.monotone(f64::tanh)),
+            18 => one(Sigmoid(a), ra.monotone(sigmoid)),
+            19 if ra.clear_of_zero(KINK_MARGIN) => one(
+                Relu(a),
+                if ra.lo > 0.0 {
+                    ra
+                } else {
+                    Range::new(0.0, 0.0)
+                },
+            ),
+            20 if ra.clear_of_zero(KINK_MARGIN) => {
+                let slope = [0.01, 0.1, 0.3][self.rng.gen_range(0..3)];
+                one(
+                    LeakyRelu(a, slope),
+                    if ra.lo > 0.0 { ra } else { ra.scale(slope) },
+                )
+            }
+            21 => one(Softplus(a), ra.monotone(softplus)),
+            22 if ra.clear_of_zero(KINK_MARGIN) => {
+                one(Abs(a), if ra.lo > 0.0 { ra } else { ra.scale(-1.0) })
+            }
+            23 => {
+                let u = self.positive(a)?;
+                one(Recip(u), self.range(u).monotone(f64::recip))
+            }
+            24 | 25 => {
+                let b = self.pick();
+                let rb = self.range(b);
+                let (big, small) = if ra.lo >= rb.hi + KINK_MARGIN {
+                    (ra, rb)
+                } else if rb.lo >= ra.hi + KINK_MARGIN {
+                    (rb, ra)
+                } else {
+                    return None;
+                };
+                // Either operand order: the receiver is the larger one half the time.
+                let (x, y) = if self.rng.gen_bool(0.5) {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                if kind == 24 {
+                    one(Max(x, y), big)
+                } else {
+                    one(Min(x, y), small)
+                }
+            }
+            26 => {
+                let k = self.rng.gen_range(2..=4);
+                let mut xs = vec![a];
+                xs.extend((1..k).map(|_| self.pick()));
+                let r = xs
+                    .iter()
+                    .fold(Range::new(0.0, 0.0), |acc, &x| acc.add(self.range(x)));
+                one(Sum(xs), r)
+            }
+            27 => {
+                let k = self.rng.gen_range(1..=3);
+                let mut xs = vec![a];
+                xs.extend((1..k).map(|_| self.pick()));
+                let ys: Vec<usize> = (0..k).map(|_| self.pick()).collect();
+                let r = xs
+                    .iter()
+                    .zip(&ys)
+                    .fold(Range::new(0.0, 0.0), |acc, (&x, &y)| {
+                        let p = if x == y {
+                            self.range(x).square()
+                        } else {
+                            self.range(x).mul(self.range(y))
+                        };
+                        acc.add(p)
+                    });
+                one(Dot(xs, ys), r)
+            }
+            28 => {
+                let k = self.rng.gen_range(1..=4);
+                let mut xs = vec![a];
+                xs.extend((1..k).map(|_| self.pick()));
+                let cs: Vec<f64> = (0..k).map(|_| self.constant(-2.0, 2.0)).collect();
+                let r = xs
+                    .iter()
+                    .zip(&cs)
+                    .fold(Range::new(0.0, 0.0), |acc, (&x, &c)| {
+                        acc.add(self.range(x).scale(c))
+                    });
+                one(DotConst(xs, cs), r)
+            }
+            29 => {
+                let b = self.pick();
+                let r = self
+                    .range(a)
+                    .square()
+                    .add(self.range(b).square())
+                    .add(Range::new(1.0, 1.0))
+                    .monotone(f64::sqrt);
+                one(Norm(a, b), r)
+            }
+            _ => None,
+        }
+    }
+
+    /// Appends one operation (and any guards it needs) whose range stays within [`CAP`].
+    fn step(&mut self) {
+        for _ in 0..ATTEMPTS {
+            let kind = self.rng.gen_range(0..KINDS);
+            let mark = self.nodes.len();
+            if let Some((node, range)) = self.try_kind(kind) {
+                self.push(node, range);
+                let fresh = self.inputs + mark..self.ranges.len();
+                if fresh
+                    .clone()
+                    .all(|i| self.ranges[i].within_cap() && self.slopes[i] <= SLOPE_CAP)
+                {
+                    return;
+                }
+            }
+            // Drop a rejected attempt with its guards, so that they do not pile up unused.
+            self.nodes.truncate(mark);
+            self.ranges.truncate(self.inputs + mark);
+            self.slopes.truncate(self.inputs + mark);
+        }
+        let a = self.pick();
+        let r = self.range(a).monotone(f64::tanh);
+        self.push(Node::Tanh(a), r);
+    }
+}
+
+/// The logistic sigmoid with the formula of [`Var::sigmoid`], so that [`Expr::eval`] agrees with
+/// the tape bit for bit.
+fn sigmoid<T: Scalar>(x: T) -> T {
+    let one = T::one();
+    if x >= T::zero() {
+        one / (one + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (one + e)
+    }
+}
+
+fn softplus(x: f64) -> f64 {
+    let relu = if x > 0.0 { x } else { 0.0 };
+    relu + (-x.abs()).exp().ln_1p()
+}
+
+impl Expr {
+    /// A random expression over `inputs` inputs with about `ops` operations (guards and the final
+    /// sum add a few), valid for inputs in `[-2, 2]`.
+    ///
+    /// The same RNG state gives the same expression, and with `ops` smaller, a prefix of it (so a
+    /// proptest strategy that shrinks `ops` shrinks the expression).
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    ///
+    /// let expr = Expr::random(&mut StdRng::seed_from_u64(1), 2, 10);
+    /// assert_eq!(expr.inputs(), 2);
+    /// assert!(expr.len() >= 10);
+    /// assert_eq!(expr.bound(), 2.0);
+    /// ```
+    pub fn random<R: Rng + ?Sized>(rng: &mut R, inputs: usize, ops: usize) -> Expr {
+        Expr::random_within(rng, inputs, ops, INPUT_BOUND)
+    }
+
+    /// [`Expr::random`] with a [`StdRng`](rand::rngs::StdRng) seeded from `seed`: the same seed
+    /// gives the same expression (for a given version of `rand`), so a failing case can be
+    /// reproduced from the seed alone.
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::check::Expr;
+    ///
+    /// let a = Expr::from_seed(42, 2, 15);
+    /// assert_eq!(a, Expr::from_seed(42, 2, 15));
+    /// assert_ne!(a, Expr::from_seed(43, 2, 15));
+    /// ```
+    pub fn from_seed(seed: u64, inputs: usize, ops: usize) -> Expr {
+        Expr::random(&mut StdRng::seed_from_u64(seed), inputs, ops)
+    }
+
+    /// [`Expr::random`] for inputs in `[-bound, bound]`.
+    ///
+    /// # Panics
+    ///
+    /// When `inputs` is 0 or `bound` is not a finite number above 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    ///
+    /// let expr = Expr::random_within(&mut StdRng::seed_from_u64(1), 1, 5, 0.5);
+    /// assert_eq!(expr.bound(), 0.5);
+    /// assert!(expr.eval(&[0.5f64]).is_finite());
+    /// ```
+    pub fn random_within<R: Rng + ?Sized>(
+        rng: &mut R,
+        inputs: usize,
+        ops: usize,
+        bound: f64,
+    ) -> Expr {
+        generate(rng, inputs, ops, bound).0
+    }
+
+    /// The number of inputs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    ///
+    /// assert_eq!(Expr::random(&mut StdRng::seed_from_u64(0), 4, 3).inputs(), 4);
+    /// ```
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// The number of operations (nodes other than the inputs); the last is the output.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    /// use tapegrad::Tape;
+    ///
+    /// let expr = Expr::random(&mut StdRng::seed_from_u64(0), 2, 8);
+    /// let tape = Tape::new();
+    /// let xs = tape.vars(&[0.5, 1.0]);
+    /// let _ = expr.build(&xs);
+    /// assert_eq!(tape.len(), 2 + expr.len());
+    /// ```
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// `true` when the expression has no operation: its output is its last input. Never the
+    /// case for an expression from [`Expr::random`] with `ops > 0`.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The expression is valid — smooth, in every operation's domain — for inputs in
+    /// `[-bound, bound]`.
+    pub fn bound(&self) -> f64 {
+        self.bound
+    }
+
+    /// How many times each slot (the inputs, then the operations) is an operand of a later
+    /// operation. Most random expressions use some slot several times.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    ///
+    /// let expr = Expr::random(&mut StdRng::seed_from_u64(3), 2, 30);
+    /// let uses = expr.uses();
+    /// assert_eq!(uses.len(), 2 + expr.len());
+    /// assert!(uses.iter().any(|&n| n >= 2));
+    /// ```
+    pub fn uses(&self) -> Vec<usize> {
+        let mut uses = vec![0; self.inputs + self.nodes.len()];
+        for node in &self.nodes {
+            for x in node.operands() {
+                uses[x] += 1;
+            }
+        }
+        uses
+    }
+
+    /// Inputs drawn uniformly from `[-bound, bound]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    ///
+    /// let mut rng = StdRng::seed_from_u64(5);
+    /// let expr = Expr::random(&mut rng, 3, 10);
+    /// let at = expr.sample_inputs(&mut rng);
+    /// assert_eq!(at.len(), 3);
+    /// assert!(at.iter().all(|x| x.abs() <= 2.0));
+    /// ```
+    pub fn sample_inputs<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<f64> {
+        (0..self.inputs)
+            .map(|_| rng.gen_range(-self.bound..=self.bound))
+            .collect()
+    }
+
+    /// Records the expression on the tape of `xs`, one Var per input, and returns the output.
+    ///
+    /// # Panics
+    ///
+    /// When `xs` does not hold one Var per input, or its Vars belong to different tapes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    /// use tapegrad::Tape;
+    ///
+    /// let expr = Expr::random(&mut StdRng::seed_from_u64(9), 2, 12);
+    /// let tape = Tape::<f32>::new();
+    /// let xs = tape.vars(&[0.25, -1.0]);
+    /// let g = expr.build(&xs).backward();
+    /// assert!(g.wrt_all(&xs).iter().all(|d| d.is_finite()));
+    /// ```
+    pub fn build<'t, T: Scalar>(&self, xs: &[Var<'t, T>]) -> Var<'t, T> {
+        assert!(
+            xs.len() == self.inputs,
+            "Expr::build: got {} Vars for an expression over {} inputs; pass one Var per input",
+            xs.len(),
+            self.inputs
+        );
+        let tape = xs[0].tape();
+        let c = T::from_f64;
+        let mut v: Vec<Var<'t, T>> = Vec::with_capacity(self.inputs + self.nodes.len());
+        v.extend_from_slice(xs);
+        for node in &self.nodes {
+            use Node::*;
+            let value = match *node {
+                Add(a, b) => v[a] + v[b],
+                Sub(a, b) => v[a] - v[b],
+                Mul(a, b) => v[a] * v[b],
+                Div(a, b) => v[a] / v[b],
+                Neg(a) => -v[a],
+                AddConst(a, k) => v[a] + c(k),
+                MulConst(a, k) => v[a] * c(k),
+                DivConst(a, k) => v[a] / c(k),
+                Powi(a, n) => v[a].powi(n),
+                Powf(a, k) => v[a].powf(c(k)),
+                Pow(a, b) => v[a].pow(v[b]),
+                Exp(a) => v[a].exp(),
+                Ln(a) => v[a].ln(),
+                Sqrt(a) => v[a].sqrt(),
+                Sin(a) => v[a].sin(),
+                Cos(a) => v[a].cos(),
+                Tan(a) => v[a].tan(),
+                Tanh(a) => v[a].tanh(),
+                Sigmoid(a) => v[a].sigmoid(),
+                Relu(a) => v[a].relu(),
+                LeakyRelu(a, s) => v[a].leaky_relu(c(s)),
+                Softplus(a) => v[a].softplus(),
+                Abs(a) => v[a].abs(),
+                Recip(a) => v[a].recip(),
+                Max(a, b) => v[a].max(v[b]),
+                Min(a, b) => v[a].min(v[b]),
+                Sum(ref xs) => {
+                    let operands: Vec<Var<'t, T>> = xs.iter().map(|&x| v[x]).collect();
+                    tape.sum(&operands)
+                }
+                Dot(ref xs, ref ys) => {
+                    let left: Vec<Var<'t, T>> = xs.iter().map(|&x| v[x]).collect();
+                    let right: Vec<Var<'t, T>> = ys.iter().map(|&y| v[y]).collect();
+                    tape.dot(&left, &right)
+                }
+                DotConst(ref xs, ref cs) => {
+                    let left: Vec<Var<'t, T>> = xs.iter().map(|&x| v[x]).collect();
+                    let right: Vec<T> = cs.iter().map(|&k| c(k)).collect();
+                    tape.dot(&left, &right)
+                }
+                Norm(a, b) => {
+                    let (x, y) = (v[a], v[b]);
+                    let n = norm(x.value(), y.value());
+                    tape.custom(n, &[(x, x.value() / n), (y, y.value() / n)])
+                }
+            };
+            v.push(value);
+        }
+        // invariant: `v` holds the inputs, and `xs` is not empty (checked above).
+        *v.last().unwrap()
+    }
+
+    /// Computes the expression on plain numbers, with the formulas the tape's operations use,
+    /// so that the result equals [`build`](Expr::build)'s output value bit for bit.
+    ///
+    /// # Panics
+    ///
+    /// When `at` does not hold one number per input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::check::Expr;
+    /// use tapegrad::Tape;
+    ///
+    /// let expr = Expr::random(&mut StdRng::seed_from_u64(11), 2, 15);
+    /// let tape = Tape::<f32>::new();
+    /// let xs = tape.vars(&[1.5, -0.5]);
+    /// assert_eq!(expr.eval(&[1.5f32, -0.5]), expr.build(&xs).value());
+    /// ```
+    pub fn eval<T: Scalar>(&self, at: &[T]) -> T {
+        // invariant: `values` holds the inputs, and there is at least one (checked by `random`).
+        *self.values(at).last().unwrap()
+    }
+
+    /// The values of every slot (inputs, then operations) at `at`.
+    fn values<T: Scalar>(&self, at: &[T]) -> Vec<T> {
+        assert!(
+            at.len() == self.inputs,
+            "Expr::eval: got {} numbers for an expression over {} inputs; pass one number per input",
+            at.len(),
+            self.inputs
+        );
+        let c = T::from_f64;
+        let zero = T::zero();
+        let mut v: Vec<T> = Vec::with_capacity(self.inputs + self.nodes.len());
+        v.extend_from_slice(at);
+        for node in &self.nodes {
+            use Node::*;
+            let value = match *node {
+                Add(a, b) => v[a] + v[b],
+                Sub(a, b) => v[a] - v[b],
+                Mul(a, b) => v[a] * v[b],
+                Div(a, b) => v[a] / v[b],
+                Neg(a) => -v[a],
+                AddConst(a, k) => v[a] + c(k),
+                MulConst(a, k) => v[a] * c(k),
+                DivConst(a, k) => v[a] / c(k),
+                Powi(a, n) => match n {
+                    0 => T::one(),
+                    1 => v[a],
+                    2 => v[a] * v[a],
+                    _ => v[a].powi(n),
+                },
+                Powf(a, k) => v[a].powf(c(k)),
+                Pow(a, b) => v[a].powf(v[b]),
+                Exp(a) => v[a].exp(),
+                Ln(a) => v[a].ln(),
+                Sqrt(a) => v[a].sqrt(),
+                Sin(a) => v[a].sin(),
+                Cos(a) => v[a].cos(),
+                Tan(a) => v[a].tan(),
+                Tanh(a) => v[a].tanh(),
+                Sigmoid(a) => sigmoid(v[a]),
+                Relu(a) => {
+                    if v[a] > zero {
+                        v[a]
+                    } else {
+                        zero
+                    }
+                }
+                LeakyRelu(a, s) => {
+                    if v[a] > zero {
+                        v[a]
+                    } else {
+                        c(s) * v[a]
+                    }
+                }
+                Softplus(a) => {
+                    let x = v[a];
+                    let relu = if x > zero { x } else { zero };
+                    relu + (-x.abs()).exp().ln_1p()
+                }
+                Abs(a) => {
+                    let x = v[a];
+                    if x > zero {
+                        x
+                    } else if x < zero {
+                        -x
+                    } else {
+                        x.abs()
+                    }
+                }
+                Recip(a) => v[a].recip(),
+                Max(a, b) => {
+                    if v[a] >= v[b] {
+                        v[a]
+                    } else {
+                        v[b]
+                    }
+                }
+                Min(a, b) => {
+                    if v[a] <= v[b] {
+                        v[a]
+                    } else {
+                        v[b]
+                    }
+                }
+                Sum(ref xs) => xs.iter().fold(zero, |acc, &x| acc + v[x]),
+                Dot(ref xs, ref ys) => xs
+                    .iter()
+                    .zip(ys)
+                    .fold(zero, |acc, (&x, &y)| acc + v[x] * v[y]),
+                DotConst(ref xs, ref cs) => xs
+                    .iter()
+                    .zip(cs)
+                    .fold(zero, |acc, (&x, &k)| acc + v[x] * c(k)),
+                Norm(a, b) => norm(v[a], v[b]),
+            };
+            v.push(value);
+        }
+        v
+    }
+
+    /// The name of slot `i` in the printed form: `x0, x1, …` for the inputs, `v0, v1, …` for the
+    /// operations.
+    fn slot(&self, i: usize) -> String {
+        if i < self.inputs {
+            format!("x{i}")
+        } else {
+            format!("v{}", i - self.inputs)
+        }
+    }
+
+    fn list(&self, xs: &[usize]) -> String {
+        xs.iter()
+            .map(|&x| self.slot(x))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// [`Expr::random_within`], also returning the range of every slot.
+fn generate<R: Rng + ?Sized>(
+    rng: &mut R,
+    inputs: usize,
+    ops: usize,
+    bound: f64,
+) -> (Expr, Vec<Range>) {
+    assert!(
+        inputs > 0,
+        "Expr::random: got 0 inputs; an expression needs at least one"
+    );
+    assert!(
+        bound.is_finite() && bound > 0.0,
+        "Expr::random_within: got bound {bound}; pass a finite number above 0"
+    );
+    // Widen the inputs' range by more than any finite-difference step (`f32`'s default is
+    // 0.005 * max(1, |x|)), so that `x ± h` stays where the guards hold.
+    let widened = bound + 0.05 * bound.max(1.0);
+    let mut generator = Generator {
+        rng,
+        ranges: vec![Range::new(-widened, widened); inputs],
+        slopes: vec![1.0; inputs],
+        nodes: Vec::with_capacity(ops + 4),
+        inputs,
+    };
+    for _ in 0..ops {
+        generator.step();
+    }
+    let mut used = vec![false; generator.ranges.len()];
+    for node in &generator.nodes {
+        for x in node.operands() {
+            used[x] = true;
+        }
+    }
+    let last = generator.ranges.len() - 1;
+    let mut tails: Vec<usize> = (inputs..last).filter(|&i| !used[i]).collect();
+    if !tails.is_empty() {
+        tails.push(last);
+        let r = tails
+            .iter()
+            .fold(Range::new(0.0, 0.0), |acc, &x| acc.add(generator.range(x)));
+        generator.push(Node::Sum(tails), r);
+    }
+    let expr = Expr {
+        inputs,
+        bound,
+        nodes: generator.nodes,
+    };
+    (expr, generator.ranges)
+}
+
+/// `sqrt(a² + b² + 1)`, the value of the custom operation in random expressions.
+fn norm<T: Scalar>(a: T, b: T) -> T {
+    (a * a + b * b + T::one()).sqrt()
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inputs: Vec<usize> = (0..self.inputs).collect();
+        write!(
+            f,
+            "expression over {} for inputs in [-{b}, {b}]:",
+            self.list(&inputs),
+            b = self.bound
+        )?;
+        for (i, node) in self.nodes.iter().enumerate() {
+            use Node::*;
+            let s = |x: usize| self.slot(x);
+            let rhs = match node {
+                Add(a, b) => format!("{} + {}", s(*a), s(*b)),
+                Sub(a, b) => format!("{} - {}", s(*a), s(*b)),
+                Mul(a, b) => format!("{} * {}", s(*a), s(*b)),
+                Div(a, b) => format!("{} / {}", s(*a), s(*b)),
+                Neg(a) => format!("-{}", s(*a)),
+                AddConst(a, k) => format!("{} + {k}", s(*a)),
+                MulConst(a, k) => format!("{} * {k}", s(*a)),
+                DivConst(a, k) => format!("{} / {k}", s(*a)),
+                Powi(a, n) => format!("{}.powi({n})", s(*a)),
+                Powf(a, k) => format!("{}.powf({k})", s(*a)),
+                Pow(a, b) => format!("{}.pow({})", s(*a), s(*b)),
+                Exp(a) => format!("{}.exp()", s(*a)),
+                Ln(a) => format!("{}.ln()", s(*a)),
+                Sqrt(a) => format!("{}.sqrt()", s(*a)),
+                Sin(a) => format!("{}.sin()", s(*a)),
+                Cos(a) => format!("{}.cos()", s(*a)),
+                Tan(a) => format!("{}.tan()", s(*a)),
+                Tanh(a) => format!("{}.tanh()", s(*a)),
+                Sigmoid(a) => format!("{}.sigmoid()", s(*a)),
+                Relu(a) => format!("{}.relu()", s(*a)),
+                LeakyRelu(a, k) => format!("{}.leaky_relu({k})", s(*a)),
+                Softplus(a) => format!("{}.softplus()", s(*a)),
+                Abs(a) => format!("{}.abs()", s(*a)),
+                Recip(a) => format!("{}.recip()", s(*a)),
+                Max(a, b) => format!("{}.max({})", s(*a), s(*b)),
+                Min(a, b) => format!("{}.min({})", s(*a), s(*b)),
+                Sum(xs) => format!("sum[{}]", self.list(xs)),
+                Dot(xs, ys) => format!("dot[{}] · [{}]", self.list(xs), self.list(ys)),
+                DotConst(xs, cs) => format!(
+                    "dot[{}] · [{}]",
+                    self.list(xs),
+                    cs.iter().map(f64::to_string).collect::<Vec<_>>().join(", ")
+                ),
+                Norm(a, b) => format!("custom sqrt({a}² + {b}² + 1)", a = s(*a), b = s(*b)),
+            };
+            write!(f, "\n  v{i} = {rhs}")?;
+        }
+        let output = self.inputs + self.nodes.len() - 1;
+        write!(f, "\n  output {}", self.slot(output))
+    }
+}
+
+impl fmt::Debug for Expr {
+    /// The same as `Display`: one operation per line, so a failing test prints a readable case.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    use super::*;
+
+    #[test]
+    fn prints_one_operation_per_line() {
+        let expr = Expr {
+            inputs: 2,
+            bound: 2.0,
+            nodes: vec![
+                Node::Mul(0, 1),
+                Node::Sin(2),
+                Node::DotConst(vec![2, 3], vec![0.5, -1.25]),
+                Node::Norm(0, 4),
+            ],
+        };
+        assert_eq!(
+            expr.to_string(),
+            "expression over x0, x1 for inputs in [-2, 2]:\n  \
+             v0 = x0 * x1\n  \
+             v1 = v0.sin()\n  \
+             v2 = dot[v0, v1] · [0.5, -1.25]\n  \
+             v3 = custom sqrt(x0² + v2² + 1)\n  \
+             output v3"
+        );
+        assert_eq!(format!("{expr:?}"), expr.to_string());
+    }
+
+    #[test]
+    fn a_smaller_op_count_gives_a_prefix_of_the_expression() {
+        let long = Expr::random(&mut StdRng::seed_from_u64(4), 3, 40);
+        let short = Expr::random(&mut StdRng::seed_from_u64(4), 3, 10);
+        let body =
+            short.nodes.len() - usize::from(matches!(short.nodes.last(), Some(Node::Sum(_))));
+        assert!(body >= 10);
+        assert_eq!(short.nodes[..body], long.nodes[..body]);
+    }
+
+    #[test]
+    fn every_kind_of_operation_is_generated() {
+        let mut seen = std::collections::HashSet::new();
+        let mut rng = StdRng::seed_from_u64(0);
+        for _ in 0..50 {
+            for node in Expr::random(&mut rng, 3, 40).nodes {
+                seen.insert(std::mem::discriminant(&node));
+            }
+        }
+        assert_eq!(seen.len(), 30);
+    }
+
+    #[test]
+    fn every_value_stays_in_its_range_across_the_widened_input_box() {
+        let mut rng = StdRng::seed_from_u64(8);
+        for _ in 0..100 {
+            let (expr, ranges) = generate(&mut rng, 2, 30, 2.0);
+            let edge = 2.1;
+            for _ in 0..20 {
+                let at = [rng.gen_range(-edge..=edge), rng.gen_range(-edge..=edge)];
+                for (slot, (value, range)) in expr.values(&at).iter().zip(&ranges).enumerate() {
+                    assert!(
+                        range.lo - 1e-9 <= *value && *value <= range.hi + 1e-9,
+                        "{} = {value} outside [{}, {}] at {at:?} in {expr}",
+                        expr.slot(slot),
+                        range.lo,
+                        range.hi
+                    );
+                }
+            }
+        }
+    }
+}
