@@ -2,32 +2,24 @@
 //! edges: clamping, ±1000 logits, f32, and the panic messages.
 
 use proptest::prelude::*;
+use tapegrad::check::GradCheck;
 use tapegrad::{Tape, Var, loss};
 
-/// Compares the tape gradient of `f` at `at` with central finite differences.
+/// Proptest settings: few cases by default (the suite runs in debug mode), `PROPTEST_CASES` for
+/// deep runs.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
+    ProptestConfig::with_cases(cases)
+}
+
+/// Asserts that the tape's gradient of `f` at `at` matches central finite differences from
+/// `tapegrad::check`, to a relative 1e-6 and an absolute 1e-8 (as `tests/grad_check.rs`).
+#[track_caller]
 fn assert_grad_close(f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t>, at: &[f64]) {
-    let tape = Tape::new();
-    let xs = tape.vars(at);
-    let grads = f(&xs).backward().wrt_all(&xs);
-    let value_at = |point: &[f64]| {
-        let tape = Tape::new();
-        let xs = tape.vars(point);
-        f(&xs).value()
-    };
-    for i in 0..at.len() {
-        let h = 1e-6 * at[i].abs().max(1.0);
-        let mut plus = at.to_vec();
-        let mut minus = at.to_vec();
-        plus[i] += h;
-        minus[i] -= h;
-        let numeric = (value_at(&plus) - value_at(&minus)) / (2.0 * h);
-        let tolerance = 1e-6 * (1.0 + numeric.abs());
-        assert!(
-            (grads[i] - numeric).abs() <= tolerance,
-            "d/dx{i} at {at:?}: tape says {}, finite differences say {numeric}",
-            grads[i]
-        );
-    }
+    GradCheck::new().rel_tol(1e-6).abs_tol(1e-8).assert(f, at);
 }
 
 /// Predictions and targets of the same length, at least `min_gap` apart elementwise (away from
@@ -49,6 +41,8 @@ fn labels_01(n: usize) -> impl Strategy<Value = Vec<f64>> {
 }
 
 proptest! {
+    #![proptest_config(config())]
+
     #[test]
     fn mse_matches_finite_difference((p, y) in pairs(0.0)) {
         assert_grad_close(|v| loss::mse(v, &y), &p);
