@@ -532,17 +532,18 @@ impl<T: Scalar> Tape<T> {
         NodeId(index as u32)
     }
 
-    /// Appends an n-ary node: `n` parents framed by the count `n` on both sides, and the partials
-    /// produced alongside each parent by `operands` (none when `unit` is set, as for `sum`).
+    /// Appends an n-ary node: `n` parents framed by the count `n` on both sides, and the
+    /// partials that go with them (none for `sum`, whose partials are all 1).
     ///
-    /// `operands` yields `(parent, partial)` pairs; it is crate code that records nothing.
+    /// `parents` must yield exactly `n` indices. Both iterators are built by crate code over
+    /// slices, so `extend` reserves once and writes without a check per element.
     #[inline(always)]
     pub(crate) fn push_nary(
         &self,
         kind: OpKind,
         n: usize,
-        operands: impl Iterator<Item = (u32, T)>,
-        unit: bool,
+        parents: impl Iterator<Item = u32>,
+        partials: impl Iterator<Item = T>,
         consts: &[T],
     ) -> NodeId {
         let count = u32::try_from(n).unwrap_or_else(|_| {
@@ -552,8 +553,8 @@ impl<T: Scalar> Tape<T> {
                 u32::MAX
             )
         });
-        // SAFETY: see `with_storage`. `operands` is an iterator built by crate code over slices
-        // of Vars and plain numbers; it neither records on this tape nor reads its storage.
+        // SAFETY: see `with_storage`. The iterators are crate code over slices of Vars and plain
+        // numbers; they neither record on this tape nor read its storage.
         let s = unsafe { &mut *self.storage.get() };
         let index = s.kinds.len();
         if index >= self.limit as usize {
@@ -562,19 +563,19 @@ impl<T: Scalar> Tape<T> {
         s.kinds.push(kind);
         s.parents.reserve(n + 2);
         s.parents.push(count);
-        if unit {
-            s.parents.extend(operands.map(|(p, _)| p));
-        } else {
-            s.partials.reserve(n);
-            for (p, d) in operands {
-                s.parents.push(p);
-                s.partials.push(d);
-            }
-        }
+        s.parents.extend(parents);
         s.parents.push(count);
+        debug_assert_eq!(s.parents[s.parents.len() - n - 2], count);
+        s.partials.extend(partials);
         s.consts.extend_from_slice(consts);
-        // The appends above used spare capacity that `room` counted on.
-        s.room = 0;
+        // These appends used spare capacity that `room` counted on: take off as many
+        // fixed-size nodes' worth as the largest share used on any stack.
+        let used = (n + 2)
+            .div_ceil(MAX_PARENT_WORDS)
+            .max(n.div_ceil(MAX_PARTIALS))
+            .max(consts.len())
+            .max(1);
+        s.room = s.room.saturating_sub(used);
         NodeId(index as u32)
     }
 

@@ -761,3 +761,63 @@ fn the_explanation_of_a_network_gives_backwards_parameter_gradients() {
         assert_eq!(explanation.gradient(p.id()), Some(g[p]), "{}", p.name());
     }
 }
+
+/// Smooth activations only: finite differences are not valid across a kink.
+fn smooth_activation() -> impl Strategy<Value = Activation> {
+    prop_oneof![
+        Just(Activation::Identity),
+        Just(Activation::Sigmoid),
+        Just(Activation::Tanh),
+        Just(Activation::Softplus),
+    ]
+}
+
+/// Random architectures (inputs first), one smooth activation per layer, and seeds.
+fn architecture() -> impl Strategy<Value = (Vec<usize>, Vec<Activation>, u64)> {
+    proptest::collection::vec(1usize..5, 2..5).prop_flat_map(|sizes| {
+        let layers = sizes.len() - 1;
+        (
+            Just(sizes),
+            proptest::collection::vec(smooth_activation(), layers),
+            any::<u64>(),
+        )
+    })
+}
+
+proptest! {
+    #[test]
+    fn layer_stacks_match_finite_differences_in_parameters_and_inputs(
+        (sizes, acts, seed) in architecture()
+    ) {
+        let mlp = Mlp::with_biases(
+            &sizes,
+            &acts,
+            &Init::xavier_normal(),
+            &Init::normal(0.0, 0.1).unwrap(),
+            &mut StdRng::seed_from_u64(seed),
+        )
+        .unwrap();
+        let mut rng = StdRng::seed_from_u64(seed ^ 1);
+        let inputs: Vec<f64> = (0..sizes[0]).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let mut at = mlp.parameters().values().to_vec();
+        at.extend_from_slice(&inputs);
+        let layers = mlp.layers().to_vec();
+        let n_params = mlp.parameters().len();
+        // f(parameters, inputs) = Σ outputs², through Layer::forward on Vars throughout.
+        tapegrad::check::assert_gradient(
+            |v: &[tapegrad::Var<'_>]| {
+                let (params, x) = v.split_at(n_params);
+                let mut h = x.to_vec();
+                let mut offset = 0;
+                for layer in &layers {
+                    let p = &params[offset..offset + layer.parameter_count()];
+                    h = layer.forward(p, &h).unwrap();
+                    offset += layer.parameter_count();
+                }
+                let squares: Vec<_> = h.iter().map(|y| y.powi(2)).collect();
+                v[0].tape().sum(&squares)
+            },
+            &at,
+        );
+    }
+}

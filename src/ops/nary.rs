@@ -45,17 +45,19 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
         if xs.len() != self.len() {
             length_mismatch(xs.len(), self.len(), "weights");
         }
-        for v in xs.iter().chain(self.iter()) {
+        for v in xs {
+            tape.assert_owns(*v, "dot");
+        }
+        for v in self {
             tape.assert_owns(*v, "dot");
         }
         let value = weighted_sum(xs.iter().zip(self).map(|(x, y)| (x.value(), y.value())));
-        // ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ.
-        let operands = xs
-            .iter()
-            .zip(self)
-            .map(|(x, y)| (x.id().0, y.value()))
-            .chain(xs.iter().zip(self).map(|(x, y)| (y.id().0, x.value())));
-        let id = tape.push_nary(OpKind::Dot, 2 * xs.len(), operands, false, &[]);
+        // Parents x₁…xₙ y₁…yₙ with partials ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ.
+        let id = |v: &Var<'t, T>| v.id().0;
+        let value_of = |v: &Var<'t, T>| v.value();
+        let parents = xs.iter().map(id).chain(self.iter().map(id));
+        let partials = self.iter().map(value_of).chain(xs.iter().map(value_of));
+        let id = tape.push_nary(OpKind::Dot, 2 * xs.len(), parents, partials, &[]);
         Var::from_parts(tape, id, value)
     }
 }
@@ -70,8 +72,14 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[T] {
             tape.assert_owns(*v, "dot");
         }
         let value = weighted_sum(xs.iter().zip(self).map(|(x, &c)| (x.value(), c)));
-        let operands = xs.iter().zip(self).map(|(x, &c)| (x.id().0, c));
-        let id = tape.push_nary(OpKind::DotConst, xs.len(), operands, false, &[]);
+        let parents = xs.iter().map(|x| x.id().0);
+        let id = tape.push_nary(
+            OpKind::DotConst,
+            xs.len(),
+            parents,
+            self.iter().copied(),
+            &[],
+        );
         Var::from_parts(tape, id, value)
     }
 }
@@ -131,8 +139,8 @@ impl<T: Scalar> Tape<T> {
             self.assert_owns(*v, "sum");
         }
         let value = xs.iter().fold(T::zero(), |acc, x| acc + x.value());
-        let operands = xs.iter().map(|x| (x.id().0, T::one()));
-        let id = self.push_nary(OpKind::Sum, xs.len(), operands, true, &[]);
+        let parents = xs.iter().map(|x| x.id().0);
+        let id = self.push_nary(OpKind::Sum, xs.len(), parents, std::iter::empty(), &[]);
         Var::from_parts(self, id, value)
     }
 
@@ -204,8 +212,9 @@ impl<T: Scalar> Tape<T> {
         for (v, _) in inputs {
             self.assert_owns(*v, "custom");
         }
-        let operands = inputs.iter().map(|(x, d)| (x.id().0, *d));
-        let id = self.push_nary(OpKind::Custom, inputs.len(), operands, false, &[value]);
+        let parents = inputs.iter().map(|(x, _)| x.id().0);
+        let partials = inputs.iter().map(|&(_, d)| d);
+        let id = self.push_nary(OpKind::Custom, inputs.len(), parents, partials, &[value]);
         Var::from_parts(self, id, value)
     }
 }
