@@ -40,6 +40,7 @@ pub mod functional;
 pub mod gradients;
 pub mod graph;
 pub mod init;
+pub mod loss;
 pub mod nn;
 pub mod ops;
 pub mod optim;

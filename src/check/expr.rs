@@ -6,6 +6,8 @@ use std::fmt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::ops::nary::weighted_sum;
+use crate::ops::{Binary, Unary};
 use crate::{Scalar, Var};
 
 /// Inputs of [`Expr::random`] lie in `[-INPUT_BOUND, INPUT_BOUND]`.
@@ -338,7 +340,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
         match self.rng.gen_range(0..3) {
             0 => {
-                let s = self.push(Node::Softplus(u), r.monotone(softplus));
+                let s = self.push(Node::Softplus(u), r.monotone(|x| Unary::Softplus.eval(x).0));
                 Some(self.push(
                     Node::AddConst(s, POSITIVE),
                     self.range(s).add(Range::new(POSITIVE, POSITIVE)),
@@ -456,7 +458,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 one(Tan(u), self.range(u).monotone(f64::tan))
             }
             17 => one(Tanh(a), ra.monotone(f64::tanh)),
-            18 => one(Sigmoid(a), ra.monotone(sigmoid)),
+            18 => one(Sigmoid(a), ra.monotone(|x| Unary::Sigmoid.eval(x).0)),
             19 if ra.clear_of_zero(KINK_MARGIN) => one(
                 Relu(a),
                 if ra.lo > 0.0 {
@@ -472,7 +474,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     if ra.lo > 0.0 { ra } else { ra.scale(slope) },
                 )
             }
-            21 => one(Softplus(a), ra.monotone(softplus)),
+            21 => one(Softplus(a), ra.monotone(|x| Unary::Softplus.eval(x).0)),
             22 if ra.clear_of_zero(KINK_MARGIN) => {
                 one(Abs(a), if ra.lo > 0.0 { ra } else { ra.scale(-1.0) })
             }
@@ -580,23 +582,6 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         let r = self.range(a).monotone(f64::tanh);
         self.push(Node::Tanh(a), r);
     }
-}
-
-/// The logistic sigmoid with the formula of [`Var::sigmoid`], so that [`Expr::eval`] agrees with
-/// the tape bit for bit.
-fn sigmoid<T: Scalar>(x: T) -> T {
-    let one = T::one();
-    if x >= T::zero() {
-        one / (one + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (one + e)
-    }
-}
-
-fn softplus(x: f64) -> f64 {
-    let relu = if x > 0.0 { x } else { 0.0 };
-    relu + (-x.abs()).exp().ln_1p()
 }
 
 impl Expr {
@@ -878,89 +863,46 @@ impl Expr {
             self.inputs
         );
         let c = T::from_f64;
-        let zero = T::zero();
         let mut v: Vec<T> = Vec::with_capacity(self.inputs + self.nodes.len());
         v.extend_from_slice(at);
+        // Values go through the same rules as recording (`crate::ops`), so that they agree with
+        // the tape bit for bit and cannot drift from it.
+        let un = |op: Unary<T>, x: T| op.eval(x).0;
+        let bin = |op: Binary, x: T, y: T| op.eval(x, y).0;
         for node in &self.nodes {
             use Node::*;
             let value = match *node {
-                Add(a, b) => v[a] + v[b],
-                Sub(a, b) => v[a] - v[b],
-                Mul(a, b) => v[a] * v[b],
-                Div(a, b) => v[a] / v[b],
-                Neg(a) => -v[a],
-                AddConst(a, k) => v[a] + c(k),
-                MulConst(a, k) => v[a] * c(k),
-                DivConst(a, k) => v[a] / c(k),
-                Powi(a, n) => match n {
-                    0 => T::one(),
-                    1 => v[a],
-                    2 => v[a] * v[a],
-                    _ => v[a].powi(n),
-                },
-                Powf(a, k) => v[a].powf(c(k)),
-                Pow(a, b) => v[a].powf(v[b]),
-                Exp(a) => v[a].exp(),
-                Ln(a) => v[a].ln(),
-                Sqrt(a) => v[a].sqrt(),
-                Sin(a) => v[a].sin(),
-                Cos(a) => v[a].cos(),
-                Tan(a) => v[a].tan(),
-                Tanh(a) => v[a].tanh(),
-                Sigmoid(a) => sigmoid(v[a]),
-                Relu(a) => {
-                    if v[a] > zero {
-                        v[a]
-                    } else {
-                        zero
-                    }
+                Add(a, b) => bin(Binary::Add, v[a], v[b]),
+                Sub(a, b) => bin(Binary::Sub, v[a], v[b]),
+                Mul(a, b) => bin(Binary::Mul, v[a], v[b]),
+                Div(a, b) => bin(Binary::Div, v[a], v[b]),
+                Neg(a) => un(Unary::Neg, v[a]),
+                AddConst(a, k) => un(Unary::AddConst(c(k)), v[a]),
+                MulConst(a, k) => un(Unary::MulConst(c(k)), v[a]),
+                DivConst(a, k) => un(Unary::DivConst(c(k)), v[a]),
+                Powi(a, n) => un(Unary::Powi(n), v[a]),
+                Powf(a, k) => un(Unary::Powf(c(k)), v[a]),
+                Pow(a, b) => bin(Binary::Pow, v[a], v[b]),
+                Exp(a) => un(Unary::Exp, v[a]),
+                Ln(a) => un(Unary::Ln, v[a]),
+                Sqrt(a) => un(Unary::Sqrt, v[a]),
+                Sin(a) => un(Unary::Sin, v[a]),
+                Cos(a) => un(Unary::Cos, v[a]),
+                Tan(a) => un(Unary::Tan, v[a]),
+                Tanh(a) => un(Unary::Tanh, v[a]),
+                Sigmoid(a) => un(Unary::Sigmoid, v[a]),
+                Relu(a) => un(Unary::Relu, v[a]),
+                LeakyRelu(a, k) => un(Unary::LeakyRelu(c(k)), v[a]),
+                Softplus(a) => un(Unary::Softplus, v[a]),
+                Abs(a) => un(Unary::Abs, v[a]),
+                Recip(a) => un(Unary::Recip, v[a]),
+                Max(a, b) => bin(Binary::Max, v[a], v[b]),
+                Min(a, b) => bin(Binary::Min, v[a], v[b]),
+                Sum(ref xs) => xs.iter().fold(T::zero(), |acc, &x| acc + v[x]),
+                Dot(ref xs, ref ys) => weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (v[x], v[y]))),
+                DotConst(ref xs, ref cs) => {
+                    weighted_sum(xs.iter().zip(cs).map(|(&x, &k)| (v[x], c(k))))
                 }
-                LeakyRelu(a, s) => {
-                    if v[a] > zero {
-                        v[a]
-                    } else {
-                        c(s) * v[a]
-                    }
-                }
-                Softplus(a) => {
-                    let x = v[a];
-                    let relu = if x > zero { x } else { zero };
-                    relu + (-x.abs()).exp().ln_1p()
-                }
-                Abs(a) => {
-                    let x = v[a];
-                    if x > zero {
-                        x
-                    } else if x < zero {
-                        -x
-                    } else {
-                        x.abs()
-                    }
-                }
-                Recip(a) => v[a].recip(),
-                Max(a, b) => {
-                    if v[a] >= v[b] {
-                        v[a]
-                    } else {
-                        v[b]
-                    }
-                }
-                Min(a, b) => {
-                    if v[a] <= v[b] {
-                        v[a]
-                    } else {
-                        v[b]
-                    }
-                }
-                Sum(ref xs) => xs.iter().fold(zero, |acc, &x| acc + v[x]),
-                Dot(ref xs, ref ys) => xs
-                    .iter()
-                    .zip(ys)
-                    .fold(zero, |acc, (&x, &y)| acc + v[x] * v[y]),
-                DotConst(ref xs, ref cs) => xs
-                    .iter()
-                    .zip(cs)
-                    .fold(zero, |acc, (&x, &k)| acc + v[x] * c(k)),
                 Norm(a, b) => norm(v[a], v[b]),
             };
             v.push(value);

@@ -1,0 +1,488 @@
+//! Loss functions: how far a model's outputs are from the targets, as one [`Var`] to call
+//! [`backward`](Var::backward) on.
+//!
+//! Each loss records **one node** on the tape with [`Tape::custom`](crate::Tape::custom): its value
+//! and its closed-form partial with respect to each prediction, written next to each other below.
+//! One node instead of a chain of `-`, `powi` and `sum` nodes keeps the tape short, and lets the
+//! numerically delicate losses (cross-entropy) pick a stable formula for the value and the partial
+//! alike. Every partial is checked against central finite differences in `tests/loss.rs`.
+//!
+//! # Conventions
+//!
+//! - Losses over several outputs are **means** over the elements (not sums), so the learning rate
+//!   does not have to change with the batch size.
+//! - Targets are plain numbers (`&[T]`): data, not something to differentiate.
+//! - Slices of different lengths, an empty slice, a hinge label other than ±1 or a class index out
+//!   of range are mistakes in the calling code, not in data the user typed: they **panic** with a
+//!   message naming both lengths (or the culprit) and the fix, as [`Tape::dot`](crate::Tape::dot)
+//!   does.
+//!
+//! # Examples
+//!
+//! ```
+//! use tapegrad::{loss, Tape};
+//!
+//! let tape = Tape::new();
+//! let w = tape.var(0.5);
+//! let predictions: Vec<_> = [1.0, 2.0].iter().map(|&x| w * x).collect();
+//! let l = loss::mse(&predictions, &[1.0, 2.0]);
+//! // l = ((0.5 - 1)² + (1 - 2)²) / 2 = 0.625;  dl/dw = (2·(-0.5)·1 + 2·(-1)·2) / 2 = -2.5
+//! assert_eq!(l.value(), 0.625);
+//! assert_eq!(l.backward()[w], -2.5);
+//! ```
+
+use smallvec::SmallVec;
+
+use crate::{Scalar, Var};
+
+/// `(prediction, partial)` pairs of one loss node; losses over a handful of outputs stay on the
+/// stack.
+type Partials<'t, T> = SmallVec<[(Var<'t, T>, T); 8]>;
+
+/// The smallest probability [`binary_cross_entropy`] takes the logarithm of: `1e-12`.
+///
+/// `ln(1e-12) ≈ -27.6`, so one confidently wrong prediction costs at most about 27.6 instead of
+/// infinity. The bound is representable in `f32` as well as `f64`.
+pub const PROBABILITY_EPSILON: f64 = 1e-12;
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn length_mismatch(loss: &str, predictions: usize, targets: usize, what: &str) -> ! {
+    panic!(
+        "{loss}: got {predictions} predictions and {targets} {what}; pass slices of equal length"
+    )
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn empty(loss: &str, what: &str) -> ! {
+    panic!("{loss}: got no {what}; pass at least one")
+}
+
+/// Checks the lengths and returns `1 / n`.
+#[inline]
+#[track_caller]
+fn inverse_len<T: Scalar>(loss: &str, predictions: usize, targets: usize) -> T {
+    if predictions != targets {
+        length_mismatch(loss, predictions, targets, "targets");
+    }
+    if predictions == 0 {
+        empty(loss, "predictions");
+    }
+    T::one() / T::from_f64(predictions as f64)
+}
+
+/// Records one loss node: for each prediction `p` with target `y`, `term(p, y)` gives the
+/// element's loss and its partial `∂/∂p`; the node's value is their mean.
+#[inline]
+#[track_caller]
+fn mean_loss<'t, T: Scalar>(
+    name: &str,
+    predictions: &[Var<'t, T>],
+    targets: &[T],
+    term: impl Fn(T, T) -> (T, T),
+) -> Var<'t, T> {
+    let inv_n: T = inverse_len(name, predictions.len(), targets.len());
+    let mut total = T::zero();
+    let mut partials = Partials::with_capacity(predictions.len());
+    for (&p, &y) in predictions.iter().zip(targets) {
+        let (value, partial) = term(p.value(), y);
+        total += value;
+        partials.push((p, partial * inv_n));
+    }
+    predictions[0].tape().custom(total * inv_n, &partials)
+}
+
+/// Mean squared error, `(1/n) Σ (pᵢ - yᵢ)²`.
+///
+/// Partial: `∂/∂pᵢ = 2 (pᵢ - yᵢ) / n`.
+///
+/// # Panics
+///
+/// When `predictions` and `targets` differ in length or are empty, or a prediction belongs to
+/// another tape.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let p = tape.vars(&[0.5, 2.0]);
+/// let l = loss::mse(&p, &[1.0, 1.0]);
+/// assert_eq!(l.value(), (0.25 + 1.0) / 2.0);
+/// let g = l.backward();
+/// assert_eq!(g.wrt_all(&p), vec![-0.5, 1.0]);
+/// ```
+pub fn mse<'t, T: Scalar>(predictions: &[Var<'t, T>], targets: &[T]) -> Var<'t, T> {
+    let two = T::from_f64(2.0);
+    mean_loss("mse", predictions, targets, |p, y| {
+        let d = p - y;
+        (d * d, two * d)
+    })
+}
+
+/// Mean absolute error, `(1/n) Σ |pᵢ - yᵢ|`.
+///
+/// Partial: `∂/∂pᵢ = sign(pᵢ - yᵢ) / n`; at the kink `pᵢ = yᵢ` the partial is 0.
+///
+/// # Panics
+///
+/// When `predictions` and `targets` differ in length or are empty, or a prediction belongs to
+/// another tape.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let p = tape.vars(&[0.5, 2.0, 1.0]);
+/// let l = loss::mae(&p, &[1.0, 1.0, 1.0]);
+/// assert_eq!(l.value(), 0.5);
+/// let third = 1.0 / 3.0;
+/// assert_eq!(l.backward().wrt_all(&p), vec![-third, third, 0.0]);
+/// ```
+pub fn mae<'t, T: Scalar>(predictions: &[Var<'t, T>], targets: &[T]) -> Var<'t, T> {
+    mean_loss("mae", predictions, targets, |p, y| {
+        let d = p - y;
+        let sign = if d > T::zero() {
+            T::one()
+        } else if d < T::zero() {
+            -T::one()
+        } else {
+            T::zero()
+        };
+        (d.abs(), sign)
+    })
+}
+
+/// Binary cross-entropy of probabilities `pᵢ ∈ [0, 1]` (the output of a sigmoid) against labels
+/// `yᵢ ∈ [0, 1]`: `-(1/n) Σ [yᵢ ln pᵢ + (1 - yᵢ) ln(1 - pᵢ)]`.
+///
+/// Partial: `∂/∂pᵢ = ((1 - yᵢ) / (1 - pᵢ) - yᵢ / pᵢ) / n`.
+///
+/// **Clamping.** A probability of exactly 0 or 1 would make a logarithm infinite. Each logarithm
+/// therefore takes `max(pᵢ, ε)` and `max(1 - pᵢ, ε)` with `ε =`
+/// [`PROBABILITY_EPSILON`] `= 1e-12`: one confidently wrong prediction costs at most
+/// `-ln ε ≈ 27.6`, and where a term is clamped its partial is 0, as the derivative of a constant
+/// is. Clamping `1 - p` rather than `p` keeps the bound exact in `f32`, where `1 - 1e-12` would
+/// round to 1. Prefer [`binary_cross_entropy_with_logits`] when you have the logit: it needs no
+/// clamp and does not lose the gradient of a saturated sigmoid.
+///
+/// # Panics
+///
+/// When `probabilities` and `labels` differ in length or are empty, or a probability belongs to
+/// another tape.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let p = tape.var(0.8);
+/// let l = loss::binary_cross_entropy(&[p], &[1.0]);
+/// assert_eq!(l.value(), -(0.8f64.ln()));
+/// assert_eq!(l.backward()[p], -1.0 / 0.8);
+///
+/// // A certain and wrong prediction is clamped, not infinite.
+/// let wrong = tape.var(0.0);
+/// let l = loss::binary_cross_entropy(&[wrong], &[1.0]);
+/// assert_eq!(l.value(), -(1e-12f64.ln()));
+/// ```
+pub fn binary_cross_entropy<'t, T: Scalar>(
+    probabilities: &[Var<'t, T>],
+    labels: &[T],
+) -> Var<'t, T> {
+    let eps = T::from_f64(PROBABILITY_EPSILON);
+    let one = T::one();
+    mean_loss("binary_cross_entropy", probabilities, labels, |p, y| {
+        let q = one - p;
+        let (ln_p, d_ln_p) = if p > eps {
+            (p.ln(), p.recip())
+        } else {
+            (eps.ln(), T::zero())
+        };
+        let (ln_q, d_ln_q) = if q > eps {
+            (q.ln(), q.recip())
+        } else {
+            (eps.ln(), T::zero())
+        };
+        // Skip a term whose weight is 0 so that 0 · ln ε adds nothing, not even rounding.
+        let mut value = T::zero();
+        let mut partial = T::zero();
+        if y != T::zero() {
+            value -= y * ln_p;
+            partial -= y * d_ln_p;
+        }
+        if y != one {
+            value -= (one - y) * ln_q;
+            partial += (one - y) * d_ln_q;
+        }
+        (value, partial)
+    })
+}
+
+/// The logistic sigmoid of a plain number, without overflow for large `|z|`.
+#[inline]
+fn sigmoid<T: Scalar>(z: T) -> T {
+    if z >= T::zero() {
+        T::one() / (T::one() + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (T::one() + e)
+    }
+}
+
+/// Binary cross-entropy of logits `zᵢ` (before the sigmoid) against labels `yᵢ ∈ [0, 1]`: the
+/// same as [`binary_cross_entropy`] of `sigmoid(zᵢ)`, computed stably.
+///
+/// Value per element: `max(z, 0) - z y + ln(1 + e^(-|z|))`, which never overflows and never takes
+/// the logarithm of 0. Partial: `∂/∂zᵢ = (sigmoid(zᵢ) - yᵢ) / n`, finite for every finite `zᵢ` —
+/// no clamp needed, so a saturated wrong prediction still gets the full gradient.
+///
+/// # Panics
+///
+/// When `logits` and `labels` differ in length or are empty, or a logit belongs to another tape.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let z = tape.var(0.0);
+/// let l = loss::binary_cross_entropy_with_logits(&[z], &[1.0]);
+/// assert_eq!(l.value(), 2f64.ln());
+/// assert_eq!(l.backward()[z], -0.5);
+///
+/// // Very wrong and very sure: large but finite, with the full gradient of -1.
+/// let z = tape.var(-1000.0);
+/// let l = loss::binary_cross_entropy_with_logits(&[z], &[1.0]);
+/// assert_eq!(l.value(), 1000.0);
+/// assert_eq!(l.backward()[z], -1.0);
+/// ```
+pub fn binary_cross_entropy_with_logits<'t, T: Scalar>(
+    logits: &[Var<'t, T>],
+    labels: &[T],
+) -> Var<'t, T> {
+    let zero = T::zero();
+    mean_loss(
+        "binary_cross_entropy_with_logits",
+        logits,
+        labels,
+        |z, y| {
+            let relu = if z > zero { z } else { zero };
+            let value = relu - z * y + (-z.abs()).exp().ln_1p();
+            (value, sigmoid(z) - y)
+        },
+    )
+}
+
+/// Hinge loss of scores `sᵢ` against labels `yᵢ ∈ {-1, 1}`: `(1/n) Σ max(0, 1 - yᵢ sᵢ)`, the loss
+/// of a support vector machine. Add [`l2_penalty`] on the weights for the margin term.
+///
+/// Partial: `∂/∂sᵢ = -yᵢ / n` where `yᵢ sᵢ < 1`, else 0; at the kink `yᵢ sᵢ = 1` the partial is 0.
+///
+/// # Panics
+///
+/// When `scores` and `labels` differ in length or are empty, a label is not -1 or 1, or a score
+/// belongs to another tape.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let s = tape.vars(&[0.5, 3.0]);
+/// let l = loss::hinge(&s, &[1.0, -1.0]);
+/// // max(0, 1 - 0.5) = 0.5 and max(0, 1 + 3) = 4
+/// assert_eq!(l.value(), 2.25);
+/// assert_eq!(l.backward().wrt_all(&s), vec![-0.5, 0.5]);
+/// ```
+pub fn hinge<'t, T: Scalar>(scores: &[Var<'t, T>], labels: &[T]) -> Var<'t, T> {
+    let one = T::one();
+    if let Some((i, y)) = labels
+        .iter()
+        .enumerate()
+        .find(|&(_, &y)| y != one && y != -one)
+    {
+        panic!("hinge: label {y} at index {i} is not -1 or 1; map the two classes to -1 and 1");
+    }
+    mean_loss("hinge", scores, labels, |s, y| {
+        let margin = one - y * s;
+        if margin > T::zero() {
+            (margin, -y)
+        } else {
+            (T::zero(), T::zero())
+        }
+    })
+}
+
+/// L2 penalty (weight decay) `λ Σ wᵢ²`, to add to a loss so that large weights cost something.
+///
+/// Partial: `∂/∂wᵢ = 2 λ wᵢ`. A sum, not a mean: the penalty must not shrink as a network grows.
+///
+/// # Panics
+///
+/// When a weight belongs to another tape. An empty slice is a bug too (there is no tape to
+/// record on), and panics.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let w = tape.vars(&[1.0f64, -2.0]);
+/// let scores = [tape.dot(&w, &[1.0, 1.0])];
+/// let l = loss::hinge(&scores, &[1.0]) + loss::l2_penalty(&w, 0.1);
+/// // hinge: max(0, 1 - (-1)) = 2;  penalty: 0.1 · (1 + 4) = 0.5
+/// assert!((l.value() - 2.5).abs() < 1e-15);
+/// let g = l.backward();
+/// // ∂/∂w = -1 · [1, 1] + 2 · 0.1 · [1, -2]
+/// assert!((g[w[0]] - (-0.8)).abs() < 1e-15);
+/// assert!((g[w[1]] - (-1.4)).abs() < 1e-15);
+/// ```
+pub fn l2_penalty<'t, T: Scalar>(weights: &[Var<'t, T>], lambda: T) -> Var<'t, T> {
+    let Some(first) = weights.first() else {
+        empty("l2_penalty", "weights");
+    };
+    let two_lambda = T::from_f64(2.0) * lambda;
+    let mut total = T::zero();
+    let mut partials = Partials::with_capacity(weights.len());
+    for &w in weights {
+        let v = w.value();
+        total += v * v;
+        partials.push((w, two_lambda * v));
+    }
+    first.tape().custom(lambda * total, &partials)
+}
+
+/// `ln Σ e^(xᵢ)`, computed as `m + ln Σ e^(xᵢ - m)` with `m = max xᵢ` so that no exponential
+/// overflows: finite for any finite inputs.
+///
+/// Partial: `∂/∂xᵢ = softmax(x)ᵢ = e^(xᵢ - m) / Σ e^(xⱼ - m)`.
+///
+/// # Panics
+///
+/// When `xs` is empty or a Var belongs to another tape.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let xs = tape.vars(&[1000.0, 1000.0]);
+/// let l = loss::log_sum_exp(&xs);
+/// assert_eq!(l.value(), 1000.0 + 2f64.ln());
+/// assert_eq!(l.backward().wrt_all(&xs), vec![0.5, 0.5]);
+/// ```
+pub fn log_sum_exp<'t, T: Scalar>(xs: &[Var<'t, T>]) -> Var<'t, T> {
+    let Some(first) = xs.first() else {
+        empty("log_sum_exp", "inputs");
+    };
+    let (lse, partials) = log_sum_exp_parts(xs);
+    first.tape().custom(lse, &partials)
+}
+
+/// The value of `ln Σ e^(xᵢ)` and the softmax `∂/∂xᵢ` of a non-empty slice.
+fn log_sum_exp_parts<'t, T: Scalar>(xs: &[Var<'t, T>]) -> (T, Partials<'t, T>) {
+    let m = xs
+        .iter()
+        .map(|x| x.value())
+        .fold(xs[0].value(), |m, v| if v > m { v } else { m });
+    let mut partials: Partials<'t, T> = xs.iter().map(|&x| (x, (x.value() - m).exp())).collect();
+    // Every exponent is ≤ 0 and the largest is e^0 = 1, so 1 ≤ total ≤ n.
+    let total = partials.iter().fold(T::zero(), |acc, &(_, e)| acc + e);
+    for (_, e) in &mut partials {
+        *e /= total;
+    }
+    (m + total.ln(), partials)
+}
+
+/// Softmax cross-entropy of one example: `-ln softmax(z)[class] = ln Σ e^(zⱼ) - z_class`, the loss
+/// of a classifier whose outputs `z` are logits and whose right answer is `class`.
+///
+/// The log-sum-exp is shifted by `max z` (see [`log_sum_exp`]), so the value and every partial
+/// stay finite for logits of ±1000 and beyond. Partial: `∂/∂zᵢ = softmax(z)ᵢ - [i = class]`. For a
+/// batch, average the per-example losses (for instance with [`Tape::sum`](crate::Tape::sum) and a
+/// division).
+///
+/// # Panics
+///
+/// When `logits` is empty, `class` is not an index into it, or a logit belongs to another tape.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// let tape = Tape::new();
+/// let z = tape.vars(&[1000.0, -1000.0, 0.0]);
+/// let l = loss::softmax_cross_entropy(&z, 1);
+/// assert_eq!(l.value(), 2000.0);
+/// assert_eq!(l.backward().wrt_all(&z), vec![1.0, -1.0, 0.0]);
+/// ```
+pub fn softmax_cross_entropy<'t, T: Scalar>(logits: &[Var<'t, T>], class: usize) -> Var<'t, T> {
+    if logits.is_empty() {
+        empty("softmax_cross_entropy", "logits");
+    }
+    if class >= logits.len() {
+        panic!(
+            "softmax_cross_entropy: class {class} is out of range for {} logits; pass an index below {}",
+            logits.len(),
+            logits.len()
+        );
+    }
+    let (lse, mut partials) = log_sum_exp_parts(logits);
+    partials[class].1 -= T::one();
+    logits[0]
+        .tape()
+        .custom(lse - logits[class].value(), &partials)
+}
+
+/// The code of `docs/neural-networks.md`, compiled and run as doctests so that it cannot go stale.
+#[doc = include_str!("../docs/neural-networks.md")]
+#[cfg(doctest)]
+pub struct NeuralNetworksChapter;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{OpKind, Tape};
+
+    #[test]
+    fn each_loss_records_exactly_one_node() {
+        let tape = Tape::new();
+        let p = tape.vars(&[0.2, 0.7, 0.5]);
+        let y = [0.0, 1.0, 1.0];
+        let before = tape.len();
+        let losses = [
+            mse(&p, &y),
+            mae(&p, &y),
+            binary_cross_entropy(&p, &y),
+            binary_cross_entropy_with_logits(&p, &y),
+            hinge(&p, &[1.0, -1.0, 1.0]),
+            l2_penalty(&p, 0.5),
+            log_sum_exp(&p),
+            softmax_cross_entropy(&p, 2),
+        ];
+        assert_eq!(tape.len(), before + losses.len());
+        for l in losses {
+            assert_eq!(tape.kind(l), OpKind::Custom);
+        }
+    }
+
+    #[test]
+    fn stable_sigmoid_saturates_without_nan() {
+        assert_eq!(sigmoid(1000.0f64), 1.0);
+        assert_eq!(sigmoid(-1000.0f64), 0.0);
+        assert_eq!(sigmoid(0.0f32), 0.5);
+    }
+}
