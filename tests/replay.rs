@@ -755,4 +755,63 @@ mod with_nn {
             "the network learned XOR: loss {recorded_loss}"
         );
     }
+
+    /// The loss of `examples/xor.rs`, `loss::mse`, is a custom operation: it does not compile.
+    /// Written with `Var` operations it records the same arithmetic, so replaying it trains the
+    /// network exactly as the recording path with `loss::mse` does.
+    #[test]
+    fn an_mse_of_var_operations_replays_the_xor_example_bit_for_bit() {
+        let inputs = XOR.map(|(x, _)| x);
+        let targets = XOR.map(|(_, y)| y);
+        let epochs = 300;
+
+        let mut recorded = xor_mlp();
+        let mut opt = Sgd::new(0.5).unwrap();
+        let mut tape = Tape::new();
+        let mut grads = Vec::new();
+        let mut recorded_losses = Vec::new();
+        for _ in 0..epochs {
+            tape.clear();
+            let mut net = recorded.bind(&tape);
+            let outputs: [Var; 4] = inputs.map(|x| net.forward(&x).unwrap()[0]);
+            let l = tapegrad::loss::mse(&outputs, &targets);
+            recorded_losses.push(l.value());
+            net.gradients_into(&l.backward(), &mut grads);
+            opt.step(recorded.parameters_mut(), &grads);
+        }
+
+        let replayed = xor_mlp();
+        let err = replayed
+            .compile_loss(&[], |_, net, _| {
+                let outputs: [Var; 4] = inputs.map(|x| net.forward(&x).unwrap()[0]);
+                Ok(tapegrad::loss::mse(&outputs, &targets))
+            })
+            .unwrap_err();
+        assert!(matches!(err, tapegrad::Error::ReplayCustomOp { .. }));
+
+        let mut replayed = replayed;
+        let mut opt = Sgd::new(0.5).unwrap();
+        let mut step = replayed
+            .compile_loss(&[], |tape, net, _| {
+                let squares: Vec<Var> = inputs
+                    .iter()
+                    .zip(targets)
+                    .map(|(x, y)| (net.forward(x).unwrap()[0] - y).powi(2))
+                    .collect();
+                Ok(tape.sum(&squares) * (1.0 / 4.0))
+            })
+            .unwrap();
+        let mut replayed_losses = Vec::new();
+        for _ in 0..epochs {
+            let r = step.run(replayed.parameters().values()).unwrap();
+            replayed_losses.push(r.value());
+            opt.step(replayed.parameters_mut(), r.grad());
+        }
+
+        assert_eq!(bits(&replayed_losses), bits(&recorded_losses));
+        assert_eq!(
+            bits(replayed.parameters().values()),
+            bits(recorded.parameters().values())
+        );
+    }
 }
