@@ -30,6 +30,11 @@
 //! The kinks of `relu`, `leaky_relu`, `abs`, `max` and `min` need no guard: their rules pick the
 //! piece the new inputs call for, as recording would.
 //!
+//! Data that changes from call to call (a training point, its target) must be recorded as leaves
+//! and passed to [`Tape::compile_with_data`]: `tape.dot(&w, &data)` with plain numbers bakes the
+//! numbers into the node. [`Mlp::compile_loss`](crate::nn::Mlp::compile_loss) does this for a
+//! network's loss.
+//!
 //! Leaves that are not among the compiled inputs (parameters left out, [`Tape::constant`]s,
 //! detached values) keep the values they were recorded with. Nodes that neither an output nor a
 //! comparison depends on are left out of the program; comparisons recorded after the last output
