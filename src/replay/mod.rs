@@ -70,120 +70,6 @@ use crate::{Error, Scalar, Tape, Var};
 
 mod nn;
 
-/// One node of a compiled program: what the forward pass computes there, with its operands as
-/// indices into the program's values.
-///
-/// One variant per operation, so that the forward pass dispatches once per node. Nodes with
-/// stored partials write them at the partial cursor, which advances exactly as the tape's layout
-/// says, so that the reverse sweep finds them; n-ary nodes read their operands from the program's
-/// parent stack, starting at `start`.
-#[derive(Debug, Clone, Copy)]
-enum Step<T> {
-    /// A leaf: its value is an input or stays as recorded.
-    Leaf,
-    AddConst(u32, T),
-    RSubConst(u32, T),
-    Neg(u32),
-    MulConst(u32, T),
-    DivConst(u32, T),
-    RDivConst(u32, T),
-    Powi(u32, i32),
-    Powf(u32, T),
-    Exp(u32),
-    Ln(u32),
-    Sqrt(u32),
-    Sin(u32),
-    Cos(u32),
-    Tan(u32),
-    Tanh(u32),
-    Sigmoid(u32),
-    Relu(u32),
-    LeakyRelu(u32, T),
-    Softplus(u32),
-    Abs(u32),
-    Recip(u32),
-    Add(u32, u32),
-    Sub(u32, u32),
-    Mul(u32, u32),
-    Div(u32, u32),
-    Pow(u32, u32),
-    Max(u32, u32),
-    Min(u32, u32),
-    /// `Σ xᵢ` over `n` operands.
-    Sum {
-        start: u32,
-        n: u32,
-    },
-    /// `Σ xᵢyᵢ` over `n` pairs: the `xᵢ` then the `yᵢ` on the parent stack; `2n` partials.
-    Dot {
-        start: u32,
-        n: u32,
-    },
-    /// `Σ xᵢcᵢ`: the weights `cᵢ` are the node's (constant) partials.
-    DotConst {
-        start: u32,
-        n: u32,
-    },
-    /// A recorded comparison of two values.
-    Compare {
-        x: u32,
-        y: u32,
-        cmp: Comparison,
-        recorded: bool,
-        node: u32,
-    },
-    /// A recorded comparison of a value with the plain number `guard_consts[c]`.
-    CompareConst {
-        x: u32,
-        c: u32,
-        cmp: Comparison,
-        recorded: bool,
-        node: u32,
-    },
-}
-
-impl<T: Scalar> Step<T> {
-    /// The step computing `op` on the value at `x`.
-    fn unary(op: Unary<T>, x: u32) -> Self {
-        match op {
-            Unary::AddConst(c) => Step::AddConst(x, c),
-            Unary::RSubConst(c) => Step::RSubConst(x, c),
-            Unary::Neg => Step::Neg(x),
-            Unary::MulConst(c) => Step::MulConst(x, c),
-            Unary::DivConst(c) => Step::DivConst(x, c),
-            Unary::RDivConst(c) => Step::RDivConst(x, c),
-            Unary::Powi(n) => Step::Powi(x, n),
-            Unary::Powf(c) => Step::Powf(x, c),
-            Unary::Exp => Step::Exp(x),
-            Unary::Ln => Step::Ln(x),
-            Unary::Sqrt => Step::Sqrt(x),
-            Unary::Sin => Step::Sin(x),
-            Unary::Cos => Step::Cos(x),
-            Unary::Tan => Step::Tan(x),
-            Unary::Tanh => Step::Tanh(x),
-            Unary::Sigmoid => Step::Sigmoid(x),
-            Unary::Relu => Step::Relu(x),
-            Unary::LeakyRelu(c) => Step::LeakyRelu(x, c),
-            Unary::Softplus => Step::Softplus(x),
-            Unary::Abs => Step::Abs(x),
-            Unary::Recip => Step::Recip(x),
-        }
-    }
-
-    /// The step computing `op` on the values at `x` and `y`.
-    fn binary(op: Binary, x: u32, y: u32) -> Self {
-        match op {
-            Binary::Add => Step::Add(x, y),
-            Binary::Sub => Step::Sub(x, y),
-            Binary::Mul => Step::Mul(x, y),
-            Binary::Div => Step::Div(x, y),
-            Binary::Pow => Step::Pow(x, y),
-            Binary::Max => Step::Max(x, y),
-            Binary::Min => Step::Min(x, y),
-        }
-    }
-}
-
 /// A recorded tape compiled into a function of new input values: it returns the outputs and their
 /// gradients with respect to every input, bit for bit as recording afresh would, and allocates
 /// nothing after its first call.
@@ -220,10 +106,8 @@ pub struct CompiledTape<T: Scalar = f64> {
     /// The program's nodes, laid out as on a tape so that the reverse sweep reads it unchanged;
     /// `partials` is rewritten by every forward pass.
     storage: Storage<T>,
-    /// What the forward pass computes at each node.
-    steps: Vec<Step<T>>,
-    /// The plain numbers that comparisons compare with.
-    guard_consts: Vec<T>,
+    /// The recorded index of each comparison, in program order, for error messages.
+    guard_nodes: Vec<u32>,
     /// The value of every node; leaves that are not inputs keep their recorded value.
     values: Vec<T>,
     /// The adjoint buffer of the reverse sweep.
@@ -248,7 +132,7 @@ impl<T: Scalar> fmt::Debug for CompiledTape<T> {
             .field("inputs", &self.inputs.len())
             .field("data", &self.data.len())
             .field("outputs", &self.outputs.len())
-            .field("nodes", &self.steps.len())
+            .field("nodes", &self.storage.kinds.len())
             .field("recorded_nodes", &self.recorded_len)
             .finish()
     }
@@ -537,9 +421,8 @@ fn compile<T: Scalar>(
     // The program: the live nodes in recorded order, renumbered.
     let mut index = vec![u32::MAX; end];
     let mut storage = Storage::default();
-    let mut steps = Vec::new();
     let mut values = Vec::new();
-    let mut guard_consts = Vec::new();
+    let mut guard_nodes = Vec::new();
     for (i, &kind) in kinds.iter().enumerate() {
         if !live[i] {
             continue;
@@ -557,7 +440,6 @@ fn compile<T: Scalar>(
             T::zero()
         };
         let new = |w: usize| index[s.parents[w] as usize];
-        let start = storage.parents.len() as u32;
         let operands = operand_words(s, kind, p);
         for w in p..p + words {
             storage.parents.push(if operands.contains(&w) {
@@ -573,69 +455,21 @@ fn compile<T: Scalar>(
             .consts
             .extend_from_slice(&s.consts[c..c + kind.consts()]);
         storage.kinds.push(kind);
-        let step = match kind.shape() {
-            Shape::Leaf => Step::Leaf,
-            Shape::UnitUnary(_) => {
-                Step::unary(Unary::from_record(kind, konst, T::zero(), 0), new(p))
-            }
-            Shape::Unary => Step::unary(Unary::from_record(kind, konst, s.partials[q], 0), new(p)),
-            Shape::UnaryAux => Step::unary(
-                Unary::from_record(kind, konst, s.partials[q], s.parents[p + 1]),
-                new(p),
-            ),
-            Shape::UnitBinary(_) | Shape::Binary => {
-                Step::binary(Binary::from_kind(kind), new(p), new(p + 1))
-            }
-            Shape::UnitNary => Step::Sum {
-                start: start + 1,
-                n: s.parents[p],
-            },
-            Shape::Nary => match kind {
-                OpKind::Dot => Step::Dot {
-                    start: start + 1,
-                    n: s.parents[p] / 2,
-                },
-                _ => Step::DotConst {
-                    start: start + 1,
-                    n: s.parents[p],
-                },
-            },
-            Shape::Guard(_) => {
-                let (cmp, recorded) = Comparison::decode(s.parents[p + words - 1]);
-                if kind == OpKind::Compare {
-                    Step::Compare {
-                        x: new(p),
-                        y: new(p + 1),
-                        cmp,
-                        recorded,
-                        node: i as u32,
-                    }
-                } else {
-                    guard_consts.push(konst);
-                    Step::CompareConst {
-                        x: new(p),
-                        c: (guard_consts.len() - 1) as u32,
-                        cmp,
-                        recorded,
-                        node: i as u32,
-                    }
-                }
-            }
-        };
-        steps.push(step);
+        if matches!(kind.shape(), Shape::Guard(_)) {
+            guard_nodes.push(i as u32);
+        }
         values.push(konst);
-        index[i] = (steps.len() - 1) as u32;
+        index[i] = (values.len() - 1) as u32;
     }
 
     let slot = |x: &Var<'_, T>| index.get(x.id().index()).copied().unwrap_or(u32::MAX);
     let inputs: Vec<u32> = inputs.iter().map(slot).collect();
     let data: Vec<u32> = data.iter().map(slot).collect();
     let outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
-    let nodes = steps.len();
+    let nodes = values.len();
     Ok(CompiledTape {
         storage,
-        steps,
-        guard_consts,
+        guard_nodes,
         values,
         adjoints: vec![T::zero(); nodes],
         grads: vec![T::zero(); inputs.len() * outputs.len()],
@@ -680,12 +514,12 @@ impl<T: Scalar> CompiledTape<T> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.steps.len()
+        self.storage.kinds.len()
     }
 
     /// `true` when the program has no nodes (never: it has at least its outputs).
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.storage.kinds.is_empty()
     }
 
     /// The output values at new inputs, without gradients: a forward pass alone.
@@ -849,82 +683,114 @@ impl<T: Scalar> CompiledTape<T> {
                 *x = v;
             }
         }
+        let kinds = &self.storage.kinds;
         let parents = &self.storage.parents;
+        let consts = &self.storage.consts;
         let partials = &mut self.storage.partials;
-        let mut q = 0;
+        // Cursors on the parent, partial and constant stacks and in `guard_nodes`: the program is
+        // read as the tape layout describes it, so no separate instruction stream is needed.
+        let (mut p, mut q, mut c, mut g) = (0usize, 0usize, 0usize, 0usize);
         // Each arm evaluates the node through the rule that recorded it (`Unary::eval`,
-        // `Binary::eval`, `weighted_sum`) and stores its partials where the tape layout has them.
+        // `Binary::eval`, `weighted_sum`) and stores its partials where the layout has them.
+        macro_rules! operand {
+            () => {{
+                p += 1;
+                values[parents[p - 1] as usize]
+            }};
+        }
+        macro_rules! constant {
+            () => {{
+                c += 1;
+                consts[c - 1]
+            }};
+        }
         macro_rules! unit {
-            ($op:expr, $x:expr) => {
-                $op.eval(values[$x as usize]).0
-            };
+            ($op:expr) => {{
+                let x = operand!();
+                $op.eval(x).0
+            }};
         }
         macro_rules! unary {
-            ($op:expr, $x:expr) => {{
-                let (v, d) = $op.eval(values[$x as usize]);
+            ($op:expr) => {{
+                let x = operand!();
+                let (v, d) = $op.eval(x);
                 partials[q] = d;
                 q += 1;
                 v
             }};
         }
         macro_rules! unit_binary {
-            ($op:expr, $x:expr, $y:expr) => {
-                $op.eval(values[$x as usize], values[$y as usize]).0
-            };
+            ($op:expr) => {{
+                let (x, y) = (operand!(), operand!());
+                $op.eval(x, y).0
+            }};
         }
         macro_rules! binary {
-            ($op:expr, $x:expr, $y:expr) => {{
-                let (v, dx, dy) = $op.eval(values[$x as usize], values[$y as usize]);
+            ($op:expr) => {{
+                let (x, y) = (operand!(), operand!());
+                let (v, dx, dy) = $op.eval(x, y);
                 partials[q] = dx;
                 partials[q + 1] = dy;
                 q += 2;
                 v
             }};
         }
-        for i in 0..self.steps.len() {
-            let value = match self.steps[i] {
-                Step::Leaf => continue,
-                Step::AddConst(x, c) => unit!(Unary::AddConst(c), x),
-                Step::RSubConst(x, c) => unit!(Unary::RSubConst(c), x),
-                Step::Neg(x) => unit!(Unary::<T>::Neg, x),
-                Step::MulConst(x, c) => unary!(Unary::MulConst(c), x),
-                Step::DivConst(x, c) => unary!(Unary::DivConst(c), x),
-                Step::RDivConst(x, c) => unary!(Unary::RDivConst(c), x),
-                Step::Powi(x, n) => unary!(Unary::<T>::Powi(n), x),
-                Step::Powf(x, c) => unary!(Unary::Powf(c), x),
-                Step::Exp(x) => unary!(Unary::<T>::Exp, x),
-                Step::Ln(x) => unary!(Unary::<T>::Ln, x),
-                Step::Sqrt(x) => unary!(Unary::<T>::Sqrt, x),
-                Step::Sin(x) => unary!(Unary::<T>::Sin, x),
-                Step::Cos(x) => unary!(Unary::<T>::Cos, x),
-                Step::Tan(x) => unary!(Unary::<T>::Tan, x),
-                Step::Tanh(x) => unary!(Unary::<T>::Tanh, x),
-                Step::Sigmoid(x) => unary!(Unary::<T>::Sigmoid, x),
-                Step::Relu(x) => unary!(Unary::<T>::Relu, x),
-                Step::LeakyRelu(x, c) => unary!(Unary::LeakyRelu(c), x),
-                Step::Softplus(x) => unary!(Unary::<T>::Softplus, x),
-                Step::Abs(x) => unary!(Unary::<T>::Abs, x),
-                Step::Recip(x) => unary!(Unary::<T>::Recip, x),
-                Step::Add(x, y) => unit_binary!(Binary::Add, x, y),
-                Step::Sub(x, y) => unit_binary!(Binary::Sub, x, y),
-                Step::Mul(x, y) => binary!(Binary::Mul, x, y),
-                Step::Div(x, y) => binary!(Binary::Div, x, y),
-                Step::Pow(x, y) => binary!(Binary::Pow, x, y),
-                Step::Max(x, y) => binary!(Binary::Max, x, y),
-                Step::Min(x, y) => binary!(Binary::Min, x, y),
-                Step::Sum { start, n } => {
-                    let xs = &parents[start as usize..(start + n) as usize];
+        for (i, &kind) in kinds.iter().enumerate() {
+            let value = match kind {
+                OpKind::Var | OpKind::Const => {
+                    c += 1;
+                    continue;
+                }
+                OpKind::AddConst => unit!(Unary::AddConst(constant!())),
+                OpKind::RSubConst => unit!(Unary::RSubConst(constant!())),
+                OpKind::Neg => unit!(Unary::<T>::Neg),
+                // The factor of `x * c` is the node's recorded partial.
+                OpKind::MulConst => unary!(Unary::MulConst(partials[q])),
+                OpKind::DivConst => unary!(Unary::DivConst(constant!())),
+                OpKind::RDivConst => unary!(Unary::RDivConst(constant!())),
+                OpKind::Powi => {
+                    let n = parents[p + 1] as i32;
+                    let v = unary!(Unary::<T>::Powi(n));
+                    p += 1;
+                    v
+                }
+                OpKind::Powf => unary!(Unary::Powf(constant!())),
+                OpKind::Exp => unary!(Unary::<T>::Exp),
+                OpKind::Ln => unary!(Unary::<T>::Ln),
+                OpKind::Sqrt => unary!(Unary::<T>::Sqrt),
+                OpKind::Sin => unary!(Unary::<T>::Sin),
+                OpKind::Cos => unary!(Unary::<T>::Cos),
+                OpKind::Tan => unary!(Unary::<T>::Tan),
+                OpKind::Tanh => unary!(Unary::<T>::Tanh),
+                OpKind::Sigmoid => unary!(Unary::<T>::Sigmoid),
+                OpKind::Relu => unary!(Unary::<T>::Relu),
+                OpKind::LeakyRelu => unary!(Unary::LeakyRelu(constant!())),
+                OpKind::Softplus => unary!(Unary::<T>::Softplus),
+                OpKind::Abs => unary!(Unary::<T>::Abs),
+                OpKind::Recip => unary!(Unary::<T>::Recip),
+                OpKind::Add => unit_binary!(Binary::Add),
+                OpKind::Sub => unit_binary!(Binary::Sub),
+                OpKind::Mul => binary!(Binary::Mul),
+                OpKind::Div => binary!(Binary::Div),
+                OpKind::Pow => binary!(Binary::Pow),
+                OpKind::Max => binary!(Binary::Max),
+                OpKind::Min => binary!(Binary::Min),
+                OpKind::Sum => {
+                    let n = parents[p] as usize;
+                    let xs = &parents[p + 1..p + 1 + n];
+                    p += n + 2;
                     xs.iter()
                         .fold(T::zero(), |acc, &x| acc + values[x as usize])
                 }
-                Step::Dot { start, n } => {
-                    let (start, n) = (start as usize, n as usize);
-                    let (xs, ys) = parents[start..start + 2 * n].split_at(n);
+                OpKind::Dot => {
+                    let n = parents[p] as usize / 2;
+                    let (xs, ys) = parents[p + 1..p + 1 + 2 * n].split_at(n);
                     let (dxs, dys) = partials[q..q + 2 * n].split_at_mut(n);
                     for (((&x, &y), dx), dy) in xs.iter().zip(ys).zip(dxs).zip(dys) {
                         *dx = values[y as usize];
                         *dy = values[x as usize];
                     }
+                    p += 2 * n + 2;
                     q += 2 * n;
                     weighted_sum(
                         xs.iter()
@@ -932,40 +798,31 @@ impl<T: Scalar> CompiledTape<T> {
                             .map(|(&x, &y)| (values[x as usize], values[y as usize])),
                     )
                 }
-                Step::DotConst { start, n } => {
-                    let (start, n) = (start as usize, n as usize);
-                    let xs = &parents[start..start + n];
+                OpKind::DotConst => {
+                    let n = parents[p] as usize;
+                    let xs = &parents[p + 1..p + 1 + n];
                     let ws = &partials[q..q + n];
+                    p += n + 2;
                     q += n;
                     weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (values[x as usize], w)))
                 }
-                Step::Compare {
-                    x,
-                    y,
-                    cmp,
-                    recorded,
-                    node,
-                } => {
-                    let (x, y) = (values[x as usize], values[y as usize]);
-                    check(cmp, x, y, recorded, node)?;
+                OpKind::Compare => {
+                    let (x, y) = (operand!(), operand!());
+                    let (cmp, recorded) = Comparison::decode(parents[p]);
+                    p += 1;
+                    g += 1;
+                    check(cmp, x, y, recorded, self.guard_nodes[g - 1])?;
                     continue;
                 }
-                Step::CompareConst {
-                    x,
-                    c,
-                    cmp,
-                    recorded,
-                    node,
-                } => {
-                    check(
-                        cmp,
-                        values[x as usize],
-                        self.guard_consts[c as usize],
-                        recorded,
-                        node,
-                    )?;
+                OpKind::CompareConst => {
+                    let x = operand!();
+                    let (cmp, recorded) = Comparison::decode(parents[p]);
+                    p += 1;
+                    g += 1;
+                    check(cmp, x, constant!(), recorded, self.guard_nodes[g - 1])?;
                     continue;
                 }
+                OpKind::Custom => unreachable!("compile refuses custom operations"),
             };
             values[i] = value;
         }
