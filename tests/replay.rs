@@ -815,3 +815,13 @@ mod with_nn {
         );
     }
 }
+
+#[test]
+#[should_panic(expected = "replay: no gradient row 1; this replay has 1")]
+fn a_vjp_has_one_gradient_row() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let mut f = tape.compile(&[x], &[x * 2.0, x * 3.0]).unwrap();
+    let r = f.vjp(&[1.0], &[1.0, 1.0]).unwrap();
+    let _ = r.grad_of(1);
+}
