@@ -12,7 +12,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tapegrad::{CompiledTape, Tape, Var};
 
 // ---------------------------------------------------------------------------------------------
@@ -142,11 +142,7 @@ fn network_loss<'t>(
                 .map(|_| {
                     let z = tape.dot(&p[at..at + 2], x) + p[at + 2];
                     at += 3;
-                    if last == 0 {
-                        z.sigmoid()
-                    } else {
-                        z.tanh()
-                    }
+                    if last == 0 { z.sigmoid() } else { z.tanh() }
                 })
                 .collect();
             for (l, w) in sizes.windows(2).enumerate().skip(1) {
@@ -155,11 +151,7 @@ fn network_loss<'t>(
                     .map(|_| {
                         let z = tape.dot(&p[at..at + fan_in], &acts) + p[at + fan_in];
                         at += fan_in + 1;
-                        if l == last {
-                            z.sigmoid()
-                        } else {
-                            z.tanh()
-                        }
+                        if l == last { z.sigmoid() } else { z.tanh() }
                     })
                     .collect();
             }
