@@ -26,7 +26,11 @@
 //! - Seeing the chain rule: [`explain`] prints a backward pass step by step, [`graph`] exports the
 //!   tape as Graphviz DOT, [`stats`] counts what a tape holds;
 //! - Second derivatives: [`Dual`] numbers as a tape scalar and the [`functional`] API (`grad`,
-//!   `hvp`, `hessian`, `jacobian`, `jvp`).
+//!   `hvp`, `hessian`, `jacobian`, `jvp`);
+//! - Neural networks, built only on the public core: [`nn`] (activations, neurons, layers, `Mlp`
+//!   and its named parameter store), [`init`] (weight initializers), [`loss`] (losses) and
+//!   [`optim`] (SGD with momentum, Adam, learning-rate schedules). `docs/neural-networks.md` goes
+//!   from one neuron to a trained network.
 
 #![warn(missing_docs)]
 
