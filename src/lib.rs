@@ -27,8 +27,13 @@
 //!   tape as Graphviz DOT, [`stats`] counts what a tape holds;
 //! - Second derivatives: [`Dual`] numbers as a tape scalar and the [`functional`] API (`grad`,
 //!   `hvp`, `hessian`, `jacobian`, `jvp`);
+//! - Neural networks, built only on the public core: [`nn`] (activations, neurons, layers, `Mlp`
+//!   and its named parameter store), [`init`] (weight initializers), [`loss`] (losses) and
+//!   [`optim`] (SGD with momentum, Adam, learning-rate schedules). `docs/neural-networks.md` goes
+//!   from one neuron to a trained network;
 //! - Record once, replay many: [`Tape::compile`] turns a recording into a [`CompiledTape`] that
-//!   gives values and gradients at new inputs without recording again ([`replay`]).
+//!   gives values and gradients at new inputs without recording again ([`replay`],
+//!   `docs/replay.md`).
 
 #![warn(missing_docs)]
 

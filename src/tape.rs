@@ -535,17 +535,43 @@ impl<T: Scalar> Tape<T> {
     /// Appends an n-ary node: `n` parents framed by the count `n` on both sides, and the
     /// partials that go with them (none for `sum`, whose partials are all 1).
     ///
-    /// `parents` must yield exactly `n` indices. Both iterators are built by crate code over
-    /// slices, so `extend` reserves once and writes without a check per element.
+    /// `parents` must yield exactly `n` indices and `partials` exactly `n` partials or none.
     #[inline(always)]
     pub(crate) fn push_nary(
         &self,
         kind: OpKind,
         n: usize,
         parents: impl Iterator<Item = u32>,
-        partials: impl Iterator<Item = T>,
+        partials: impl ExactSizeIterator<Item = T>,
         consts: &[T],
     ) -> NodeId {
+        let stored = partials.len();
+        self.push_nary_with(kind, n, stored, consts, |slots, partial_slots| {
+            for (slot, p) in slots.iter_mut().zip(parents) {
+                *slot = p;
+            }
+            for (slot, d) in partial_slots.iter_mut().zip(partials) {
+                *slot = d;
+            }
+        })
+    }
+
+    /// Appends an n-ary node with `n` parents and `stored` partials (`n` or 0), letting `fill`
+    /// write them straight into the tape's stacks: one pass over the operands, no check per
+    /// element.
+    ///
+    /// `fill` receives the `n` parent slots and the `stored` partial slots, zeroed, and must fill
+    /// them; it is crate code that neither records on this tape nor reads its storage.
+    #[inline(always)]
+    pub(crate) fn push_nary_with(
+        &self,
+        kind: OpKind,
+        n: usize,
+        stored: usize,
+        consts: &[T],
+        fill: impl FnOnce(&mut [u32], &mut [T]),
+    ) -> NodeId {
+        debug_assert!(stored == n || stored == 0);
         let count = u32::try_from(n).unwrap_or_else(|_| {
             panic!(
                 "{}: got {n} operands; one node takes at most {} — split the operation",
@@ -553,26 +579,25 @@ impl<T: Scalar> Tape<T> {
                 u32::MAX
             )
         });
-        // SAFETY: see `with_storage`. The iterators are crate code over slices of Vars and plain
-        // numbers; they neither record on this tape nor read its storage.
+        // SAFETY: see `with_storage`. `fill` is crate code over slices of Vars and plain numbers
+        // that writes only the slots it is given: it neither records on this tape nor reads it.
         let s = unsafe { &mut *self.storage.get() };
         let index = s.kinds.len();
         if index >= self.limit as usize {
             self.full();
         }
         s.kinds.push(kind);
-        s.parents.reserve(n + 2);
-        s.parents.push(count);
-        s.parents.extend(parents);
-        s.parents.push(count);
-        debug_assert_eq!(s.parents[s.parents.len() - n - 2], count);
-        s.partials.extend(partials);
+        let p0 = s.parents.len();
+        s.parents.resize(p0 + n + 2, count);
+        let q0 = s.partials.len();
+        s.partials.resize(q0 + stored, T::zero());
+        fill(&mut s.parents[p0 + 1..p0 + 1 + n], &mut s.partials[q0..]);
         s.consts.extend_from_slice(consts);
         // These appends used spare capacity that `room` counted on: take off as many
         // fixed-size nodes' worth as the largest share used on any stack.
         let used = (n + 2)
             .div_ceil(MAX_PARENT_WORDS)
-            .max(n.div_ceil(MAX_PARTIALS))
+            .max(stored.div_ceil(MAX_PARTIALS))
             .max(consts.len())
             .max(1);
         s.room = s.room.saturating_sub(used);

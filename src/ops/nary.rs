@@ -42,22 +42,27 @@ pub(crate) fn weighted_sum<T: Scalar>(pairs: impl Iterator<Item = (T, T)>) -> T 
 impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
     #[inline]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
-        if xs.len() != self.len() {
-            length_mismatch(xs.len(), self.len(), "weights");
+        let ys = self;
+        let n = xs.len();
+        if ys.len() != n {
+            length_mismatch(n, ys.len(), "weights");
         }
-        for v in xs {
-            tape.assert_owns(*v, "dot");
-        }
-        for v in self {
-            tape.assert_owns(*v, "dot");
-        }
-        let value = weighted_sum(xs.iter().zip(self).map(|(x, y)| (x.value(), y.value())));
-        // Parents x₁…xₙ y₁…yₙ with partials ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ.
-        let id = |v: &Var<'t, T>| v.id().0;
-        let value_of = |v: &Var<'t, T>| v.value();
-        let parents = xs.iter().map(id).chain(self.iter().map(id));
-        let partials = self.iter().map(value_of).chain(xs.iter().map(value_of));
-        let id = tape.push_nary(OpKind::Dot, 2 * xs.len(), parents, partials, &[]);
+        let mut value = T::zero();
+        // Parents x₁…xₙ y₁…yₙ with partials ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ, written in one pass that
+        // also checks the tapes and sums the products (in order, as `weighted_sum` does).
+        let id = tape.push_nary_with(OpKind::Dot, 2 * n, 2 * n, &[], |parents, partials| {
+            let (px, py) = parents.split_at_mut(n);
+            let (dx, dy) = partials.split_at_mut(n);
+            let slots = px.iter_mut().zip(py).zip(dx.iter_mut().zip(dy));
+            for (((px, py), (dx, dy)), (x, y)) in slots.zip(xs.iter().zip(ys)) {
+                if !std::ptr::eq(x.tape(), tape) || !std::ptr::eq(y.tape(), tape) {
+                    crate::var::mixed_tapes("dot");
+                }
+                value += x.value() * y.value();
+                (*px, *py) = (x.id().0, y.id().0);
+                (*dx, *dy) = (y.value(), x.value());
+            }
+        });
         Var::from_parts(tape, id, value)
     }
 }
@@ -65,21 +70,21 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
 impl<'t, T: Scalar> DotOperand<'t, T> for &[T] {
     #[inline]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
-        if xs.len() != self.len() {
-            length_mismatch(xs.len(), self.len(), "numbers");
+        let n = xs.len();
+        if self.len() != n {
+            length_mismatch(n, self.len(), "numbers");
         }
-        for v in xs {
-            tape.assert_owns(*v, "dot");
-        }
-        let value = weighted_sum(xs.iter().zip(self).map(|(x, &c)| (x.value(), c)));
-        let parents = xs.iter().map(|x| x.id().0);
-        let id = tape.push_nary(
-            OpKind::DotConst,
-            xs.len(),
-            parents,
-            self.iter().copied(),
-            &[],
-        );
+        let mut value = T::zero();
+        let id = tape.push_nary_with(OpKind::DotConst, n, n, &[], |parents, partials| {
+            let slots = parents.iter_mut().zip(partials.iter_mut());
+            for ((p, d), (x, &c)) in slots.zip(xs.iter().zip(self)) {
+                if !std::ptr::eq(x.tape(), tape) {
+                    crate::var::mixed_tapes("dot");
+                }
+                value += x.value() * c;
+                (*p, *d) = (x.id().0, c);
+            }
+        });
         Var::from_parts(tape, id, value)
     }
 }
