@@ -73,3 +73,13 @@ pub use var::Var;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The code of `docs/second-derivatives.md`, run as doctests.
+#[doc = include_str!("../docs/second-derivatives.md")]
+#[cfg(doctest)]
+pub struct SecondDerivativesDoctests;
+
+/// The code of `docs/replay.md`, run as doctests.
+#[doc = include_str!("../docs/replay.md")]
+#[cfg(doctest)]
+pub struct ReplayDoctests;

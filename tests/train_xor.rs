@@ -273,3 +273,52 @@ fn handwritten_backprop_of_the_w3_network_matches_tapegrad() {
 fn handwritten_backprop_of_the_w4_network_matches_tapegrad() {
     assert_same_gradient(&[2, 4, 1], 4, 4);
 }
+
+#[test]
+fn replay_trains_bit_for_bit_like_recording() {
+    for args in [
+        &["--seed", "3"][..],
+        &[
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "0.5",
+            "--hidden",
+            "4",
+            "--epochs",
+            "300",
+        ][..],
+        &[
+            "--optimizer",
+            "nesterov",
+            "--lr",
+            "0.1",
+            "--layers",
+            "2",
+            "--epochs",
+            "200",
+        ][..],
+    ] {
+        let recorded = train_xor(&train_config(args), |_, _| {});
+        let mut replayed_config = train_config(args);
+        replayed_config.replay = true;
+        let replayed = train_xor(&replayed_config, |_, _| {});
+        let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&recorded.losses), bits(&replayed.losses), "{args:?}");
+        assert_eq!(
+            bits(recorded.net.parameters().values()),
+            bits(replayed.net.parameters().values()),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn the_replay_flag_takes_no_value() {
+    assert!(train_config(&["--replay"]).replay);
+    assert!(!train_config(&[]).replay);
+    assert_eq!(
+        parse_error(&["--replay=yes"]),
+        "--replay takes no value, got '--replay=yes'"
+    );
+}

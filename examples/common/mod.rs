@@ -170,6 +170,9 @@ pub struct Config {
     pub seed: u64,
     pub print_every: usize,
     pub plot: Option<String>,
+    /// Record the loss once and replay it every epoch (`tapegrad::replay`) instead of recording
+    /// each epoch afresh; the results are identical, bit for bit.
+    pub replay: bool,
 }
 
 impl Default for Config {
@@ -186,6 +189,7 @@ impl Default for Config {
             seed: 0,
             print_every: 10,
             plot: None,
+            replay: false,
         }
     }
 }
@@ -281,25 +285,57 @@ pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outco
         .optimizer
         .build(config.lr)
         .expect("invariant: the flags guarantee a positive learning rate");
-    let mut tape = Tape::new();
+    let finished = |epochs: usize, loss: f64| {
+        loss < config.target_loss || epochs == config.epochs || !loss.is_finite()
+    };
     let mut losses = Vec::new();
-    let mut grads = Vec::new();
     let mut epochs = 0;
-    loop {
-        tape.clear();
-        let mut bound = net.bind(&tape);
-        let outputs: [Var; 4] =
-            XOR_INPUTS.map(|x| bound.forward(&x).expect("invariant: 2 inputs")[0]);
-        let l = loss::mse(&outputs, &XOR_TARGETS);
-        let value = l.value();
-        losses.push(value);
-        if value < config.target_loss || epochs == config.epochs || !value.is_finite() {
-            break;
+    if config.replay {
+        // The mean squared error written with Var operations: `loss::mse` is one custom node,
+        // which replay cannot re-run; this form performs the same floating-point operations in
+        // the same order, so both paths train bit for bit alike.
+        let mut step = net
+            .compile_loss(&[], |tape, bound, _| {
+                let squares = XOR_INPUTS
+                    .iter()
+                    .zip(XOR_TARGETS)
+                    .map(|(x, y)| Ok((bound.forward(x)?[0] - y).powi(2)))
+                    .collect::<Result<Vec<Var>, tapegrad::Error>>()?;
+                Ok(tape.sum(&squares) * (1.0 / 4.0))
+            })
+            .expect("invariant: the XOR loss uses only operations that replay");
+        loop {
+            let r = step
+                .run(net.parameters().values())
+                .expect("invariant: the loss records no comparison, so every replay is valid");
+            let value = r.value();
+            losses.push(value);
+            if finished(epochs, value) {
+                break;
+            }
+            on_epoch(epochs, value);
+            optimizer.step(net.parameters_mut(), r.grad());
+            epochs += 1;
         }
-        on_epoch(epochs, value);
-        bound.gradients_into(&l.backward(), &mut grads);
-        optimizer.step(net.parameters_mut(), &grads);
-        epochs += 1;
+    } else {
+        let mut tape = Tape::new();
+        let mut grads = Vec::new();
+        loop {
+            tape.clear();
+            let mut bound = net.bind(&tape);
+            let outputs: [Var; 4] =
+                XOR_INPUTS.map(|x| bound.forward(&x).expect("invariant: 2 inputs")[0]);
+            let l = loss::mse(&outputs, &XOR_TARGETS);
+            let value = l.value();
+            losses.push(value);
+            if finished(epochs, value) {
+                break;
+            }
+            on_epoch(epochs, value);
+            bound.gradients_into(&l.backward(), &mut grads);
+            optimizer.step(net.parameters_mut(), &grads);
+            epochs += 1;
+        }
     }
     let predictions = XOR_INPUTS.map(|x| output(&net, &x));
     Outcome {
@@ -338,6 +374,7 @@ flags (default in brackets):
   --seed N            random seed of the initial weights [{seed}]
   --print-every N     print the loss every N epochs, 0 for never [{every}]
   --plot FILE.svg     write the loss curve and the decision boundary as SVG
+  --replay            record the loss once and replay it each epoch (same results)
   --help              print this and exit",
         hidden = d.hidden,
         layers = d.layers,
@@ -397,6 +434,13 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
         };
         if !flag.starts_with("--") {
             return Err(format!("unexpected argument '{arg}'; flags start with --"));
+        }
+        if flag == "--replay" {
+            if inline.is_some() {
+                return Err(format!("--replay takes no value, got '{arg}'"));
+            }
+            config.replay = true;
+            continue;
         }
         const FLAGS: [&str; 11] = [
             "--hidden",
