@@ -101,6 +101,7 @@ impl<T: Scalar> Gradients<T> {
     /// assert_eq!(g.wrt(x), 2f64.exp());
     /// ```
     #[inline]
+    #[track_caller]
     pub fn wrt(&self, x: Var<'_, T>) -> T {
         if x.tape().id() != self.tape_id {
             foreign_var("Gradients::wrt");
@@ -149,6 +150,7 @@ impl<'t, T: Scalar> Index<Var<'t, T>> for Gradients<T> {
 
     /// `g[x]` is [`g.wrt(x)`](Gradients::wrt).
     #[inline]
+    #[track_caller]
     fn index(&self, x: Var<'t, T>) -> &T {
         if x.tape().id() != self.tape_id {
             foreign_var("Gradients[Var]");

@@ -456,6 +456,7 @@ impl<T: Scalar> Tape<T> {
 
     /// Panics with a clear message unless `var` was recorded on this tape.
     #[inline]
+    #[track_caller]
     pub(crate) fn assert_owns(&self, var: Var<'_, T>, op: &str) {
         if !std::ptr::eq(self, var.tape()) {
             crate::var::mixed_tapes(op);

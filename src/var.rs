@@ -176,6 +176,7 @@ impl<'t, T: Scalar> Var<'t, T> {
 
     /// Records a two-input operation; `name` is the operator shown if the tapes differ.
     #[inline(always)]
+    #[track_caller]
     pub(crate) fn binary(self, other: Self, op: Binary, name: &str) -> Self {
         if !std::ptr::eq(self.tape, other.tape) {
             mixed_tapes(name);

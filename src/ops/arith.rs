@@ -40,6 +40,7 @@ use crate::{Scalar, Var};
 impl<'t, T: Scalar> Add for Var<'t, T> {
     type Output = Var<'t, T>;
     #[inline(always)]
+    #[track_caller]
     fn add(self, rhs: Self) -> Self {
         self.binary(rhs, Binary::Add, "+")
     }
@@ -48,6 +49,7 @@ impl<'t, T: Scalar> Add for Var<'t, T> {
 impl<'t, T: Scalar> Sub for Var<'t, T> {
     type Output = Var<'t, T>;
     #[inline(always)]
+    #[track_caller]
     fn sub(self, rhs: Self) -> Self {
         self.binary(rhs, Binary::Sub, "-")
     }
@@ -56,6 +58,7 @@ impl<'t, T: Scalar> Sub for Var<'t, T> {
 impl<'t, T: Scalar> Mul for Var<'t, T> {
     type Output = Var<'t, T>;
     #[inline(always)]
+    #[track_caller]
     fn mul(self, rhs: Self) -> Self {
         self.binary(rhs, Binary::Mul, "*")
     }
@@ -64,6 +67,7 @@ impl<'t, T: Scalar> Mul for Var<'t, T> {
 impl<'t, T: Scalar> Div for Var<'t, T> {
     type Output = Var<'t, T>;
     #[inline(always)]
+    #[track_caller]
     fn div(self, rhs: Self) -> Self {
         self.binary(rhs, Binary::Div, "/")
     }
@@ -112,6 +116,7 @@ impl<'t, T: Scalar> Div<T> for Var<'t, T> {
 
 impl<'t, T: Scalar> AddAssign for Var<'t, T> {
     #[inline(always)]
+    #[track_caller]
     fn add_assign(&mut self, rhs: Self) {
         *self = self.binary(rhs, Binary::Add, "+=");
     }
@@ -119,6 +124,7 @@ impl<'t, T: Scalar> AddAssign for Var<'t, T> {
 
 impl<'t, T: Scalar> SubAssign for Var<'t, T> {
     #[inline(always)]
+    #[track_caller]
     fn sub_assign(&mut self, rhs: Self) {
         *self = self.binary(rhs, Binary::Sub, "-=");
     }
@@ -126,6 +132,7 @@ impl<'t, T: Scalar> SubAssign for Var<'t, T> {
 
 impl<'t, T: Scalar> MulAssign for Var<'t, T> {
     #[inline(always)]
+    #[track_caller]
     fn mul_assign(&mut self, rhs: Self) {
         *self = self.binary(rhs, Binary::Mul, "*=");
     }
@@ -133,6 +140,7 @@ impl<'t, T: Scalar> MulAssign for Var<'t, T> {
 
 impl<'t, T: Scalar> DivAssign for Var<'t, T> {
     #[inline(always)]
+    #[track_caller]
     fn div_assign(&mut self, rhs: Self) {
         *self = self.binary(rhs, Binary::Div, "/=");
     }

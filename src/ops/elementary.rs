@@ -124,6 +124,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// assert_eq!(g[y], 8.0 * 2f64.ln());
     /// ```
     #[inline]
+    #[track_caller]
     pub fn pow(self, y: Self) -> Self {
         self.binary(y, Binary::Pow, "pow")
     }
@@ -343,6 +344,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// assert_eq!((g[x], g[y]), (1.0, 0.0));
     /// ```
     #[inline]
+    #[track_caller]
     pub fn max(self, y: Self) -> Self {
         self.binary(y, Binary::Max, "max")
     }
@@ -369,6 +371,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// assert_eq!((g[x], g[y]), (0.0, 1.0));
     /// ```
     #[inline]
+    #[track_caller]
     pub fn min(self, y: Self) -> Self {
         self.binary(y, Binary::Min, "min")
     }

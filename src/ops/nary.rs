@@ -41,6 +41,7 @@ pub(crate) fn weighted_sum<T: Scalar>(pairs: impl Iterator<Item = (T, T)>) -> T 
 
 impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
     #[inline]
+    #[track_caller]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
         let ys = self;
         let n = xs.len();
@@ -69,6 +70,7 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
 
 impl<'t, T: Scalar> DotOperand<'t, T> for &[T] {
     #[inline]
+    #[track_caller]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
         let n = xs.len();
         if self.len() != n {
@@ -91,6 +93,7 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[T] {
 
 impl<'t, T: Scalar> DotOperand<'t, T> for &Vec<Var<'t, T>> {
     #[inline]
+    #[track_caller]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
         self.as_slice().dot_with(tape, xs)
     }
@@ -98,6 +101,7 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &Vec<Var<'t, T>> {
 
 impl<'t, T: Scalar, const N: usize> DotOperand<'t, T> for &[Var<'t, T>; N] {
     #[inline]
+    #[track_caller]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
         self.as_slice().dot_with(tape, xs)
     }
@@ -105,6 +109,7 @@ impl<'t, T: Scalar, const N: usize> DotOperand<'t, T> for &[Var<'t, T>; N] {
 
 impl<'t, T: Scalar> DotOperand<'t, T> for &Vec<T> {
     #[inline]
+    #[track_caller]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
         self.as_slice().dot_with(tape, xs)
     }
@@ -112,6 +117,7 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &Vec<T> {
 
 impl<'t, T: Scalar, const N: usize> DotOperand<'t, T> for &[T; N] {
     #[inline]
+    #[track_caller]
     fn dot_with(self, tape: &'t Tape<T>, xs: &[Var<'t, T>]) -> Var<'t, T> {
         self.as_slice().dot_with(tape, xs)
     }
@@ -139,6 +145,7 @@ impl<T: Scalar> Tape<T> {
     /// assert_eq!(s.backward()[xs[1]], 1.0);
     /// ```
     #[inline]
+    #[track_caller]
     pub fn sum<'t>(&'t self, xs: &[Var<'t, T>]) -> Var<'t, T> {
         for v in xs {
             self.assert_owns(*v, "sum");
@@ -176,6 +183,7 @@ impl<T: Scalar> Tape<T> {
     /// assert_eq!(d.backward()[x[1]], -1.0);
     /// ```
     #[inline]
+    #[track_caller]
     pub fn dot<'t>(&'t self, xs: &[Var<'t, T>], ys: impl DotOperand<'t, T>) -> Var<'t, T> {
         ys.dot_with(self, xs)
     }
