@@ -15,78 +15,34 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tapegrad::{CompiledTape, Tape, Var};
 
+#[path = "common/rosenbrock.rs"]
+mod rosenbrock;
+
 // ---------------------------------------------------------------------------------------------
 // W1: Rosenbrock.
-
-/// Deterministic inputs in [-1.5, 1.5] without a random number generator.
-fn inputs(n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|i| ((i as f64) * 0.618_033_988_75).fract() * 3.0 - 1.5)
-        .collect()
-}
-
-/// `Σ 100 (x_{i+1} - x_i²)² + (1 - x_i)²`, plain `f64`.
-fn rosenbrock_plain(x: &[f64]) -> f64 {
-    x.windows(2)
-        .map(|w| 100.0 * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2))
-        .sum()
-}
-
-/// The value and the analytic gradient, written by hand.
-fn rosenbrock_hand(x: &[f64], grad: &mut [f64]) -> f64 {
-    grad.iter_mut().for_each(|g| *g = 0.0);
-    let mut f = 0.0;
-    for i in 0..x.len() - 1 {
-        let t = x[i + 1] - x[i] * x[i];
-        let u = 1.0 - x[i];
-        f += 100.0 * t * t + u * u;
-        grad[i] += -400.0 * t * x[i] - 2.0 * u;
-        grad[i + 1] += 200.0 * t;
-    }
-    f
-}
-
-/// The same function on Vars, written the way the plain version reads.
-fn rosenbrock_tape<'t>(x: &[Var<'t>]) -> Var<'t> {
-    let mut f = x[0] * 0.0;
-    for w in x.windows(2) {
-        f += 100.0 * (w[1] - w[0].powi(2)).powi(2) + (1.0 - w[0]).powi(2);
-    }
-    f
-}
-
-fn rosenbrock_tape_gradient(x: &[f64], grad: &mut Vec<f64>) -> f64 {
-    let tape = Tape::new();
-    let vars = tape.vars(x);
-    let f = rosenbrock_tape(&vars);
-    let g = f.backward();
-    grad.clear();
-    grad.extend(vars.iter().map(|&v| g[v]));
-    f.value()
-}
 
 fn rosenbrock_compiled(x: &[f64]) -> CompiledTape {
     let tape = Tape::new();
     let vars = tape.vars(x);
-    let f = rosenbrock_tape(&vars);
+    let f = rosenbrock::on_tape(&vars);
     tape.compile(&vars, &[f]).expect("no custom ops")
 }
 
 fn w1_rosenbrock(c: &mut Criterion) {
     let n = 100_000;
-    let x = inputs(n);
+    let x = rosenbrock::inputs(n);
     let mut group = c.benchmark_group(format!("W1 rosenbrock n={n}"));
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function("plain f64 value", |b| {
-        b.iter(|| rosenbrock_plain(black_box(&x)))
+        b.iter(|| rosenbrock::plain(black_box(&x)))
     });
     let mut grad = vec![0.0; n];
     group.bench_function("hand-written gradient", |b| {
-        b.iter(|| rosenbrock_hand(black_box(&x), &mut grad))
+        b.iter(|| rosenbrock::hand(black_box(&x), &mut grad))
     });
     let mut grad = Vec::with_capacity(n);
     group.bench_function("recording gradient", |b| {
-        b.iter(|| rosenbrock_tape_gradient(black_box(&x), &mut grad))
+        b.iter(|| rosenbrock::tape_gradient(black_box(&x), &mut grad))
     });
     let mut compiled = rosenbrock_compiled(&x);
     group.bench_function("replay gradient", |b| {

@@ -18,7 +18,10 @@
 use std::process::Command;
 use std::time::Instant;
 
-use tapegrad::{Tape, Var};
+use tapegrad::Tape;
+
+#[path = "../benches/common/rosenbrock.rs"]
+mod rosenbrock;
 
 const USAGE: &str = "\
 usage: memory [--n N] [--scale NODES]
@@ -105,45 +108,24 @@ fn cpu_seconds() -> f64 {
     fields.iter().sum::<f64>() / 100.0
 }
 
-fn inputs(n: usize) -> Vec<f64> {
-    (0..n)
-        .map(|i| ((i as f64) * 0.618_033_988_75).fract() * 3.0 - 1.5)
-        .collect()
-}
-
-fn rosenbrock<'t>(x: &[Var<'t>]) -> Var<'t> {
-    let mut f = x[0] * 0.0;
-    for w in x.windows(2) {
-        f += 100.0 * (w[1] - w[0].powi(2)).powi(2) + (1.0 - w[0]).powi(2);
-    }
-    f
-}
-
 /// Runs one gradient in this process and prints `peak_bytes operations checksum`.
 fn child(kind: &str, n: usize) {
     if kind == "chain" {
         return chain(n);
     }
-    let x = inputs(n);
+    let x = rosenbrock::inputs(n);
     let (ops, checksum) = match kind {
         "tape" => {
             let tape = Tape::new();
             let vars = tape.vars(&x);
-            let f = rosenbrock(&vars);
+            let f = rosenbrock::on_tape(&vars);
             let g = f.backward();
             let grad: Vec<f64> = vars.iter().map(|&v| g[v]).collect();
             (tape.len(), f.value() + grad.iter().sum::<f64>())
         }
         _ => {
             let mut grad = vec![0.0; n];
-            let mut f = 0.0;
-            for i in 0..n - 1 {
-                let t = x[i + 1] - x[i] * x[i];
-                let u = 1.0 - x[i];
-                f += 100.0 * t * t + u * u;
-                grad[i] += -400.0 * t * x[i] - 2.0 * u;
-                grad[i + 1] += 200.0 * t;
-            }
+            let f = rosenbrock::hand(&x, &mut grad);
             (0, f + grad.iter().sum::<f64>())
         }
     };
