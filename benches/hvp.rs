@@ -12,6 +12,10 @@ use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_ma
 use tapegrad::functional::{Function, grad, hvp};
 use tapegrad::{Scalar, Var};
 
+#[path = "common/tanh_net.rs"]
+mod tanh_net;
+use tanh_net::TanhNetLoss;
+
 /// Extended Rosenbrock: `Σᵢ (1 - xᵢ)² + 100 (xᵢ₊₁ - xᵢ²)²`.
 struct Rosenbrock;
 
@@ -22,36 +26,6 @@ impl Function for Rosenbrock {
             .map(|w| (w[0] - T::one()).powi(2) + (w[1] - w[0].powi(2)).powi(2) * T::from_f64(100.0))
             .collect();
         x[0].tape().sum(&terms)
-    }
-}
-
-/// Mean squared error of a one-hidden-layer tanh network, as a function of its parameters
-/// `(W, b, a)` for fixed data.
-struct TanhNetLoss {
-    inputs: usize,
-    hidden: usize,
-    data: Vec<(Vec<f64>, f64)>,
-}
-
-impl Function for TanhNetLoss {
-    fn eval<'t, T: Scalar>(&self, p: &[Var<'t, T>]) -> Var<'t, T> {
-        let tape = p[0].tape();
-        let (w, rest) = p.split_at(self.hidden * self.inputs);
-        let (b, a) = rest.split_at(self.hidden);
-        let errors: Vec<_> = self
-            .data
-            .iter()
-            .map(|(x, y)| {
-                let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
-                let hidden: Vec<_> = w
-                    .chunks(self.inputs)
-                    .zip(b)
-                    .map(|(wk, &bk)| (tape.dot(wk, &x) + bk).tanh())
-                    .collect();
-                (tape.dot(&hidden, a) - T::from_f64(*y)).powi(2)
-            })
-            .collect();
-        tape.sum(&errors) / T::from_f64(self.data.len() as f64)
     }
 }
 

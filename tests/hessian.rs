@@ -102,41 +102,9 @@ impl Function for TanhNet {
     }
 }
 
-/// A tanh network as a function of its parameters `(W, b, a)` for fixed data: the mean squared
-/// error of `Σₖ aₖ tanh(wₖ·x + bₖ)` against targets.
-struct TanhNetLoss {
-    inputs: usize,
-    hidden: usize,
-    data: Vec<(Vec<f64>, f64)>,
-}
-
-impl TanhNetLoss {
-    fn parameters(&self) -> usize {
-        self.hidden * (self.inputs + 2)
-    }
-}
-
-impl Function for TanhNetLoss {
-    fn eval<'t, T: Scalar>(&self, p: &[Var<'t, T>]) -> Var<'t, T> {
-        let tape = p[0].tape();
-        let (w, rest) = p.split_at(self.hidden * self.inputs);
-        let (b, a) = rest.split_at(self.hidden);
-        let errors: Vec<_> = self
-            .data
-            .iter()
-            .map(|(x, y)| {
-                let x: Vec<T> = x.iter().map(|&v| T::from_f64(v)).collect();
-                let hidden: Vec<_> = w
-                    .chunks(self.inputs)
-                    .zip(b)
-                    .map(|(wk, &bk)| (tape.dot(wk, &x) + bk).tanh())
-                    .collect();
-                (tape.dot(&hidden, a) - T::from_f64(*y)).powi(2)
-            })
-            .collect();
-        tape.sum(&errors) / T::from_f64(self.data.len() as f64)
-    }
-}
+#[path = "../benches/common/tanh_net.rs"]
+mod tanh_net;
+use tanh_net::TanhNetLoss;
 
 /// Column `j` of the Hessian by central differences of the gradient:
 /// `(∇f(x + h eⱼ) - ∇f(x - h eⱼ)) / 2h`.
