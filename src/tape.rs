@@ -81,7 +81,7 @@ const MAX_PARENT_WORDS: usize = 3;
 const MAX_PARTIALS: usize = 2;
 const MAX_CONSTS: usize = 1;
 /// Nodes' worth of space reserved at a time by [`Storage::make_room`].
-const ROOM_CHUNK: usize = 1 << 12;
+const ROOM_CHUNK: usize = 1 << 8;
 
 /// Appends `xs` to `v` without a capacity check.
 ///
@@ -106,6 +106,8 @@ impl<T> Storage<T> {
         self.parents.clear();
         self.partials.clear();
         self.consts.clear();
+        // Recomputed from the (now larger) spare capacity at the next push.
+        self.room = 0;
     }
 
     fn reserve(&mut self, nodes: usize) {
@@ -115,23 +117,39 @@ impl<T> Storage<T> {
         self.room = 0;
     }
 
-    /// Grows the buffers if needed and recomputes `room`; `left` is how many more nodes the tape
-    /// accepts.
+    /// Recomputes `room` from the spare capacity, growing the buffers only when one of them
+    /// cannot take another fixed-size node; `left` is how many more nodes the tape accepts.
+    ///
+    /// Growing only then — never to a fixed margin ahead — is what makes a recording that repeats
+    /// an earlier one on a cleared tape allocate nothing: every buffer then already has the
+    /// capacity the earlier recording grew it to at the same point.
     #[cold]
     #[inline(never)]
     fn make_room(&mut self, left: usize) {
-        self.kinds.reserve(ROOM_CHUNK);
-        self.parents.reserve(ROOM_CHUNK * MAX_PARENT_WORDS);
-        self.partials.reserve(ROOM_CHUNK * MAX_PARTIALS);
-        self.consts.reserve(ROOM_CHUNK * MAX_CONSTS);
         fn spare<X>(v: &Vec<X>) -> usize {
             v.capacity() - v.len()
         }
-        self.room = spare(&self.kinds)
-            .min(spare(&self.parents) / MAX_PARENT_WORDS)
-            .min(spare(&self.partials) / MAX_PARTIALS)
-            .min(spare(&self.consts) / MAX_CONSTS)
-            .min(left);
+        let room = |s: &Self| {
+            spare(&s.kinds)
+                .min(spare(&s.parents) / MAX_PARENT_WORDS)
+                .min(spare(&s.partials) / MAX_PARTIALS)
+                .min(spare(&s.consts) / MAX_CONSTS)
+        };
+        if room(self) == 0 {
+            if spare(&self.kinds) < 1 {
+                self.kinds.reserve(ROOM_CHUNK);
+            }
+            if spare(&self.parents) < MAX_PARENT_WORDS {
+                self.parents.reserve(ROOM_CHUNK * MAX_PARENT_WORDS);
+            }
+            if spare(&self.partials) < MAX_PARTIALS {
+                self.partials.reserve(ROOM_CHUNK * MAX_PARTIALS);
+            }
+            if spare(&self.consts) < MAX_CONSTS {
+                self.consts.reserve(ROOM_CHUNK * MAX_CONSTS);
+            }
+        }
+        self.room = room(self).min(left);
     }
 
     fn capacity_bytes(&self) -> usize {
