@@ -9,25 +9,11 @@
 //! ```
 
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
-use tapegrad::functional::{Function, grad, hvp};
-use tapegrad::{Scalar, Var};
+use tapegrad::functional::{grad, hvp};
 
-#[path = "common/tanh_net.rs"]
-mod tanh_net;
-use tanh_net::TanhNetLoss;
-
-/// Extended Rosenbrock: `Σᵢ (1 - xᵢ)² + 100 (xᵢ₊₁ - xᵢ²)²`.
-struct Rosenbrock;
-
-impl Function for Rosenbrock {
-    fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
-        let terms: Vec<_> = x
-            .windows(2)
-            .map(|w| (w[0] - T::one()).powi(2) + (w[1] - w[0].powi(2)).powi(2) * T::from_f64(100.0))
-            .collect();
-        x[0].tape().sum(&terms)
-    }
-}
+#[path = "common/functions.rs"]
+mod functions;
+use functions::{Rosenbrock, TanhNetLoss};
 
 /// Deterministic values in `[-scale, scale]`.
 fn wave(n: usize, phase: f64, scale: f64) -> Vec<f64> {

@@ -9,18 +9,9 @@ use tapegrad::functional::{
 };
 use tapegrad::{Dual, Scalar, Var};
 
-/// Extended Rosenbrock: `Σᵢ (1 - xᵢ)² + 100 (xᵢ₊₁ - xᵢ²)²`.
-struct Rosenbrock;
-
-impl Function for Rosenbrock {
-    fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
-        let terms: Vec<_> = x
-            .windows(2)
-            .map(|w| (w[0] - T::one()).powi(2) + (w[1] - w[0].powi(2)).powi(2) * T::from_f64(100.0))
-            .collect();
-        x[0].tape().sum(&terms)
-    }
-}
+#[path = "../benches/common/functions.rs"]
+mod functions;
+use functions::{Rosenbrock, TanhNetLoss};
 
 /// Softmax cross-entropy of logits `z` for class `label`: `log Σⱼ e^(zⱼ) - z_label`, with the
 /// log-sum-exp shifted by the largest logit so that no exponential overflows.
@@ -101,10 +92,6 @@ impl Function for TanhNet {
         tape.dot(&hidden, &a)
     }
 }
-
-#[path = "../benches/common/tanh_net.rs"]
-mod tanh_net;
-use tanh_net::TanhNetLoss;
 
 /// Column `j` of the Hessian by central differences of the gradient:
 /// `(∇f(x + h eⱼ) - ∇f(x - h eⱼ)) / 2h`.

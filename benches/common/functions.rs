@@ -1,11 +1,26 @@
-//! A tanh network as a function of its parameters `(W, b, a)` for fixed data: the mean squared
-//! error of `Σₖ aₖ tanh(wₖ·x + bₖ)` against targets. Shared by `benches/hvp.rs` and
-//! `tests/hessian.rs`.
+//! Functions written once for every scalar (f64, f32, duals), shared by `benches/hvp.rs` and
+//! `tests/hessian.rs`: extended Rosenbrock, and the loss of a small tanh network as a function
+//! of its parameters.
 #![allow(dead_code)]
 
 use tapegrad::functional::Function;
 use tapegrad::{Scalar, Var};
 
+/// Extended Rosenbrock: `Σᵢ (1 - xᵢ)² + 100 (xᵢ₊₁ - xᵢ²)²`.
+pub struct Rosenbrock;
+
+impl Function for Rosenbrock {
+    fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
+        let terms: Vec<_> = x
+            .windows(2)
+            .map(|w| (w[0] - T::one()).powi(2) + (w[1] - w[0].powi(2)).powi(2) * T::from_f64(100.0))
+            .collect();
+        x[0].tape().sum(&terms)
+    }
+}
+
+/// A tanh network as a function of its parameters `(W, b, a)` for fixed data: the mean squared
+/// error of `Σₖ aₖ tanh(wₖ·x + bₖ)` against targets.
 pub struct TanhNetLoss {
     pub inputs: usize,
     pub hidden: usize,
