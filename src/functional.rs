@@ -223,6 +223,19 @@ pub fn hvp<T: Scalar, F: Function + ?Sized>(f: &F, x: &[T], v: &[T]) -> Vec<T> {
     grad_and_hvp(f, x, v).1
 }
 
+/// Records one leaf per input on a dual tape, `xᵢ + tangent(i) ε`: the seed of every
+/// forward-mode direction.
+fn dual_inputs<'t, T: Scalar>(
+    tape: &'t Tape<Dual<T>>,
+    x: &[T],
+    tangent: impl Fn(usize) -> T,
+) -> Vec<Var<'t, Dual<T>>> {
+    x.iter()
+        .enumerate()
+        .map(|(i, &xi)| tape.var(Dual::new(xi, tangent(i))))
+        .collect()
+}
+
 /// `∇f(x)` and `H(x) v` together, from the same single recording and sweep as [`hvp`] (the
 /// gradient is in the real parts of the adjoints).
 ///
@@ -253,11 +266,7 @@ pub fn grad_and_hvp<T: Scalar, F: Function + ?Sized>(f: &F, x: &[T], v: &[T]) ->
         direction_mismatch("hvp", x.len(), v.len());
     }
     let tape = Tape::<Dual<T>>::with_capacity(x.len());
-    let xs: Vec<_> = x
-        .iter()
-        .zip(v)
-        .map(|(&xi, &vi)| tape.var(Dual::new(xi, vi)))
-        .collect();
+    let xs = dual_inputs(&tape, x, |i| v[i]);
     let y = f.eval(&xs);
     let g = y.backward();
     xs.iter().map(|&xi| (g[xi].re, g[xi].eps)).unzip()
@@ -293,14 +302,7 @@ pub fn hessian<T: Scalar, F: Function + ?Sized>(f: &F, x: &[T]) -> Hessian<T> {
     let mut tape = Tape::<Dual<T>>::with_capacity(n);
     for j in 0..n {
         tape.clear();
-        let xs: Vec<_> = x
-            .iter()
-            .enumerate()
-            .map(|(i, &xi)| {
-                let vi = if i == j { T::one() } else { T::zero() };
-                tape.var(Dual::new(xi, vi))
-            })
-            .collect();
+        let xs = dual_inputs(&tape, x, |i| if i == j { T::one() } else { T::zero() });
         let y = f.eval(&xs);
         let g = y.backward();
         for (i, &xi) in xs.iter().enumerate() {
@@ -392,11 +394,7 @@ pub fn jvp<T: Scalar, F: VectorFunction + ?Sized>(f: &F, x: &[T], v: &[T]) -> (V
         direction_mismatch("jvp", x.len(), v.len());
     }
     let tape = Tape::<Dual<T>>::with_capacity(x.len());
-    let xs: Vec<_> = x
-        .iter()
-        .zip(v)
-        .map(|(&xi, &vi)| tape.var(Dual::new(xi, vi)))
-        .collect();
+    let xs = dual_inputs(&tape, x, |i| v[i]);
     f.eval(&xs)
         .iter()
         .map(|y| (y.value().re, y.value().eps))
