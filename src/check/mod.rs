@@ -42,10 +42,16 @@ const NOISE_FACTOR: f64 = 4.0;
 /// - step: `h = step * max(1, |x|)` with `step = ε^(1/3)` (`6.1e-6` for `f64`, `4.9e-3` for
 ///   `f32`), which balances the truncation error of central differences (`h²`) against rounding
 ///   (`ε / h`);
+/// - the numeric gradient is Richardson's extrapolation `(4 D(h/2) - D(h)) / 3` of the central
+///   differences `D(h) = (f(x+h) - f(x-h)) / 2h` and `D(h/2)`, which cancels their `h²` error;
 /// - tolerances: an input passes when
-///   `|analytic - numeric| <= abs_tol + rel_tol * max(|analytic|, |numeric|) + noise`,
-///   with `abs_tol = rel_tol = 10 ε^(1/3)` (`6.1e-5` for `f64`, `4.9e-2` for `f32`) and `noise`
-///   the rounding noise of the finite difference itself, `4 ε max(|f(x+h)|, |f(x-h)|) / 2h`.
+///   `|analytic - numeric| <= abs_tol + rel_tol * max(|analytic|, |numeric|) + noise + truncation`,
+///   with `abs_tol = rel_tol = 10 ε^(1/3)` (`6.1e-5` for `f64`, `4.9e-2` for `f32`), `noise`
+///   the rounding noise of the differences, `4 ε max(|f(x+h)|, |f(x-h)|) / 2h` for each, and
+///   `truncation = |D(h/2) - D(h)| / 3`, a bound on what extrapolation leaves of the
+///   truncation error. A wrong gradient is off by the same amount at both steps, so
+///   `truncation` does not hide it; a function that curves sharply within `h` is not blamed
+///   for the finite difference's own error.
 ///
 /// # Examples
 ///
@@ -164,7 +170,7 @@ impl GradCheck {
     /// Checks the tape's gradient of `f` at `at` against central finite differences.
     ///
     /// `f` is called once on a tape to get the analytic gradient (through [`Var::backward`]),
-    /// then twice per input on the point moved by `±h` in that input. The differences are taken
+    /// then four times per input, on the point moved by `±h` and `±h/2` in that input. The differences are taken
     /// in `T`, the function's own scalar type.
     ///
     /// `f` must be generic over the tape's lifetime; a closure passed directly, such as
@@ -205,20 +211,21 @@ impl GradCheck {
             .zip(analytic)
             .enumerate()
             .map(|(index, (&x, analytic))| {
-                let h = T::from_f64(step * x.to_f64().abs().max(1.0));
-                let (plus, minus) = (x + h, x - h);
-                point[index] = plus;
-                let f_plus = evaluate(&f, &mut tape, &point);
-                point[index] = minus;
-                let f_minus = evaluate(&f, &mut tape, &point);
-                point[index] = x;
-                // Dividing by the difference of the points actually used, not by 2h, removes
-                // the rounding of x ± h from the quotient.
-                let width = (plus - minus).to_f64();
-                let numeric = ((f_plus - f_minus) / (plus - minus)).to_f64();
+                let h = step * x.to_f64().abs().max(1.0);
+                let mut central = |h: f64| {
+                    central_difference(&f, &mut tape, &mut point, index, T::from_f64(h), eps)
+                };
+                let (coarse, coarse_noise) = central(h);
+                let (fine, fine_noise) = central(h / 2.0);
+                // Richardson: both differences are f' + c h² + O(h⁴), so (4 fine - coarse) / 3
+                // cancels the h² term. What remains is smaller than the fine difference's own
+                // error, (fine - coarse) / 3, which the allowance counts: a function that curves
+                // sharply is not blamed for the finite difference's error, while a wrong
+                // gradient, off by the same amount at both steps, still is.
+                let numeric = fine + (fine - coarse) / 3.0;
+                let truncation = (fine - coarse).abs() / 3.0;
+                let noise = (4.0 * fine_noise + coarse_noise) / 3.0;
                 let analytic = analytic.to_f64();
-                let noise =
-                    NOISE_FACTOR * eps * f_plus.to_f64().abs().max(f_minus.to_f64().abs()) / width;
                 let abs_error = (analytic - numeric).abs();
                 let scale = analytic.abs().max(numeric.abs());
                 let rel_error = if abs_error == 0.0 {
@@ -226,7 +233,7 @@ impl GradCheck {
                 } else {
                     abs_error / scale
                 };
-                let allowed = abs_tol + rel_tol * scale + noise;
+                let allowed = abs_tol + rel_tol * scale + noise + truncation;
                 InputCheck {
                     index,
                     at: x.to_f64(),
@@ -269,6 +276,35 @@ impl GradCheck {
     {
         self.run(f, at).assert_passed();
     }
+}
+
+/// The central difference `(f(x+h) - f(x-h)) / 2h` in input `index` of `point`, and its rounding
+/// noise `4 ε max(|f(x+h)|, |f(x-h)|) / 2h`.
+fn central_difference<T, F>(
+    f: &F,
+    tape: &mut Tape<T>,
+    point: &mut [T],
+    index: usize,
+    h: T,
+    eps: f64,
+) -> (f64, f64)
+where
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
+{
+    let x = point[index];
+    let (plus, minus) = (x + h, x - h);
+    point[index] = plus;
+    let f_plus = evaluate(f, tape, point);
+    point[index] = minus;
+    let f_minus = evaluate(f, tape, point);
+    point[index] = x;
+    // Dividing by the difference of the points actually used, not by 2h, removes the rounding
+    // of x ± h from the quotient.
+    let width = (plus - minus).to_f64();
+    let numeric = ((f_plus - f_minus) / (plus - minus)).to_f64();
+    let noise = NOISE_FACTOR * eps * f_plus.to_f64().abs().max(f_minus.to_f64().abs()) / width;
+    (numeric, noise)
 }
 
 /// Records `f` at `point` on `tape`, cleared first, and returns its value.
@@ -410,14 +446,15 @@ pub struct InputCheck {
     pub at: f64,
     /// The gradient the tape computed.
     pub analytic: f64,
-    /// The central finite difference `(f(x+h) - f(x-h)) / 2h`.
+    /// The finite-difference gradient: `(4 D(h/2) - D(h)) / 3`, Richardson's extrapolation of
+    /// the central differences `D(h) = (f(x+h) - f(x-h)) / 2h` (see [`GradCheck`]).
     pub numeric: f64,
     /// `|analytic - numeric|`.
     pub abs_error: f64,
     /// `|analytic - numeric| / max(|analytic|, |numeric|)`, and 0 when both are 0.
     pub rel_error: f64,
     /// The largest `abs_error` accepted:
-    /// `abs_tol + rel_tol * max(|analytic|, |numeric|) + noise`.
+    /// `abs_tol + rel_tol * max(|analytic|, |numeric|) + noise + truncation` (see [`GradCheck`]).
     pub allowed: f64,
     /// `abs_error <= allowed`; false when either gradient is NaN.
     pub passed: bool,
@@ -606,6 +643,35 @@ mod tests {
             shown,
             ["0.000182", "1.50e-11", "42", "0.5", "0.333", "1.23e6", "0"]
         );
+    }
+
+    #[test]
+    fn extrapolation_passes_a_sharp_curve_that_one_central_difference_misses() {
+        let (x, h) = (0.1f32, (f32::EPSILON as f64).cbrt() as f32);
+        let plain = ((x + h) * 200.0).sin() - ((x - h) * 200.0).sin();
+        let plain = (plain / ((x + h) - (x - h))) as f64;
+        let exact = 200.0 * (20.0f64).cos();
+        // A single central difference is off by more than the 4.9% relative tolerance ...
+        assert!(
+            (plain - exact).abs() > 0.1 * exact.abs(),
+            "{plain} vs {exact}"
+        );
+        // ... while the extrapolated one is close, and the check passes.
+        let report = gradient(|x: &[Var<'_, f32>]| (x[0] * 200.0).sin(), &[x]);
+        assert!(report.passed(), "{report}");
+        assert!((report.inputs[0].numeric - exact).abs() < 0.01 * exact.abs());
+    }
+
+    #[test]
+    fn a_gradient_off_by_a_tenth_of_a_percent_still_fails() {
+        fn f<'t>(x: &[Var<'t>]) -> Var<'t> {
+            let v = x[0].value();
+            x[0].tape().custom(v.sin(), &[(x[0], v.cos() * 1.001)])
+        }
+        let report = gradient(f, &[0.7]);
+        assert!(!report.passed(), "{report}");
+        // The allowance is the tolerances alone: the extrapolation adds next to nothing.
+        assert!(report.inputs[0].allowed < 1.1e-4, "{report}");
     }
 
     #[test]
