@@ -840,7 +840,11 @@ fn nans_of_either_sign_replay_as_nan() {
         let d = tape.dot(&[-p, xs[0]], &[xs[0], p]);
         vec![p, d]
     }
-    assert_replay_matches(f, &[0.0, 0.0], &[&[1.5404277706340515, -0.8489589844438777]]);
+    assert_replay_matches(
+        f,
+        &[0.0, 0.0],
+        &[&[1.5404277706340515, -0.8489589844438777]],
+    );
     let tape = Tape::new();
     let xs = tape.vars(&[1.5, -0.8]);
     assert!(f(&tape, &xs).iter().all(|v| v.value().is_nan()));
