@@ -205,6 +205,19 @@ fn signed<T: Scalar>(sign: Sign, a: T) -> T {
 pub(crate) fn sweep<T: Scalar>(
     s: &Storage<T>,
     adj: &mut [T],
+    visit: impl FnMut(u32, u32, T, T, T),
+) {
+    sweep_reading(s, adj, None, visit)
+}
+
+/// [`sweep`], reading the partials of `mul` and `dot` nodes from `values` — the value of every
+/// node — instead of the partial stack, when given: each factor's partial is the other factor,
+/// bit for bit, so a replay need not store it. Their slots on the partial stack are skipped.
+#[inline(always)]
+pub(crate) fn sweep_reading<T: Scalar>(
+    s: &Storage<T>,
+    adj: &mut [T],
+    values: Option<&[T]>,
     mut visit: impl FnMut(u32, u32, T, T, T),
 ) {
     let zero = T::zero();
@@ -255,7 +268,10 @@ pub(crate) fn sweep<T: Scalar>(
                 q -= 2;
                 if a != zero {
                     let (x, y) = (parents[p] as usize, parents[p + 1] as usize);
-                    let (dx, dy) = (partials[q], partials[q + 1]);
+                    let (dx, dy) = match values {
+                        Some(v) if kind == OpKind::Mul => (v[y], v[x]),
+                        _ => (partials[q], partials[q + 1]),
+                    };
                     adj[x] += dx * a;
                     visit(node, x as u32, dx, a, adj[x]);
                     adj[y] += dy * a;
@@ -280,9 +296,28 @@ pub(crate) fn sweep<T: Scalar>(
                 p -= n + 2;
                 q -= n;
                 if a != zero {
-                    for (&x, &d) in parents[p + 1..end].iter().zip(&partials[q..q + n]) {
-                        adj[x as usize] += d * a;
-                        visit(node, x, d, a, adj[x as usize]);
+                    let operands = &parents[p + 1..end];
+                    match values {
+                        Some(v) if kind == OpKind::Dot => {
+                            // Parents x₁…xₘ y₁…yₘ: the partial of each is its partner's value.
+                            let (xs, ys) = operands.split_at(n / 2);
+                            for (&x, &y) in xs.iter().zip(ys) {
+                                let d = v[y as usize];
+                                adj[x as usize] += d * a;
+                                visit(node, x, d, a, adj[x as usize]);
+                            }
+                            for (&y, &x) in ys.iter().zip(xs) {
+                                let d = v[x as usize];
+                                adj[y as usize] += d * a;
+                                visit(node, y, d, a, adj[y as usize]);
+                            }
+                        }
+                        _ => {
+                            for (&x, &d) in operands.iter().zip(&partials[q..q + n]) {
+                                adj[x as usize] += d * a;
+                                visit(node, x, d, a, adj[x as usize]);
+                            }
+                        }
                     }
                 }
             }

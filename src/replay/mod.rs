@@ -61,7 +61,7 @@
 
 use std::fmt;
 
-use crate::gradients::sweep;
+use crate::gradients::sweep_reading;
 use crate::ops::compare::Comparison;
 use crate::ops::nary::weighted_sum;
 use crate::ops::{Binary, OpKind, Shape, Unary};
@@ -584,7 +584,7 @@ impl<T: Scalar> CompiledTape<T> {
             let adj = &mut self.adjoints[..o + 1];
             adj.fill(T::zero());
             adj[o] = T::one();
-            sweep(&self.storage, adj, |_, _, _, _, _| {});
+            sweep_reading(&self.storage, adj, Some(&self.values), |_, _, _, _, _| {});
             read_gradient(adj, &self.inputs, &mut self.grads[k * n..(k + 1) * n]);
         }
         Ok(Replay {
@@ -639,7 +639,7 @@ impl<T: Scalar> CompiledTape<T> {
         for (&o, &w) in self.outputs.iter().zip(weights) {
             adj[o as usize] += w;
         }
-        sweep(&self.storage, adj, |_, _, _, _, _| {});
+        sweep_reading(&self.storage, adj, Some(&self.values), |_, _, _, _, _| {});
         read_gradient(adj, &self.inputs, &mut self.grads[..n]);
         Ok(Replay {
             values: &self.out_values,
@@ -770,7 +770,12 @@ impl<T: Scalar> CompiledTape<T> {
                 OpKind::Recip => unary!(Unary::<T>::Recip),
                 OpKind::Add => unit_binary!(Binary::Add),
                 OpKind::Sub => unit_binary!(Binary::Sub),
-                OpKind::Mul => binary!(Binary::Mul),
+                // The partials of `x * y` and of a dot product are read from the values by the
+                // sweep; their slots are skipped.
+                OpKind::Mul => {
+                    q += 2;
+                    unit_binary!(Binary::Mul)
+                }
                 OpKind::Div => binary!(Binary::Div),
                 OpKind::Pow => binary!(Binary::Pow),
                 OpKind::Max => binary!(Binary::Max),
@@ -785,11 +790,6 @@ impl<T: Scalar> CompiledTape<T> {
                 OpKind::Dot => {
                     let n = parents[p] as usize / 2;
                     let (xs, ys) = parents[p + 1..p + 1 + 2 * n].split_at(n);
-                    let (dxs, dys) = partials[q..q + 2 * n].split_at_mut(n);
-                    for (((&x, &y), dx), dy) in xs.iter().zip(ys).zip(dxs).zip(dys) {
-                        *dx = values[y as usize];
-                        *dy = values[x as usize];
-                    }
                     p += 2 * n + 2;
                     q += 2 * n;
                     weighted_sum(
