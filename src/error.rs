@@ -104,8 +104,10 @@ pub enum Error {
         /// The file's.
         actual: String,
     },
-    /// A compiled tape would contain a custom operation, whose value and partials replay cannot
-    /// recompute ([`Tape::compile`](crate::Tape::compile)).
+    /// A compiled tape would contain a custom operation recorded with numbers
+    /// ([`Tape::custom`](crate::Tape::custom)), whose value and partials replay cannot recompute
+    /// ([`Tape::compile`](crate::Tape::compile)); one recorded with its rule
+    /// ([`Tape::custom_rule`](crate::Tape::custom_rule)) replays.
     ReplayCustomOp {
         /// The custom node an output or a comparison depends on.
         node: NodeId,
@@ -191,8 +193,10 @@ impl fmt::Display for Error {
             ),
             Error::ReplayCustomOp { node } => write!(
                 f,
-                "node {node} is a custom operation, whose value and partials replay cannot \
-                 recompute; write it with built-in operations or record the tape for each input"
+                "node {node} is a custom operation recorded with numbers (Tape::custom), whose \
+                 value and partials replay cannot recompute; record it with its rule \
+                 (Tape::custom_rule), write it with built-in operations, or record the tape for \
+                 each input"
             ),
             Error::BranchChanged {
                 node,

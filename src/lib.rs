@@ -62,7 +62,7 @@ pub use gradients::{Gradients, Jacobian};
 pub use graph::DotOptions;
 pub use ops::OpKind;
 pub use ops::compare::{Comparand, Comparison};
-pub use ops::nary::DotOperand;
+pub use ops::nary::{CustomRule, DotOperand};
 pub use replay::{CompiledTape, Replay};
 pub use scalar::Scalar;
 pub use stats::TapeStats;

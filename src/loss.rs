@@ -1,11 +1,13 @@
 //! Loss functions: how far a model's outputs are from the targets, as one [`Var`] to call
 //! [`backward`](Var::backward) on.
 //!
-//! Each loss records **one node** on the tape with [`Tape::custom`](crate::Tape::custom): its value
-//! and its closed-form partial with respect to each prediction, written next to each other below.
-//! One node instead of a chain of `-`, `powi` and `sum` nodes keeps the tape short, and lets the
-//! numerically delicate losses (cross-entropy) pick a stable formula for the value and the partial
-//! alike. Every partial is checked against central finite differences in `tests/loss.rs`.
+//! Each loss records **one node** on the tape with [`Tape::custom_rule`](crate::Tape::custom_rule):
+//! its value and its closed-form partial with respect to each prediction, written next to each
+//! other below. One node instead of a chain of `-`, `powi` and `sum` nodes keeps the tape short,
+//! and lets the numerically delicate losses (cross-entropy) pick a stable formula for the value and
+//! the partial alike. Every partial is checked against central finite differences in
+//! `tests/loss.rs`. Because the node keeps its rule (a plain function of the predictions, with the
+//! targets as its constants), a [compiled tape](crate::CompiledTape) replays the losses too.
 //!
 //! # Conventions
 //!
@@ -31,13 +33,7 @@
 //! assert_eq!(l.backward()[w], -2.5);
 //! ```
 
-use smallvec::SmallVec;
-
-use crate::{Scalar, Var};
-
-/// `(prediction, partial)` pairs of one loss node; losses over a handful of outputs stay on the
-/// stack.
-type Partials<'t, T> = SmallVec<[(Var<'t, T>, T); 8]>;
+use crate::{CustomRule, Scalar, Var};
 
 /// The smallest probability [`binary_cross_entropy`] takes the logarithm of: `1e-12`.
 ///
@@ -61,38 +57,50 @@ fn empty(loss: &str, what: &str) -> ! {
     panic!("{loss}: got no {what}; pass at least one")
 }
 
-/// Checks the lengths and returns `1 / n`.
+/// Checks that there are as many targets as predictions, and at least one.
 #[inline]
 #[track_caller]
-fn inverse_len<T: Scalar>(loss: &str, predictions: usize, targets: usize) -> T {
+fn check_lengths(loss: &str, predictions: usize, targets: usize) {
     if predictions != targets {
         length_mismatch(loss, predictions, targets, "targets");
     }
     if predictions == 0 {
         empty(loss, "predictions");
     }
-    T::one() / T::from_f64(predictions as f64)
 }
 
-/// Records one loss node: for each prediction `p` with target `y`, `term(p, y)` gives the
-/// element's loss and its partial `∂/∂p`; the node's value is their mean.
+/// Records one loss node with `rule`, the targets as its constants.
 #[inline]
 #[track_caller]
 fn mean_loss<'t, T: Scalar>(
     name: &str,
     predictions: &[Var<'t, T>],
     targets: &[T],
-    term: impl Fn(T, T) -> (T, T),
+    rule: CustomRule<T>,
 ) -> Var<'t, T> {
-    let inv_n: T = inverse_len(name, predictions.len(), targets.len());
+    check_lengths(name, predictions.len(), targets.len());
+    predictions[0]
+        .tape()
+        .custom_rule(rule, predictions, targets)
+}
+
+/// The rule of a mean loss: for each prediction `p` with target `y`, `term(p, y)` gives the
+/// element's loss and its partial `∂/∂p`; the value is their mean.
+#[inline(always)]
+fn mean_rule<T: Scalar>(
+    predictions: &[T],
+    targets: &[T],
+    partials: &mut [T],
+    term: impl Fn(T, T) -> (T, T),
+) -> T {
+    let inv_n = T::one() / T::from_f64(predictions.len() as f64);
     let mut total = T::zero();
-    let mut partials = Partials::with_capacity(predictions.len());
-    for (&p, &y) in predictions.iter().zip(targets) {
-        let (value, partial) = term(p.value(), y);
+    for ((&p, &y), d) in predictions.iter().zip(targets).zip(partials) {
+        let (value, partial) = term(p, y);
         total += value;
-        partials.push((p, partial * inv_n));
+        *d = partial * inv_n;
     }
-    predictions[0].tape().custom(total * inv_n, &partials)
+    total * inv_n
 }
 
 /// Mean squared error, `(1/n) Σ (pᵢ - yᵢ)²`.
@@ -117,8 +125,12 @@ fn mean_loss<'t, T: Scalar>(
 /// assert_eq!(g.wrt_all(&p), vec![-0.5, 1.0]);
 /// ```
 pub fn mse<'t, T: Scalar>(predictions: &[Var<'t, T>], targets: &[T]) -> Var<'t, T> {
+    mean_loss("mse", predictions, targets, mse_rule)
+}
+
+fn mse_rule<T: Scalar>(predictions: &[T], targets: &[T], partials: &mut [T]) -> T {
     let two = T::from_f64(2.0);
-    mean_loss("mse", predictions, targets, |p, y| {
+    mean_rule(predictions, targets, partials, |p, y| {
         let d = p - y;
         (d * d, two * d)
     })
@@ -146,7 +158,11 @@ pub fn mse<'t, T: Scalar>(predictions: &[Var<'t, T>], targets: &[T]) -> Var<'t, 
 /// assert_eq!(l.backward().wrt_all(&p), vec![-third, third, 0.0]);
 /// ```
 pub fn mae<'t, T: Scalar>(predictions: &[Var<'t, T>], targets: &[T]) -> Var<'t, T> {
-    mean_loss("mae", predictions, targets, |p, y| {
+    mean_loss("mae", predictions, targets, mae_rule)
+}
+
+fn mae_rule<T: Scalar>(predictions: &[T], targets: &[T], partials: &mut [T]) -> T {
+    mean_rule(predictions, targets, partials, |p, y| {
         let d = p - y;
         let sign = if d > T::zero() {
             T::one()
@@ -197,9 +213,13 @@ pub fn binary_cross_entropy<'t, T: Scalar>(
     probabilities: &[Var<'t, T>],
     labels: &[T],
 ) -> Var<'t, T> {
+    mean_loss("binary_cross_entropy", probabilities, labels, bce_rule)
+}
+
+fn bce_rule<T: Scalar>(probabilities: &[T], labels: &[T], partials: &mut [T]) -> T {
     let eps = T::from_f64(PROBABILITY_EPSILON);
     let one = T::one();
-    mean_loss("binary_cross_entropy", probabilities, labels, |p, y| {
+    mean_rule(probabilities, labels, partials, |p, y| {
         let q = one - p;
         let (ln_p, d_ln_p) = if p > eps {
             (p.ln(), p.recip())
@@ -269,17 +289,21 @@ pub fn binary_cross_entropy_with_logits<'t, T: Scalar>(
     logits: &[Var<'t, T>],
     labels: &[T],
 ) -> Var<'t, T> {
-    let zero = T::zero();
     mean_loss(
         "binary_cross_entropy_with_logits",
         logits,
         labels,
-        |z, y| {
-            let relu = if z > zero { z } else { zero };
-            let value = relu - z * y + (-z.abs()).exp().ln_1p();
-            (value, sigmoid(z) - y)
-        },
+        bce_logits_rule,
     )
+}
+
+fn bce_logits_rule<T: Scalar>(logits: &[T], labels: &[T], partials: &mut [T]) -> T {
+    let zero = T::zero();
+    mean_rule(logits, labels, partials, |z, y| {
+        let relu = if z > zero { z } else { zero };
+        let value = relu - z * y + (-z.abs()).exp().ln_1p();
+        (value, sigmoid(z) - y)
+    })
 }
 
 /// Hinge loss of scores `sᵢ` against labels `yᵢ ∈ {-1, 1}`: `(1/n) Σ max(0, 1 - yᵢ sᵢ)`, the loss
@@ -313,7 +337,12 @@ pub fn hinge<'t, T: Scalar>(scores: &[Var<'t, T>], labels: &[T]) -> Var<'t, T> {
     {
         panic!("hinge: label {y} at index {i} is not -1 or 1; map the two classes to -1 and 1");
     }
-    mean_loss("hinge", scores, labels, |s, y| {
+    mean_loss("hinge", scores, labels, hinge_rule)
+}
+
+fn hinge_rule<T: Scalar>(scores: &[T], labels: &[T], partials: &mut [T]) -> T {
+    let one = T::one();
+    mean_rule(scores, labels, partials, |s, y| {
         let margin = one - y * s;
         if margin > T::zero() {
             (margin, -y)
@@ -352,15 +381,18 @@ pub fn l2_penalty<'t, T: Scalar>(weights: &[Var<'t, T>], lambda: T) -> Var<'t, T
     let Some(first) = weights.first() else {
         empty("l2_penalty", "weights");
     };
+    first.tape().custom_rule(l2_rule, weights, &[lambda])
+}
+
+fn l2_rule<T: Scalar>(weights: &[T], lambda: &[T], partials: &mut [T]) -> T {
+    let lambda = lambda[0];
     let two_lambda = T::from_f64(2.0) * lambda;
     let mut total = T::zero();
-    let mut partials = Partials::with_capacity(weights.len());
-    for &w in weights {
-        let v = w.value();
+    for (&v, d) in weights.iter().zip(partials) {
         total += v * v;
-        partials.push((w, two_lambda * v));
+        *d = two_lambda * v;
     }
-    first.tape().custom(lambda * total, &partials)
+    lambda * total
 }
 
 /// `ln Σ e^(xᵢ)`, computed as `m + ln Σ e^(xᵢ - m)` with `m = max xᵢ` so that no exponential
@@ -387,23 +419,21 @@ pub fn log_sum_exp<'t, T: Scalar>(xs: &[Var<'t, T>]) -> Var<'t, T> {
     let Some(first) = xs.first() else {
         empty("log_sum_exp", "inputs");
     };
-    let (lse, partials) = log_sum_exp_parts(xs);
-    first.tape().custom(lse, &partials)
+    first.tape().custom_rule(log_sum_exp_rule, xs, &[])
 }
 
-/// The value of `ln Σ e^(xᵢ)` and the softmax `∂/∂xᵢ` of a non-empty slice.
-fn log_sum_exp_parts<'t, T: Scalar>(xs: &[Var<'t, T>]) -> (T, Partials<'t, T>) {
-    let m = xs
-        .iter()
-        .map(|x| x.value())
-        .fold(xs[0].value(), |m, v| if v > m { v } else { m });
-    let mut partials: Partials<'t, T> = xs.iter().map(|&x| (x, (x.value() - m).exp())).collect();
+/// The value of `ln Σ e^(xᵢ)` of a non-empty slice, with the softmax `∂/∂xᵢ` in `partials`.
+fn log_sum_exp_rule<T: Scalar>(xs: &[T], _: &[T], partials: &mut [T]) -> T {
+    let m = xs.iter().fold(xs[0], |m, &v| if v > m { v } else { m });
+    for (d, &x) in partials.iter_mut().zip(xs) {
+        *d = (x - m).exp();
+    }
     // Every exponent is ≤ 0 and the largest is e^0 = 1, so 1 ≤ total ≤ n.
-    let total = partials.iter().fold(T::zero(), |acc, &(_, e)| acc + e);
-    for (_, e) in &mut partials {
+    let total = partials.iter().fold(T::zero(), |acc, &e| acc + e);
+    for e in partials.iter_mut() {
         *e /= total;
     }
-    (m + total.ln(), partials)
+    m + total.ln()
 }
 
 /// Softmax cross-entropy of one example: `-ln softmax(z)[class] = ln Σ e^(zⱼ) - z_class`, the loss
@@ -440,11 +470,19 @@ pub fn softmax_cross_entropy<'t, T: Scalar>(logits: &[Var<'t, T>], class: usize)
             logits.len()
         );
     }
-    let (lse, mut partials) = log_sum_exp_parts(logits);
-    partials[class].1 -= T::one();
-    logits[0]
-        .tape()
-        .custom(lse - logits[class].value(), &partials)
+    // The class index is the rule's constant; an f32 holds every index below 2^24 exactly.
+    logits[0].tape().custom_rule(
+        softmax_cross_entropy_rule,
+        logits,
+        &[T::from_f64(class as f64)],
+    )
+}
+
+fn softmax_cross_entropy_rule<T: Scalar>(logits: &[T], class: &[T], partials: &mut [T]) -> T {
+    let class = class[0].to_f64() as usize;
+    let lse = log_sum_exp_rule(logits, &[], partials);
+    partials[class] -= T::one();
+    lse - logits[class]
 }
 
 /// The code of `docs/neural-networks.md`, compiled and run as doctests so that it cannot go stale.

@@ -25,6 +25,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ops::OpKind;
+use crate::ops::nary::{CustomRule, Rules};
 use crate::{Scalar, Var};
 
 /// Index of a node on its tape.
@@ -267,6 +268,8 @@ pub struct Tape<T: Scalar = f64> {
     names: RefCell<HashMap<u32, String>>,
     /// Set once any node is named, so unnamed tapes never touch `names`.
     named: Cell<bool>,
+    /// The rules of the custom operations recorded with [`Tape::custom_rule`], for replay.
+    rules: RefCell<Rules<T>>,
 }
 
 impl<T: Scalar> Default for Tape<T> {
@@ -290,6 +293,10 @@ impl<T: Scalar> Drop for Tape<T> {
         let bytes = storage.capacity_bytes();
         storage.clear();
         pool::give(storage, bytes);
+        let mut rules = std::mem::take(self.rules.get_mut());
+        let bytes = rules.capacity_bytes();
+        rules.clear();
+        pool::give(rules, bytes);
     }
 }
 
@@ -334,6 +341,7 @@ impl<T: Scalar> Tape<T> {
             limit: u32::MAX,
             names: RefCell::new(HashMap::new()),
             named: Cell::new(false),
+            rules: RefCell::new(pool::take::<Rules<T>>().unwrap_or_default()),
         }
     }
 
@@ -441,6 +449,7 @@ impl<T: Scalar> Tape<T> {
         self.storage.get_mut().clear();
         self.names.get_mut().clear();
         self.named.set(false);
+        self.rules.get_mut().clear();
         self.id = fresh_id();
     }
 
@@ -479,6 +488,16 @@ impl<T: Scalar> Tape<T> {
         if !std::ptr::eq(self, var.tape()) {
             crate::var::mixed_tapes(op);
         }
+    }
+
+    /// The rules of the custom operations recorded with [`Tape::custom_rule`].
+    pub(crate) fn rules(&self) -> std::cell::Ref<'_, Rules<T>> {
+        self.rules.borrow()
+    }
+
+    /// Keeps the rule and constants of the custom node `id` for replay.
+    pub(crate) fn add_rule(&self, id: NodeId, rule: CustomRule<T>, consts: &[T]) {
+        self.rules.borrow_mut().push(id.0, rule, consts);
     }
 
     /// Gives a node a human-readable name, for explanations and graph export.

@@ -299,9 +299,78 @@ fn a_custom_op_the_output_depends_on_cannot_be_compiled() {
     assert_eq!(err, Error::ReplayCustomOp { node: c.id() });
     assert_eq!(
         err.to_string(),
-        "node #1 is a custom operation, whose value and partials replay cannot recompute; write \
-         it with built-in operations or record the tape for each input"
+        "node #1 is a custom operation recorded with numbers (Tape::custom), whose value and \
+         partials replay cannot recompute; record it with its rule (Tape::custom_rule), write it \
+         with built-in operations, or record the tape for each input"
     );
+}
+
+/// `c₀ x₀² + sin(x₀ x₁)`, a rule with a constant and two inputs.
+fn a_rule(x: &[f64], c: &[f64], d: &mut [f64]) -> f64 {
+    let (s, co) = (x[0] * x[1]).sin_cos();
+    d[0] = 2.0 * c[0] * x[0] + co * x[1];
+    d[1] = co * x[0];
+    c[0] * x[0] * x[0] + s
+}
+
+#[test]
+fn a_custom_rule_replays_like_recording() {
+    assert_replay_matches(
+        |tape, v| {
+            let y = tape.custom_rule(a_rule, &[v[0].tanh(), v[1]], &[1.5]);
+            vec![y * v[0], y]
+        },
+        &[0.3, -0.7],
+        &[&[2.0, 0.25], &[-1.0, 4.0]],
+    );
+}
+
+#[test]
+fn every_loss_replays_like_recording() {
+    use tapegrad::loss;
+    assert_replay_matches(
+        |tape, v| {
+            let p = [v[0] * v[1], v[1].sin(), v[0] + v[2]];
+            let probabilities = [v[0].sigmoid(), v[2].sigmoid()];
+            vec![
+                loss::mse(&p, &[1.0, -0.5, 0.25]),
+                loss::mae(&p, &[1.0, -0.5, 0.25]),
+                loss::binary_cross_entropy(&probabilities, &[1.0, 0.0]),
+                loss::binary_cross_entropy_with_logits(&p[..2], &[0.0, 1.0]),
+                loss::hinge(&p, &[1.0, -1.0, 1.0]),
+                loss::l2_penalty(&p, 0.1),
+                loss::log_sum_exp(&p),
+                loss::softmax_cross_entropy(&p, 2),
+                tape.sum(&p),
+            ]
+        },
+        &[0.5, -1.0, 2.0],
+        &[&[3.0, 0.5, -2.0], &[-0.1, 0.2, 0.3], &[40.0, -30.0, 1e3]],
+    );
+}
+
+#[test]
+fn a_cleared_tape_forgets_its_rules() {
+    let mut tape = Tape::new();
+    let x = tape.var(1.0);
+    let _ = tape.custom_rule(a_rule, &[x, x], &[1.0]);
+    tape.clear();
+    // The same node index now holds a custom operation without a rule: it must not replay with
+    // the rule of the node it replaced.
+    let x = tape.var(1.0);
+    let c = tape.custom(5.0, &[(x, 2.0)]);
+    assert_eq!(
+        tape.compile(&[x], &[c]).unwrap_err(),
+        Error::ReplayCustomOp { node: c.id() }
+    );
+}
+
+#[test]
+#[should_panic(expected = "Var from another Tape passed to 'custom_rule'")]
+fn a_custom_rule_on_a_var_of_another_tape_panics() {
+    let (a, b) = (Tape::new(), Tape::new());
+    let x = a.var(1.0);
+    let _ = b.custom_rule(a_rule, &[x, x], &[1.0]);
 }
 
 #[test]
@@ -761,11 +830,11 @@ mod with_nn {
         );
     }
 
-    /// The loss of `examples/xor.rs`, `loss::mse`, is a custom operation: it does not compile.
-    /// Written with `Var` operations it records the same arithmetic, so replaying it trains the
-    /// network exactly as the recording path with `loss::mse` does.
+    /// The loss of `examples/xor.rs`, `loss::mse`, is a custom operation recorded with its rule:
+    /// it compiles, and replaying it trains the network exactly as recording does. Written with
+    /// `Var` operations it records the same arithmetic, and replays to the same bits too.
     #[test]
-    fn an_mse_of_var_operations_replays_the_xor_example_bit_for_bit() {
+    fn the_xor_examples_mse_replays_bit_for_bit_as_a_loss_and_as_var_operations() {
         let inputs = XOR.map(|(x, _)| x);
         let targets = XOR.map(|(_, y)| y);
         let epochs = 300;
@@ -785,39 +854,43 @@ mod with_nn {
             opt.step(recorded.parameters_mut(), &grads);
         }
 
-        let replayed = xor_mlp();
-        let err = replayed
-            .compile_loss(&[], |_, net, _| {
-                let outputs: [Var; 4] = inputs.map(|x| net.forward(&x).unwrap()[0]);
-                Ok(tapegrad::loss::mse(&outputs, &targets))
-            })
-            .unwrap_err();
-        assert!(matches!(err, tapegrad::Error::ReplayCustomOp { .. }));
-
-        let mut replayed = replayed;
-        let mut opt = Sgd::new(0.5).unwrap();
-        let mut step = replayed
-            .compile_loss(&[], |tape, net, _| {
-                let squares: Vec<Var> = inputs
-                    .iter()
-                    .zip(targets)
-                    .map(|(x, y)| (net.forward(x).unwrap()[0] - y).powi(2))
-                    .collect();
-                Ok(tape.sum(&squares) * (1.0 / 4.0))
-            })
-            .unwrap();
-        let mut replayed_losses = Vec::new();
-        for _ in 0..epochs {
-            let r = step.run(replayed.parameters().values()).unwrap();
-            replayed_losses.push(r.value());
-            opt.step(replayed.parameters_mut(), r.grad());
+        fn with_loss<'t>(_: &'t Tape, net: &mut BoundMlp<'t>) -> Var<'t> {
+            let outputs: [Var; 4] = XOR.map(|(x, _)| net.forward(&x).unwrap()[0]);
+            tapegrad::loss::mse(&outputs, &XOR.map(|(_, y)| y))
         }
+        fn with_var_ops<'t>(tape: &'t Tape, net: &mut BoundMlp<'t>) -> Var<'t> {
+            let squares: Vec<Var> = XOR
+                .iter()
+                .map(|(x, y)| (net.forward(x).unwrap()[0] - *y).powi(2))
+                .collect();
+            tape.sum(&squares) * (1.0 / 4.0)
+        }
+        for use_loss in [true, false] {
+            let mut replayed = xor_mlp();
+            let mut opt = Sgd::new(0.5).unwrap();
+            let mut step = replayed
+                .compile_loss(&[], |tape, net, _| {
+                    Ok(if use_loss {
+                        with_loss(tape, net)
+                    } else {
+                        with_var_ops(tape, net)
+                    })
+                })
+                .unwrap();
+            let mut replayed_losses = Vec::new();
+            for _ in 0..epochs {
+                let r = step.run(replayed.parameters().values()).unwrap();
+                replayed_losses.push(r.value());
+                opt.step(replayed.parameters_mut(), r.grad());
+            }
 
-        assert_eq!(bits(&replayed_losses), bits(&recorded_losses));
-        assert_eq!(
-            bits(replayed.parameters().values()),
-            bits(recorded.parameters().values())
-        );
+            assert_eq!(bits(&replayed_losses), bits(&recorded_losses), "{use_loss}");
+            assert_eq!(
+                bits(replayed.parameters().values()),
+                bits(recorded.parameters().values()),
+                "{use_loss}"
+            );
+        }
     }
 }
 

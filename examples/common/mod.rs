@@ -291,17 +291,15 @@ pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outco
     let mut losses = Vec::new();
     let mut epochs = 0;
     if config.replay {
-        // The mean squared error written with Var operations: `loss::mse` is one custom node,
-        // which replay cannot re-run; this form performs the same floating-point operations in
-        // the same order, so both paths train bit for bit alike.
+        // The same loss as the recording path below: `loss::mse` keeps its rule on the tape, so
+        // the compiled tape runs it again, and both paths train bit for bit alike.
         let mut step = net
-            .compile_loss(&[], |tape, bound, _| {
-                let squares = XOR_INPUTS
+            .compile_loss(&[], |_, bound, _| {
+                let outputs = XOR_INPUTS
                     .iter()
-                    .zip(XOR_TARGETS)
-                    .map(|(x, y)| Ok((bound.forward(x)?[0] - y).powi(2)))
+                    .map(|x| Ok(bound.forward(x)?[0]))
                     .collect::<Result<Vec<Var>, tapegrad::Error>>()?;
-                Ok(tape.sum(&squares) * (1.0 / 4.0))
+                Ok(loss::mse(&outputs, &XOR_TARGETS))
             })
             .expect("invariant: the XOR loss uses only operations that replay");
         loop {

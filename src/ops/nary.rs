@@ -3,8 +3,62 @@
 //! A neuron's weighted sum of n inputs is one node with n (or 2n) operands, not a chain of 2n
 //! binary nodes: the tape is smaller and both recording and the sweep are faster.
 
+use smallvec::SmallVec;
+
 use crate::ops::OpKind;
 use crate::{Scalar, Tape, Var};
+
+/// The rule of a custom operation that can be replayed ([`Tape::custom_rule`]): from the values
+/// of its inputs and its constants, it returns the operation's value and writes the partial
+/// `∂value/∂inputᵢ` into `partials[i]` (one slot per input, zeroed before the call).
+///
+/// A plain function, not a closure: the compiled tape keeps it and calls it again on new input
+/// values, so everything it depends on besides the inputs must be in `consts`.
+pub type CustomRule<T> = fn(inputs: &[T], consts: &[T], partials: &mut [T]) -> T;
+
+/// The rules of the custom nodes recorded with [`Tape::custom_rule`], in recording order, with
+/// their constants in one buffer; cleared with the tape.
+pub(crate) struct Rules<T> {
+    /// Node index, rule, and where its constants start and end in `consts`.
+    entries: Vec<(u32, CustomRule<T>, usize, usize)>,
+    consts: Vec<T>,
+}
+
+impl<T> Default for Rules<T> {
+    fn default() -> Self {
+        Rules {
+            entries: Vec::new(),
+            consts: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Rules<T> {
+    pub(crate) fn push(&mut self, node: u32, rule: CustomRule<T>, consts: &[T]) {
+        let start = self.consts.len();
+        self.consts.extend_from_slice(consts);
+        self.entries.push((node, rule, start, self.consts.len()));
+    }
+
+    /// The rule and constants of custom node `node`, if it was recorded with a rule.
+    pub(crate) fn get(&self, node: u32) -> Option<(CustomRule<T>, &[T])> {
+        // Nodes are recorded in increasing order, so the entries are sorted by node.
+        let at = self.entries.binary_search_by_key(&node, |e| e.0).ok()?;
+        let (_, rule, start, end) = self.entries[at];
+        Some((rule, &self.consts[start..end]))
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.consts.clear();
+    }
+
+    /// The bytes the buffers hold, for the thread's pool of buffers.
+    pub(crate) fn capacity_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<(u32, CustomRule<T>, usize, usize)>()
+            + self.consts.capacity() * std::mem::size_of::<T>()
+    }
+}
 
 /// The second argument of [`Tape::dot`]: a slice of Vars, or a slice of plain numbers.
 ///
@@ -228,6 +282,63 @@ impl<T: Scalar> Tape<T> {
         let parents = inputs.iter().map(|(x, _)| x.id().0);
         let partials = inputs.iter().map(|&(_, d)| d);
         let id = self.push_nary(OpKind::Custom, inputs.len(), parents, partials, &[value]);
+        Var::from_parts(self, id, value)
+    }
+
+    /// A user-defined operation given by its rule: records `rule(values of inputs, consts)` as
+    /// one node, like [`custom`](Tape::custom), and keeps the rule so that a
+    /// [compiled tape](crate::CompiledTape) can run it again on new inputs — an operation
+    /// recorded with [`custom`](Tape::custom) holds only numbers and cannot be replayed.
+    ///
+    /// The losses of [`crate::loss`] are recorded this way. The caller vouches for the partials;
+    /// check them with [`crate::check`].
+    ///
+    /// # Panics
+    ///
+    /// When an input belongs to another tape.
+    ///
+    /// # Examples
+    ///
+    /// `c · ln(1 + x²)`, with `c` a constant, recorded once and replayed at a new `x`:
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// fn rule(x: &[f64], c: &[f64], partials: &mut [f64]) -> f64 {
+    ///     partials[0] = c[0] * 2.0 * x[0] / (1.0 + x[0] * x[0]);
+    ///     c[0] * x[0].mul_add(x[0], 1.0).ln()
+    /// }
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.0);
+    /// let y = tape.custom_rule(rule, &[x], &[3.0]);
+    /// assert_eq!(y.backward()[x], 3.0);
+    ///
+    /// let mut f = tape.compile(&[x], &[y]).unwrap();
+    /// assert_eq!(f.run(&[0.0]).unwrap().grad(), &[0.0]);
+    /// ```
+    #[track_caller]
+    pub fn custom_rule<'t>(
+        &'t self,
+        rule: CustomRule<T>,
+        inputs: &[Var<'t, T>],
+        consts: &[T],
+    ) -> Var<'t, T> {
+        for v in inputs {
+            self.assert_owns(*v, "custom_rule");
+        }
+        let values: SmallVec<[T; 8]> = inputs.iter().map(|x| x.value()).collect();
+        let mut partials: SmallVec<[T; 8]> = SmallVec::from_elem(T::zero(), inputs.len());
+        let value = rule(&values, consts, &mut partials);
+        let parents = inputs.iter().map(|x| x.id().0);
+        let id = self.push_nary(
+            OpKind::Custom,
+            inputs.len(),
+            parents,
+            partials.iter().copied(),
+            &[value],
+        );
+        self.add_rule(id, rule, consts);
         Var::from_parts(self, id, value)
     }
 }

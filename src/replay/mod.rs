@@ -23,9 +23,11 @@
 //!   iterations as it took for the recorded inputs, and replays exactly that many);
 //! - values read with [`Var::value`](crate::Var::value) and used in plain Rust arithmetic — in
 //!   `x * y.value()`, say — are constants of the recording and stay so on replay;
-//! - the tape holds no custom operation ([`Tape::custom`]) that the outputs or a comparison depend
-//!   on: its value and partials were supplied by user code that replay cannot run again, so
-//!   [`Tape::compile`] refuses it with [`Error::ReplayCustomOp`].
+//! - the tape holds no custom operation recorded with numbers ([`Tape::custom`]) that the outputs
+//!   or a comparison depend on: its value and partials were supplied by user code that replay
+//!   cannot run again, so [`Tape::compile`] refuses it with [`Error::ReplayCustomOp`]. A custom
+//!   operation recorded with its rule ([`Tape::custom_rule`]) replays; the losses of
+//!   [`crate::loss`] are recorded that way.
 //!
 //! The kinks of `relu`, `leaky_relu`, `abs`, `max` and `min` need no guard: their rules pick the
 //! piece the new inputs call for, as recording would.
@@ -63,7 +65,7 @@ use std::fmt;
 
 use crate::gradients::sweep_reading;
 use crate::ops::compare::Comparison;
-use crate::ops::nary::weighted_sum;
+use crate::ops::nary::{CustomRule, Rules, weighted_sum};
 use crate::ops::{Binary, OpKind, Shape, Unary};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
@@ -108,6 +110,12 @@ pub struct CompiledTape<T: Scalar = f64> {
     storage: Storage<T>,
     /// The recorded index of each comparison, in program order, for error messages.
     guard_nodes: Vec<u32>,
+    /// The rule of each custom node, in program order, with where its constants start and end
+    /// in `rule_consts`.
+    custom_rules: Vec<(CustomRule<T>, usize, usize)>,
+    rule_consts: Vec<T>,
+    /// The input values of one custom node, gathered for its rule; never grows after compile.
+    scratch: Vec<T>,
     /// The value of every node; leaves that are not inputs keep their recorded value.
     values: Vec<T>,
     /// The adjoint buffer of the reverse sweep.
@@ -310,7 +318,7 @@ impl<T: Scalar> Tape<T> {
         for v in inputs.iter().chain(outputs) {
             self.assert_owns(*v, "compile");
         }
-        self.with_storage(|s| compile(s, inputs, &[], outputs))
+        self.with_storage(|s| compile(s, &self.rules(), inputs, &[], outputs))
     }
 
     /// Like [`compile`](Tape::compile), with `data` leaves that each call binds to new values
@@ -352,12 +360,13 @@ impl<T: Scalar> Tape<T> {
         for v in inputs.iter().chain(data).chain(outputs) {
             self.assert_owns(*v, "compile");
         }
-        self.with_storage(|s| compile(s, inputs, data, outputs))
+        self.with_storage(|s| compile(s, &self.rules(), inputs, data, outputs))
     }
 }
 
 fn compile<T: Scalar>(
     s: &Storage<T>,
+    rules: &Rules<T>,
     inputs: &[Var<'_, T>],
     data: &[Var<'_, T>],
     outputs: &[Var<'_, T>],
@@ -423,14 +432,23 @@ fn compile<T: Scalar>(
     let mut storage = Storage::default();
     let mut values = Vec::new();
     let mut guard_nodes = Vec::new();
+    let mut custom_rules = Vec::new();
+    let mut rule_consts = Vec::new();
+    let mut scratch_len = 0;
     for (i, &kind) in kinds.iter().enumerate() {
         if !live[i] {
             continue;
         }
         if kind == OpKind::Custom {
-            return Err(Error::ReplayCustomOp {
-                node: NodeId(i as u32),
-            });
+            let Some((rule, consts)) = rules.get(i as u32) else {
+                return Err(Error::ReplayCustomOp {
+                    node: NodeId(i as u32),
+                });
+            };
+            let start = rule_consts.len();
+            rule_consts.extend_from_slice(consts);
+            custom_rules.push((rule, start, rule_consts.len()));
+            scratch_len = scratch_len.max(s.parents[cursors[i].p] as usize);
         }
         let Cursor { p, q, c } = cursors[i];
         let (words, npartials) = footprint(s, kind, p);
@@ -470,6 +488,9 @@ fn compile<T: Scalar>(
     Ok(CompiledTape {
         storage,
         guard_nodes,
+        custom_rules,
+        rule_consts,
+        scratch: Vec::with_capacity(scratch_len),
         values,
         adjoints: vec![T::zero(); nodes],
         grads: vec![T::zero(); inputs.len() * outputs.len()],
@@ -689,7 +710,8 @@ impl<T: Scalar> CompiledTape<T> {
         let partials = &mut self.storage.partials;
         // Cursors on the parent, partial and constant stacks and in `guard_nodes`: the program is
         // read as the tape layout describes it, so no separate instruction stream is needed.
-        let (mut p, mut q, mut c, mut g) = (0usize, 0usize, 0usize, 0usize);
+        let (mut p, mut q, mut c, mut g, mut r) = (0usize, 0usize, 0usize, 0usize, 0usize);
+        let scratch = &mut self.scratch;
         // Each arm evaluates the node through the rule that recorded it (`Unary::eval`,
         // `Binary::eval`, `weighted_sum`) and stores its partials where the layout has them.
         macro_rules! operand {
@@ -822,7 +844,24 @@ impl<T: Scalar> CompiledTape<T> {
                     check(cmp, x, constant!(), recorded, self.guard_nodes[g - 1])?;
                     continue;
                 }
-                OpKind::Custom => unreachable!("compile refuses custom operations"),
+                OpKind::Custom => {
+                    let n = parents[p] as usize;
+                    let (rule, start, end) = self.custom_rules[r];
+                    r += 1;
+                    scratch.clear();
+                    scratch.extend(
+                        parents[p + 1..p + 1 + n]
+                            .iter()
+                            .map(|&x| values[x as usize]),
+                    );
+                    let out = &mut partials[q..q + n];
+                    out.fill(T::zero());
+                    let value = rule(scratch, &self.rule_consts[start..end], out);
+                    p += n + 2;
+                    q += n;
+                    c += 1;
+                    value
+                }
             };
             values[i] = value;
         }
