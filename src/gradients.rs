@@ -207,16 +207,19 @@ pub(crate) fn sweep<T: Scalar>(
     adj: &mut [T],
     visit: impl FnMut(u32, u32, T, T, T),
 ) {
-    sweep_reading(s, adj, None, visit)
+    sweep_reading(s, adj, 0, None, visit)
 }
 
 /// [`sweep`], reading the partials of `mul` and `dot` nodes from `values` — the value of every
 /// node — instead of the partial stack, when given: each factor's partial is the other factor,
 /// bit for bit, so a replay need not store it. Their slots on the partial stack are skipped.
+/// The nodes before `first` must be leaves: the sweep stops at `first` (constants among them keep
+/// whatever adjoint they received).
 #[inline(always)]
 pub(crate) fn sweep_reading<T: Scalar>(
     s: &Storage<T>,
     adj: &mut [T],
+    first: usize,
     values: Option<&[T]>,
     mut visit: impl FnMut(u32, u32, T, T, T),
 ) {
@@ -224,7 +227,8 @@ pub(crate) fn sweep_reading<T: Scalar>(
     let (mut p, mut q) = operand_ends(s, adj.len());
     let parents = &s.parents[..p];
     let partials = &s.partials[..q];
-    for (i, &kind) in s.kinds[..adj.len()].iter().enumerate().rev() {
+    let first = first.min(adj.len());
+    for (i, &kind) in s.kinds[..adj.len()].iter().enumerate().skip(first).rev() {
         let a = adj[i];
         let node = i as u32;
         // Each arm moves the cursors back over the node's operands, then — unless the adjoint is

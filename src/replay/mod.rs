@@ -108,6 +108,8 @@ pub struct CompiledTape<T: Scalar = f64> {
     /// The program's nodes, laid out as on a tape so that the reverse sweep reads it unchanged;
     /// `partials` is rewritten by every forward pass.
     storage: Storage<T>,
+    /// How many leaves open the program; the passes start after them.
+    leaves: usize,
     /// The recorded index of each comparison, in program order, for error messages.
     guard_nodes: Vec<u32>,
     /// The rule of each custom node, in program order, with where its constants start and end
@@ -427,7 +429,14 @@ fn compile<T: Scalar>(
         }
     }
 
-    // The program: the live nodes in recorded order, renumbered.
+    // The program: the live leaves first, then the other live nodes in recorded order,
+    // renumbered. Leaves have no operands, so moving them to the front changes no node's
+    // operands nor the order in which any adjoint receives its terms; the passes then skip them.
+    let is_leaf = |i: usize| matches!(kinds[i].shape(), Shape::Leaf);
+    let leaves = (0..end).filter(|&i| live[i] && is_leaf(i)).count();
+    let order = (0..end)
+        .filter(|&i| live[i] && is_leaf(i))
+        .chain((0..end).filter(|&i| live[i] && !is_leaf(i)));
     let mut index = vec![u32::MAX; end];
     let mut storage = Storage::default();
     let mut values = Vec::new();
@@ -435,10 +444,8 @@ fn compile<T: Scalar>(
     let mut custom_rules = Vec::new();
     let mut rule_consts = Vec::new();
     let mut scratch_len = 0;
-    for (i, &kind) in kinds.iter().enumerate() {
-        if !live[i] {
-            continue;
-        }
+    for i in order {
+        let kind = kinds[i];
         if kind == OpKind::Custom {
             let Some((rule, consts)) = rules.get(i as u32) else {
                 return Err(Error::ReplayCustomOp {
@@ -487,6 +494,7 @@ fn compile<T: Scalar>(
     let nodes = values.len();
     Ok(CompiledTape {
         storage,
+        leaves,
         guard_nodes,
         custom_rules,
         rule_consts,
@@ -605,8 +613,19 @@ impl<T: Scalar> CompiledTape<T> {
             let adj = &mut self.adjoints[..o + 1];
             adj.fill(T::zero());
             adj[o] = T::one();
-            sweep_reading(&self.storage, adj, Some(&self.values), |_, _, _, _, _| {});
-            read_gradient(adj, &self.inputs, &mut self.grads[k * n..(k + 1) * n]);
+            sweep_reading(
+                &self.storage,
+                adj,
+                self.leaves,
+                Some(&self.values),
+                |_, _, _, _, _| {},
+            );
+            read_gradient(
+                adj,
+                &self.storage.kinds,
+                &self.inputs,
+                &mut self.grads[k * n..(k + 1) * n],
+            );
         }
         Ok(Replay {
             values: &self.out_values,
@@ -660,8 +679,14 @@ impl<T: Scalar> CompiledTape<T> {
         for (&o, &w) in self.outputs.iter().zip(weights) {
             adj[o as usize] += w;
         }
-        sweep_reading(&self.storage, adj, Some(&self.values), |_, _, _, _, _| {});
-        read_gradient(adj, &self.inputs, &mut self.grads[..n]);
+        sweep_reading(
+            &self.storage,
+            adj,
+            self.leaves,
+            Some(&self.values),
+            |_, _, _, _, _| {},
+        );
+        read_gradient(adj, &self.storage.kinds, &self.inputs, &mut self.grads[..n]);
         Ok(Replay {
             values: &self.out_values,
             grads: &self.grads[..n],
@@ -710,7 +735,8 @@ impl<T: Scalar> CompiledTape<T> {
         let partials = &mut self.storage.partials;
         // Cursors on the parent, partial and constant stacks and in `guard_nodes`: the program is
         // read as the tape layout describes it, so no separate instruction stream is needed.
-        let (mut p, mut q, mut c, mut g, mut r) = (0usize, 0usize, 0usize, 0usize, 0usize);
+        // Each leaf keeps one constant, its value.
+        let (mut p, mut q, mut c, mut g, mut r) = (0usize, 0usize, self.leaves, 0usize, 0usize);
         let scratch = &mut self.scratch;
         // Each arm evaluates the node through the rule that recorded it (`Unary::eval`,
         // `Binary::eval`, `weighted_sum`) and stores its partials where the layout has them.
@@ -757,12 +783,9 @@ impl<T: Scalar> CompiledTape<T> {
                 v
             }};
         }
-        for (i, &kind) in kinds.iter().enumerate() {
+        for (i, &kind) in kinds.iter().enumerate().skip(self.leaves) {
             let value = match kind {
-                OpKind::Var | OpKind::Const => {
-                    c += 1;
-                    continue;
-                }
+                OpKind::Var | OpKind::Const => unreachable!("the leaves open the program"),
                 OpKind::AddConst => unit!(Unary::AddConst(constant!())),
                 OpKind::RSubConst => unit!(Unary::RSubConst(constant!())),
                 OpKind::Neg => unit!(Unary::<T>::Neg),
@@ -889,11 +912,15 @@ fn check<T: Scalar>(cmp: Comparison, x: T, y: T, recorded: bool, node: u32) -> R
     }
 }
 
-/// Copies the adjoints of the inputs into `row`; inputs outside the swept range get 0.
+/// Copies the adjoints of the inputs into `row`; inputs outside the swept range, and constants
+/// (which receive no gradient), get 0.
 #[inline]
-fn read_gradient<T: Scalar>(adj: &[T], inputs: &[u32], row: &mut [T]) {
+fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &mut [T]) {
     for (g, &x) in row.iter_mut().zip(inputs) {
-        *g = adj.get(x as usize).copied().unwrap_or_else(T::zero);
+        *g = match adj.get(x as usize) {
+            Some(&a) if kinds[x as usize] != OpKind::Const => a,
+            _ => T::zero(),
+        };
     }
 }
 
@@ -933,6 +960,24 @@ mod tests {
                 OpKind::MulConst
             ]
         );
+    }
+
+    #[test]
+    fn leaves_open_the_program_and_the_passes_skip_them() {
+        let tape = Tape::new();
+        let x = tape.var(1.0);
+        let s = x.sin();
+        let c = tape.constant(2.0);
+        let y = s * c;
+        let mut f = tape.compile(&[x], &[y]).unwrap();
+        assert_eq!(f.leaves, 2);
+        assert_eq!(
+            f.storage.kinds,
+            vec![OpKind::Var, OpKind::Const, OpKind::Sin, OpKind::Mul]
+        );
+        // sin reads x (0); the product reads sin (2) and the constant (1).
+        assert_eq!(f.storage.parents, vec![0, 2, 1]);
+        assert_eq!(f.run(&[0.5]).unwrap().grad(), &[2.0 * 0.5f64.cos()]);
     }
 
     #[test]
