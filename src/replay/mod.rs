@@ -112,12 +112,8 @@ pub struct CompiledTape<T: Scalar = f64> {
     leaves: usize,
     /// The recorded index of each comparison, in program order, for error messages.
     guard_nodes: Vec<u32>,
-    /// The rule of each custom node, in program order, with where its constants start and end
-    /// in `rule_consts`.
-    custom_rules: Vec<(CustomRule<T>, usize, usize)>,
-    rule_consts: Vec<T>,
-    /// The input values of one custom node, gathered for its rule; never grows after compile.
-    scratch: Vec<T>,
+    /// The rules of the custom nodes.
+    custom: Customs<T>,
     /// The value of every node; leaves that are not inputs keep their recorded value.
     values: Vec<T>,
     /// The adjoint buffer of the reverse sweep.
@@ -441,9 +437,11 @@ fn compile<T: Scalar>(
     let mut storage = Storage::default();
     let mut values = Vec::new();
     let mut guard_nodes = Vec::new();
-    let mut custom_rules = Vec::new();
-    let mut rule_consts = Vec::new();
-    let mut scratch_len = 0;
+    let mut custom = Customs {
+        rules: Vec::new(),
+        consts: Vec::new(),
+        scratch: Vec::new(),
+    };
     for i in order {
         let kind = kinds[i];
         if kind == OpKind::Custom {
@@ -452,10 +450,12 @@ fn compile<T: Scalar>(
                     node: NodeId(i as u32),
                 });
             };
-            let start = rule_consts.len();
-            rule_consts.extend_from_slice(consts);
-            custom_rules.push((rule, start, rule_consts.len()));
-            scratch_len = scratch_len.max(s.parents[cursors[i].p] as usize);
+            let start = custom.consts.len();
+            custom.consts.extend_from_slice(consts);
+            custom
+                .rules
+                .push((values.len() as u32, rule, start, custom.consts.len()));
+            custom.scratch.reserve(s.parents[cursors[i].p] as usize);
         }
         let Cursor { p, q, c } = cursors[i];
         let (words, npartials) = footprint(s, kind, p);
@@ -496,9 +496,7 @@ fn compile<T: Scalar>(
         storage,
         leaves,
         guard_nodes,
-        custom_rules,
-        rule_consts,
-        scratch: Vec::with_capacity(scratch_len),
+        custom,
         values,
         adjoints: vec![T::zero(); nodes],
         grads: vec![T::zero(); inputs.len() * outputs.len()],
@@ -736,8 +734,8 @@ impl<T: Scalar> CompiledTape<T> {
         // Cursors on the parent, partial and constant stacks and in `guard_nodes`: the program is
         // read as the tape layout describes it, so no separate instruction stream is needed.
         // Each leaf keeps one constant, its value.
-        let (mut p, mut q, mut c, mut g, mut r) = (0usize, 0usize, self.leaves, 0usize, 0usize);
-        let scratch = &mut self.scratch;
+        let (mut p, mut q, mut c, mut g) = (0usize, 0usize, self.leaves, 0usize);
+        let custom = &mut self.custom;
         // Each arm evaluates the node through the rule that recorded it (`Unary::eval`,
         // `Binary::eval`, `weighted_sum`) and stores its partials where the layout has them.
         macro_rules! operand {
@@ -783,7 +781,9 @@ impl<T: Scalar> CompiledTape<T> {
                 v
             }};
         }
-        for (i, &kind) in kinds.iter().enumerate().skip(self.leaves) {
+        let leaves = self.leaves;
+        for (k, &kind) in kinds[leaves..].iter().enumerate() {
+            let i = leaves + k;
             let value = match kind {
                 OpKind::Var | OpKind::Const => unreachable!("the leaves open the program"),
                 OpKind::AddConst => unit!(Unary::AddConst(constant!())),
@@ -869,17 +869,8 @@ impl<T: Scalar> CompiledTape<T> {
                 }
                 OpKind::Custom => {
                     let n = parents[p] as usize;
-                    let (rule, start, end) = self.custom_rules[r];
-                    r += 1;
-                    scratch.clear();
-                    scratch.extend(
-                        parents[p + 1..p + 1 + n]
-                            .iter()
-                            .map(|&x| values[x as usize]),
-                    );
-                    let out = &mut partials[q..q + n];
-                    out.fill(T::zero());
-                    let value = rule(scratch, &self.rule_consts[start..end], out);
+                    let operands = &parents[p + 1..p + 1 + n];
+                    let value = custom.run(i as u32, operands, values, &mut partials[q..q + n]);
                     p += n + 2;
                     q += n;
                     c += 1;
@@ -892,6 +883,35 @@ impl<T: Scalar> CompiledTape<T> {
             *out = values[o as usize];
         }
         Ok(())
+    }
+}
+
+/// The rules of a program's custom nodes ([`Tape::custom_rule`]).
+struct Customs<T> {
+    /// Program index of each custom node, in order, with its rule and where its constants start
+    /// and end in `consts`.
+    rules: Vec<(u32, CustomRule<T>, usize, usize)>,
+    consts: Vec<T>,
+    /// The input values of one custom node, gathered for its rule; never grows after compile.
+    scratch: Vec<T>,
+}
+
+impl<T: Scalar> Customs<T> {
+    /// Runs the rule of custom node `node` on the values of its operands. Kept out of line, and
+    /// finding its rule by the node's index, so that the rare custom node adds nothing to the
+    /// forward pass's loop.
+    #[inline(never)]
+    fn run(&mut self, node: u32, operands: &[u32], values: &[T], partials: &mut [T]) -> T {
+        let at = self
+            .rules
+            .binary_search_by_key(&node, |r| r.0)
+            .expect("invariant: compile keeps the rule of every custom node");
+        let (_, rule, start, end) = self.rules[at];
+        self.scratch.clear();
+        self.scratch
+            .extend(operands.iter().map(|&x| values[x as usize]));
+        partials.fill(T::zero());
+        rule(&self.scratch, &self.consts[start..end], partials)
     }
 }
 
