@@ -452,6 +452,8 @@ enum Op {
     Branch(usize, usize),
     /// `if a > c { a.relu() } else { a * c }`.
     BranchConst(usize, f64),
+    /// One of the library's losses (a custom node with a rule) over some nodes.
+    Loss(u8, Vec<usize>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -464,7 +466,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => prop::collection::vec((i.clone(), i.clone()), 1..5).prop_map(Op::Dot),
         1 => prop::collection::vec((i.clone(), c.clone()), 1..5).prop_map(Op::DotConst),
         1 => (i.clone(), i.clone()).prop_map(|(a, b)| Op::Branch(a, b)),
-        1 => (i, c).prop_map(|(a, c)| Op::BranchConst(a, c)),
+        1 => (i.clone(), c).prop_map(|(a, c)| Op::BranchConst(a, c)),
+        1 => (0u8..6, prop::collection::vec(i, 1..5)).prop_map(|(k, xs)| Op::Loss(k, xs)),
     ]
 }
 
@@ -539,6 +542,20 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                 let outcome = x.gt(*c);
                 outcomes.push(outcome);
                 if outcome { x.relu() } else { x * *c }
+            }
+            Op::Loss(k, xs) => {
+                use tapegrad::loss;
+                let xs: Vec<_> = xs.iter().map(|&i| at(i)).collect();
+                let targets: Vec<f64> = (0..xs.len()).map(|j| 0.5 - j as f64 * 0.25).collect();
+                let labels: Vec<f64> = (0..xs.len()).map(|j| [1.0, -1.0][j % 2]).collect();
+                match k {
+                    0 => loss::mse(&xs, &targets),
+                    1 => loss::mae(&xs, &targets),
+                    2 => loss::binary_cross_entropy_with_logits(&xs, &targets),
+                    3 => loss::hinge(&xs, &labels),
+                    4 => loss::log_sum_exp(&xs),
+                    _ => loss::softmax_cross_entropy(&xs, xs.len() - 1),
+                }
             }
         };
         nodes.push(v);
