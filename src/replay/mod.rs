@@ -611,19 +611,7 @@ impl<T: Scalar> CompiledTape<T> {
             let adj = &mut self.adjoints[..o + 1];
             adj.fill(T::zero());
             adj[o] = T::one();
-            sweep_reading(
-                &self.storage,
-                adj,
-                self.leaves,
-                Some(&self.values),
-                |_, _, _, _, _| {},
-            );
-            read_gradient(
-                adj,
-                &self.storage.kinds,
-                &self.inputs,
-                &mut self.grads[k * n..(k + 1) * n],
-            );
+            self.sweep_into(o + 1, k * n..(k + 1) * n);
         }
         Ok(Replay {
             values: &self.out_values,
@@ -677,14 +665,7 @@ impl<T: Scalar> CompiledTape<T> {
         for (&o, &w) in self.outputs.iter().zip(weights) {
             adj[o as usize] += w;
         }
-        sweep_reading(
-            &self.storage,
-            adj,
-            self.leaves,
-            Some(&self.values),
-            |_, _, _, _, _| {},
-        );
-        read_gradient(adj, &self.storage.kinds, &self.inputs, &mut self.grads[..n]);
+        self.sweep_into(len, 0..n);
         Ok(Replay {
             values: &self.out_values,
             grads: &self.grads[..n],
@@ -714,6 +695,20 @@ impl<T: Scalar> CompiledTape<T> {
             }
         }
         self.run(inputs)
+    }
+
+    /// Sweeps the seeded adjoints of the nodes `0..len` and copies the inputs' gradient into
+    /// `row` of the gradient buffer.
+    fn sweep_into(&mut self, len: usize, row: std::ops::Range<usize>) {
+        let adj = &mut self.adjoints[..len];
+        sweep_reading(
+            &self.storage,
+            adj,
+            self.leaves,
+            Some(&self.values),
+            |_, _, _, _, _| {},
+        );
+        read_gradient(adj, &self.storage.kinds, &self.inputs, &mut self.grads[row]);
     }
 
     /// Binds the inputs and recomputes every value and stored partial, checking the comparisons.
