@@ -246,7 +246,9 @@ impl<T: Scalar> Tape<T> {
     /// `∂value/∂input` for each input, as one node that takes part in backward like a built-in
     /// operation.
     ///
-    /// The caller vouches for the partials; check them with [`crate::check`].
+    /// The caller vouches for the partials; check them with [`crate::check`]. The node holds
+    /// only numbers, so a [compiled tape](crate::CompiledTape) cannot replay it: record an
+    /// operation that must replay with [`custom_rule`](Tape::custom_rule).
     ///
     /// # Panics
     ///
