@@ -305,6 +305,25 @@ fn a_custom_op_the_output_depends_on_cannot_be_compiled() {
     );
 }
 
+#[test]
+fn a_dot_of_consecutive_nodes_replays_like_recording_even_when_its_halves_overlap() {
+    assert_replay_matches(
+        |tape, v| {
+            let ys: Vec<_> = v.iter().map(|x| x.tanh()).collect();
+            vec![
+                // Weights first, as a neuron has them: consecutive leaves.
+                tape.dot(&v[..3], &ys[..3]),
+                // Both halves consecutive and overlapping: x₂ and x₃ are also y₁ and y₂.
+                tape.dot(&v[..3], &v[1..]),
+                // The same node on both sides.
+                tape.dot(&v[1..3], &v[1..3]),
+            ]
+        },
+        &[0.5, -1.0, 2.0, 0.25],
+        &[&[3.0, 0.5, -2.0, 1.0], &[-0.1, 0.2, 0.3, -0.4]],
+    );
+}
+
 /// `c₀ x₀² + sin(x₀ x₁)`, a rule with a constant and two inputs.
 fn a_rule(x: &[f64], c: &[f64], d: &mut [f64]) -> f64 {
     let (s, co) = (x[0] * x[1]).sin_cos();
