@@ -25,7 +25,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ops::OpKind;
-use crate::ops::nary::{CustomRule, Rules};
+use crate::ops::nary::Rules;
 use crate::{Scalar, Var};
 
 /// Index of a node on its tape.
@@ -495,9 +495,9 @@ impl<T: Scalar> Tape<T> {
         self.rules.borrow()
     }
 
-    /// Keeps the rule and constants of the custom node `id` for replay.
-    pub(crate) fn add_rule(&self, id: NodeId, rule: CustomRule<T>, consts: &[T]) {
-        self.rules.borrow_mut().push(id.0, rule, consts);
+    /// The same, to record a custom node with its rule.
+    pub(crate) fn rules_mut(&self) -> std::cell::RefMut<'_, Rules<T>> {
+        self.rules.borrow_mut()
     }
 
     /// Gives a node a human-readable name, for explanations and graph export.

@@ -235,3 +235,27 @@ fn a_long_recording_repeated_on_a_cleared_tape_allocates_nothing() {
         "5 repeats of a 30,000-node recording allocated {later} times"
     );
 }
+
+#[test]
+fn a_loss_over_a_large_batch_on_a_reused_tape_allocates_nothing_after_the_first_step() {
+    let targets: [f64; 256] = std::array::from_fn(|j| (j % 2) as f64);
+    let step = |tape: &mut Tape, i: usize| {
+        tape.clear();
+        let w = tape.var(0.5 + i as f64 * 1e-3);
+        let predictions: [Var; 256] = std::array::from_fn(|j| (w * (targets[j] + 1.0)).sigmoid());
+        let l = tapegrad::loss::mse(&predictions, &targets)
+            + tapegrad::loss::binary_cross_entropy(&predictions, &targets);
+        l.backward()[w]
+    };
+    let mut tape = Tape::new();
+    assert!(step(&mut tape, 0).is_finite());
+    let later = allocations_in(|| {
+        for i in 1..20 {
+            assert!(step(&mut tape, i).is_finite());
+        }
+    });
+    assert_eq!(
+        later, 0,
+        "19 steps with a 256-element loss allocated {later} times"
+    );
+}

@@ -3,8 +3,6 @@
 //! A neuron's weighted sum of n inputs is one node with n (or 2n) operands, not a chain of 2n
 //! binary nodes: the tape is smaller and both recording and the sweep are faster.
 
-use smallvec::SmallVec;
-
 use crate::ops::OpKind;
 use crate::{Scalar, Tape, Var};
 
@@ -22,6 +20,10 @@ pub(crate) struct Rules<T> {
     /// Node index, rule, and where its constants start and end in `consts`.
     entries: Vec<(u32, CustomRule<T>, usize, usize)>,
     consts: Vec<T>,
+    /// The input values and the partials of the node being recorded, kept so that recording a
+    /// custom node allocates nothing once they have grown.
+    inputs: Vec<T>,
+    partials: Vec<T>,
 }
 
 impl<T> Default for Rules<T> {
@@ -29,7 +31,25 @@ impl<T> Default for Rules<T> {
         Rules {
             entries: Vec::new(),
             consts: Vec::new(),
+            inputs: Vec::new(),
+            partials: Vec::new(),
         }
+    }
+}
+
+impl<T: Scalar> Rules<T> {
+    /// Runs `rule` on `inputs` and `consts`; the partials are left in `self.partials`.
+    fn evaluate(
+        &mut self,
+        rule: CustomRule<T>,
+        inputs: impl Iterator<Item = T>,
+        consts: &[T],
+    ) -> T {
+        self.inputs.clear();
+        self.inputs.extend(inputs);
+        self.partials.clear();
+        self.partials.resize(self.inputs.len(), T::zero());
+        rule(&self.inputs, consts, &mut self.partials)
     }
 }
 
@@ -56,7 +76,8 @@ impl<T: Copy> Rules<T> {
     /// The bytes the buffers hold, for the thread's pool of buffers.
     pub(crate) fn capacity_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<(u32, CustomRule<T>, usize, usize)>()
-            + self.consts.capacity() * std::mem::size_of::<T>()
+            + (self.consts.capacity() + self.inputs.capacity() + self.partials.capacity())
+                * std::mem::size_of::<T>()
     }
 }
 
@@ -329,18 +350,13 @@ impl<T: Scalar> Tape<T> {
         for v in inputs {
             self.assert_owns(*v, "custom_rule");
         }
-        let values: SmallVec<[T; 8]> = inputs.iter().map(|x| x.value()).collect();
-        let mut partials: SmallVec<[T; 8]> = SmallVec::from_elem(T::zero(), inputs.len());
-        let value = rule(&values, consts, &mut partials);
+        // The rule sees plain slices and cannot record, so the table stays borrowed throughout.
+        let mut rules = self.rules_mut();
+        let value = rules.evaluate(rule, inputs.iter().map(|x| x.value()), consts);
         let parents = inputs.iter().map(|x| x.id().0);
-        let id = self.push_nary(
-            OpKind::Custom,
-            inputs.len(),
-            parents,
-            partials.iter().copied(),
-            &[value],
-        );
-        self.add_rule(id, rule, consts);
+        let partials = rules.partials.iter().copied();
+        let id = self.push_nary(OpKind::Custom, inputs.len(), parents, partials, &[value]);
+        rules.push(id.0, rule, consts);
         Var::from_parts(self, id, value)
     }
 }
