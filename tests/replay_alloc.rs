@@ -77,6 +77,9 @@ fn replay_allocates_nothing_after_the_first_call() {
         hidden
     };
     let y = tape.sum(&[guarded, x[0].relu(), x[1].max(x[2]), x[3].powi(3)]);
+    // A loss (a custom node with a rule) over more predictions than fit on the stack.
+    let predictions: Vec<_> = (0..40).map(|i| x[i % 4] * (i as f64)).collect();
+    let y = y + tapegrad::loss::softmax_cross_entropy(&predictions, 3);
     let z = y * x[0].exp();
     let mut f = tape.compile(&x, &[y, z]).unwrap();
     let inputs = [0.1, 0.2, 0.3, 0.4];
