@@ -12,15 +12,8 @@ use rand::rngs::StdRng;
 use tapegrad::check::{self, Expr, GradCheck};
 use tapegrad::{Scalar, Var};
 
-/// Proptest settings: few cases by default (the suite runs in debug mode), `PROPTEST_CASES` for
-/// deep runs.
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(48);
-    ProptestConfig::with_cases(cases)
-}
+mod common;
+use common::proptest_config;
 
 /// The checker every test here uses: the one place that sets the tolerances.
 ///
@@ -55,7 +48,7 @@ fn away_from_zero(limit: f64) -> impl Strategy<Value = f64> {
 // ------------------------------------------------------------------------------- operators
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(proptest_config(48))]
 
     #[test]
     fn add_matches_finite_difference(x in -5.0..5.0f64, y in -5.0..5.0f64) {

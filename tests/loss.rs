@@ -5,15 +5,8 @@ use proptest::prelude::*;
 use tapegrad::check::GradCheck;
 use tapegrad::{Tape, Var, loss};
 
-/// Proptest settings: few cases by default (the suite runs in debug mode), `PROPTEST_CASES` for
-/// deep runs.
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(64);
-    ProptestConfig::with_cases(cases)
-}
+mod common;
+use common::proptest_config;
 
 /// Asserts that the tape's gradient of `f` at `at` matches central finite differences from
 /// `tapegrad::check`, to a relative 1e-6 and an absolute 1e-8 (as `tests/grad_check.rs`).
@@ -41,7 +34,7 @@ fn labels_01(n: usize) -> impl Strategy<Value = Vec<f64>> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(proptest_config(64))]
 
     #[test]
     fn mse_matches_finite_difference((p, y) in pairs(0.0)) {

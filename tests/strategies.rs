@@ -9,16 +9,11 @@ use proptest::test_runner::TestRunner;
 use tapegrad::Tape;
 use tapegrad::check::{self, Expr, strategies};
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
-    ProptestConfig::with_cases(cases)
-}
+mod common;
+use common::proptest_config;
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(proptest_config(32))]
 
     #[test]
     fn strategy_expressions_have_exact_gradients(

@@ -9,15 +9,8 @@ use rand::rngs::StdRng;
 use tapegrad::check::Expr;
 use tapegrad::{Error, OpKind, Scalar, Tape, Var};
 
-/// Proptest settings: few cases by default (the suite runs in debug mode), `PROPTEST_CASES` for
-/// deep runs.
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
-    ProptestConfig::with_cases(cases)
-}
+mod common;
+use common::proptest_config;
 
 /// The message `f` panics with.
 #[track_caller]
@@ -57,7 +50,7 @@ fn bits<T: Scalar>(xs: &[T]) -> Vec<u64> {
 // -------------------------------------------------------------------------------- identities
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(proptest_config(32))]
 
     #[test]
     fn gradient_of_a_sum_is_the_sum_of_gradients(seed in any::<u64>()) {
