@@ -280,84 +280,46 @@ fn clear_empties_the_tape_and_it_records_again() {
 
 const MIXED: &str = "; build all inputs on one tape";
 
-#[test]
-fn mixed_tapes_panic_with_message_for_add() {
-    let (a, b) = (Tape::new(), Tape::new());
-    let (x, y) = (a.var(1.0), b.var(2.0));
-    assert_eq!(
-        panic_message(|| {
-            let _ = x + y;
-        }),
-        format!("Var from another Tape passed to '+'{MIXED}")
-    );
+/// One test per operation: combining `x` (of tape `a`) with `y` (of another tape) panics with a
+/// message naming the operation.
+macro_rules! mixed_tape_cases {
+    ($($name:ident: $op:literal => |$a:ident, $x:ident, $y:ident| $body:block)*) => {$(
+        #[test]
+        fn $name() {
+            let ($a, other) = (Tape::new(), Tape::new());
+            let ($x, $y) = ($a.var(1.0), other.var(2.0));
+            assert_eq!(
+                panic_message(|| $body),
+                format!("Var from another Tape passed to '{}'{MIXED}", $op)
+            );
+        }
+    )*};
 }
 
-#[test]
-fn mixed_tapes_panic_with_message_for_mul_assign() {
-    let (a, b) = (Tape::new(), Tape::new());
-    let (x, y) = (a.var(1.0), b.var(2.0));
-    assert_eq!(
-        panic_message(|| {
-            let mut z = x;
-            z *= y;
-        }),
-        format!("Var from another Tape passed to '*='{MIXED}")
-    );
-}
-
-#[test]
-fn mixed_tapes_panic_with_message_for_max() {
-    let (a, b) = (Tape::new(), Tape::new());
-    let (x, y) = (a.var(1.0), b.var(2.0));
-    assert_eq!(
-        panic_message(|| {
-            let _ = x.max(y);
-        }),
-        format!("Var from another Tape passed to 'max'{MIXED}")
-    );
-}
-
-#[test]
-fn mixed_tapes_panic_with_message_for_pow() {
-    let (a, b) = (Tape::new(), Tape::new());
-    let (x, y) = (a.var(1.0), b.var(2.0));
-    assert_eq!(
-        panic_message(|| {
-            let _ = x.pow(y);
-        }),
-        format!("Var from another Tape passed to 'pow'{MIXED}")
-    );
-}
-
-#[test]
-fn mixed_tapes_panic_with_message_for_sum() {
-    let (a, b) = (Tape::new(), Tape::new());
-    let (x, y) = (a.var(1.0), b.var(2.0));
-    assert_eq!(
-        panic_message(|| {
-            let _ = a.sum(&[x, y]);
-        }),
-        format!("Var from another Tape passed to 'sum'{MIXED}")
-    );
-}
-
-#[test]
-fn mixed_tapes_panic_with_message_for_dot() {
-    let (a, b) = (Tape::new(), Tape::new());
-    let (x, y) = (a.var(1.0), b.var(2.0));
-    assert_eq!(
-        panic_message(|| {
-            let _ = a.dot(&[x], &[y]);
-        }),
-        format!("Var from another Tape passed to 'dot'{MIXED}")
-    );
+mixed_tape_cases! {
+    mixed_tapes_panic_with_message_for_add: "+" => |_a, x, y| {
+        let _ = x + y;
+    }
+    mixed_tapes_panic_with_message_for_mul_assign: "*=" => |_a, x, y| {
+        let mut z = x;
+        z *= y;
+    }
+    mixed_tapes_panic_with_message_for_max: "max" => |_a, x, y| {
+        let _ = x.max(y);
+    }
+    mixed_tapes_panic_with_message_for_pow: "pow" => |_a, x, y| {
+        let _ = x.pow(y);
+    }
+    mixed_tapes_panic_with_message_for_sum: "sum" => |a, x, y| {
+        let _ = a.sum(&[x, y]);
+    }
+    mixed_tapes_panic_with_message_for_dot: "dot" => |a, x, y| {
+        let _ = a.dot(&[x], &[y]);
+    }
     // a Var of another tape among the plain-number form's inputs
-    assert_eq!(
-        panic_message(|| {
-            let _ = a.dot(&[y], &[1.0]);
-        }),
-        format!("Var from another Tape passed to 'dot'{MIXED}")
-    );
+    mixed_tapes_panic_with_message_for_dot_with_numbers: "dot" => |a, _x, y| {
+        let _ = a.dot(&[y], &[1.0]);
+    }
 }
 
 #[test]
