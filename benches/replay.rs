@@ -17,6 +17,8 @@ use tapegrad::{CompiledTape, Tape, Var};
 
 #[path = "common/rosenbrock.rs"]
 mod rosenbrock;
+#[path = "common/w1_baselines.rs"]
+mod w1_baselines;
 
 // ---------------------------------------------------------------------------------------------
 // W1: Rosenbrock.
@@ -33,13 +35,7 @@ fn w1_rosenbrock(c: &mut Criterion) {
     let x = rosenbrock::inputs(n);
     let mut group = c.benchmark_group(format!("W1 rosenbrock n={n}"));
     group.throughput(Throughput::Elements(n as u64));
-    group.bench_function("plain f64 value", |b| {
-        b.iter(|| rosenbrock::plain(black_box(&x)))
-    });
-    let mut grad = vec![0.0; n];
-    group.bench_function("hand-written gradient", |b| {
-        b.iter(|| rosenbrock::hand(black_box(&x), &mut grad))
-    });
+    w1_baselines::bench(&mut group, &x);
     let mut grad = Vec::with_capacity(n);
     group.bench_function("recording gradient", |b| {
         b.iter(|| rosenbrock::tape_gradient(black_box(&x), &mut grad))

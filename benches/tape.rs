@@ -17,6 +17,8 @@ use tapegrad::Tape;
 
 #[path = "common/rosenbrock.rs"]
 mod rosenbrock;
+#[path = "common/w1_baselines.rs"]
+mod w1_baselines;
 
 const H: f64 = 1e-3;
 
@@ -48,13 +50,7 @@ fn w1_rosenbrock(c: &mut Criterion) {
                 .sample_size(20)
                 .measurement_time(Duration::from_secs(10));
         }
-        group.bench_function("plain f64 value", |b| {
-            b.iter(|| rosenbrock::plain(black_box(&x)))
-        });
-        let mut grad = vec![0.0; n];
-        group.bench_function("hand-written gradient", |b| {
-            b.iter(|| rosenbrock::hand(black_box(&x), &mut grad))
-        });
+        w1_baselines::bench(&mut group, &x);
         let mut grad = Vec::with_capacity(n);
         group.bench_function("tapegrad gradient", |b| {
             b.iter(|| rosenbrock::tape_gradient(black_box(&x), &mut grad))
