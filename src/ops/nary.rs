@@ -14,14 +14,15 @@ use crate::{Scalar, Tape, Var};
 /// values, so everything it depends on besides the inputs must be in `consts`.
 pub type CustomRule<T> = fn(inputs: &[T], consts: &[T], partials: &mut [T]) -> T;
 
-/// The rules of the custom nodes recorded with [`Tape::custom_rule`], in recording order, with
-/// their constants in one buffer; cleared with the tape.
+/// The rules of custom nodes recorded with [`Tape::custom_rule`], in node order, with their
+/// constants in one buffer: a tape's (cleared with it), and a compiled tape's, under the
+/// program's node indices.
 pub(crate) struct Rules<T> {
     /// Node index, rule, and where its constants start and end in `consts`.
     entries: Vec<(u32, CustomRule<T>, usize, usize)>,
     consts: Vec<T>,
-    /// The input values and the partials of the node being recorded, kept so that recording a
-    /// custom node allocates nothing once they have grown.
+    /// The input values and the partials of the node being run, kept so that running a rule
+    /// allocates nothing once they have grown.
     inputs: Vec<T>,
     partials: Vec<T>,
 }
@@ -38,19 +39,65 @@ impl<T> Default for Rules<T> {
 }
 
 impl<T: Scalar> Rules<T> {
-    /// Runs `rule` on `inputs` and `consts`; the partials are left in `self.partials`.
+    /// Runs `rule` on `inputs` and `consts`, for recording; the partials are left in
+    /// `self.partials`.
     fn evaluate(
         &mut self,
         rule: CustomRule<T>,
-        inputs: impl Iterator<Item = T>,
+        inputs: impl ExactSizeIterator<Item = T>,
         consts: &[T],
     ) -> T {
-        self.inputs.clear();
-        self.inputs.extend(inputs);
         self.partials.clear();
-        self.partials.resize(self.inputs.len(), T::zero());
-        rule(&self.inputs, consts, &mut self.partials)
+        self.partials.resize(inputs.len(), T::zero());
+        apply(rule, &mut self.inputs, inputs, consts, &mut self.partials)
     }
+
+    /// Runs the rule of custom node `node` on the values of its operands, for replay, writing
+    /// its partials into `partials`. Kept out of line, and finding the rule by the node's index,
+    /// so that the rare custom node adds nothing to the replay's forward loop.
+    #[inline(never)]
+    pub(crate) fn replay(
+        &mut self,
+        node: u32,
+        operands: &[u32],
+        values: &[T],
+        partials: &mut [T],
+    ) -> T {
+        let at = self
+            .entries
+            .binary_search_by_key(&node, |e| e.0)
+            .expect("invariant: compile keeps the rule of every custom node");
+        let (_, rule, start, end) = self.entries[at];
+        let inputs = operands.iter().map(|&x| values[x as usize]);
+        apply(
+            rule,
+            &mut self.inputs,
+            inputs,
+            &self.consts[start..end],
+            partials,
+        )
+    }
+
+    /// Makes room for the inputs of a node with `n` operands, so that [`replay`](Rules::replay)
+    /// need not grow the buffer.
+    pub(crate) fn reserve_inputs(&mut self, n: usize) {
+        self.inputs.reserve(n);
+    }
+}
+
+/// Gathers `inputs` into `scratch`, zeroes `partials` and runs `rule`: the one way a rule is
+/// called, by recording and by replay alike.
+fn apply<T: Scalar>(
+    rule: CustomRule<T>,
+    scratch: &mut Vec<T>,
+    inputs: impl Iterator<Item = T>,
+    consts: &[T],
+    partials: &mut [T],
+) -> T {
+    scratch.clear();
+    scratch.extend(inputs);
+    partials.fill(T::zero());
+    rule(scratch, consts, partials)
 }
 
 impl<T: Copy> Rules<T> {

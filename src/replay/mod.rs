@@ -65,7 +65,7 @@ use std::fmt;
 
 use crate::gradients::sweep_reading;
 use crate::ops::compare::Comparison;
-use crate::ops::nary::{CustomRule, Rules, weighted_sum};
+use crate::ops::nary::{Rules, weighted_sum};
 use crate::ops::{Binary, OpKind, Shape, Unary};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
@@ -112,8 +112,8 @@ pub struct CompiledTape<T: Scalar = f64> {
     leaves: usize,
     /// The recorded index of each comparison, in program order, for error messages.
     guard_nodes: Vec<u32>,
-    /// The rules of the custom nodes.
-    custom: Customs<T>,
+    /// The rules of the custom nodes, under their program indices.
+    custom: Rules<T>,
     /// The value of every node; leaves that are not inputs keep their recorded value.
     values: Vec<T>,
     /// The adjoint buffer of the reverse sweep.
@@ -437,11 +437,7 @@ fn compile<T: Scalar>(
     let mut storage = Storage::default();
     let mut values = Vec::new();
     let mut guard_nodes = Vec::new();
-    let mut custom = Customs {
-        rules: Vec::new(),
-        consts: Vec::new(),
-        scratch: Vec::new(),
-    };
+    let mut custom = Rules::default();
     for i in order {
         let kind = kinds[i];
         if kind == OpKind::Custom {
@@ -450,12 +446,9 @@ fn compile<T: Scalar>(
                     node: NodeId(i as u32),
                 });
             };
-            let start = custom.consts.len();
-            custom.consts.extend_from_slice(consts);
-            custom
-                .rules
-                .push((values.len() as u32, rule, start, custom.consts.len()));
-            custom.scratch.reserve(s.parents[cursors[i].p] as usize);
+            // The node's program index is the number of values pushed so far.
+            custom.push(values.len() as u32, rule, consts);
+            custom.reserve_inputs(s.parents[cursors[i].p] as usize);
         }
         let Cursor { p, q, c } = cursors[i];
         let (words, npartials) = footprint(s, kind, p);
@@ -865,7 +858,7 @@ impl<T: Scalar> CompiledTape<T> {
                 OpKind::Custom => {
                     let n = parents[p] as usize;
                     let operands = &parents[p + 1..p + 1 + n];
-                    let value = custom.run(i as u32, operands, values, &mut partials[q..q + n]);
+                    let value = custom.replay(i as u32, operands, values, &mut partials[q..q + n]);
                     p += n + 2;
                     q += n;
                     c += 1;
@@ -878,35 +871,6 @@ impl<T: Scalar> CompiledTape<T> {
             *out = values[o as usize];
         }
         Ok(())
-    }
-}
-
-/// The rules of a program's custom nodes ([`Tape::custom_rule`]).
-struct Customs<T> {
-    /// Program index of each custom node, in order, with its rule and where its constants start
-    /// and end in `consts`.
-    rules: Vec<(u32, CustomRule<T>, usize, usize)>,
-    consts: Vec<T>,
-    /// The input values of one custom node, gathered for its rule; never grows after compile.
-    scratch: Vec<T>,
-}
-
-impl<T: Scalar> Customs<T> {
-    /// Runs the rule of custom node `node` on the values of its operands. Kept out of line, and
-    /// finding its rule by the node's index, so that the rare custom node adds nothing to the
-    /// forward pass's loop.
-    #[inline(never)]
-    fn run(&mut self, node: u32, operands: &[u32], values: &[T], partials: &mut [T]) -> T {
-        let at = self
-            .rules
-            .binary_search_by_key(&node, |r| r.0)
-            .expect("invariant: compile keeps the rule of every custom node");
-        let (_, rule, start, end) = self.rules[at];
-        self.scratch.clear();
-        self.scratch
-            .extend(operands.iter().map(|&x| values[x as usize]));
-        partials.fill(T::zero());
-        rule(&self.scratch, &self.consts[start..end], partials)
     }
 }
 
