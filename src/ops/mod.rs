@@ -403,10 +403,10 @@ impl<T: Scalar> Unary<T> {
                 2 => (x * x, x + x),
                 // `n - 1` would overflow for i32::MIN; there x^(n-1) is x^n / x.
                 i32::MIN => {
-                    let y = x.powi(n);
+                    let y = powi(x, n);
                     (y, T::from_f64(n as f64) * y / x)
                 }
-                _ => (x.powi(n), T::from_f64(n as f64) * x.powi(n - 1)),
+                _ => (powi(x, n), T::from_f64(n as f64) * powi(x, n - 1)),
             },
             Unary::Powf(c) => (x.powf(c), c * x.powf(c - one)),
             Unary::Exp => {
@@ -473,6 +473,29 @@ impl<T: Scalar> Unary<T> {
             }
         }
     }
+}
+
+/// `x^n` by repeated squaring, the algorithm of the runtime's `powi` (compiler-rt's
+/// `__powidf2`), written out so that it gives the same bits wherever it runs.
+///
+/// The standard `powi` does not promise that: when `n` is known at compile time the optimizer
+/// may expand it into a different sequence of multiplications, so `x.powi(3)` recorded in user
+/// code and the same node replayed with `n` read from the tape could differ in the last bit.
+#[inline]
+pub(crate) fn powi<T: Scalar>(mut x: T, mut n: i32) -> T {
+    let reciprocal = n < 0;
+    let mut r = T::one();
+    loop {
+        if n & 1 != 0 {
+            r = r * x;
+        }
+        n /= 2;
+        if n == 0 {
+            break;
+        }
+        x = x * x;
+    }
+    if reciprocal { T::one() / r } else { r }
 }
 
 /// `true` only for NaN, the one value not equal to itself.
@@ -572,6 +595,26 @@ impl Binary {
                 } else {
                     (y, zero, one)
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hint::black_box;
+
+    use super::powi;
+
+    #[test]
+    fn powi_gives_the_bits_of_the_runtime_powi() {
+        let exponents = [-7, -2, -1, 0, 1, 2, 3, 5, 10, 31, i32::MIN, i32::MAX];
+        let bases = [0.3, -1.7, 2.0, 1e-3, 0.0, -0.0, f64::INFINITY, 1.0 + 1e-9];
+        for n in exponents {
+            for x in bases {
+                // `black_box` keeps the exponent unknown, so std calls the runtime routine.
+                let want = x.powi(black_box(n));
+                assert_eq!(powi(x, n).to_bits(), want.to_bits(), "{x}^{n}");
             }
         }
     }
