@@ -205,30 +205,13 @@ fn signed<T: Scalar>(sign: Sign, a: T) -> T {
 pub(crate) fn sweep<T: Scalar>(
     s: &Storage<T>,
     adj: &mut [T],
-    visit: impl FnMut(u32, u32, T, T, T),
-) {
-    sweep_reading(s, adj, 0, None, visit)
-}
-
-/// [`sweep`], reading the partials of `mul` and `dot` nodes from `values` — the value of every
-/// node — instead of the partial stack, when given: each factor's partial is the other factor,
-/// bit for bit, so a replay need not store it. Their slots on the partial stack are skipped.
-/// The nodes before `first` must be leaves: the sweep stops at `first` (constants among them keep
-/// whatever adjoint they received).
-#[inline(always)]
-pub(crate) fn sweep_reading<T: Scalar>(
-    s: &Storage<T>,
-    adj: &mut [T],
-    first: usize,
-    values: Option<&[T]>,
     mut visit: impl FnMut(u32, u32, T, T, T),
 ) {
     let zero = T::zero();
     let (mut p, mut q) = operand_ends(s, adj.len());
     let parents = &s.parents[..p];
     let partials = &s.partials[..q];
-    let first = first.min(adj.len());
-    for (i, &kind) in s.kinds[..adj.len()].iter().enumerate().skip(first).rev() {
+    for (i, &kind) in s.kinds[..adj.len()].iter().enumerate().rev() {
         let a = adj[i];
         let node = i as u32;
         // Each arm moves the cursors back over the node's operands, then — unless the adjoint is
@@ -272,10 +255,7 @@ pub(crate) fn sweep_reading<T: Scalar>(
                 q -= 2;
                 if a != zero {
                     let (x, y) = (parents[p] as usize, parents[p + 1] as usize);
-                    let (dx, dy) = match values {
-                        Some(v) if kind == OpKind::Mul => (v[y], v[x]),
-                        _ => (partials[q], partials[q + 1]),
-                    };
+                    let (dx, dy) = (partials[q], partials[q + 1]);
                     adj[x] += dx * a;
                     visit(node, x as u32, dx, a, adj[x]);
                     adj[y] += dy * a;
@@ -301,27 +281,9 @@ pub(crate) fn sweep_reading<T: Scalar>(
                 q -= n;
                 if a != zero {
                     let operands = &parents[p + 1..end];
-                    match values {
-                        Some(v) if kind == OpKind::Dot => {
-                            // Parents x₁…xₘ y₁…yₘ: the partial of each is its partner's value.
-                            let (xs, ys) = operands.split_at(n / 2);
-                            for (&x, &y) in xs.iter().zip(ys) {
-                                let d = v[y as usize];
-                                adj[x as usize] += d * a;
-                                visit(node, x, d, a, adj[x as usize]);
-                            }
-                            for (&y, &x) in ys.iter().zip(xs) {
-                                let d = v[x as usize];
-                                adj[y as usize] += d * a;
-                                visit(node, y, d, a, adj[y as usize]);
-                            }
-                        }
-                        _ => {
-                            for (&x, &d) in operands.iter().zip(&partials[q..q + n]) {
-                                adj[x as usize] += d * a;
-                                visit(node, x, d, a, adj[x as usize]);
-                            }
-                        }
+                    for (&x, &d) in operands.iter().zip(&partials[q..q + n]) {
+                        adj[x as usize] += d * a;
+                        visit(node, x, d, a, adj[x as usize]);
                     }
                 }
             }

@@ -3,10 +3,11 @@
 //! Recording a tape costs a push per operation, and a fresh tape per evaluation when the inputs
 //! change. When the computation itself does not change — the same network, the same loss, only
 //! new parameter values or new data — [`Tape::compile`] turns one recording into a
-//! [`CompiledTape`]: a flat program that, given new input values, recomputes every value and
-//! local partial through the same rules as recording ([`crate::ops`]) and runs the same reverse
-//! sweep ([`crate::gradients`]), in buffers it keeps. Its results equal those of recording afresh
-//! on the same inputs, bit for bit, and after the first call it allocates nothing.
+//! [`CompiledTape`]: a flat program of fixed-size instructions that, given new input values,
+//! recomputes every value through the same rules as recording ([`crate::ops`]) and makes the same
+//! reverse-sweep updates as [`crate::gradients`], in the same order, in buffers it keeps. Its
+//! results equal those of recording afresh on the same inputs, bit for bit, and after the first
+//! call it allocates nothing.
 //!
 //! # When a replay is valid
 //!
@@ -63,14 +64,16 @@
 
 use std::fmt;
 
-use crate::gradients::sweep_reading;
 use crate::ops::compare::Comparison;
-use crate::ops::nary::{Rules, weighted_sum};
-use crate::ops::{Binary, OpKind, Shape, Unary};
+use crate::ops::nary::Rules;
+use crate::ops::{OpKind, Shape};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
 
+use program::Program;
+
 mod nn;
+mod program;
 
 /// A recorded tape compiled into a function of new input values: it returns the outputs and their
 /// gradients with respect to every input, bit for bit as recording afresh would, and allocates
@@ -105,15 +108,10 @@ mod nn;
 /// # }
 /// ```
 pub struct CompiledTape<T: Scalar = f64> {
-    /// The program's nodes, laid out as on a tape so that the reverse sweep reads it unchanged;
-    /// `partials` is rewritten by every forward pass.
-    storage: Storage<T>,
-    /// How many leaves open the program; the passes start after them.
-    leaves: usize,
-    /// The recorded index of each comparison, in program order, for error messages.
-    guard_nodes: Vec<u32>,
-    /// The rules of the custom nodes, under their program indices.
-    custom: Rules<T>,
+    /// The instructions both passes run.
+    program: Program<T>,
+    /// The kind of every node of the program, leaves first.
+    kinds: Vec<OpKind>,
     /// The value of every node; leaves that are not inputs keep their recorded value.
     values: Vec<T>,
     /// The adjoint buffer of the reverse sweep.
@@ -138,7 +136,7 @@ impl<T: Scalar> fmt::Debug for CompiledTape<T> {
             .field("inputs", &self.inputs.len())
             .field("data", &self.data.len())
             .field("outputs", &self.outputs.len())
-            .field("nodes", &self.storage.kinds.len())
+            .field("nodes", &self.kinds.len())
             .field("recorded_nodes", &self.recorded_len)
             .finish()
     }
@@ -485,11 +483,10 @@ fn compile<T: Scalar>(
     let data: Vec<u32> = data.iter().map(slot).collect();
     let outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
     let nodes = values.len();
+    let program = Program::build(&storage, leaves, custom, guard_nodes);
     Ok(CompiledTape {
-        storage,
-        leaves,
-        guard_nodes,
-        custom,
+        program,
+        kinds: storage.kinds,
         values,
         adjoints: vec![T::zero(); nodes],
         grads: vec![T::zero(); inputs.len() * outputs.len()],
@@ -534,12 +531,12 @@ impl<T: Scalar> CompiledTape<T> {
     /// # }
     /// ```
     pub fn len(&self) -> usize {
-        self.storage.kinds.len()
+        self.kinds.len()
     }
 
     /// `true` when the program has no nodes (never: it has at least its outputs).
     pub fn is_empty(&self) -> bool {
-        self.storage.kinds.is_empty()
+        self.kinds.is_empty()
     }
 
     /// The output values at new inputs, without gradients: a forward pass alone.
@@ -694,14 +691,8 @@ impl<T: Scalar> CompiledTape<T> {
     /// `row` of the gradient buffer.
     fn sweep_into(&mut self, len: usize, row: std::ops::Range<usize>) {
         let adj = &mut self.adjoints[..len];
-        sweep_reading(
-            &self.storage,
-            adj,
-            self.leaves,
-            Some(&self.values),
-            |_, _, _, _, _| {},
-        );
-        read_gradient(adj, &self.storage.kinds, &self.inputs, &mut self.grads[row]);
+        self.program.backward(adj, &self.values);
+        read_gradient(adj, &self.kinds, &self.inputs, &mut self.grads[row]);
     }
 
     /// Binds the inputs and recomputes every value and stored partial, checking the comparisons.
@@ -709,166 +700,14 @@ impl<T: Scalar> CompiledTape<T> {
         if inputs.len() != self.inputs.len() {
             wrong_input_count(inputs.len(), self.inputs.len());
         }
-        let values = &mut self.values;
         for (&slot, &v) in self.inputs.iter().zip(inputs) {
-            if let Some(x) = values.get_mut(slot as usize) {
+            if let Some(x) = self.values.get_mut(slot as usize) {
                 *x = v;
             }
         }
-        let kinds = &self.storage.kinds;
-        let parents = &self.storage.parents;
-        let consts = &self.storage.consts;
-        let partials = &mut self.storage.partials;
-        // Cursors on the parent, partial and constant stacks and in `guard_nodes`: the program is
-        // read as the tape layout describes it, so no separate instruction stream is needed.
-        // Each leaf keeps one constant, its value.
-        let (mut p, mut q, mut c, mut g) = (0usize, 0usize, self.leaves, 0usize);
-        let custom = &mut self.custom;
-        // Each arm evaluates the node through the rule that recorded it (`Unary::eval`,
-        // `Binary::eval`, `weighted_sum`) and stores its partials where the layout has them.
-        macro_rules! operand {
-            () => {{
-                p += 1;
-                values[parents[p - 1] as usize]
-            }};
-        }
-        macro_rules! constant {
-            () => {{
-                c += 1;
-                consts[c - 1]
-            }};
-        }
-        macro_rules! unit {
-            ($op:expr) => {{
-                let x = operand!();
-                $op.eval(x).0
-            }};
-        }
-        macro_rules! unary {
-            ($op:expr) => {{
-                let x = operand!();
-                let (v, d) = $op.eval(x);
-                partials[q] = d;
-                q += 1;
-                v
-            }};
-        }
-        macro_rules! unit_binary {
-            ($op:expr) => {{
-                let (x, y) = (operand!(), operand!());
-                $op.eval(x, y).0
-            }};
-        }
-        macro_rules! binary {
-            ($op:expr) => {{
-                let (x, y) = (operand!(), operand!());
-                let (v, dx, dy) = $op.eval(x, y);
-                partials[q] = dx;
-                partials[q + 1] = dy;
-                q += 2;
-                v
-            }};
-        }
-        let leaves = self.leaves;
-        for (k, &kind) in kinds[leaves..].iter().enumerate() {
-            let i = leaves + k;
-            let value = match kind {
-                OpKind::Var | OpKind::Const => unreachable!("the leaves open the program"),
-                OpKind::AddConst => unit!(Unary::AddConst(constant!())),
-                OpKind::RSubConst => unit!(Unary::RSubConst(constant!())),
-                OpKind::Neg => unit!(Unary::<T>::Neg),
-                // The factor of `x * c` is the node's recorded partial.
-                OpKind::MulConst => unary!(Unary::MulConst(partials[q])),
-                OpKind::DivConst => unary!(Unary::DivConst(constant!())),
-                OpKind::RDivConst => unary!(Unary::RDivConst(constant!())),
-                OpKind::Powi => {
-                    let n = parents[p + 1] as i32;
-                    let v = unary!(Unary::<T>::Powi(n));
-                    p += 1;
-                    v
-                }
-                OpKind::Powf => unary!(Unary::Powf(constant!())),
-                OpKind::Exp => unary!(Unary::<T>::Exp),
-                OpKind::Ln => unary!(Unary::<T>::Ln),
-                OpKind::Sqrt => unary!(Unary::<T>::Sqrt),
-                OpKind::Sin => unary!(Unary::<T>::Sin),
-                OpKind::Cos => unary!(Unary::<T>::Cos),
-                OpKind::Tan => unary!(Unary::<T>::Tan),
-                OpKind::Tanh => unary!(Unary::<T>::Tanh),
-                OpKind::Sigmoid => unary!(Unary::<T>::Sigmoid),
-                OpKind::Relu => unary!(Unary::<T>::Relu),
-                OpKind::LeakyRelu => unary!(Unary::LeakyRelu(constant!())),
-                OpKind::Softplus => unary!(Unary::<T>::Softplus),
-                OpKind::Abs => unary!(Unary::<T>::Abs),
-                OpKind::Recip => unary!(Unary::<T>::Recip),
-                OpKind::Add => unit_binary!(Binary::Add),
-                OpKind::Sub => unit_binary!(Binary::Sub),
-                // The partials of `x * y` and of a dot product are read from the values by the
-                // sweep; their slots are skipped.
-                OpKind::Mul => {
-                    q += 2;
-                    unit_binary!(Binary::Mul)
-                }
-                OpKind::Div => binary!(Binary::Div),
-                OpKind::Pow => binary!(Binary::Pow),
-                OpKind::Max => binary!(Binary::Max),
-                OpKind::Min => binary!(Binary::Min),
-                OpKind::Sum => {
-                    let n = parents[p] as usize;
-                    let xs = &parents[p + 1..p + 1 + n];
-                    p += n + 2;
-                    xs.iter()
-                        .fold(T::zero(), |acc, &x| acc + values[x as usize])
-                }
-                OpKind::Dot => {
-                    let n = parents[p] as usize / 2;
-                    let (xs, ys) = parents[p + 1..p + 1 + 2 * n].split_at(n);
-                    p += 2 * n + 2;
-                    q += 2 * n;
-                    weighted_sum(
-                        xs.iter()
-                            .zip(ys)
-                            .map(|(&x, &y)| (values[x as usize], values[y as usize])),
-                    )
-                }
-                OpKind::DotConst => {
-                    let n = parents[p] as usize;
-                    let xs = &parents[p + 1..p + 1 + n];
-                    let ws = &partials[q..q + n];
-                    p += n + 2;
-                    q += n;
-                    weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (values[x as usize], w)))
-                }
-                OpKind::Compare => {
-                    let (x, y) = (operand!(), operand!());
-                    let (cmp, recorded) = Comparison::decode(parents[p]);
-                    p += 1;
-                    g += 1;
-                    check(cmp, x, y, recorded, self.guard_nodes[g - 1])?;
-                    continue;
-                }
-                OpKind::CompareConst => {
-                    let x = operand!();
-                    let (cmp, recorded) = Comparison::decode(parents[p]);
-                    p += 1;
-                    g += 1;
-                    check(cmp, x, constant!(), recorded, self.guard_nodes[g - 1])?;
-                    continue;
-                }
-                OpKind::Custom => {
-                    let n = parents[p] as usize;
-                    let operands = &parents[p + 1..p + 1 + n];
-                    let value = custom.replay(i as u32, operands, values, &mut partials[q..q + n]);
-                    p += n + 2;
-                    q += n;
-                    c += 1;
-                    value
-                }
-            };
-            values[i] = value;
-        }
+        self.program.forward(&mut self.values)?;
         for (out, &o) in self.out_values.iter_mut().zip(&self.outputs) {
-            *out = values[o as usize];
+            *out = self.values[o as usize];
         }
         Ok(())
     }
@@ -916,8 +755,8 @@ mod tests {
         let z = x.exp();
         let f = tape.compile(&[x, y], &[z]).unwrap();
         assert_eq!(f.len(), 3); // x, y (an input), exp
-        assert_eq!(f.storage.kinds, vec![OpKind::Var, OpKind::Var, OpKind::Exp]);
-        assert_eq!(f.storage.parents, vec![0]);
+        assert_eq!(f.kinds, vec![OpKind::Var, OpKind::Var, OpKind::Exp]);
+        assert_eq!(f.program.operands_of(0), vec![0]);
     }
 
     #[test]
@@ -930,7 +769,7 @@ mod tests {
         let z = x * 3.0;
         let f = tape.compile(&[x], &[z]).unwrap();
         assert_eq!(
-            f.storage.kinds,
+            f.kinds,
             vec![
                 OpKind::Var,
                 OpKind::Var,
@@ -949,13 +788,14 @@ mod tests {
         let c = tape.constant(2.0);
         let y = s * c;
         let mut f = tape.compile(&[x], &[y]).unwrap();
-        assert_eq!(f.leaves, 2);
+        assert_eq!(f.program.leaves(), 2);
         assert_eq!(
-            f.storage.kinds,
+            f.kinds,
             vec![OpKind::Var, OpKind::Const, OpKind::Sin, OpKind::Mul]
         );
         // sin reads x (0); the product reads sin (2) and the constant (1).
-        assert_eq!(f.storage.parents, vec![0, 2, 1]);
+        assert_eq!(f.program.operands_of(0), vec![0]);
+        assert_eq!(f.program.operands_of(1), vec![2, 1]);
         assert_eq!(f.run(&[0.5]).unwrap().grad(), &[2.0 * 0.5f64.cos()]);
     }
 
@@ -967,6 +807,6 @@ mod tests {
         let b = tape.var(2.0);
         let s = tape.sum(&[a, b, a]);
         let f = tape.compile(&[a, b], &[s]).unwrap();
-        assert_eq!(f.storage.parents, vec![3, 0, 1, 0, 3]);
+        assert_eq!(f.program.operands_of(0), vec![0, 1, 0]);
     }
 }
