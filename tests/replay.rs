@@ -473,6 +473,11 @@ enum Op {
     BranchConst(usize, f64),
     /// One of the library's losses (a custom node with a rule) over some nodes.
     Loss(u8, Vec<usize>),
+    /// A neuron, `act(dot + bias)` or `act(bias + dot)`, which replay may fuse into one
+    /// instruction: the pairs of a dot of two node lists (or of nodes and constants), the bias,
+    /// whether the bias comes first, and the activation (tanh, sigmoid, relu, exp, none). The sum
+    /// and the sum-plus-bias become nodes later steps may read, which stops the fusion.
+    Neuron(Vec<(usize, usize, f64)>, bool, usize, bool, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -485,8 +490,16 @@ fn op() -> impl Strategy<Value = Op> {
         1 => prop::collection::vec((i.clone(), i.clone()), 1..5).prop_map(Op::Dot),
         1 => prop::collection::vec((i.clone(), c.clone()), 1..5).prop_map(Op::DotConst),
         1 => (i.clone(), i.clone()).prop_map(|(a, b)| Op::Branch(a, b)),
-        1 => (i.clone(), c).prop_map(|(a, c)| Op::BranchConst(a, c)),
-        1 => (0u8..6, prop::collection::vec(i, 1..5)).prop_map(|(k, xs)| Op::Loss(k, xs)),
+        1 => (i.clone(), c.clone()).prop_map(|(a, c)| Op::BranchConst(a, c)),
+        1 => (0u8..6, prop::collection::vec(i.clone(), 1..5)).prop_map(|(k, xs)| Op::Loss(k, xs)),
+        2 => (
+            prop::collection::vec((i.clone(), i.clone(), c), 1..5),
+            any::<bool>(),
+            i,
+            any::<bool>(),
+            0u8..5,
+        )
+            .prop_map(|(pairs, consts, b, first, act)| Op::Neuron(pairs, consts, b, first, act)),
     ]
 }
 
@@ -574,6 +587,28 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                     3 => loss::hinge(&xs, &labels),
                     4 => loss::log_sum_exp(&xs),
                     _ => loss::softmax_cross_entropy(&xs, xs.len() - 1),
+                }
+            }
+            Op::Neuron(pairs, consts, bias, first, act) => {
+                let xs: Vec<_> = pairs.iter().map(|&(a, _, _)| at(a)).collect();
+                let sum = if *consts {
+                    tape.dot(&xs, &pairs.iter().map(|&(_, _, c)| c).collect::<Vec<_>>())
+                } else {
+                    tape.dot(
+                        &xs,
+                        &pairs.iter().map(|&(_, b, _)| at(b)).collect::<Vec<_>>(),
+                    )
+                };
+                let b = at(*bias);
+                let z = if *first { b + sum } else { sum + b };
+                nodes.push(sum);
+                nodes.push(z);
+                match act {
+                    0 => z.tanh(),
+                    1 => z.sigmoid(),
+                    2 => z.relu(),
+                    3 => z.exp(),
+                    _ => z,
                 }
             }
         };

@@ -487,13 +487,13 @@ pub(crate) fn powi<T: Scalar>(mut x: T, mut n: i32) -> T {
     let mut r = T::one();
     loop {
         if n & 1 != 0 {
-            r = r * x;
+            r *= x;
         }
         n /= 2;
         if n == 0 {
             break;
         }
-        x = x * x;
+        x *= x;
     }
     if reciprocal { T::one() / r } else { r }
 }

@@ -483,7 +483,7 @@ fn compile<T: Scalar>(
     let data: Vec<u32> = data.iter().map(slot).collect();
     let outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
     let nodes = values.len();
-    let program = Program::build(&storage, leaves, custom, guard_nodes);
+    let program = Program::build(&storage, leaves, custom, guard_nodes, &outputs);
     Ok(CompiledTape {
         program,
         kinds: storage.kinds,
@@ -744,6 +744,7 @@ fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &m
 
 #[cfg(test)]
 mod tests {
+    use super::program::Ins;
     use crate::{OpKind, Tape};
 
     #[test]
@@ -808,5 +809,72 @@ mod tests {
         let s = tape.sum(&[a, b, a]);
         let f = tape.compile(&[a, b], &[s]).unwrap();
         assert_eq!(f.program.operands_of(0), vec![0, 1, 0]);
+    }
+
+    fn is_neuron(ins: &Ins) -> bool {
+        matches!(ins, Ins::Neuron { .. })
+    }
+
+    #[test]
+    fn a_neuron_with_each_fusable_activation_runs_as_one_instruction() {
+        for act in 0..4 {
+            let tape = Tape::new();
+            let w = tape.vars(&[0.5, -0.25]);
+            let b = tape.var(0.1);
+            let x = tape.vars(&[1.0, 2.0]);
+            let z = tape.dot(&w, &x) + b;
+            let y = match act {
+                0 => z.tanh(),
+                1 => z.sigmoid(),
+                2 => z.relu(),
+                _ => z,
+            };
+            let f = tape.compile(&[w[0], w[1], b], &[y]).unwrap();
+            let ins = f.program.instructions();
+            assert_eq!(ins.len(), 1, "activation {act}: {ins:?}");
+            assert!(is_neuron(&ins[0]));
+        }
+    }
+
+    #[test]
+    fn a_neuron_with_constant_weights_and_the_bias_first_is_fused() {
+        let tape = Tape::new();
+        let x = tape.vars(&[1.0, 2.0]);
+        let b = tape.var(0.1);
+        let y = (b + tape.dot(&x, &[0.5, -0.25])).sigmoid();
+        let f = tape.compile(&[x[0], x[1], b], &[y]).unwrap();
+        assert_eq!(f.program.instructions().len(), 1);
+        // The operands in recorded order: the bias, then the dot's.
+        assert_eq!(f.program.operands_of(0), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn a_sum_that_something_else_reads_is_not_fused() {
+        let tape = Tape::new();
+        let w = tape.vars(&[0.5, -0.25]);
+        let b = tape.var(0.1);
+        let s = tape.dot(&w, &[1.0, 2.0]);
+        let z = s + b;
+        let y = z.tanh();
+        // The sum is read again, and is an output: dot, +, tanh and * stay apart.
+        let f = tape.compile(&w, &[y * s, s]).unwrap();
+        assert!(!f.program.instructions().iter().any(is_neuron));
+        // Here only the sum-plus-bias is read again: dot and + fuse, tanh stays apart.
+        let g = tape.compile(&w, &[y + z]).unwrap();
+        let ins = g.program.instructions();
+        assert!(is_neuron(&ins[0]));
+        assert_eq!(ins.len(), 3, "{ins:?}");
+    }
+
+    #[test]
+    fn an_activation_whose_partial_is_stored_is_not_fused() {
+        let tape = Tape::new();
+        let w = tape.vars(&[0.5, -0.25]);
+        let b = tape.var(0.1);
+        let y = (tape.dot(&w, &[1.0, 2.0]) + b).softplus();
+        let f = tape.compile(&w, &[y]).unwrap();
+        let ins = f.program.instructions();
+        assert_eq!(ins.len(), 2, "{ins:?}");
+        assert!(is_neuron(&ins[0]));
     }
 }

@@ -15,6 +15,11 @@
 //!   for each operand in recorded order — so every adjoint receives the same terms in the same
 //!   order.
 //!
+//! A neuron — a `dot` whose value only a following `+` reads (its bias), and optionally a `tanh`,
+//! `sigmoid` or `relu` that alone reads the sum — becomes one [`Ins::Neuron`]: one dispatch and
+//! one stored value instead of three. Only consecutive nodes are fused, and the fused backward
+//! pass makes the updates the three nodes would, in their order, so this too keeps every bit.
+//!
 //! A partial that is a function of values the replay holds anyway — the other factor of a
 //! product, the value of `exp`, `tanh` and `sigmoid`, `2x` for `x²`, a constant factor — is not
 //! stored: the backward pass computes it again with the expression of the rule, which gives the
@@ -67,6 +72,10 @@ pub(super) enum Ins {
     DotConst { at: u32, n: u32, c: u32 },
     /// A custom rule on `operands[at..at + n]`; its partials are stored at `q..q + n`.
     Custom { at: u32, n: u32, q: u32 },
+    /// `act(Σ xᵢ wᵢ + b)`, three recorded nodes in one ([`Program::neurons`]`[m]`): the sum is a
+    /// [`Ins::Dot`] or an [`Ins::DotConst`] on `operands[at..]`, then a bias `+`, then an
+    /// activation.
+    Neuron { at: u32, n: u32, m: u32 },
     /// A recorded comparison of two values, the `g`-th of the program.
     Compare {
         cmp: Comparison,
@@ -88,6 +97,11 @@ pub(super) enum Ins {
 /// The instructions of a compiled tape and the side arrays they index.
 pub(super) struct Program<T> {
     ins: Vec<Ins>,
+    /// The value slot each instruction writes: `leaves + k` for the `k`-th node, the last node's
+    /// for a fused instruction.
+    slots: Vec<u32>,
+    /// The details of the [`Ins::Neuron`] instructions.
+    neurons: Vec<Neuron>,
     /// The constants of the instructions, a dot product's weights among them.
     consts: Vec<T>,
     /// The operand lists of sums, dot products and custom operations.
@@ -104,6 +118,61 @@ pub(super) struct Program<T> {
     leaves: usize,
 }
 
+/// The details of a fused neuron, [`Ins::Neuron`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Neuron {
+    /// Where the constant weights start in [`Program::consts`], or `None` for a dot product of
+    /// two lists of values.
+    weights: Option<u32>,
+    /// The value slot of the bias.
+    bias: u32,
+    /// Whether the bias is the left operand of the recorded `+` (`b + Σ`, not `Σ + b`).
+    bias_first: bool,
+    act: Act,
+}
+
+/// The activation of a fused neuron: one whose partial follows from its value `y`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    Identity,
+    Tanh,
+    Sigmoid,
+    Relu,
+}
+
+impl Act {
+    /// The activation of `z`, by the rule that records it.
+    #[inline(always)]
+    fn value<T: Scalar>(self, z: T) -> T {
+        match self {
+            Act::Identity => z,
+            Act::Tanh => Unary::<T>::Tanh.eval(z).0,
+            Act::Sigmoid => Unary::<T>::Sigmoid.eval(z).0,
+            Act::Relu => Unary::<T>::Relu.eval(z).0,
+        }
+    }
+
+    /// The partial the rule records, from the value `y`: `1 - y²` for tanh, `y (1 - y)` for
+    /// sigmoid (the rules' own expressions), and for relu the partial at `y`, which has the sign
+    /// class of the input (positive, zero or NaN) and so the same partial.
+    #[inline(always)]
+    fn partial<T: Scalar>(self, y: T) -> T {
+        let one = T::one();
+        match self {
+            Act::Identity => one,
+            Act::Tanh => one - y * y,
+            Act::Sigmoid => y * (one - y),
+            Act::Relu => Unary::<T>::Relu.eval(y).1,
+        }
+    }
+}
+
+/// `adj[x] += d`: the one update of the reverse sweep.
+#[inline(always)]
+fn add<T: Scalar>(adj: &mut [T], x: u32, d: T) {
+    adj[x as usize] += d;
+}
+
 /// Converts an index to the `u32` an instruction holds; a program has fewer than 2³² of each.
 fn word(i: usize) -> u32 {
     u32::try_from(i).expect("invariant: a tape holds fewer than 2^32 nodes and operands")
@@ -112,10 +181,18 @@ fn word(i: usize) -> u32 {
 impl<T: Scalar> Program<T> {
     /// Encodes the nodes of `s` — `leaves` leaves first, then the other nodes, with operands
     /// already numbered as value slots — given the rules of its custom nodes (under the same
-    /// numbers) and the recorded index of each comparison.
-    pub(super) fn build(s: &Storage<T>, leaves: usize, custom: Rules<T>, guards: Vec<u32>) -> Self {
+    /// numbers), the recorded index of each comparison and the value slots of the outputs.
+    pub(super) fn build(
+        s: &Storage<T>,
+        leaves: usize,
+        custom: Rules<T>,
+        guards: Vec<u32>,
+        outputs: &[u32],
+    ) -> Self {
         let mut prog = Program {
             ins: Vec::with_capacity(s.kinds.len() - leaves),
+            slots: Vec::new(),
+            neurons: Vec::new(),
             consts: Vec::new(),
             operands: Vec::new(),
             unaries: Vec::new(),
@@ -227,7 +304,70 @@ impl<T: Scalar> Program<T> {
             q += npartials;
             c += kind.consts();
         }
+        prog.fuse_neurons(outputs);
         prog
+    }
+
+    /// Replaces each neuron — a dot product, its bias `+` and its activation, consecutive, each
+    /// read only by the next — by one [`Ins::Neuron`], and numbers the instructions' slots.
+    fn fuse_neurons(&mut self, outputs: &[u32]) {
+        let mut uses = vec![0u32; self.leaves + self.ins.len()];
+        for &ins in &self.ins {
+            self.each_operand(ins, |x| uses[x as usize] += 1);
+        }
+        for &o in outputs {
+            // An output's value must stay in its slot.
+            uses[o as usize] += 2;
+        }
+        let old = std::mem::take(&mut self.ins);
+        self.ins.reserve(old.len());
+        self.slots.reserve(old.len());
+        let mut k = 0;
+        while k < old.len() {
+            let (ins, span) = self.neuron_at(&old, k, &uses).unwrap_or((old[k], 1));
+            self.ins.push(ins);
+            self.slots.push(word(self.leaves + k + span - 1));
+            k += span;
+        }
+    }
+
+    /// The neuron that starts at instruction `k` of `old`, and how many instructions it spans.
+    fn neuron_at(&mut self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
+        let (at, n, weights) = match old[k] {
+            Ins::Dot { at, n } => (at, n, None),
+            Ins::DotConst { at, n, c } => (at, n, Some(c)),
+            _ => return None,
+        };
+        let sum = word(self.leaves + k);
+        if uses[sum as usize] != 1 {
+            return None;
+        }
+        let (bias, bias_first) = match old.get(k + 1) {
+            Some(&Ins::Add { x, y }) if x == sum && y != sum => (y, false),
+            Some(&Ins::Add { x, y }) if y == sum && x != sum => (x, true),
+            _ => return None,
+        };
+        let z = sum + 1;
+        let act = match old.get(k + 2) {
+            _ if uses[z as usize] != 1 => Act::Identity,
+            Some(&Ins::Tanh { x }) if x == z => Act::Tanh,
+            Some(&Ins::Sigmoid { x }) if x == z => Act::Sigmoid,
+            Some(&Ins::Unary { op, x, .. })
+                if x == z && self.unaries[op as usize] == Unary::Relu =>
+            {
+                Act::Relu
+            }
+            _ => Act::Identity,
+        };
+        self.neurons.push(Neuron {
+            weights,
+            bias,
+            bias_first,
+            act,
+        });
+        let m = word(self.neurons.len() - 1);
+        let span = if act == Act::Identity { 2 } else { 3 };
+        Some((Ins::Neuron { at, n, m }, span))
     }
 
     fn constant(&mut self, c: T) -> u32 {
@@ -251,11 +391,10 @@ impl<T: Scalar> Program<T> {
         self.leaves
     }
 
-    /// The value slots an instruction reads, in recorded order (for tests and inspection).
-    #[cfg(test)]
-    pub(super) fn operands_of(&self, k: usize) -> Vec<u32> {
-        let list = |at: u32, n: u32| self.operands[at as usize..(at + n) as usize].to_vec();
-        match self.ins[k] {
+    /// Calls `f` on each value slot `ins` reads, in recorded order.
+    fn each_operand(&self, ins: Ins, mut f: impl FnMut(u32)) {
+        let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
+        match ins {
             Ins::AddConst { x, .. }
             | Ins::RSubConst { x, .. }
             | Ins::Neg { x }
@@ -265,16 +404,97 @@ impl<T: Scalar> Program<T> {
             | Ins::Tanh { x }
             | Ins::Sigmoid { x }
             | Ins::Unary { x, .. }
-            | Ins::CompareConst { x, .. } => vec![x],
+            | Ins::CompareConst { x, .. } => f(x),
             Ins::Add { x, y }
             | Ins::Sub { x, y }
             | Ins::Mul { x, y }
             | Ins::Binary { x, y, .. }
-            | Ins::Compare { x, y, .. } => vec![x, y],
-            Ins::Sum { at, n } | Ins::DotConst { at, n, .. } | Ins::Custom { at, n, .. } => {
-                list(at, n)
+            | Ins::Compare { x, y, .. } => {
+                f(x);
+                f(y);
             }
-            Ins::Dot { at, n } => list(at, 2 * n),
+            Ins::Sum { at, n } | Ins::DotConst { at, n, .. } | Ins::Custom { at, n, .. } => {
+                list(at, n).iter().copied().for_each(f)
+            }
+            Ins::Dot { at, n } => list(at, 2 * n).iter().copied().for_each(f),
+            Ins::Neuron { at, n, m } => {
+                let info = self.neurons[m as usize];
+                let len = if info.weights.is_some() { n } else { 2 * n };
+                if info.bias_first {
+                    f(info.bias);
+                }
+                list(at, len).iter().copied().for_each(&mut f);
+                if !info.bias_first {
+                    f(info.bias);
+                }
+            }
+        }
+    }
+
+    /// The value slots instruction `k` reads, in recorded order.
+    #[cfg(test)]
+    pub(super) fn operands_of(&self, k: usize) -> Vec<u32> {
+        let mut xs = Vec::new();
+        self.each_operand(self.ins[k], |x| xs.push(x));
+        xs
+    }
+
+    /// The instructions (for tests).
+    #[cfg(test)]
+    pub(super) fn instructions(&self) -> &[Ins] {
+        &self.ins
+    }
+
+    /// `Σ xᵢ yᵢ` over `operands[at..at + n]` and the next `n`, or `Σ xᵢ wᵢ` with the constant
+    /// weights from `consts[c]`: the value of a dot node.
+    #[inline(always)]
+    fn dot(&self, at: u32, n: u32, weights: Option<u32>, values: &[T]) -> T {
+        let v = |x: u32| values[x as usize];
+        match weights {
+            None => {
+                let (xs, ys) =
+                    self.operands[at as usize..(at + 2 * n) as usize].split_at(n as usize);
+                weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (v(x), v(y))))
+            }
+            Some(c) => {
+                let xs = &self.operands[at as usize..(at + n) as usize];
+                let ws = &self.consts[c as usize..(c + n) as usize];
+                weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (v(x), w)))
+            }
+        }
+    }
+
+    /// The sweep's updates for a dot node with the (non-zero) adjoint `a`.
+    #[inline(always)]
+    fn dot_backward(
+        &self,
+        at: u32,
+        n: u32,
+        weights: Option<u32>,
+        a: T,
+        adj: &mut [T],
+        values: &[T],
+    ) {
+        let v = |x: u32| values[x as usize];
+        match weights {
+            // Each factor's partial is its partner's value: all the xs, then all the ys.
+            None => {
+                let (xs, ys) =
+                    self.operands[at as usize..(at + 2 * n) as usize].split_at(n as usize);
+                for (&x, &y) in xs.iter().zip(ys) {
+                    add(adj, x, v(y) * a);
+                }
+                for (&y, &x) in ys.iter().zip(xs) {
+                    add(adj, y, v(x) * a);
+                }
+            }
+            Some(c) => {
+                let xs = &self.operands[at as usize..(at + n) as usize];
+                let ws = &self.consts[c as usize..(c + n) as usize];
+                for (&x, &w) in xs.iter().zip(ws) {
+                    add(adj, x, w * a);
+                }
+            }
         }
     }
 
@@ -284,11 +504,9 @@ impl<T: Scalar> Program<T> {
         let consts = &self.consts;
         let operands = &self.operands;
         let unaries = &self.unaries;
-        let partials = &mut self.partials;
-        let custom = &mut self.custom;
         let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
-        for (k, &ins) in self.ins.iter().enumerate() {
-            let i = self.leaves + k;
+        for (&ins, &slot) in self.ins.iter().zip(&self.slots) {
+            let i = slot as usize;
             let v = |x: u32| values[x as usize];
             let value = match ins {
                 Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
@@ -301,7 +519,7 @@ impl<T: Scalar> Program<T> {
                 Ins::Sigmoid { x } => Unary::<T>::Sigmoid.eval(v(x)).0,
                 Ins::Unary { op, x, q } => {
                     let (value, d) = unaries[op as usize].eval(v(x));
-                    partials[q as usize] = d;
+                    self.partials[q as usize] = d;
                     value
                 }
                 Ins::Add { x, y } => Binary::Add.eval(v(x), v(y)).0,
@@ -309,22 +527,27 @@ impl<T: Scalar> Program<T> {
                 Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
                 Ins::Binary { op, x, y, q } => {
                     let (value, dx, dy) = op.eval(v(x), v(y));
-                    partials[q as usize] = dx;
-                    partials[q as usize + 1] = dy;
+                    self.partials[q as usize] = dx;
+                    self.partials[q as usize + 1] = dy;
                     value
                 }
                 Ins::Sum { at, n } => list(at, n).iter().fold(T::zero(), |acc, &x| acc + v(x)),
-                Ins::Dot { at, n } => {
-                    let (xs, ys) = list(at, 2 * n).split_at(n as usize);
-                    weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (v(x), v(y))))
-                }
-                Ins::DotConst { at, n, c } => {
-                    let ws = &consts[c as usize..(c + n) as usize];
-                    weighted_sum(list(at, n).iter().zip(ws).map(|(&x, &w)| (v(x), w)))
+                Ins::Dot { at, n } => self.dot(at, n, None, values),
+                Ins::DotConst { at, n, c } => self.dot(at, n, Some(c), values),
+                Ins::Neuron { at, n, m } => {
+                    let info = self.neurons[m as usize];
+                    let (sum, b) = (self.dot(at, n, info.weights, values), v(info.bias));
+                    let z = if info.bias_first {
+                        Binary::Add.eval(b, sum).0
+                    } else {
+                        Binary::Add.eval(sum, b).0
+                    };
+                    info.act.value(z)
                 }
                 Ins::Custom { at, n, q } => {
-                    let out = &mut partials[q as usize..(q + n) as usize];
-                    custom.replay(word(i), list(at, n), values, out)
+                    let out = &mut self.partials[q as usize..(q + n) as usize];
+                    let operands = &self.operands[at as usize..(at + n) as usize];
+                    self.custom.replay(slot, operands, values, out)
                 }
                 Ins::Compare {
                     cmp,
@@ -357,74 +580,70 @@ impl<T: Scalar> Program<T> {
     /// reading the values of the last forward pass. The leaves' adjoints are left as received.
     pub(super) fn backward(&self, adj: &mut [T], values: &[T]) {
         let zero = T::zero();
-        let one = T::one();
-        let end = adj.len().saturating_sub(self.leaves);
+        let end = self
+            .slots
+            .partition_point(|&slot| (slot as usize) < adj.len());
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
-        for (k, &ins) in self.ins[..end].iter().enumerate().rev() {
-            let i = self.leaves + k;
+        for (&ins, &slot) in self.ins[..end].iter().zip(&self.slots).rev() {
+            let i = slot as usize;
             let a = adj[i];
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
             if a == zero {
                 continue;
             }
             let v = |x: u32| values[x as usize];
-            let mut add = |x: u32, d: T| adj[x as usize] += d;
             match ins {
-                Ins::AddConst { x, .. } => add(x, a),
-                Ins::RSubConst { x, .. } | Ins::Neg { x } => add(x, -a),
-                Ins::MulConst { x, c } => add(x, self.consts[c as usize] * a),
-                Ins::Square { x } => add(x, (v(x) + v(x)) * a),
-                Ins::Exp { x } => add(x, values[i] * a),
-                Ins::Tanh { x } => {
-                    let y = values[i];
-                    add(x, (one - y * y) * a)
-                }
-                Ins::Sigmoid { x } => {
-                    let y = values[i];
-                    add(x, y * (one - y) * a)
-                }
-                Ins::Unary { x, q, .. } => add(x, self.partials[q as usize] * a),
+                Ins::AddConst { x, .. } => add(adj, x, a),
+                Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
+                Ins::MulConst { x, c } => add(adj, x, self.consts[c as usize] * a),
+                Ins::Square { x } => add(adj, x, (v(x) + v(x)) * a),
+                Ins::Exp { x } => add(adj, x, values[i] * a),
+                Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(values[i]) * a),
+                Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(values[i]) * a),
+                Ins::Unary { x, q, .. } => add(adj, x, self.partials[q as usize] * a),
                 Ins::Add { x, y } => {
-                    add(x, a);
-                    add(y, a);
+                    add(adj, x, a);
+                    add(adj, y, a);
                 }
                 Ins::Sub { x, y } => {
-                    add(x, a);
-                    add(y, -a);
+                    add(adj, x, a);
+                    add(adj, y, -a);
                 }
                 Ins::Mul { x, y } => {
                     let (dx, dy) = (v(y), v(x));
-                    add(x, dx * a);
-                    add(y, dy * a);
+                    add(adj, x, dx * a);
+                    add(adj, y, dy * a);
                 }
                 Ins::Binary { x, y, q, .. } => {
-                    add(x, self.partials[q as usize] * a);
-                    add(y, self.partials[q as usize + 1] * a);
+                    add(adj, x, self.partials[q as usize] * a);
+                    add(adj, y, self.partials[q as usize + 1] * a);
                 }
                 Ins::Sum { at, n } => {
                     for &x in list(at, n) {
-                        add(x, a);
+                        add(adj, x, a);
                     }
                 }
-                Ins::Dot { at, n } => {
-                    let (xs, ys) = list(at, 2 * n).split_at(n as usize);
-                    for (&x, &y) in xs.iter().zip(ys) {
-                        add(x, v(y) * a);
+                Ins::Dot { at, n } => self.dot_backward(at, n, None, a, adj, values),
+                Ins::DotConst { at, n, c } => self.dot_backward(at, n, Some(c), a, adj, values),
+                Ins::Neuron { at, n, m } => {
+                    let info = self.neurons[m as usize];
+                    // The activation passes `partial * a` to the sum-plus-bias, whose adjoint
+                    // starts at zero: the three nodes pass nothing on when that product is zero.
+                    let a = match info.act {
+                        Act::Identity => a,
+                        act => act.partial(values[i]) * a,
+                    };
+                    if a == zero {
+                        continue;
                     }
-                    for (&y, &x) in ys.iter().zip(xs) {
-                        add(y, v(x) * a);
-                    }
-                }
-                Ins::DotConst { at, n, c } => {
-                    let ws = &self.consts[c as usize..(c + n) as usize];
-                    for (&x, &w) in list(at, n).iter().zip(ws) {
-                        add(x, w * a);
-                    }
+                    // The `+` passes `a` to the dot (whose adjoint it starts) and to the bias.
+                    add(adj, info.bias, a);
+                    self.dot_backward(at, n, info.weights, a, adj, values);
                 }
                 Ins::Custom { at, n, q } => {
                     let ds = &self.partials[q as usize..(q + n) as usize];
                     for (&x, &d) in list(at, n).iter().zip(ds) {
-                        add(x, d * a);
+                        add(adj, x, d * a);
                     }
                 }
                 Ins::Compare { .. } | Ins::CompareConst { .. } => {}
