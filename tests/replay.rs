@@ -478,6 +478,9 @@ enum Op {
     /// whether the bias comes first, and the activation (tanh, sigmoid, relu, exp, none). The sum
     /// and the sum-plus-bias become nodes later steps may read, which stops the fusion.
     Neuron(Vec<(usize, usize, f64)>, bool, usize, bool, u8),
+    /// `(x + c)²`, `(c - x)²` or `(x - y)²`, which replay may fuse into one instruction; the
+    /// difference becomes a node later steps may read, which stops the fusion.
+    Squared(u8, usize, usize, f64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -493,13 +496,14 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (i.clone(), c.clone()).prop_map(|(a, c)| Op::BranchConst(a, c)),
         1 => (0u8..6, prop::collection::vec(i.clone(), 1..5)).prop_map(|(k, xs)| Op::Loss(k, xs)),
         2 => (
-            prop::collection::vec((i.clone(), i.clone(), c), 1..5),
+            prop::collection::vec((i.clone(), i.clone(), c.clone()), 1..5),
             any::<bool>(),
-            i,
+            i.clone(),
             any::<bool>(),
             0u8..5,
         )
             .prop_map(|(pairs, consts, b, first, act)| Op::Neuron(pairs, consts, b, first, act)),
+        2 => (0u8..3, i.clone(), i, c).prop_map(|(k, a, b, c)| Op::Squared(k, a, b, c)),
     ]
 }
 
@@ -610,6 +614,16 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                     3 => z.exp(),
                     _ => z,
                 }
+            }
+            Op::Squared(k, a, b, c) => {
+                let (x, y) = (at(*a), at(*b));
+                let u = match k {
+                    0 => x + *c,
+                    1 => *c - x,
+                    _ => x - y,
+                };
+                nodes.push(u);
+                u.powi(2)
             }
         };
         nodes.push(v);

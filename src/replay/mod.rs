@@ -877,4 +877,26 @@ mod tests {
         assert_eq!(ins.len(), 2, "{ins:?}");
         assert!(is_neuron(&ins[0]));
     }
+
+    #[test]
+    fn a_squared_difference_runs_as_one_instruction_unless_its_difference_is_read() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0]);
+        // A Rosenbrock term: x₁ - x₀² and 1 - x₀ are each read only by their square.
+        let term = 100.0 * (x[1] - x[0].powi(2)).powi(2) + (1.0 - x[0]).powi(2);
+        let f = tape.compile(&x, &[term]).unwrap();
+        let ins = f.program.instructions();
+        assert!(matches!(ins[1], Ins::SubSquared { .. }), "{ins:?}");
+        assert!(matches!(ins[3], Ins::RSubConstSquared { .. }), "{ins:?}");
+        assert_eq!(ins.len(), 5, "{ins:?}");
+
+        let e = x[0] - 3.0;
+        let g = tape.compile(&x, &[e.powi(2)]).unwrap();
+        assert!(matches!(
+            g.program.instructions(),
+            [Ins::AddConstSquared { .. }]
+        ));
+        let h = tape.compile(&x, &[e.powi(2) * e]).unwrap();
+        assert_eq!(h.program.instructions().len(), 3);
+    }
 }

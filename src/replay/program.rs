@@ -15,10 +15,15 @@
 //!   for each operand in recorded order — so every adjoint receives the same terms in the same
 //!   order.
 //!
-//! A neuron — a `dot` whose value only a following `+` reads (its bias), and optionally a `tanh`,
-//! `sigmoid` or `relu` that alone reads the sum — becomes one [`Ins::Neuron`]: one dispatch and
-//! one stored value instead of three. Only consecutive nodes are fused, and the fused backward
-//! pass makes the updates the three nodes would, in their order, so this too keeps every bit.
+//! Two patterns of consecutive nodes, each read only by the next, run as one instruction:
+//!
+//! - a neuron — a `dot`, the `+` of its bias, and optionally a `tanh`, `sigmoid` or `relu` — is
+//!   one [`Ins::Neuron`]: one dispatch and one stored value instead of three;
+//! - a squared difference — `(x + c)²`, `(c - x)²` or `(x - y)²`, as in a squared error or
+//!   Rosenbrock's terms — is one instruction instead of two.
+//!
+//! The fused backward pass makes the updates the separate nodes would, in their order, so this
+//! too keeps every bit.
 //!
 //! A partial that is a function of values the replay holds anyway — the other factor of a
 //! product, the value of `exp`, `tanh` and `sigmoid`, `2x` for `x²`, a constant factor — is not
@@ -48,6 +53,12 @@ pub(super) enum Ins {
     MulConst { x: u32, c: u32 },
     /// `x²`, partial `x + x`.
     Square { x: u32 },
+    /// `(x + c)²`: an [`Ins::AddConst`] read only by the [`Ins::Square`] after it.
+    AddConstSquared { x: u32, c: u32 },
+    /// `(c - x)²`: an [`Ins::RSubConst`] read only by the [`Ins::Square`] after it.
+    RSubConstSquared { x: u32, c: u32 },
+    /// `(x - y)²`: an [`Ins::Sub`] read only by the [`Ins::Square`] after it.
+    SubSquared { x: u32, y: u32 },
     /// `eˣ`, partial the value.
     Exp { x: u32 },
     /// `tanh x`, partial `1 - y²` of the value `y`.
@@ -165,6 +176,34 @@ impl Act {
             Act::Relu => Unary::<T>::Relu.eval(y).1,
         }
     }
+}
+
+/// `x + c`, `c - x` and `x - y` by their rules: the bases of the fused squares.
+#[inline(always)]
+fn add_const<T: Scalar>(x: T, c: T) -> T {
+    Unary::AddConst(c).eval(x).0
+}
+
+#[inline(always)]
+fn rsub_const<T: Scalar>(x: T, c: T) -> T {
+    Unary::RSubConst(c).eval(x).0
+}
+
+#[inline(always)]
+fn sub<T: Scalar>(x: T, y: T) -> T {
+    Binary::Sub.eval(x, y).0
+}
+
+/// `u²` by the rule of `powi(2)`.
+#[inline(always)]
+fn square<T: Scalar>(u: T) -> T {
+    Unary::<T>::Powi(2).eval(u).0
+}
+
+/// The partial of `u²` by the rule of `powi(2)`.
+#[inline(always)]
+fn square_partial<T: Scalar>(u: T) -> T {
+    Unary::<T>::Powi(2).eval(u).1
 }
 
 /// `adj[x] += d`: the one update of the reverse sweep.
@@ -304,13 +343,13 @@ impl<T: Scalar> Program<T> {
             q += npartials;
             c += kind.consts();
         }
-        prog.fuse_neurons(outputs);
+        prog.fuse(outputs);
         prog
     }
 
-    /// Replaces each neuron — a dot product, its bias `+` and its activation, consecutive, each
-    /// read only by the next — by one [`Ins::Neuron`], and numbers the instructions' slots.
-    fn fuse_neurons(&mut self, outputs: &[u32]) {
+    /// Replaces each neuron and each squared difference — consecutive nodes, each read only by
+    /// the next — by one instruction, and numbers the instructions' slots.
+    fn fuse(&mut self, outputs: &[u32]) {
         let mut uses = vec![0u32; self.leaves + self.ins.len()];
         for &ins in &self.ins {
             self.each_operand(ins, |x| uses[x as usize] += 1);
@@ -324,7 +363,10 @@ impl<T: Scalar> Program<T> {
         self.slots.reserve(old.len());
         let mut k = 0;
         while k < old.len() {
-            let (ins, span) = self.neuron_at(&old, k, &uses).unwrap_or((old[k], 1));
+            let (ins, span) = self
+                .neuron_at(&old, k, &uses)
+                .or_else(|| self.squared_at(&old, k, &uses))
+                .unwrap_or((old[k], 1));
             self.ins.push(ins);
             self.slots.push(word(self.leaves + k + span - 1));
             k += span;
@@ -391,6 +433,21 @@ impl<T: Scalar> Program<T> {
         self.leaves
     }
 
+    /// The squared difference that starts at instruction `k` of `old`, spanning two.
+    fn squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
+        let u = word(self.leaves + k);
+        if uses[u as usize] != 1 || old.get(k + 1) != Some(&Ins::Square { x: u }) {
+            return None;
+        }
+        let fused = match old[k] {
+            Ins::AddConst { x, c } => Ins::AddConstSquared { x, c },
+            Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c },
+            Ins::Sub { x, y } => Ins::SubSquared { x, y },
+            _ => return None,
+        };
+        Some((fused, 2))
+    }
+
     /// Calls `f` on each value slot `ins` reads, in recorded order.
     fn each_operand(&self, ins: Ins, mut f: impl FnMut(u32)) {
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
@@ -404,9 +461,12 @@ impl<T: Scalar> Program<T> {
             | Ins::Tanh { x }
             | Ins::Sigmoid { x }
             | Ins::Unary { x, .. }
+            | Ins::AddConstSquared { x, .. }
+            | Ins::RSubConstSquared { x, .. }
             | Ins::CompareConst { x, .. } => f(x),
             Ins::Add { x, y }
             | Ins::Sub { x, y }
+            | Ins::SubSquared { x, y }
             | Ins::Mul { x, y }
             | Ins::Binary { x, y, .. }
             | Ins::Compare { x, y, .. } => {
@@ -513,7 +573,10 @@ impl<T: Scalar> Program<T> {
                 Ins::RSubConst { x, c } => Unary::RSubConst(consts[c as usize]).eval(v(x)).0,
                 Ins::Neg { x } => Unary::<T>::Neg.eval(v(x)).0,
                 Ins::MulConst { x, c } => Unary::MulConst(consts[c as usize]).eval(v(x)).0,
-                Ins::Square { x } => Unary::<T>::Powi(2).eval(v(x)).0,
+                Ins::Square { x } => square(v(x)),
+                Ins::AddConstSquared { x, c } => square(add_const(v(x), consts[c as usize])),
+                Ins::RSubConstSquared { x, c } => square(rsub_const(v(x), consts[c as usize])),
+                Ins::SubSquared { x, y } => square(sub(v(x), v(y))),
                 Ins::Exp { x } => Unary::<T>::Exp.eval(v(x)).0,
                 Ins::Tanh { x } => Unary::<T>::Tanh.eval(v(x)).0,
                 Ins::Sigmoid { x } => Unary::<T>::Sigmoid.eval(v(x)).0,
@@ -596,7 +659,28 @@ impl<T: Scalar> Program<T> {
                 Ins::AddConst { x, .. } => add(adj, x, a),
                 Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
                 Ins::MulConst { x, c } => add(adj, x, self.consts[c as usize] * a),
-                Ins::Square { x } => add(adj, x, (v(x) + v(x)) * a),
+                Ins::Square { x } => add(adj, x, square_partial(v(x)) * a),
+                // The square passes `(u + u) a` to `u`, whose adjoint it starts; `u` passes that
+                // on unless it is zero. `u` is computed again as the forward pass did.
+                Ins::AddConstSquared { x, c } => {
+                    let t = square_partial(add_const(v(x), self.consts[c as usize])) * a;
+                    if t != zero {
+                        add(adj, x, t);
+                    }
+                }
+                Ins::RSubConstSquared { x, c } => {
+                    let t = square_partial(rsub_const(v(x), self.consts[c as usize])) * a;
+                    if t != zero {
+                        add(adj, x, -t);
+                    }
+                }
+                Ins::SubSquared { x, y } => {
+                    let t = square_partial(sub(v(x), v(y))) * a;
+                    if t != zero {
+                        add(adj, x, t);
+                        add(adj, y, -t);
+                    }
+                }
                 Ins::Exp { x } => add(adj, x, values[i] * a),
                 Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(values[i]) * a),
                 Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(values[i]) * a),
