@@ -369,6 +369,25 @@ fn every_loss_replays_like_recording() {
 }
 
 #[test]
+fn fused_nodes_between_rules_and_several_outputs_replay_like_recording() {
+    use tapegrad::loss;
+    // Neurons and squared differences fuse, which renumbers every later node: the losses' rules,
+    // the outputs and the operands after them must follow.
+    assert_replay_matches(
+        |tape, v| {
+            let h1 = (tape.dot(&v[..2], &[0.5, -1.5]) + v[2]).tanh();
+            let h2 = (v[3] + tape.dot(&v[..2], &v[2..4])).relu();
+            let e = (h1 - 0.25).powi(2) + (v[0] - h2).powi(2);
+            let l = loss::mse(&[h1, h2, e], &[0.1, 0.2, 0.3]);
+            let out = (tape.dot(&[h1, h2], &[l, e]) + v[0]).sigmoid();
+            vec![out, l, e, (1.0 - out).powi(2)]
+        },
+        &[0.5, -1.0, 2.0, 0.3],
+        &[&[3.0, 0.5, -2.0, 1.0], &[-0.1, 0.2, 0.3, -0.4], &[0.0, 0.0, 0.0, 0.0]],
+    );
+}
+
+#[test]
 fn a_cleared_tape_forgets_its_rules() {
     let mut tape = Tape::new();
     let x = tape.var(1.0);

@@ -115,6 +115,14 @@ impl<T: Copy> Rules<T> {
         Some((rule, &self.consts[start..end]))
     }
 
+    /// Renames the node of every rule with `new`, which must keep their order.
+    pub(crate) fn renumber(&mut self, new: impl Fn(u32) -> u32) {
+        for entry in &mut self.entries {
+            entry.0 = new(entry.0);
+        }
+        debug_assert!(self.entries.is_sorted_by_key(|e| e.0));
+    }
+
     pub(crate) fn clear(&mut self) {
         self.entries.clear();
         self.consts.clear();

@@ -481,9 +481,16 @@ fn compile<T: Scalar>(
     let slot = |x: &Var<'_, T>| index.get(x.id().index()).copied().unwrap_or(u32::MAX);
     let inputs: Vec<u32> = inputs.iter().map(slot).collect();
     let data: Vec<u32> = data.iter().map(slot).collect();
-    let outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
+    let mut outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
+    let program = Program::build(
+        &storage,
+        leaves,
+        custom,
+        guard_nodes,
+        &mut outputs,
+        &mut values,
+    );
     let nodes = values.len();
-    let program = Program::build(&storage, leaves, custom, guard_nodes, &outputs);
     Ok(CompiledTape {
         program,
         kinds: storage.kinds,

@@ -38,8 +38,8 @@ use crate::{Error, Scalar};
 
 use super::check;
 
-/// One node of the program. Instruction `k` writes value slot `leaves + k`; `x` and `y` are the
-/// value slots of the operands, `c` an index into [`Program::consts`], `q` into
+/// One node of the program, or a few fused. Instruction `k` writes value slot `leaves + k`; `x`
+/// and `y` are the value slots of the operands, `c` an index into [`Program::consts`], `q` into
 /// [`Program::partials`], `at` into [`Program::operands`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Ins {
@@ -108,9 +108,6 @@ pub(super) enum Ins {
 /// The instructions of a compiled tape and the side arrays they index.
 pub(super) struct Program<T> {
     ins: Vec<Ins>,
-    /// The value slot each instruction writes: `leaves + k` for the `k`-th node, the last node's
-    /// for a fused instruction.
-    slots: Vec<u32>,
     /// The details of the [`Ins::Neuron`] instructions.
     neurons: Vec<Neuron>,
     /// The constants of the instructions, a dot product's weights among them.
@@ -178,6 +175,38 @@ impl Act {
     }
 }
 
+/// Renames the value slots `ins` names in its own fields (operand lists are renamed apart).
+fn rename_operands(ins: &mut Ins, new: impl Fn(u32) -> u32) {
+    match ins {
+        Ins::AddConst { x, .. }
+        | Ins::RSubConst { x, .. }
+        | Ins::Neg { x }
+        | Ins::MulConst { x, .. }
+        | Ins::Square { x }
+        | Ins::Exp { x }
+        | Ins::Tanh { x }
+        | Ins::Sigmoid { x }
+        | Ins::Unary { x, .. }
+        | Ins::AddConstSquared { x, .. }
+        | Ins::RSubConstSquared { x, .. }
+        | Ins::CompareConst { x, .. } => *x = new(*x),
+        Ins::Add { x, y }
+        | Ins::Sub { x, y }
+        | Ins::SubSquared { x, y }
+        | Ins::Mul { x, y }
+        | Ins::Binary { x, y, .. }
+        | Ins::Compare { x, y, .. } => {
+            *x = new(*x);
+            *y = new(*y);
+        }
+        Ins::Sum { .. }
+        | Ins::Dot { .. }
+        | Ins::DotConst { .. }
+        | Ins::Custom { .. }
+        | Ins::Neuron { .. } => {}
+    }
+}
+
 /// `x + c`, `c - x` and `x - y` by their rules: the bases of the fused squares.
 #[inline(always)]
 fn add_const<T: Scalar>(x: T, c: T) -> T {
@@ -220,17 +249,19 @@ fn word(i: usize) -> u32 {
 impl<T: Scalar> Program<T> {
     /// Encodes the nodes of `s` — `leaves` leaves first, then the other nodes, with operands
     /// already numbered as value slots — given the rules of its custom nodes (under the same
-    /// numbers), the recorded index of each comparison and the value slots of the outputs.
+    /// numbers), the recorded index of each comparison, the value slots of the outputs and the
+    /// initial values of all slots. Fusing nodes leaves fewer slots: `outputs` and `values` are
+    /// renumbered to match.
     pub(super) fn build(
         s: &Storage<T>,
         leaves: usize,
         custom: Rules<T>,
         guards: Vec<u32>,
-        outputs: &[u32],
+        outputs: &mut [u32],
+        values: &mut Vec<T>,
     ) -> Self {
         let mut prog = Program {
             ins: Vec::with_capacity(s.kinds.len() - leaves),
-            slots: Vec::new(),
             neurons: Vec::new(),
             consts: Vec::new(),
             operands: Vec::new(),
@@ -343,24 +374,27 @@ impl<T: Scalar> Program<T> {
             q += npartials;
             c += kind.consts();
         }
-        prog.fuse(outputs);
+        prog.fuse(outputs, values);
         prog
     }
 
     /// Replaces each neuron and each squared difference — consecutive nodes, each read only by
-    /// the next — by one instruction, and numbers the instructions' slots.
-    fn fuse(&mut self, outputs: &[u32]) {
+    /// the next — by one instruction, then numbers the slots again so that instruction `k`
+    /// writes slot `leaves + k`, the slots of fused-away nodes gone.
+    fn fuse(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
         let mut uses = vec![0u32; self.leaves + self.ins.len()];
         for &ins in &self.ins {
             self.each_operand(ins, |x| uses[x as usize] += 1);
         }
-        for &o in outputs {
+        for &o in outputs.iter() {
             // An output's value must stay in its slot.
             uses[o as usize] += 2;
         }
         let old = std::mem::take(&mut self.ins);
         self.ins.reserve(old.len());
-        self.slots.reserve(old.len());
+        // The new slot of each old one; the leaves keep theirs.
+        let mut renumbered: Vec<u32> = (0..self.leaves).map(word).collect();
+        renumbered.resize(self.leaves + old.len(), u32::MAX);
         let mut k = 0;
         while k < old.len() {
             let (ins, span) = self
@@ -368,9 +402,36 @@ impl<T: Scalar> Program<T> {
                 .or_else(|| self.squared_at(&old, k, &uses))
                 .unwrap_or((old[k], 1));
             self.ins.push(ins);
-            self.slots.push(word(self.leaves + k + span - 1));
+            renumbered[self.leaves + k + span - 1] = word(self.leaves + self.ins.len() - 1);
             k += span;
         }
+        if self.ins.len() == old.len() {
+            return;
+        }
+        // Only a fused instruction read a fused-away slot, and it no longer names it.
+        let new = |x: u32| {
+            let slot = renumbered[x as usize];
+            debug_assert!(slot != u32::MAX, "invariant: slot {x} was fused away");
+            slot
+        };
+        for ins in &mut self.ins {
+            rename_operands(ins, new);
+        }
+        for x in &mut self.operands {
+            *x = new(*x);
+        }
+        for neuron in &mut self.neurons {
+            neuron.bias = new(neuron.bias);
+        }
+        self.custom.renumber(new);
+        for o in outputs {
+            *o = new(*o);
+        }
+        let mut k = 0;
+        values.retain(|_| {
+            k += 1;
+            renumbered[k - 1] != u32::MAX
+        });
     }
 
     /// The neuron that starts at instruction `k` of `old`, and how many instructions it spans.
@@ -565,8 +626,8 @@ impl<T: Scalar> Program<T> {
         let operands = &self.operands;
         let unaries = &self.unaries;
         let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
-        for (&ins, &slot) in self.ins.iter().zip(&self.slots) {
-            let i = slot as usize;
+        for (k, &ins) in self.ins.iter().enumerate() {
+            let i = self.leaves + k;
             let v = |x: u32| values[x as usize];
             let value = match ins {
                 Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
@@ -610,7 +671,7 @@ impl<T: Scalar> Program<T> {
                 Ins::Custom { at, n, q } => {
                     let out = &mut self.partials[q as usize..(q + n) as usize];
                     let operands = &self.operands[at as usize..(at + n) as usize];
-                    self.custom.replay(slot, operands, values, out)
+                    self.custom.replay(word(i), operands, values, out)
                 }
                 Ins::Compare {
                     cmp,
@@ -643,12 +704,10 @@ impl<T: Scalar> Program<T> {
     /// reading the values of the last forward pass. The leaves' adjoints are left as received.
     pub(super) fn backward(&self, adj: &mut [T], values: &[T]) {
         let zero = T::zero();
-        let end = self
-            .slots
-            .partition_point(|&slot| (slot as usize) < adj.len());
+        let end = adj.len().saturating_sub(self.leaves);
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
-        for (&ins, &slot) in self.ins[..end].iter().zip(&self.slots).rev() {
-            let i = slot as usize;
+        for (k, &ins) in self.ins[..end].iter().enumerate().rev() {
+            let i = self.leaves + k;
             let a = adj[i];
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
             if a == zero {
