@@ -317,6 +317,9 @@ fn a_dot_of_consecutive_nodes_replays_like_recording_even_when_its_halves_overla
                 tape.dot(&v[..3], &v[1..]),
                 // The same node on both sides.
                 tape.dot(&v[1..3], &v[1..3]),
+                // Overlapping, after x₂ and x₃ already received adjoints: three terms each, so
+                // the order in which the dot passes them on shows in the last bits.
+                tape.dot(&v[..3], &v[1..]) * 1.1 + v[1].sin() * 0.3 + v[2].exp() * 0.7,
             ]
         },
         &[0.5, -1.0, 2.0, 0.25],
@@ -383,7 +386,11 @@ fn fused_nodes_between_rules_and_several_outputs_replay_like_recording() {
             vec![out, l, e, (1.0 - out).powi(2)]
         },
         &[0.5, -1.0, 2.0, 0.3],
-        &[&[3.0, 0.5, -2.0, 1.0], &[-0.1, 0.2, 0.3, -0.4], &[0.0, 0.0, 0.0, 0.0]],
+        &[
+            &[3.0, 0.5, -2.0, 1.0],
+            &[-0.1, 0.2, 0.3, -0.4],
+            &[0.0, 0.0, 0.0, 0.0],
+        ],
     );
 }
 

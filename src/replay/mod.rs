@@ -906,4 +906,23 @@ mod tests {
         let h = tape.compile(&x, &[e.powi(2) * e]).unwrap();
         assert_eq!(h.program.instructions().len(), 3);
     }
+
+    #[test]
+    fn a_layers_weights_and_activations_are_read_as_runs() {
+        let tape = Tape::new();
+        let w = tape.vars(&[0.5, -0.25, 0.1, 0.3, 0.2, -0.4, 0.7]);
+        let x = [1.0, 2.0];
+        // Two hidden neurons: consecutive weights, fused into consecutive slots.
+        let h: Vec<_> = (0..2)
+            .map(|j| (tape.dot(&w[2 * j..2 * j + 2], &x) + w[4]).tanh())
+            .collect();
+        let out = (tape.dot(&w[5..7], &h) + w[4]).sigmoid();
+        // Weights out of order are read one by one.
+        let shuffled = tape.dot(&[w[1], w[0]], &h);
+        let f = tape.compile(&w, &[out + shuffled]).unwrap();
+        let runs: Vec<_> = (0..f.program.instructions().len())
+            .filter_map(|k| f.program.reads_runs(k))
+            .collect();
+        assert_eq!(runs, vec![true, true, true, false]);
+    }
 }

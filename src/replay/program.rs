@@ -78,9 +78,10 @@ pub(super) enum Ins {
     /// `Σ operands[at..at + n]`.
     Sum { at: u32, n: u32 },
     /// `Σ xᵢ yᵢ` with `xs = operands[at..at + n]`, `ys` the next `n`; each partial is the partner.
-    Dot { at: u32, n: u32 },
-    /// `Σ xᵢ cᵢ` with the weights `consts[c..c + n]`.
-    DotConst { at: u32, n: u32, c: u32 },
+    /// `runs`: each list is a run of consecutive slots, read as a slice.
+    Dot { at: u32, n: u32, runs: bool },
+    /// `Σ xᵢ cᵢ` with the weights `consts[c..c + n]`; `runs` as for [`Ins::Dot`].
+    DotConst { at: u32, n: u32, c: u32, runs: bool },
     /// A custom rule on `operands[at..at + n]`; its partials are stored at `q..q + n`.
     Custom { at: u32, n: u32, q: u32 },
     /// `act(Σ xᵢ wᵢ + b)`, three recorded nodes in one ([`Program::neurons`]`[m]`): the sum is a
@@ -132,6 +133,8 @@ pub(super) struct Neuron {
     /// Where the constant weights start in [`Program::consts`], or `None` for a dot product of
     /// two lists of values.
     weights: Option<u32>,
+    /// Whether each list of the dot product is a run of consecutive slots.
+    runs: bool,
     /// The value slot of the bias.
     bias: u32,
     /// Whether the bias is the left operand of the recorded `+` (`b + Σ`, not `Σ + b`).
@@ -313,13 +316,19 @@ impl<T: Scalar> Program<T> {
                 OpKind::Dot => Ins::Dot {
                     at: prog.operand_list(&s.parents[p + 1..p + 1 + x as usize]),
                     n: x / 2,
+                    runs: false,
                 },
                 OpKind::DotConst => {
                     let n = x as usize;
                     let at = prog.operand_list(&s.parents[p + 1..p + 1 + n]);
                     let c = word(prog.consts.len());
                     prog.consts.extend_from_slice(&s.partials[q..q + n]);
-                    Ins::DotConst { at, n: x, c }
+                    Ins::DotConst {
+                        at,
+                        n: x,
+                        c,
+                        runs: false,
+                    }
                 }
                 OpKind::Custom => {
                     let n = x as usize;
@@ -375,7 +384,37 @@ impl<T: Scalar> Program<T> {
             c += kind.consts();
         }
         prog.fuse(outputs, values);
+        prog.find_runs();
         prog
+    }
+
+    /// Marks the dot products whose operand lists are runs of consecutive value slots — a
+    /// neuron's weights, a layer's activations — so that the passes read them as slices.
+    fn find_runs(&mut self) {
+        let is_run =
+            |xs: &[u32]| !xs.is_empty() && xs.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
+        for k in 0..self.ins.len() {
+            let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
+            let dot_runs = |at: u32, n: u32, weights: Option<u32>| match weights {
+                None => is_run(list(at, n)) && is_run(list(at + n, n)),
+                Some(_) => is_run(list(at, n)),
+            };
+            match self.ins[k] {
+                Ins::Dot { at, n, .. } => {
+                    let runs = dot_runs(at, n, None);
+                    self.ins[k] = Ins::Dot { at, n, runs };
+                }
+                Ins::DotConst { at, n, c, .. } => {
+                    let runs = dot_runs(at, n, Some(c));
+                    self.ins[k] = Ins::DotConst { at, n, c, runs };
+                }
+                Ins::Neuron { at, n, m } => {
+                    let runs = dot_runs(at, n, self.neurons[m as usize].weights);
+                    self.neurons[m as usize].runs = runs;
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Replaces each neuron and each squared difference — consecutive nodes, each read only by
@@ -437,8 +476,8 @@ impl<T: Scalar> Program<T> {
     /// The neuron that starts at instruction `k` of `old`, and how many instructions it spans.
     fn neuron_at(&mut self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
         let (at, n, weights) = match old[k] {
-            Ins::Dot { at, n } => (at, n, None),
-            Ins::DotConst { at, n, c } => (at, n, Some(c)),
+            Ins::Dot { at, n, .. } => (at, n, None),
+            Ins::DotConst { at, n, c, .. } => (at, n, Some(c)),
             _ => return None,
         };
         let sum = word(self.leaves + k);
@@ -464,6 +503,7 @@ impl<T: Scalar> Program<T> {
         };
         self.neurons.push(Neuron {
             weights,
+            runs: false,
             bias,
             bias_first,
             act,
@@ -537,7 +577,7 @@ impl<T: Scalar> Program<T> {
             Ins::Sum { at, n } | Ins::DotConst { at, n, .. } | Ins::Custom { at, n, .. } => {
                 list(at, n).iter().copied().for_each(f)
             }
-            Ins::Dot { at, n } => list(at, 2 * n).iter().copied().for_each(f),
+            Ins::Dot { at, n, .. } => list(at, 2 * n).iter().copied().for_each(f),
             Ins::Neuron { at, n, m } => {
                 let info = self.neurons[m as usize];
                 let len = if info.weights.is_some() { n } else { 2 * n };
@@ -560,6 +600,16 @@ impl<T: Scalar> Program<T> {
         xs
     }
 
+    /// Whether instruction `k`, a dot product or a neuron, reads its lists as runs (for tests).
+    #[cfg(test)]
+    pub(super) fn reads_runs(&self, k: usize) -> Option<bool> {
+        match self.ins[k] {
+            Ins::Dot { runs, .. } | Ins::DotConst { runs, .. } => Some(runs),
+            Ins::Neuron { m, .. } => Some(self.neurons[m as usize].runs),
+            _ => None,
+        }
+    }
+
     /// The instructions (for tests).
     #[cfg(test)]
     pub(super) fn instructions(&self) -> &[Ins] {
@@ -567,41 +617,55 @@ impl<T: Scalar> Program<T> {
     }
 
     /// `Σ xᵢ yᵢ` over `operands[at..at + n]` and the next `n`, or `Σ xᵢ wᵢ` with the constant
-    /// weights from `consts[c]`: the value of a dot node.
+    /// weights from `consts[c]`: the value of a dot node. With `runs`, each list is read as a
+    /// slice of consecutive slots, the same products summed in the same order.
     #[inline(always)]
-    fn dot(&self, at: u32, n: u32, weights: Option<u32>, values: &[T]) -> T {
+    fn dot(&self, at: u32, n: u32, weights: Option<u32>, runs: bool, values: &[T]) -> T {
+        let (at, n) = (at as usize, n as usize);
         let v = |x: u32| values[x as usize];
-        match weights {
-            None => {
-                let (xs, ys) =
-                    self.operands[at as usize..(at + 2 * n) as usize].split_at(n as usize);
+        let slice = |first: u32| &values[first as usize..first as usize + n];
+        match (weights, runs) {
+            (None, true) => {
+                let (xs, ys) = (slice(self.operands[at]), slice(self.operands[at + n]));
+                weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (x, y)))
+            }
+            (None, false) => {
+                let (xs, ys) = self.operands[at..at + 2 * n].split_at(n);
                 weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (v(x), v(y))))
             }
-            Some(c) => {
-                let xs = &self.operands[at as usize..(at + n) as usize];
-                let ws = &self.consts[c as usize..(c + n) as usize];
-                weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (v(x), w)))
+            (Some(c), runs) => {
+                let ws = &self.consts[c as usize..c as usize + n];
+                if runs {
+                    let xs = slice(self.operands[at]);
+                    weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (x, w)))
+                } else {
+                    let xs = &self.operands[at..at + n];
+                    weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (v(x), w)))
+                }
             }
         }
     }
 
-    /// The sweep's updates for a dot node with the (non-zero) adjoint `a`.
+    /// The sweep's updates for a dot node with the (non-zero) adjoint `a`: each factor's partial
+    /// is its partner (or its constant weight); all the xs first, then all the ys.
     #[inline(always)]
-    fn dot_backward(
-        &self,
-        at: u32,
-        n: u32,
-        weights: Option<u32>,
-        a: T,
-        adj: &mut [T],
-        values: &[T],
-    ) {
+    fn dot_backward(&self, dot: (u32, u32, Option<u32>, bool), a: T, adj: &mut [T], values: &[T]) {
+        let (at, n, weights, runs) = dot;
+        let (at, n) = (at as usize, n as usize);
         let v = |x: u32| values[x as usize];
-        match weights {
-            // Each factor's partial is its partner's value: all the xs, then all the ys.
-            None => {
-                let (xs, ys) =
-                    self.operands[at as usize..(at + 2 * n) as usize].split_at(n as usize);
+        let run = |first: u32| first as usize..first as usize + n;
+        match (weights, runs) {
+            (None, true) => {
+                let (xs, ys) = (run(self.operands[at]), run(self.operands[at + n]));
+                for (g, &y) in adj[xs.clone()].iter_mut().zip(&values[ys.clone()]) {
+                    *g += y * a;
+                }
+                for (g, &x) in adj[ys].iter_mut().zip(&values[xs]) {
+                    *g += x * a;
+                }
+            }
+            (None, false) => {
+                let (xs, ys) = self.operands[at..at + 2 * n].split_at(n);
                 for (&x, &y) in xs.iter().zip(ys) {
                     add(adj, x, v(y) * a);
                 }
@@ -609,11 +673,16 @@ impl<T: Scalar> Program<T> {
                     add(adj, y, v(x) * a);
                 }
             }
-            Some(c) => {
-                let xs = &self.operands[at as usize..(at + n) as usize];
-                let ws = &self.consts[c as usize..(c + n) as usize];
-                for (&x, &w) in xs.iter().zip(ws) {
-                    add(adj, x, w * a);
+            (Some(c), runs) => {
+                let ws = &self.consts[c as usize..c as usize + n];
+                if runs {
+                    for (g, &w) in adj[run(self.operands[at])].iter_mut().zip(ws) {
+                        *g += w * a;
+                    }
+                } else {
+                    for (&x, &w) in self.operands[at..at + n].iter().zip(ws) {
+                        add(adj, x, w * a);
+                    }
                 }
             }
         }
@@ -656,11 +725,12 @@ impl<T: Scalar> Program<T> {
                     value
                 }
                 Ins::Sum { at, n } => list(at, n).iter().fold(T::zero(), |acc, &x| acc + v(x)),
-                Ins::Dot { at, n } => self.dot(at, n, None, values),
-                Ins::DotConst { at, n, c } => self.dot(at, n, Some(c), values),
+                Ins::Dot { at, n, runs } => self.dot(at, n, None, runs, values),
+                Ins::DotConst { at, n, c, runs } => self.dot(at, n, Some(c), runs, values),
                 Ins::Neuron { at, n, m } => {
                     let info = self.neurons[m as usize];
-                    let (sum, b) = (self.dot(at, n, info.weights, values), v(info.bias));
+                    let sum = self.dot(at, n, info.weights, info.runs, values);
+                    let b = v(info.bias);
                     let z = if info.bias_first {
                         Binary::Add.eval(b, sum).0
                     } else {
@@ -766,8 +836,10 @@ impl<T: Scalar> Program<T> {
                         add(adj, x, a);
                     }
                 }
-                Ins::Dot { at, n } => self.dot_backward(at, n, None, a, adj, values),
-                Ins::DotConst { at, n, c } => self.dot_backward(at, n, Some(c), a, adj, values),
+                Ins::Dot { at, n, runs } => self.dot_backward((at, n, None, runs), a, adj, values),
+                Ins::DotConst { at, n, c, runs } => {
+                    self.dot_backward((at, n, Some(c), runs), a, adj, values)
+                }
                 Ins::Neuron { at, n, m } => {
                     let info = self.neurons[m as usize];
                     // The activation passes `partial * a` to the sum-plus-bias, whose adjoint
@@ -781,7 +853,7 @@ impl<T: Scalar> Program<T> {
                     }
                     // The `+` passes `a` to the dot (whose adjoint it starts) and to the bias.
                     add(adj, info.bias, a);
-                    self.dot_backward(at, n, info.weights, a, adj, values);
+                    self.dot_backward((at, n, info.weights, info.runs), a, adj, values);
                 }
                 Ins::Custom { at, n, q } => {
                     let ds = &self.partials[q as usize..(q + n) as usize];
