@@ -178,8 +178,9 @@ impl Act {
     }
 }
 
-/// Renames the value slots `ins` names in its own fields (operand lists are renamed apart).
-fn rename_operands(ins: &mut Ins, new: impl Fn(u32) -> u32) {
+/// The value slots an instruction names in its own fields, in recorded order; operand lists and
+/// a neuron's bias live apart.
+fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 2] {
     match ins {
         Ins::AddConst { x, .. }
         | Ins::RSubConst { x, .. }
@@ -192,21 +193,18 @@ fn rename_operands(ins: &mut Ins, new: impl Fn(u32) -> u32) {
         | Ins::Unary { x, .. }
         | Ins::AddConstSquared { x, .. }
         | Ins::RSubConstSquared { x, .. }
-        | Ins::CompareConst { x, .. } => *x = new(*x),
+        | Ins::CompareConst { x, .. } => [Some(x), None],
         Ins::Add { x, y }
         | Ins::Sub { x, y }
         | Ins::SubSquared { x, y }
         | Ins::Mul { x, y }
         | Ins::Binary { x, y, .. }
-        | Ins::Compare { x, y, .. } => {
-            *x = new(*x);
-            *y = new(*y);
-        }
+        | Ins::Compare { x, y, .. } => [Some(x), Some(y)],
         Ins::Sum { .. }
         | Ins::Dot { .. }
         | Ins::DotConst { .. }
         | Ins::Custom { .. }
-        | Ins::Neuron { .. } => {}
+        | Ins::Neuron { .. } => [None, None],
     }
 }
 
@@ -454,7 +452,9 @@ impl<T: Scalar> Program<T> {
             slot
         };
         for ins in &mut self.ins {
-            rename_operands(ins, new);
+            for x in inline_slots(ins).into_iter().flatten() {
+                *x = new(*x);
+            }
         }
         for x in &mut self.operands {
             *x = new(*x);
@@ -550,30 +550,12 @@ impl<T: Scalar> Program<T> {
     }
 
     /// Calls `f` on each value slot `ins` reads, in recorded order.
-    fn each_operand(&self, ins: Ins, mut f: impl FnMut(u32)) {
+    fn each_operand(&self, mut ins: Ins, mut f: impl FnMut(u32)) {
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
+        for &mut x in inline_slots(&mut ins).into_iter().flatten() {
+            f(x);
+        }
         match ins {
-            Ins::AddConst { x, .. }
-            | Ins::RSubConst { x, .. }
-            | Ins::Neg { x }
-            | Ins::MulConst { x, .. }
-            | Ins::Square { x }
-            | Ins::Exp { x }
-            | Ins::Tanh { x }
-            | Ins::Sigmoid { x }
-            | Ins::Unary { x, .. }
-            | Ins::AddConstSquared { x, .. }
-            | Ins::RSubConstSquared { x, .. }
-            | Ins::CompareConst { x, .. } => f(x),
-            Ins::Add { x, y }
-            | Ins::Sub { x, y }
-            | Ins::SubSquared { x, y }
-            | Ins::Mul { x, y }
-            | Ins::Binary { x, y, .. }
-            | Ins::Compare { x, y, .. } => {
-                f(x);
-                f(y);
-            }
             Ins::Sum { at, n } | Ins::DotConst { at, n, .. } | Ins::Custom { at, n, .. } => {
                 list(at, n).iter().copied().for_each(f)
             }
@@ -589,6 +571,7 @@ impl<T: Scalar> Program<T> {
                     f(info.bias);
                 }
             }
+            _ => {}
         }
     }
 
