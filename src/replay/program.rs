@@ -29,6 +29,10 @@
 //! product, the value of `exp`, `tanh` and `sigmoid`, `2x` for `x²`, a constant factor — is not
 //! stored: the backward pass computes it again with the expression of the rule, which gives the
 //! same bits.
+//!
+//! A dot product whose operand lists are runs of consecutive slots — a neuron's weights, and,
+//! once neurons are fused, a layer's activations — reads them as slices, without an index load
+//! and a bounds check per operand.
 
 use crate::ops::compare::Comparison;
 use crate::ops::nary::{Rules, weighted_sum};
