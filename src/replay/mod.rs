@@ -122,6 +122,10 @@ pub struct CompiledTape<T: Scalar = f64> {
     out_values: Vec<T>,
     /// Program index of each input.
     inputs: Vec<u32>,
+    /// `Some(first)` when the inputs are Vars in the consecutive slots `first..first + n`, in
+    /// order — as `tape.vars(..)` makes them: binding them and reading their gradient are then
+    /// slice copies.
+    vars_run: Option<usize>,
     /// Program index of each data leaf: bound like an input, not differentiated.
     data: Vec<u32>,
     /// Program index of each output.
@@ -491,9 +495,16 @@ fn compile<T: Scalar>(
         &mut values,
     );
     let nodes = values.len();
+    let vars_run = inputs.first().map(|&x| x as usize).filter(|&first| {
+        inputs
+            .iter()
+            .enumerate()
+            .all(|(k, &x)| x as usize == first + k && storage.kinds[x as usize] == OpKind::Var)
+    });
     Ok(CompiledTape {
         program,
         kinds: storage.kinds,
+        vars_run,
         values,
         adjoints: vec![T::zero(); nodes],
         grads: vec![T::zero(); inputs.len() * outputs.len()],
@@ -699,7 +710,13 @@ impl<T: Scalar> CompiledTape<T> {
     fn sweep_into(&mut self, len: usize, row: std::ops::Range<usize>) {
         let adj = &mut self.adjoints[..len];
         self.program.backward(adj, &self.values);
-        read_gradient(adj, &self.kinds, &self.inputs, &mut self.grads[row]);
+        let n = self.inputs.len();
+        match self.vars_run {
+            Some(first) if first + n <= len => {
+                self.grads[row].copy_from_slice(&adj[first..first + n]);
+            }
+            _ => read_gradient(adj, &self.kinds, &self.inputs, &mut self.grads[row]),
+        }
     }
 
     /// Binds the inputs and recomputes every value and stored partial, checking the comparisons.
@@ -707,9 +724,13 @@ impl<T: Scalar> CompiledTape<T> {
         if inputs.len() != self.inputs.len() {
             wrong_input_count(inputs.len(), self.inputs.len());
         }
-        for (&slot, &v) in self.inputs.iter().zip(inputs) {
-            if let Some(x) = self.values.get_mut(slot as usize) {
-                *x = v;
+        if let Some(first) = self.vars_run {
+            self.values[first..first + inputs.len()].copy_from_slice(inputs);
+        } else {
+            for (&slot, &v) in self.inputs.iter().zip(inputs) {
+                if let Some(x) = self.values.get_mut(slot as usize) {
+                    *x = v;
+                }
             }
         }
         self.program.forward(&mut self.values)?;
@@ -924,5 +945,30 @@ mod tests {
             .filter_map(|k| f.program.reads_runs(k))
             .collect();
         assert_eq!(runs, vec![true, true, true, false]);
+    }
+
+    #[test]
+    fn inputs_in_any_order_or_beyond_an_output_bind_and_read_as_given() {
+        let tape = Tape::new();
+        let xs = tape.vars(&[1.0, 2.0, 3.0]);
+        let c = tape.constant(4.0);
+        let outs = [xs[0], xs[1] * xs[2] + xs[0]];
+        // In order: bound and read as one slice; the first output, x₀ itself, sweeps only
+        // slot 0, so x₁ and x₂ get 0 there.
+        let mut in_order = tape.compile(&xs, &outs).unwrap();
+        assert_eq!(in_order.vars_run, Some(0));
+        let r = in_order.run(&[5.0, 6.0, 7.0]).unwrap();
+        assert_eq!(r.values(), &[5.0, 47.0]);
+        assert_eq!(r.grad_of(0), &[1.0, 0.0, 0.0]);
+        assert_eq!(r.grad_of(1), &[1.0, 7.0, 6.0]);
+        // Shuffled, or with a constant among them: one by one, the same numbers.
+        let mut shuffled = tape.compile(&[xs[2], xs[0], xs[1]], &outs).unwrap();
+        assert_eq!(shuffled.vars_run, None);
+        let r = shuffled.run(&[7.0, 5.0, 6.0]).unwrap();
+        assert_eq!(r.grad_of(1), &[6.0, 1.0, 7.0]);
+        let mut with_constant = tape.compile(&[xs[0], xs[1], xs[2], c], &outs).unwrap();
+        assert_eq!(with_constant.vars_run, None);
+        let r = with_constant.run(&[5.0, 6.0, 7.0, 1.0]).unwrap();
+        assert_eq!(r.grad_of(1), &[1.0, 7.0, 6.0, 0.0]);
     }
 }
