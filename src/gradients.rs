@@ -4,6 +4,12 @@
 //! the first, and for each recorded `(parent, partial)` adds `partial * adjoint[node]` to
 //! `adjoint[parent]`. The tape's order is a topological order, so when the sweep reaches a node
 //! every use of it has already been accounted for: its adjoint is complete.
+//!
+//! One other loop makes the same updates: a compiled tape's backward pass
+//! (`src/replay/program.rs`), over an instruction encoding of its own which, with the fusions it
+//! allows, replays 1.3–1.6× faster than this layout did (docs/replay.md). It must make exactly
+//! these updates in exactly this order; the replay tests compare the two to the bit, over random
+//! expressions, so the copies cannot drift apart unnoticed.
 
 use std::fmt;
 use std::ops::Index;
