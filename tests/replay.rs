@@ -1033,3 +1033,65 @@ fn nans_of_either_sign_replay_as_nan() {
     let xs = tape.vars(&[1.5, -0.8]);
     assert!(f(&tape, &xs).iter().all(|v| v.value().is_nan()));
 }
+
+/// A network-like function of three inputs with a guarded branch and three outputs; the output
+/// `x₀` itself is a leaf, whose sweep reaches only the leaves.
+fn guarded<'t>(tape: &'t Tape, v: &[Var<'t>]) -> Vec<Var<'t>> {
+    let h = (tape.dot(&v[..2], &[0.5, -1.5]) + v[2]).tanh();
+    let e = if v[2].gt(0.0) {
+        (h - 0.25).powi(2)
+    } else {
+        h * v[0]
+    };
+    vec![e * v[1] + h, v[0], (v[0] - e).powi(2)]
+}
+
+#[test]
+fn calls_in_any_order_give_what_a_fresh_compiled_tape_gives() {
+    // Each sweep leaves the adjoint buffer as it found it (zero but the leaves'), whatever ran
+    // before it: run, vjp, forward, or a call whose branch changed.
+    let compile = |at: &[f64]| {
+        let tape = Tape::new();
+        let xs = tape.vars(at);
+        let outs = guarded(&tape, &xs);
+        tape.compile(&xs, &outs).unwrap()
+    };
+    let recorded = [0.5, -1.0, 2.0];
+    let mut reused = compile(&recorded);
+    let points = [
+        [0.3, 0.7, 1.5],
+        [-2.0, 0.1, 0.2],
+        [1.0, 1.0, -1.0],
+        [0.0, 0.0, 3.0],
+    ];
+    for round in 0..3 {
+        for (k, at) in points.iter().enumerate() {
+            let mut fresh = compile(&recorded);
+            let weights = [1.5, -0.5, 2.0];
+            match (round + k) % 3 {
+                0 => {
+                    let want = fresh
+                        .run(at)
+                        .map(|r| (r.values().to_vec(), r.grad_of(2).to_vec()));
+                    let got = reused
+                        .run(at)
+                        .map(|r| (r.values().to_vec(), r.grad_of(2).to_vec()));
+                    assert_eq!(got.is_ok(), want.is_ok(), "run at {at:?}");
+                    if let (Ok(got), Ok(want)) = (got, want) {
+                        assert_eq!(got, want, "run at {at:?}");
+                    }
+                }
+                1 => {
+                    let want = fresh.vjp(at, &weights).map(|r| r.grad().to_vec());
+                    let got = reused.vjp(at, &weights).map(|r| r.grad().to_vec());
+                    assert_eq!(got.ok(), want.ok(), "vjp at {at:?}");
+                }
+                _ => {
+                    let want = fresh.forward(at).map(|v| v.to_vec());
+                    let got = reused.forward(at).map(|v| v.to_vec());
+                    assert_eq!(got.ok(), want.ok(), "forward at {at:?}");
+                }
+            }
+        }
+    }
+}

@@ -114,7 +114,9 @@ pub struct CompiledTape<T: Scalar = f64> {
     kinds: Vec<OpKind>,
     /// The value of every node; leaves that are not inputs keep their recorded value.
     values: Vec<T>,
-    /// The adjoint buffer of the reverse sweep.
+    /// The adjoint buffer of the reverse sweep. Between calls every slot but the leaves' holds
+    /// zero: a sweep sets each slot it passes on back to zero, so the next one zeroes only the
+    /// leaves.
     adjoints: Vec<T>,
     /// Gradients, one row of `inputs.len()` per output (or one row for [`CompiledTape::vjp`]).
     grads: Vec<T>,
@@ -617,7 +619,8 @@ impl<T: Scalar> CompiledTape<T> {
         for k in 0..self.outputs.len() {
             let o = self.outputs[k] as usize;
             let adj = &mut self.adjoints[..o + 1];
-            adj.fill(T::zero());
+            let leaves = self.program.leaves().min(o + 1);
+            adj[..leaves].fill(T::zero());
             adj[o] = T::one();
             self.sweep_into(o + 1, k * n..(k + 1) * n);
         }
@@ -669,7 +672,7 @@ impl<T: Scalar> CompiledTape<T> {
             .max()
             .unwrap_or(0);
         let adj = &mut self.adjoints[..len];
-        adj.fill(T::zero());
+        adj[..self.program.leaves().min(len)].fill(T::zero());
         for (&o, &w) in self.outputs.iter().zip(weights) {
             adj[o as usize] += w;
         }

@@ -533,7 +533,6 @@ impl<T: Scalar> Program<T> {
     }
 
     /// How many leaves open the program.
-    #[cfg(test)]
     pub(super) fn leaves(&self) -> usize {
         self.leaves
     }
@@ -758,14 +757,16 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The reverse sweep over the value slots `0..adj.len()`, whose adjoints hold the seeds,
-    /// reading the values of the last forward pass. The leaves' adjoints are left as received.
+    /// reading the values of the last forward pass. The leaves' adjoints are left as received;
+    /// every other slot's is set back to zero once passed on, so that the next sweep need only
+    /// zero the leaves' — a pass over all the adjoints saved.
     pub(super) fn backward(&self, adj: &mut [T], values: &[T]) {
         let zero = T::zero();
         let end = adj.len().saturating_sub(self.leaves);
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
         for (k, &ins) in self.ins[..end].iter().enumerate().rev() {
             let i = self.leaves + k;
-            let a = adj[i];
+            let a = std::mem::replace(&mut adj[i], zero);
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
             if a == zero {
                 continue;
