@@ -60,7 +60,7 @@ impl<T: Scalar> Rules<T> {
         &mut self,
         node: u32,
         operands: &[u32],
-        values: &[T],
+        value: impl Fn(u32) -> T,
         partials: &mut [T],
     ) -> T {
         let at = self
@@ -68,7 +68,7 @@ impl<T: Scalar> Rules<T> {
             .binary_search_by_key(&node, |e| e.0)
             .expect("invariant: compile keeps the rule of every custom node");
         let (_, rule, start, end) = self.entries[at];
-        let inputs = operands.iter().map(|&x| values[x as usize]);
+        let inputs = operands.iter().map(|&x| value(x));
         apply(
             rule,
             &mut self.inputs,

@@ -34,6 +34,8 @@
 //! once neurons are fused, a layer's activations — reads them as slices, without an index load
 //! and a bounds check per operand.
 
+use std::cell::Cell;
+
 use crate::ops::compare::Comparison;
 use crate::ops::nary::{Rules, weighted_sum};
 use crate::ops::{Binary, OpKind, Unary};
@@ -242,8 +244,9 @@ fn square_partial<T: Scalar>(u: T) -> T {
 
 /// `adj[x] += d`: the one update of the reverse sweep.
 #[inline(always)]
-fn add<T: Scalar>(adj: &mut [T], x: u32, d: T) {
-    adj[x as usize] += d;
+fn add<T: Scalar>(adj: &[Cell<T>], x: u32, d: T) {
+    let g = &adj[x as usize];
+    g.set(g.get() + d);
 }
 
 /// Converts an index to the `u32` an instruction holds; a program has fewer than 2³² of each.
@@ -606,14 +609,14 @@ impl<T: Scalar> Program<T> {
     /// weights from `consts[c]`: the value of a dot node. With `runs`, each list is read as a
     /// slice of consecutive slots, the same products summed in the same order.
     #[inline(always)]
-    fn dot(&self, at: u32, n: u32, weights: Option<u32>, runs: bool, values: &[T]) -> T {
+    fn dot(&self, at: u32, n: u32, weights: Option<u32>, runs: bool, values: &[Cell<T>]) -> T {
         let (at, n) = (at as usize, n as usize);
-        let v = |x: u32| values[x as usize];
+        let v = |x: u32| values[x as usize].get();
         let slice = |first: u32| &values[first as usize..first as usize + n];
         match (weights, runs) {
             (None, true) => {
                 let (xs, ys) = (slice(self.operands[at]), slice(self.operands[at + n]));
-                weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (x, y)))
+                weighted_sum(xs.iter().zip(ys).map(|(x, y)| (x.get(), y.get())))
             }
             (None, false) => {
                 let (xs, ys) = self.operands[at..at + 2 * n].split_at(n);
@@ -623,7 +626,7 @@ impl<T: Scalar> Program<T> {
                 let ws = &self.consts[c as usize..c as usize + n];
                 if runs {
                     let xs = slice(self.operands[at]);
-                    weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (x, w)))
+                    weighted_sum(xs.iter().zip(ws).map(|(x, &w)| (x.get(), w)))
                 } else {
                     let xs = &self.operands[at..at + n];
                     weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (v(x), w)))
@@ -635,7 +638,13 @@ impl<T: Scalar> Program<T> {
     /// The sweep's updates for a dot node with the (non-zero) adjoint `a`: each factor's partial
     /// is its partner (or its constant weight); all the xs first, then all the ys.
     #[inline(always)]
-    fn dot_backward(&self, dot: (u32, u32, Option<u32>, bool), a: T, adj: &mut [T], values: &[T]) {
+    fn dot_backward(
+        &self,
+        dot: (u32, u32, Option<u32>, bool),
+        a: T,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
         let (at, n, weights, runs) = dot;
         let (at, n) = (at as usize, n as usize);
         let v = |x: u32| values[x as usize];
@@ -643,11 +652,11 @@ impl<T: Scalar> Program<T> {
         match (weights, runs) {
             (None, true) => {
                 let (xs, ys) = (run(self.operands[at]), run(self.operands[at + n]));
-                for (g, &y) in adj[xs.clone()].iter_mut().zip(&values[ys.clone()]) {
-                    *g += y * a;
+                for (g, &y) in adj[xs.clone()].iter().zip(&values[ys.clone()]) {
+                    g.set(g.get() + y * a);
                 }
-                for (g, &x) in adj[ys].iter_mut().zip(&values[xs]) {
-                    *g += x * a;
+                for (g, &x) in adj[ys].iter().zip(&values[xs]) {
+                    g.set(g.get() + x * a);
                 }
             }
             (None, false) => {
@@ -662,8 +671,8 @@ impl<T: Scalar> Program<T> {
             (Some(c), runs) => {
                 let ws = &self.consts[c as usize..c as usize + n];
                 if runs {
-                    for (g, &w) in adj[run(self.operands[at])].iter_mut().zip(ws) {
-                        *g += w * a;
+                    for (g, &w) in adj[run(self.operands[at])].iter().zip(ws) {
+                        g.set(g.get() + w * a);
                     }
                 } else {
                     for (&x, &w) in self.operands[at..at + n].iter().zip(ws) {
@@ -681,9 +690,12 @@ impl<T: Scalar> Program<T> {
         let operands = &self.operands;
         let unaries = &self.unaries;
         let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
-        for (k, &ins) in self.ins.iter().enumerate() {
-            let i = self.leaves + k;
-            let v = |x: u32| values[x as usize];
+        // As cells, the slots can be read by index while each instruction writes its own slot
+        // through the iterator, with no index to check.
+        let values = Cell::from_mut(values).as_slice_of_cells();
+        let v = |x: u32| values[x as usize].get();
+        let outs = &values[self.leaves..];
+        for (k, (&ins, out)) in self.ins.iter().zip(outs).enumerate() {
             let value = match ins {
                 Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
                 Ins::RSubConst { x, c } => Unary::RSubConst(consts[c as usize]).eval(v(x)).0,
@@ -727,7 +739,7 @@ impl<T: Scalar> Program<T> {
                 Ins::Custom { at, n, q } => {
                     let out = &mut self.partials[q as usize..(q + n) as usize];
                     let operands = &self.operands[at as usize..(at + n) as usize];
-                    self.custom.replay(word(i), operands, values, out)
+                    self.custom.replay(word(self.leaves + k), operands, v, out)
                 }
                 Ins::Compare {
                     cmp,
@@ -751,7 +763,7 @@ impl<T: Scalar> Program<T> {
                     continue;
                 }
             };
-            values[i] = value;
+            out.set(value);
         }
         Ok(())
     }
@@ -762,11 +774,17 @@ impl<T: Scalar> Program<T> {
     /// zero the leaves' — a pass over all the adjoints saved.
     pub(super) fn backward(&self, adj: &mut [T], values: &[T]) {
         let zero = T::zero();
-        let end = adj.len().saturating_sub(self.leaves);
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
-        for (k, &ins) in self.ins[..end].iter().enumerate().rev() {
-            let i = self.leaves + k;
-            let a = std::mem::replace(&mut adj[i], zero);
+        // As cells, as in the forward pass: each instruction takes its own adjoint through the
+        // iterator and adds to its operands' by index.
+        let adj = Cell::from_mut(adj).as_slice_of_cells();
+        let own = self
+            .ins
+            .iter()
+            .zip(adj.get(self.leaves..).unwrap_or_default())
+            .zip(&values[self.leaves..]);
+        for ((&ins, slot), &value) in own.rev() {
+            let a = slot.replace(zero);
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
             if a == zero {
                 continue;
@@ -798,9 +816,9 @@ impl<T: Scalar> Program<T> {
                         add(adj, y, -t);
                     }
                 }
-                Ins::Exp { x } => add(adj, x, values[i] * a),
-                Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(values[i]) * a),
-                Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(values[i]) * a),
+                Ins::Exp { x } => add(adj, x, value * a),
+                Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(value) * a),
+                Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(value) * a),
                 Ins::Unary { x, q, .. } => add(adj, x, self.partials[q as usize] * a),
                 Ins::Add { x, y } => {
                     add(adj, x, a);
@@ -834,7 +852,7 @@ impl<T: Scalar> Program<T> {
                     // starts at zero: the three nodes pass nothing on when that product is zero.
                     let a = match info.act {
                         Act::Identity => a,
-                        act => act.partial(values[i]) * a,
+                        act => act.partial(value) * a,
                     };
                     if a == zero {
                         continue;
