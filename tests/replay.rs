@@ -504,9 +504,13 @@ enum Op {
     /// whether the bias comes first, and the activation (tanh, sigmoid, relu, exp, none). The sum
     /// and the sum-plus-bias become nodes later steps may read, which stops the fusion.
     Neuron(Vec<(usize, usize, f64)>, bool, usize, bool, u8),
-    /// `(x + c)²`, `(c - x)²` or `(x - y)²`, which replay may fuse into one instruction; the
-    /// difference becomes a node later steps may read, which stops the fusion.
-    Squared(u8, usize, usize, f64),
+    /// `(x + c)²`, `(c - x)²` or `(x - y)²`, times `c` if the flag says so, which replay may
+    /// fuse into one instruction; the difference and the square become nodes later steps may
+    /// read, which stops the fusion.
+    Squared(u8, usize, usize, f64, bool),
+    /// `x + (y + z)` if the flag says so, else `(x + y) + z`, which replay may fuse into one
+    /// instruction; the inner sum becomes a node later steps may read, which stops the fusion.
+    Sum3(usize, usize, usize, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -529,7 +533,10 @@ fn op() -> impl Strategy<Value = Op> {
             0u8..5,
         )
             .prop_map(|(pairs, consts, b, first, act)| Op::Neuron(pairs, consts, b, first, act)),
-        2 => (0u8..3, i.clone(), i, c).prop_map(|(k, a, b, c)| Op::Squared(k, a, b, c)),
+        2 => (0u8..3, i.clone(), i.clone(), c, any::<bool>())
+            .prop_map(|(k, a, b, c, scaled)| Op::Squared(k, a, b, c, scaled)),
+        1 => (i.clone(), i.clone(), i, any::<bool>())
+            .prop_map(|(a, b, c, right)| Op::Sum3(a, b, c, right)),
     ]
 }
 
@@ -641,7 +648,7 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                     _ => z,
                 }
             }
-            Op::Squared(k, a, b, c) => {
+            Op::Squared(k, a, b, c, scaled) => {
                 let (x, y) = (at(*a), at(*b));
                 let u = match k {
                     0 => x + *c,
@@ -649,7 +656,19 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                     _ => x - y,
                 };
                 nodes.push(u);
-                u.powi(2)
+                if *scaled {
+                    let square = u.powi(2);
+                    nodes.push(square);
+                    *c * square
+                } else {
+                    u.powi(2)
+                }
+            }
+            Op::Sum3(a, b, c, right) => {
+                let (x, y, z) = (at(*a), at(*b), at(*c));
+                let inner = if *right { y + z } else { x + y };
+                nodes.push(inner);
+                if *right { x + inner } else { inner + z }
             }
         };
         nodes.push(v);

@@ -775,7 +775,7 @@ fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &m
 
 #[cfg(test)]
 mod tests {
-    use super::program::Ins;
+    use super::program::{Ins, UNSCALED};
     use crate::{OpKind, Tape};
 
     #[test]
@@ -913,22 +913,59 @@ mod tests {
     fn a_squared_difference_runs_as_one_instruction_unless_its_difference_is_read() {
         let tape = Tape::new();
         let x = tape.vars(&[0.5, 2.0]);
-        // A Rosenbrock term: x₁ - x₀² and 1 - x₀ are each read only by their square.
+        // A Rosenbrock term: x₁ - x₀² and 1 - x₀ are each read only by their square, and
+        // 100·(x₁ - x₀²)² only by the sum: x₀², 100·(x₁ - x₀²)², (1 - x₀)² and the sum.
         let term = 100.0 * (x[1] - x[0].powi(2)).powi(2) + (1.0 - x[0]).powi(2);
         let f = tape.compile(&x, &[term]).unwrap();
         let ins = f.program.instructions();
-        assert!(matches!(ins[1], Ins::SubSquared { .. }), "{ins:?}");
-        assert!(matches!(ins[3], Ins::RSubConstSquared { .. }), "{ins:?}");
-        assert_eq!(ins.len(), 5, "{ins:?}");
+        assert!(
+            matches!(ins[1], Ins::SubSquared { s, .. } if s != UNSCALED),
+            "{ins:?}"
+        );
+        assert!(
+            matches!(ins[2], Ins::RSubConstSquared { s: UNSCALED, .. }),
+            "{ins:?}"
+        );
+        assert_eq!(ins.len(), 4, "{ins:?}");
 
         let e = x[0] - 3.0;
         let g = tape.compile(&x, &[e.powi(2)]).unwrap();
         assert!(matches!(
             g.program.instructions(),
-            [Ins::AddConstSquared { .. }]
+            [Ins::AddConstSquared { s: UNSCALED, .. }]
         ));
         let h = tape.compile(&x, &[e.powi(2) * e]).unwrap();
         assert_eq!(h.program.instructions().len(), 3);
+        // A square that something else reads keeps its factor apart.
+        let sq = (x[0] - x[1]).powi(2);
+        let k = tape.compile(&x, &[2.0 * sq + sq]).unwrap();
+        let ins = k.program.instructions();
+        assert!(
+            matches!(ins[0], Ins::SubSquared { s: UNSCALED, .. }),
+            "{ins:?}"
+        );
+        assert_eq!(ins.len(), 3, "{ins:?}");
+    }
+
+    #[test]
+    fn a_sum_of_three_runs_as_one_instruction_unless_its_inner_sum_is_read() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0, -1.0]);
+        let right = x[0] + (x[1] + x[2]);
+        let left = x[0] + x[1] + x[2];
+        for (f, order) in [(right, [0, 1, 2]), (left, [0, 1, 2])] {
+            let c = tape.compile(&x, &[f]).unwrap();
+            let ins = c.program.instructions();
+            assert!(matches!(ins, [Ins::AddAdd { .. }]), "{ins:?}");
+            assert_eq!(c.program.operands_of(0), order);
+        }
+        let inner = x[1] + x[2];
+        let c = tape.compile(&x, &[x[0] + inner, inner]).unwrap();
+        let ins = c.program.instructions();
+        assert!(
+            !ins.iter().any(|i| matches!(i, Ins::AddAdd { .. })),
+            "{ins:?}"
+        );
     }
 
     #[test]

@@ -59,12 +59,15 @@ pub(super) enum Ins {
     MulConst { x: u32, c: u32 },
     /// `x²`, partial `x + x`.
     Square { x: u32 },
-    /// `(x + c)²`: an [`Ins::AddConst`] read only by the [`Ins::Square`] after it.
-    AddConstSquared { x: u32, c: u32 },
-    /// `(c - x)²`: an [`Ins::RSubConst`] read only by the [`Ins::Square`] after it.
-    RSubConstSquared { x: u32, c: u32 },
-    /// `(x - y)²`: an [`Ins::Sub`] read only by the [`Ins::Square`] after it.
-    SubSquared { x: u32, y: u32 },
+    /// `(x + c)²`: an [`Ins::AddConst`] read only by the [`Ins::Square`] after it; times
+    /// `consts[s]` unless `s` is [`UNSCALED`] (an [`Ins::MulConst`] read only after the square).
+    AddConstSquared { x: u32, c: u32, s: u32 },
+    /// `(c - x)²`: an [`Ins::RSubConst`] read only by the [`Ins::Square`] after it; `s` as for
+    /// [`Ins::AddConstSquared`].
+    RSubConstSquared { x: u32, c: u32, s: u32 },
+    /// `(x - y)²`: an [`Ins::Sub`] read only by the [`Ins::Square`] after it; `s` as for
+    /// [`Ins::AddConstSquared`].
+    SubSquared { x: u32, y: u32, s: u32 },
     /// `eˣ`, partial the value.
     Exp { x: u32 },
     /// `tanh x`, partial `1 - y²` of the value `y`.
@@ -77,6 +80,9 @@ pub(super) enum Ins {
     Add { x: u32, y: u32 },
     /// `x - y`.
     Sub { x: u32, y: u32 },
+    /// `x + (y + z)` if `right`, else `(x + y) + z`: an [`Ins::Add`] read only by the
+    /// [`Ins::Add`] after it, as in `f += a + b` or `a + b + c`.
+    AddAdd { x: u32, y: u32, z: u32, right: bool },
     /// `x * y`: each partial is the other factor.
     Mul { x: u32, y: u32 },
     /// `/`, `pow`, `max`, `min`: partials stored at `q` and `q + 1`.
@@ -133,6 +139,9 @@ pub(super) struct Program<T> {
     leaves: usize,
 }
 
+/// The `s` of a fused square with no constant factor.
+pub(super) const UNSCALED: u32 = u32::MAX;
+
 /// The details of a fused neuron, [`Ins::Neuron`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Neuron {
@@ -186,7 +195,7 @@ impl Act {
 
 /// The value slots an instruction names in its own fields, in recorded order; operand lists and
 /// a neuron's bias live apart.
-fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 2] {
+fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
     match ins {
         Ins::AddConst { x, .. }
         | Ins::RSubConst { x, .. }
@@ -199,18 +208,19 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 2] {
         | Ins::Unary { x, .. }
         | Ins::AddConstSquared { x, .. }
         | Ins::RSubConstSquared { x, .. }
-        | Ins::CompareConst { x, .. } => [Some(x), None],
+        | Ins::CompareConst { x, .. } => [Some(x), None, None],
         Ins::Add { x, y }
         | Ins::Sub { x, y }
-        | Ins::SubSquared { x, y }
+        | Ins::SubSquared { x, y, .. }
         | Ins::Mul { x, y }
         | Ins::Binary { x, y, .. }
-        | Ins::Compare { x, y, .. } => [Some(x), Some(y)],
+        | Ins::Compare { x, y, .. } => [Some(x), Some(y), None],
+        Ins::AddAdd { x, y, z, .. } => [Some(x), Some(y), Some(z)],
         Ins::Sum { .. }
         | Ins::Dot { .. }
         | Ins::DotConst { .. }
         | Ins::Custom { .. }
-        | Ins::Neuron { .. } => [None, None],
+        | Ins::Neuron { .. } => [None, None, None],
     }
 }
 
@@ -444,6 +454,7 @@ impl<T: Scalar> Program<T> {
             let (ins, span) = self
                 .neuron_at(&old, k, &uses)
                 .or_else(|| self.squared_at(&old, k, &uses))
+                .or_else(|| self.add_add_at(&old, k, &uses))
                 .unwrap_or((old[k], 1));
             self.ins.push(ins);
             renumbered[self.leaves + k + span - 1] = word(self.leaves + self.ins.len() - 1);
@@ -546,11 +557,46 @@ impl<T: Scalar> Program<T> {
         if uses[u as usize] != 1 || old.get(k + 1) != Some(&Ins::Square { x: u }) {
             return None;
         }
+        // A constant factor after the square, `c·u²`, joins it when nothing else reads the square.
+        let square = u + 1;
+        let (s, span) = match old.get(k + 2) {
+            Some(&Ins::MulConst { x, c }) if x == square && uses[square as usize] == 1 => (c, 3),
+            _ => (UNSCALED, 2),
+        };
         let fused = match old[k] {
-            Ins::AddConst { x, c } => Ins::AddConstSquared { x, c },
-            Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c },
-            Ins::Sub { x, y } => Ins::SubSquared { x, y },
+            Ins::AddConst { x, c } => Ins::AddConstSquared { x, c, s },
+            Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c, s },
+            Ins::Sub { x, y } => Ins::SubSquared { x, y, s },
             _ => return None,
+        };
+        Some((fused, span))
+    }
+
+    /// The sum of three that starts at instruction `k` of `old`, spanning two.
+    fn add_add_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
+        let inner = word(self.leaves + k);
+        let (Ins::Add { x: a, y: b }, Some(&Ins::Add { x, y })) = (old[k], old.get(k + 1)) else {
+            return None;
+        };
+        if uses[inner as usize] != 1 {
+            return None;
+        }
+        let fused = if y == inner {
+            Ins::AddAdd {
+                x,
+                y: a,
+                z: b,
+                right: true,
+            }
+        } else if x == inner {
+            Ins::AddAdd {
+                x: a,
+                y: b,
+                z: y,
+                right: false,
+            }
+        } else {
+            return None;
         };
         Some((fused, 2))
     }
@@ -694,6 +740,10 @@ impl<T: Scalar> Program<T> {
         // through the iterator, with no index to check.
         let values = Cell::from_mut(values).as_slice_of_cells();
         let v = |x: u32| values[x as usize].get();
+        let scaled = |s: u32, u: T| match s {
+            UNSCALED => u,
+            s => Unary::MulConst(consts[s as usize]).eval(u).0,
+        };
         let outs = &values[self.leaves..];
         for (k, (&ins, out)) in self.ins.iter().zip(outs).enumerate() {
             let value = match ins {
@@ -702,9 +752,13 @@ impl<T: Scalar> Program<T> {
                 Ins::Neg { x } => Unary::<T>::Neg.eval(v(x)).0,
                 Ins::MulConst { x, c } => Unary::MulConst(consts[c as usize]).eval(v(x)).0,
                 Ins::Square { x } => square(v(x)),
-                Ins::AddConstSquared { x, c } => square(add_const(v(x), consts[c as usize])),
-                Ins::RSubConstSquared { x, c } => square(rsub_const(v(x), consts[c as usize])),
-                Ins::SubSquared { x, y } => square(sub(v(x), v(y))),
+                Ins::AddConstSquared { x, c, s } => {
+                    scaled(s, square(add_const(v(x), consts[c as usize])))
+                }
+                Ins::RSubConstSquared { x, c, s } => {
+                    scaled(s, square(rsub_const(v(x), consts[c as usize])))
+                }
+                Ins::SubSquared { x, y, s } => scaled(s, square(sub(v(x), v(y)))),
                 Ins::Exp { x } => Unary::<T>::Exp.eval(v(x)).0,
                 Ins::Tanh { x } => Unary::<T>::Tanh.eval(v(x)).0,
                 Ins::Sigmoid { x } => Unary::<T>::Sigmoid.eval(v(x)).0,
@@ -715,6 +769,14 @@ impl<T: Scalar> Program<T> {
                 }
                 Ins::Add { x, y } => Binary::Add.eval(v(x), v(y)).0,
                 Ins::Sub { x, y } => Binary::Sub.eval(v(x), v(y)).0,
+                Ins::AddAdd { x, y, z, right } => {
+                    let add = |x, y| Binary::Add.eval(x, y).0;
+                    if right {
+                        add(v(x), add(v(y), v(z)))
+                    } else {
+                        add(add(v(x), v(y)), v(z))
+                    }
+                }
                 Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
                 Ins::Binary { op, x, y, q } => {
                     let (value, dx, dy) = op.eval(v(x), v(y));
@@ -790,26 +852,38 @@ impl<T: Scalar> Program<T> {
                 continue;
             }
             let v = |x: u32| values[x as usize];
+            let scaled = |s: u32, a: T| {
+                let a = match s {
+                    UNSCALED => a,
+                    s => self.consts[s as usize] * a,
+                };
+                (a != zero).then_some(a)
+            };
             match ins {
                 Ins::AddConst { x, .. } => add(adj, x, a),
                 Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
                 Ins::MulConst { x, c } => add(adj, x, self.consts[c as usize] * a),
                 Ins::Square { x } => add(adj, x, square_partial(v(x)) * a),
-                // The square passes `(u + u) a` to `u`, whose adjoint it starts; `u` passes that
-                // on unless it is zero. `u` is computed again as the forward pass did.
-                Ins::AddConstSquared { x, c } => {
+                // A constant factor passes `c a` to the square, whose adjoint it starts; the
+                // square passes `(u + u) a` to `u`, whose adjoint it starts; `u` passes that on.
+                // Each passes nothing on when its adjoint is zero. `u` is computed again as the
+                // forward pass did.
+                Ins::AddConstSquared { x, c, s } => {
+                    let Some(a) = scaled(s, a) else { continue };
                     let t = square_partial(add_const(v(x), self.consts[c as usize])) * a;
                     if t != zero {
                         add(adj, x, t);
                     }
                 }
-                Ins::RSubConstSquared { x, c } => {
+                Ins::RSubConstSquared { x, c, s } => {
+                    let Some(a) = scaled(s, a) else { continue };
                     let t = square_partial(rsub_const(v(x), self.consts[c as usize])) * a;
                     if t != zero {
                         add(adj, x, -t);
                     }
                 }
-                Ins::SubSquared { x, y } => {
+                Ins::SubSquared { x, y, s } => {
+                    let Some(a) = scaled(s, a) else { continue };
                     let t = square_partial(sub(v(x), v(y))) * a;
                     if t != zero {
                         add(adj, x, t);
@@ -827,6 +901,19 @@ impl<T: Scalar> Program<T> {
                 Ins::Sub { x, y } => {
                     add(adj, x, a);
                     add(adj, y, -a);
+                }
+                // The outer `+` passes `a` to the inner one, whose adjoint it starts, and to its
+                // other operand, in recorded order; then the inner passes `a` on.
+                Ins::AddAdd { x, y, z, right } => {
+                    if right {
+                        add(adj, x, a);
+                        add(adj, y, a);
+                        add(adj, z, a);
+                    } else {
+                        add(adj, z, a);
+                        add(adj, x, a);
+                        add(adj, y, a);
+                    }
                 }
                 Ins::Mul { x, y } => {
                     let (dx, dy) = (v(y), v(x));
