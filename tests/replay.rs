@@ -395,6 +395,26 @@ fn fused_nodes_between_rules_and_several_outputs_replay_like_recording() {
 }
 
 #[test]
+fn a_fused_neuron_whose_activation_passes_nothing_on_passes_nothing_to_its_inputs() {
+    // relu at a negative sum has partial zero: the sweep stops there, and the infinite input
+    // never meets that zero (which would make NaN weight gradients). Each fused neuron must stop
+    // too: weights times constants, weights times values, and lists that are not runs.
+    assert_replay_matches(
+        |tape, v| {
+            let konst = (tape.dot(&v[..2], &[f64::INFINITY, 1.0]) + v[2]).relu();
+            let values = (tape.dot(&v[..2], &v[2..4]) + v[4]).relu();
+            let scattered = (tape.dot(&[v[1], v[0]], &[v[3], v[2]]) + v[4]).relu();
+            vec![konst, values, scattered, konst + values + scattered]
+        },
+        &[-1.0, 0.5, 0.0, f64::INFINITY, 1.0],
+        &[
+            &[-2.0, 0.25, 1.0, f64::INFINITY, -3.0],
+            &[-1.0, 0.5, 0.0, f64::NEG_INFINITY, 1.0],
+        ],
+    );
+}
+
+#[test]
 fn a_cleared_tape_forgets_its_rules() {
     let mut tape = Tape::new();
     let x = tape.var(1.0);

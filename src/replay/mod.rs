@@ -843,7 +843,7 @@ mod tests {
     }
 
     fn is_neuron(ins: &Ins) -> bool {
-        matches!(ins, Ins::Neuron { .. })
+        matches!(ins, Ins::Neuron { .. } | Ins::RunNeuron { .. })
     }
 
     #[test]

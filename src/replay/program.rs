@@ -15,12 +15,14 @@
 //!   for each operand in recorded order — so every adjoint receives the same terms in the same
 //!   order.
 //!
-//! Two patterns of consecutive nodes, each read only by the next, run as one instruction:
+//! Three patterns of consecutive nodes, each read only by the next, run as one instruction:
 //!
 //! - a neuron — a `dot`, the `+` of its bias, and optionally a `tanh`, `sigmoid` or `relu` — is
 //!   one [`Ins::Neuron`]: one dispatch and one stored value instead of three;
 //! - a squared difference — `(x + c)²`, `(c - x)²` or `(x - y)²`, as in a squared error or
-//!   Rosenbrock's terms — is one instruction instead of two.
+//!   Rosenbrock's terms — is one instruction instead of two, or three with a constant factor
+//!   after it (`c·(x - y)²`);
+//! - a sum of three, `x + (y + z)` or `(x + y) + z`, as in `f += a + b`, is one instruction.
 //!
 //! The fused backward pass makes the updates the separate nodes would, in their order, so this
 //! too keeps every bit.
@@ -32,7 +34,8 @@
 //!
 //! A dot product whose operand lists are runs of consecutive slots — a neuron's weights, and,
 //! once neurons are fused, a layer's activations — reads them as slices, without an index load
-//! and a bounds check per operand.
+//! and a bounds check per operand. A neuron whose lists are runs becomes an [`Ins::RunNeuron`],
+//! which holds all its details itself.
 
 use std::cell::Cell;
 
@@ -100,6 +103,16 @@ pub(super) enum Ins {
     /// [`Ins::Dot`] or an [`Ins::DotConst`] on `operands[at..]`, then a bias `+`, then an
     /// activation.
     Neuron { at: u32, n: u32, m: u32 },
+    /// A fused neuron whose lists are runs, all its details in the instruction:
+    /// `act(Σ values[xs + i] yᵢ + values[bias])` over `i < n`, with `yᵢ` the values from slot
+    /// `ys`, or the constants from `consts[ys]`, as `shape` says.
+    RunNeuron {
+        xs: u32,
+        ys: u32,
+        bias: u32,
+        n: u16,
+        shape: Shape,
+    },
     /// A recorded comparison of two values, the `g`-th of the program.
     Compare {
         cmp: Comparison,
@@ -157,13 +170,61 @@ pub(super) struct Neuron {
     act: Act,
 }
 
+/// The activation, the kind of partners and the side of the bias of an [`Ins::RunNeuron`], in
+/// one byte so that the instruction keeps to 16.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Shape(u8);
+
+impl Shape {
+    const KONST: u8 = 4;
+    const BIAS_FIRST: u8 = 8;
+
+    fn new(act: Act, konst: bool, bias_first: bool) -> Self {
+        let bit = |on: bool, b: u8| if on { b } else { 0 };
+        Shape(act as u8 | bit(konst, Self::KONST) | bit(bias_first, Self::BIAS_FIRST))
+    }
+
+    #[inline(always)]
+    fn act(self) -> Act {
+        match self.0 & 3 {
+            0 => Act::Identity,
+            1 => Act::Tanh,
+            2 => Act::Sigmoid,
+            _ => Act::Relu,
+        }
+    }
+
+    /// The partners of the dot product, from the index `ys`.
+    #[inline(always)]
+    fn partners(self, ys: u32) -> Partners {
+        if self.0 & Self::KONST != 0 {
+            Partners::Consts(ys)
+        } else {
+            Partners::Values(ys)
+        }
+    }
+
+    #[inline(always)]
+    fn bias_first(self) -> bool {
+        self.0 & Self::BIAS_FIRST != 0
+    }
+}
+
+/// The second list of a dot product read as runs: slots of values, or constant weights, from
+/// the index given.
+#[derive(Debug, Clone, Copy)]
+enum Partners {
+    Values(u32),
+    Consts(u32),
+}
+
 /// The activation of a fused neuron: one whose partial follows from its value `y`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
-    Identity,
-    Tanh,
-    Sigmoid,
-    Relu,
+    Identity = 0,
+    Tanh = 1,
+    Sigmoid = 2,
+    Relu = 3,
 }
 
 impl Act {
@@ -220,7 +281,8 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         | Ins::Dot { .. }
         | Ins::DotConst { .. }
         | Ins::Custom { .. }
-        | Ins::Neuron { .. } => [None, None, None],
+        | Ins::Neuron { .. }
+        | Ins::RunNeuron { .. } => [None, None, None],
     }
 }
 
@@ -404,7 +466,8 @@ impl<T: Scalar> Program<T> {
     }
 
     /// Marks the dot products whose operand lists are runs of consecutive value slots — a
-    /// neuron's weights, a layer's activations — so that the passes read them as slices.
+    /// neuron's weights, a layer's activations — so that the passes read them as slices, and
+    /// turns such neurons into [`Ins::RunNeuron`]s (after renumbering, whose slots they keep).
     fn find_runs(&mut self) {
         let is_run =
             |xs: &[u32]| !xs.is_empty() && xs.windows(2).all(|w| w[0].checked_add(1) == Some(w[1]));
@@ -424,8 +487,21 @@ impl<T: Scalar> Program<T> {
                     self.ins[k] = Ins::DotConst { at, n, c, runs };
                 }
                 Ins::Neuron { at, n, m } => {
-                    let runs = dot_runs(at, n, self.neurons[m as usize].weights);
+                    let info = self.neurons[m as usize];
+                    let runs = dot_runs(at, n, info.weights);
                     self.neurons[m as usize].runs = runs;
+                    let at = at as usize;
+                    if let (true, Ok(n)) = (runs, u16::try_from(n)) {
+                        self.ins[k] = Ins::RunNeuron {
+                            xs: self.operands[at],
+                            ys: info
+                                .weights
+                                .unwrap_or_else(|| self.operands[at + usize::from(n)]),
+                            bias: info.bias,
+                            n,
+                            shape: Shape::new(info.act, info.weights.is_some(), info.bias_first),
+                        };
+                    }
                 }
                 _ => {}
             }
@@ -623,6 +699,25 @@ impl<T: Scalar> Program<T> {
                     f(info.bias);
                 }
             }
+            Ins::RunNeuron {
+                xs,
+                ys,
+                bias,
+                n,
+                shape,
+            } => {
+                let run = |x: u32| x..x + u32::from(n);
+                if shape.bias_first() {
+                    f(bias);
+                }
+                run(xs).for_each(&mut f);
+                if let Partners::Values(ys) = shape.partners(ys) {
+                    run(ys).for_each(&mut f);
+                }
+                if !shape.bias_first() {
+                    f(bias);
+                }
+            }
             _ => {}
         }
     }
@@ -641,6 +736,7 @@ impl<T: Scalar> Program<T> {
         match self.ins[k] {
             Ins::Dot { runs, .. } | Ins::DotConst { runs, .. } => Some(runs),
             Ins::Neuron { m, .. } => Some(self.neurons[m as usize].runs),
+            Ins::RunNeuron { .. } => Some(true),
             _ => None,
         }
     }
@@ -658,25 +754,38 @@ impl<T: Scalar> Program<T> {
     fn dot(&self, at: u32, n: u32, weights: Option<u32>, runs: bool, values: &[Cell<T>]) -> T {
         let (at, n) = (at as usize, n as usize);
         let v = |x: u32| values[x as usize].get();
-        let slice = |first: u32| &values[first as usize..first as usize + n];
-        match (weights, runs) {
-            (None, true) => {
-                let (xs, ys) = (slice(self.operands[at]), slice(self.operands[at + n]));
-                weighted_sum(xs.iter().zip(ys).map(|(x, y)| (x.get(), y.get())))
-            }
-            (None, false) => {
+        if runs {
+            let partners = match weights {
+                None => Partners::Values(self.operands[at + n]),
+                Some(c) => Partners::Consts(c),
+            };
+            return self.run_dot(self.operands[at], partners, n, values);
+        }
+        match weights {
+            None => {
                 let (xs, ys) = self.operands[at..at + 2 * n].split_at(n);
                 weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (v(x), v(y))))
             }
-            (Some(c), runs) => {
+            Some(c) => {
                 let ws = &self.consts[c as usize..c as usize + n];
-                if runs {
-                    let xs = slice(self.operands[at]);
-                    weighted_sum(xs.iter().zip(ws).map(|(x, &w)| (x.get(), w)))
-                } else {
-                    let xs = &self.operands[at..at + n];
-                    weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (v(x), w)))
-                }
+                let xs = &self.operands[at..at + n];
+                weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (v(x), w)))
+            }
+        }
+    }
+
+    /// `Σ xᵢ yᵢ` over the `n` slots from `xs` and the partners `ys`, each list a run.
+    #[inline(always)]
+    fn run_dot(&self, xs: u32, ys: Partners, n: usize, values: &[Cell<T>]) -> T {
+        let xs = &values[xs as usize..xs as usize + n];
+        match ys {
+            Partners::Values(ys) => {
+                let ys = &values[ys as usize..ys as usize + n];
+                weighted_sum(xs.iter().zip(ys).map(|(x, y)| (x.get(), y.get())))
+            }
+            Partners::Consts(c) => {
+                let ws = &self.consts[c as usize..c as usize + n];
+                weighted_sum(xs.iter().zip(ws).map(|(x, &w)| (x.get(), w)))
             }
         }
     }
@@ -694,18 +803,15 @@ impl<T: Scalar> Program<T> {
         let (at, n, weights, runs) = dot;
         let (at, n) = (at as usize, n as usize);
         let v = |x: u32| values[x as usize];
-        let run = |first: u32| first as usize..first as usize + n;
-        match (weights, runs) {
-            (None, true) => {
-                let (xs, ys) = (run(self.operands[at]), run(self.operands[at + n]));
-                for (g, &y) in adj[xs.clone()].iter().zip(&values[ys.clone()]) {
-                    g.set(g.get() + y * a);
-                }
-                for (g, &x) in adj[ys].iter().zip(&values[xs]) {
-                    g.set(g.get() + x * a);
-                }
-            }
-            (None, false) => {
+        if runs {
+            let partners = match weights {
+                None => Partners::Values(self.operands[at + n]),
+                Some(c) => Partners::Consts(c),
+            };
+            return self.run_dot_backward(self.operands[at], partners, n, a, adj, values);
+        }
+        match weights {
+            None => {
                 let (xs, ys) = self.operands[at..at + 2 * n].split_at(n);
                 for (&x, &y) in xs.iter().zip(ys) {
                     add(adj, x, v(y) * a);
@@ -714,16 +820,41 @@ impl<T: Scalar> Program<T> {
                     add(adj, y, v(x) * a);
                 }
             }
-            (Some(c), runs) => {
+            Some(c) => {
                 let ws = &self.consts[c as usize..c as usize + n];
-                if runs {
-                    for (g, &w) in adj[run(self.operands[at])].iter().zip(ws) {
-                        g.set(g.get() + w * a);
-                    }
-                } else {
-                    for (&x, &w) in self.operands[at..at + n].iter().zip(ws) {
-                        add(adj, x, w * a);
-                    }
+                for (&x, &w) in self.operands[at..at + n].iter().zip(ws) {
+                    add(adj, x, w * a);
+                }
+            }
+        }
+    }
+
+    /// [`Program::dot_backward`] for lists read as runs, as [`Program::run_dot`] reads them.
+    #[inline(always)]
+    fn run_dot_backward(
+        &self,
+        xs: u32,
+        ys: Partners,
+        n: usize,
+        a: T,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let xs = xs as usize..xs as usize + n;
+        match ys {
+            Partners::Values(ys) => {
+                let ys = ys as usize..ys as usize + n;
+                for (g, &y) in adj[xs.clone()].iter().zip(&values[ys.clone()]) {
+                    g.set(g.get() + y * a);
+                }
+                for (g, &x) in adj[ys].iter().zip(&values[xs]) {
+                    g.set(g.get() + x * a);
+                }
+            }
+            Partners::Consts(c) => {
+                let ws = &self.consts[c as usize..c as usize + n];
+                for (g, &w) in adj[xs].iter().zip(ws) {
+                    g.set(g.get() + w * a);
                 }
             }
         }
@@ -797,6 +928,22 @@ impl<T: Scalar> Program<T> {
                         Binary::Add.eval(sum, b).0
                     };
                     info.act.value(z)
+                }
+                Ins::RunNeuron {
+                    xs,
+                    ys,
+                    bias,
+                    n,
+                    shape,
+                } => {
+                    let sum = self.run_dot(xs, shape.partners(ys), usize::from(n), values);
+                    let b = v(bias);
+                    let z = if shape.bias_first() {
+                        Binary::Add.eval(b, sum).0
+                    } else {
+                        Binary::Add.eval(sum, b).0
+                    };
+                    shape.act().value(z)
                 }
                 Ins::Custom { at, n, q } => {
                     let out = &mut self.partials[q as usize..(q + n) as usize];
@@ -947,6 +1094,25 @@ impl<T: Scalar> Program<T> {
                     // The `+` passes `a` to the dot (whose adjoint it starts) and to the bias.
                     add(adj, info.bias, a);
                     self.dot_backward((at, n, info.weights, info.runs), a, adj, values);
+                }
+                Ins::RunNeuron {
+                    xs,
+                    ys,
+                    bias,
+                    n,
+                    shape,
+                } => {
+                    // As for [`Ins::Neuron`].
+                    let a = match shape.act() {
+                        Act::Identity => a,
+                        act => act.partial(value) * a,
+                    };
+                    if a == zero {
+                        continue;
+                    }
+                    add(adj, bias, a);
+                    let partners = shape.partners(ys);
+                    self.run_dot_backward(xs, partners, usize::from(n), a, adj, values);
                 }
                 Ins::Custom { at, n, q } => {
                     let ds = &self.partials[q as usize..(q + n) as usize];
