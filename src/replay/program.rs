@@ -302,6 +302,16 @@ fn sub<T: Scalar>(x: T, y: T) -> T {
     Binary::Sub.eval(x, y).0
 }
 
+/// A neuron's `+` of its bias `b` to the dot product `sum`, in the recorded order of operands.
+#[inline(always)]
+fn add_bias<T: Scalar>(sum: T, b: T, bias_first: bool) -> T {
+    if bias_first {
+        Binary::Add.eval(b, sum).0
+    } else {
+        Binary::Add.eval(sum, b).0
+    }
+}
+
 /// `u²` by the rule of `powi(2)`.
 #[inline(always)]
 fn square<T: Scalar>(u: T) -> T {
@@ -921,13 +931,7 @@ impl<T: Scalar> Program<T> {
                 Ins::Neuron { at, n, m } => {
                     let info = self.neurons[m as usize];
                     let sum = self.dot(at, n, info.weights, info.runs, values);
-                    let b = v(info.bias);
-                    let z = if info.bias_first {
-                        Binary::Add.eval(b, sum).0
-                    } else {
-                        Binary::Add.eval(sum, b).0
-                    };
-                    info.act.value(z)
+                    info.act.value(add_bias(sum, v(info.bias), info.bias_first))
                 }
                 Ins::RunNeuron {
                     xs,
@@ -937,13 +941,9 @@ impl<T: Scalar> Program<T> {
                     shape,
                 } => {
                     let sum = self.run_dot(xs, shape.partners(ys), usize::from(n), values);
-                    let b = v(bias);
-                    let z = if shape.bias_first() {
-                        Binary::Add.eval(b, sum).0
-                    } else {
-                        Binary::Add.eval(sum, b).0
-                    };
-                    shape.act().value(z)
+                    shape
+                        .act()
+                        .value(add_bias(sum, v(bias), shape.bias_first()))
                 }
                 Ins::Custom { at, n, q } => {
                     let out = &mut self.partials[q as usize..(q + n) as usize];
