@@ -161,7 +161,8 @@ pub(super) struct Neuron {
     /// Where the constant weights start in [`Program::consts`], or `None` for a dot product of
     /// two lists of values.
     weights: Option<u32>,
-    /// Whether each list of the dot product is a run of consecutive slots.
+    /// Whether each list of the dot product is a run of consecutive slots. Such neurons become
+    /// [`Ins::RunNeuron`]s unless they have more than 2¹⁶ - 1 inputs.
     runs: bool,
     /// The value slot of the bias.
     bias: u32,
@@ -236,6 +237,16 @@ impl Act {
             Act::Tanh => Unary::<T>::Tanh.eval(z).0,
             Act::Sigmoid => Unary::<T>::Sigmoid.eval(z).0,
             Act::Relu => Unary::<T>::Relu.eval(z).0,
+        }
+    }
+
+    /// The adjoint the activation passes to its input, the sum-plus-bias, given its value `y`
+    /// and its own adjoint `a`: `a` itself for none, else `partial(y) * a` as the sweep forms it.
+    #[inline(always)]
+    fn passed<T: Scalar>(self, y: T, a: T) -> T {
+        match self {
+            Act::Identity => a,
+            act => act.partial(y) * a,
         }
     }
 
@@ -518,8 +529,8 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// Replaces each neuron and each squared difference — consecutive nodes, each read only by
-    /// the next — by one instruction, then numbers the slots again so that instruction `k`
+    /// Replaces each neuron, squared difference (scaled or not) and sum of three — consecutive
+    /// nodes, each read only by the next — by one instruction, then numbers the slots again so that instruction `k`
     /// writes slot `leaves + k`, the slots of fused-away nodes gone.
     fn fuse(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
         let mut uses = vec![0u32; self.leaves + self.ins.len()];
@@ -637,7 +648,8 @@ impl<T: Scalar> Program<T> {
         self.leaves
     }
 
-    /// The squared difference that starts at instruction `k` of `old`, spanning two.
+    /// The squared difference that starts at instruction `k` of `old`, spanning two, or three
+    /// with a constant factor after it.
     fn squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
         let u = word(self.leaves + k);
         if uses[u as usize] != 1 || old.get(k + 1) != Some(&Ins::Square { x: u }) {
@@ -1084,10 +1096,7 @@ impl<T: Scalar> Program<T> {
                     let info = self.neurons[m as usize];
                     // The activation passes `partial * a` to the sum-plus-bias, whose adjoint
                     // starts at zero: the three nodes pass nothing on when that product is zero.
-                    let a = match info.act {
-                        Act::Identity => a,
-                        act => act.partial(value) * a,
-                    };
+                    let a = info.act.passed(value, a);
                     if a == zero {
                         continue;
                     }
@@ -1103,10 +1112,7 @@ impl<T: Scalar> Program<T> {
                     shape,
                 } => {
                     // As for [`Ins::Neuron`].
-                    let a = match shape.act() {
-                        Act::Identity => a,
-                        act => act.partial(value) * a,
-                    };
+                    let a = shape.act().passed(value, a);
                     if a == zero {
                         continue;
                     }
