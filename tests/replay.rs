@@ -531,7 +531,16 @@ enum Op {
     /// `x + (y + z)` if the flag says so, else `(x + y) + z`, which replay may fuse into one
     /// instruction; the inner sum becomes a node later steps may read, which stops the fusion.
     Sum3(usize, usize, usize, bool),
+    /// `f = start; f = f + t; f = f + (t + u); f = (f + t) + u; …` as a loop accumulates, which
+    /// replay may run as one instruction: each step's kind, its terms (a fresh product of two
+    /// nodes, or a node as it is, which other steps may read too) and whether later steps may
+    /// read the running sum, which stops the fusion there.
+    Accumulate(usize, Vec<Step>),
 }
+
+/// A step of [`Op::Accumulate`]: its kind, its two terms (nodes `a` and `b`, and whether the term
+/// is their fresh product `a * b` or `a` as it is), and whether later steps may read the sum.
+type Step = (u8, [(usize, usize, bool); 2], bool);
 
 fn op() -> impl Strategy<Value = Op> {
     let i = 0usize..64;
@@ -555,8 +564,16 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pairs, consts, b, first, act)| Op::Neuron(pairs, consts, b, first, act)),
         2 => (0u8..3, i.clone(), i.clone(), c, any::<bool>())
             .prop_map(|(k, a, b, c, scaled)| Op::Squared(k, a, b, c, scaled)),
-        1 => (i.clone(), i.clone(), i, any::<bool>())
+        1 => (i.clone(), i.clone(), i.clone(), any::<bool>())
             .prop_map(|(a, b, c, right)| Op::Sum3(a, b, c, right)),
+        2 => (
+            i.clone(),
+            prop::collection::vec(
+                (0u8..3, [(i.clone(), i.clone(), any::<bool>()), (i.clone(), i, any::<bool>())], prop::bool::weighted(0.2)),
+                1..6,
+            ),
+        )
+            .prop_map(|(start, steps)| Op::Accumulate(start, steps)),
     ]
 }
 
@@ -689,6 +706,24 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                 let inner = if *right { y + z } else { x + y };
                 nodes.push(inner);
                 if *right { x + inner } else { inner + z }
+            }
+            Op::Accumulate(start, steps) => {
+                let mut f = at(*start);
+                let mut read_later = Vec::new();
+                for (kind, terms, read) in steps {
+                    let [t, u] =
+                        terms.map(|(a, b, fresh)| if fresh { at(a) * at(b) } else { at(a) });
+                    f = match kind {
+                        0 => f + t,
+                        1 => f + (t + u),
+                        _ => f + t + u,
+                    };
+                    if *read {
+                        read_later.push(f);
+                    }
+                }
+                nodes.extend(read_later);
+                f
             }
         };
         nodes.push(v);

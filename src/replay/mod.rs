@@ -776,7 +776,7 @@ fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &m
 #[cfg(test)]
 mod tests {
     use super::program::{Ins, UNSCALED};
-    use crate::{OpKind, Tape};
+    use crate::{CompiledTape, OpKind, Tape};
 
     #[test]
     fn nodes_no_output_depends_on_are_left_out() {
@@ -966,6 +966,88 @@ mod tests {
             !ins.iter().any(|i| matches!(i, Ins::AddAdd { .. })),
             "{ins:?}"
         );
+    }
+
+    fn chains(f: &CompiledTape) -> Vec<(bool, Vec<u32>)> {
+        let ins = f.program.instructions();
+        (0..ins.len())
+            .filter_map(|k| match ins[k] {
+                Ins::Chain { pairs, .. } => Some((pairs, f.program.operands_of(k))),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sum_accumulated_in_a_loop_runs_as_one_instruction() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0, -1.0]);
+        // f = x₀x₁ + x₁x₂ + x₂x₀, one product per step: the products (slots 3, 4 and 5 once the
+        // sums are gone) and the chain.
+        let mut f = x[0] * x[1];
+        for k in 1..3 {
+            f += x[k] * x[(k + 1) % 3];
+        }
+        let c = tape.compile(&x, &[f]).unwrap();
+        assert_eq!(c.program.instructions().len(), 4);
+        assert_eq!(chains(&c), vec![(false, vec![3, 4, 5])]);
+        // `f += a + b` steps add sums of two; `f = f + a + b` steps two terms one at a time.
+        let (mut right, mut left) = (x[0] * 2.0, x[0] * 2.0);
+        for &xk in &x {
+            right += xk.sin() + xk.cos();
+            left = left + xk.sin() + xk.cos();
+        }
+        for (f, pairs) in [(right, true), (left, false)] {
+            let c = tape.compile(&x, &[f]).unwrap();
+            assert_eq!(
+                c.program.instructions().len(),
+                8,
+                "{:?}",
+                c.program.instructions()
+            );
+            assert_eq!(chains(&c), vec![(pairs, vec![3, 4, 5, 6, 7, 8, 9])]);
+        }
+    }
+
+    #[test]
+    fn a_chain_stops_at_a_sum_or_term_read_elsewhere_and_leaves_out_a_shared_start() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0, -1.0]);
+        let terms: Vec<_> = (0..8).map(|k| x[k % 3] * (k + 1) as f64).collect();
+        let sum = |start, terms: &[_]| terms.iter().fold(start, |f, &t| f + t);
+        // `f + t + u` records `(f + t) + u`, one instruction: a step of two terms.
+        // The start x₀ is read by a product too: the first step stays out, and the chain starts
+        // from its value, adding the last three terms.
+        let c = tape.compile(&x, &[sum(x[0], &terms[..5])]).unwrap();
+        let found = chains(&c);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1.len(), 4, "{found:?}");
+        assert_ne!(found[0].1[0], 0, "{found:?}");
+        // A running sum that is also an output ends one chain; the next leaves it out too.
+        let half = sum(x[1] * 1.0, &terms[..3]);
+        let whole = sum(half, &terms[3..]);
+        let c = tape.compile(&x, &[whole, half]).unwrap();
+        let found = chains(&c);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].1.len(), 4, "{found:?}");
+        assert_eq!(found[1].1.len(), 4, "{found:?}");
+        // A term read twice is no chain's operand.
+        let t = x[2].sin();
+        let f = sum(
+            x[1] * 1.0,
+            &[
+                terms[0], terms[1], terms[2], t, terms[3], terms[4], terms[5],
+            ],
+        );
+        let c = tape.compile(&x, &[f * t]).unwrap();
+        let ins = c.program.instructions();
+        let sin = ins
+            .iter()
+            .position(|i| matches!(i, Ins::Unary { .. }))
+            .unwrap();
+        let found = chains(&c);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(!found[0].1.contains(&(3 + sin as u32)), "{found:?}");
     }
 
     #[test]

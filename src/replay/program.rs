@@ -92,6 +92,13 @@ pub(super) enum Ins {
     Binary { op: Binary, x: u32, y: u32, q: u32 },
     /// `Σ operands[at..at + n]`.
     Sum { at: u32, n: u32 },
+    /// `x₀ + t₁ + t₂ + … + tₘ`, added left to right, with `operands[at..at + n]` = `x₀, t₁, …`:
+    /// a chain of [`Ins::Add`]s (or of [`Ins::AddAdd`]s on the left), each read only by the next,
+    /// as `f += t` in a loop records. With `pairs`, each step adds a sum of two, `x + (y + z)`
+    /// ([`Ins::AddAdd`] on the right, as `f += a + b` records), and the operands are
+    /// `x₀, y₁, z₁, y₂, z₂, …`. Every operand is read only here, so the sweep's updates, `a`
+    /// to each, may come in any order.
+    Chain { at: u32, n: u32, pairs: bool },
     /// `Σ xᵢ yᵢ` with `xs = operands[at..at + n]`, `ys` the next `n`; each partial is the partner.
     /// `runs`: each list is a run of consecutive slots, read as a slice.
     Dot { at: u32, n: u32, runs: bool },
@@ -289,6 +296,7 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         | Ins::Compare { x, y, .. } => [Some(x), Some(y), None],
         Ins::AddAdd { x, y, z, .. } => [Some(x), Some(y), Some(z)],
         Ins::Sum { .. }
+        | Ins::Chain { .. }
         | Ins::Dot { .. }
         | Ins::DotConst { .. }
         | Ins::Custom { .. }
@@ -530,17 +538,11 @@ impl<T: Scalar> Program<T> {
     }
 
     /// Replaces each neuron, squared difference (scaled or not) and sum of three — consecutive
-    /// nodes, each read only by the next — by one instruction, then numbers the slots again so that instruction `k`
-    /// writes slot `leaves + k`, the slots of fused-away nodes gone.
+    /// nodes, each read only by the next — by one instruction, then each chain of accumulating
+    /// sums ([`Program::chain_sums`]), numbering the slots again after each so that instruction
+    /// `k` writes slot `leaves + k`, the slots of fused-away nodes gone.
     fn fuse(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
-        let mut uses = vec![0u32; self.leaves + self.ins.len()];
-        for &ins in &self.ins {
-            self.each_operand(ins, |x| uses[x as usize] += 1);
-        }
-        for &o in outputs.iter() {
-            // An output's value must stay in its slot.
-            uses[o as usize] += 2;
-        }
+        let uses = self.uses(outputs);
         let old = std::mem::take(&mut self.ins);
         self.ins.reserve(old.len());
         // The new slot of each old one; the leaves keep theirs.
@@ -557,10 +559,28 @@ impl<T: Scalar> Program<T> {
             renumbered[self.leaves + k + span - 1] = word(self.leaves + self.ins.len() - 1);
             k += span;
         }
-        if self.ins.len() == old.len() {
-            return;
+        if self.ins.len() != old.len() {
+            self.renumber(&renumbered, outputs, values);
         }
-        // Only a fused instruction read a fused-away slot, and it no longer names it.
+        self.chain_sums(outputs, values);
+    }
+
+    /// How many times each value slot is read, an output's counted twice more so that its value
+    /// stays in its slot.
+    fn uses(&self, outputs: &[u32]) -> Vec<u32> {
+        let mut uses = vec![0u32; self.leaves + self.ins.len()];
+        for &ins in &self.ins {
+            self.each_operand(ins, |x| uses[x as usize] += 1);
+        }
+        for &o in outputs {
+            uses[o as usize] += 2;
+        }
+        uses
+    }
+
+    /// Gives every slot the number `renumbered` holds for it, and drops the slots it maps to
+    /// `u32::MAX`, which only a fused instruction read and no longer names.
+    fn renumber(&mut self, renumbered: &[u32], outputs: &mut [u32], values: &mut Vec<T>) {
         let new = |x: u32| {
             let slot = renumbered[x as usize];
             debug_assert!(slot != u32::MAX, "invariant: slot {x} was fused away");
@@ -586,6 +606,95 @@ impl<T: Scalar> Program<T> {
             k += 1;
             renumbered[k - 1] != u32::MAX
         });
+    }
+
+    /// Replaces each chain of sums that accumulate — `f = f + t`, or `f = f + (a + b)`, each `f`
+    /// read only by the next step and each term only by its step — by one [`Ins::Chain`] where
+    /// the chain ends: one instruction in place of one per step. A chain's start joins it only
+    /// when the chain is its only reader: its update then moves from the first step's place in
+    /// the sweep to the last's, which leaves its adjoint unchanged only when no other update
+    /// comes between.
+    fn chain_sums(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
+        let uses = self.uses(outputs);
+        let leaves = self.leaves;
+        let slot = |k: usize| word(leaves + k);
+        // The accumulator, the terms and the kind (pairs or not) of an instruction that can be a
+        // step: an `x + t`, or an `x + (y + z)` or `(x + y) + z` whose terms nothing else reads.
+        let step = |ins: Ins| {
+            let (x, terms, pairs) = match ins {
+                Ins::Add { x, y } => (x, vec![y], false),
+                Ins::AddAdd { x, y, z, right } => (x, vec![y, z], right),
+                _ => return None,
+            };
+            let once = |t: &u32| uses[*t as usize] == 1;
+            terms.iter().all(once).then_some((x, terms, pairs))
+        };
+        let steps: Vec<_> = self.ins.iter().map(|&ins| step(ins)).collect();
+        // The step that reads each step's value, as its accumulator, when nothing else does.
+        let mut next = vec![None; self.ins.len()];
+        for (j, s) in steps.iter().enumerate() {
+            let Some((x, _, pairs)) = s else { continue };
+            let Some(k) = (*x as usize).checked_sub(self.leaves) else {
+                continue;
+            };
+            if uses[*x as usize] == 1 && matches!(&steps[k], Some((_, _, p)) if p == pairs) {
+                next[k] = Some(j);
+            }
+        }
+        let mut is_next = vec![false; self.ins.len()];
+        for j in next.iter().flatten() {
+            is_next[*j] = true;
+        }
+        // The chain ending at each instruction, and the instructions chains replace.
+        let mut chain_at = vec![None; self.ins.len()];
+        let mut gone = vec![false; self.ins.len()];
+        for head in 0..self.ins.len() {
+            if is_next[head] || next[head].is_none() {
+                continue;
+            }
+            let mut members = vec![head];
+            while let Some(j) = next[*members.last().expect("not empty")] {
+                members.push(j);
+            }
+            let Some((start, _, pairs)) = &steps[head] else {
+                continue;
+            };
+            // A start read elsewhere stays out: the chain starts from the head's value.
+            if uses[*start as usize] != 1 {
+                members.remove(0);
+            }
+            let [first, .., last] = members[..] else {
+                continue;
+            };
+            let start = match &steps[first] {
+                Some((x, _, _)) => *x,
+                None => unreachable!("chain members are steps"),
+            };
+            let mut list = vec![start];
+            for &m in &members {
+                list.extend_from_slice(&steps[m].as_ref().expect("a step").1);
+                gone[m] = m != last;
+            }
+            chain_at[last] = Some(Ins::Chain {
+                at: self.operand_list(&list),
+                n: word(list.len()),
+                pairs: *pairs,
+            });
+        }
+        if !gone.contains(&true) {
+            return;
+        }
+        let old = std::mem::take(&mut self.ins);
+        let mut renumbered: Vec<u32> = (0..self.leaves).map(word).collect();
+        for (k, ins) in old.into_iter().enumerate() {
+            if gone[k] {
+                renumbered.push(u32::MAX);
+                continue;
+            }
+            self.ins.push(chain_at[k].unwrap_or(ins));
+            renumbered.push(slot(self.ins.len() - 1));
+        }
+        self.renumber(&renumbered, outputs, values);
     }
 
     /// The neuron that starts at instruction `k` of `old`, and how many instructions it spans.
@@ -706,9 +815,10 @@ impl<T: Scalar> Program<T> {
             f(x);
         }
         match ins {
-            Ins::Sum { at, n } | Ins::DotConst { at, n, .. } | Ins::Custom { at, n, .. } => {
-                list(at, n).iter().copied().for_each(f)
-            }
+            Ins::Sum { at, n }
+            | Ins::Chain { at, n, .. }
+            | Ins::DotConst { at, n, .. }
+            | Ins::Custom { at, n, .. } => list(at, n).iter().copied().for_each(f),
             Ins::Dot { at, n, .. } => list(at, 2 * n).iter().copied().for_each(f),
             Ins::Neuron { at, n, m } => {
                 let info = self.neurons[m as usize];
@@ -938,6 +1048,16 @@ impl<T: Scalar> Program<T> {
                     value
                 }
                 Ins::Sum { at, n } => list(at, n).iter().fold(T::zero(), |acc, &x| acc + v(x)),
+                Ins::Chain { at, n, pairs } => {
+                    let add = |x, y| Binary::Add.eval(x, y).0;
+                    let (&first, terms) = list(at, n).split_first().expect("a chain has a start");
+                    if pairs {
+                        let steps = terms.chunks_exact(2);
+                        steps.fold(v(first), |acc, yz| add(acc, add(v(yz[0]), v(yz[1]))))
+                    } else {
+                        terms.iter().fold(v(first), |acc, &t| add(acc, v(t)))
+                    }
+                }
                 Ins::Dot { at, n, runs } => self.dot(at, n, None, runs, values),
                 Ins::DotConst { at, n, c, runs } => self.dot(at, n, Some(c), runs, values),
                 Ins::Neuron { at, n, m } => {
@@ -1083,7 +1203,7 @@ impl<T: Scalar> Program<T> {
                     add(adj, x, self.partials[q as usize] * a);
                     add(adj, y, self.partials[q as usize + 1] * a);
                 }
-                Ins::Sum { at, n } => {
+                Ins::Sum { at, n } | Ins::Chain { at, n, .. } => {
                     for &x in list(at, n) {
                         add(adj, x, a);
                     }
