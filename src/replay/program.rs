@@ -622,12 +622,15 @@ impl<T: Scalar> Program<T> {
         // step: an `x + t`, or an `x + (y + z)` or `(x + y) + z` whose terms nothing else reads.
         let step = |ins: Ins| {
             let (x, terms, pairs) = match ins {
-                Ins::Add { x, y } => (x, vec![y], false),
-                Ins::AddAdd { x, y, z, right } => (x, vec![y, z], right),
+                Ins::Add { x, y } => (x, ([y, y], 1), false),
+                Ins::AddAdd { x, y, z, right } => (x, ([y, z], 2), right),
                 _ => return None,
             };
             let once = |t: &u32| uses[*t as usize] == 1;
-            terms.iter().all(once).then_some((x, terms, pairs))
+            terms.0[..terms.1]
+                .iter()
+                .all(once)
+                .then_some((x, terms, pairs))
         };
         let steps: Vec<_> = self.ins.iter().map(|&ins| step(ins)).collect();
         // The step that reads each step's value, as its accumulator, when nothing else does.
@@ -672,7 +675,8 @@ impl<T: Scalar> Program<T> {
             };
             let mut list = vec![start];
             for &m in &members {
-                list.extend_from_slice(&steps[m].as_ref().expect("a step").1);
+                let (terms, n) = steps[m].as_ref().expect("a step").1;
+                list.extend_from_slice(&terms[..n]);
                 gone[m] = m != last;
             }
             chain_at[last] = Some(Ins::Chain {
