@@ -1,5 +1,5 @@
 //! The benchmark workloads compute what they claim: the tape's Rosenbrock gradient (W1) equals
-//! the hand-written one, and the plain value equals both.
+//! the hand-written one, the plain value equals both, and a replay equals recording bit for bit.
 
 #[path = "../benches/common/rosenbrock.rs"]
 mod rosenbrock;
@@ -19,5 +19,26 @@ fn rosenbrock_on_a_tape_matches_the_hand_written_gradient() {
     );
     for (i, (h, t)) in hand.iter().zip(&taped).enumerate() {
         assert!(close(*h, *t), "d/dx{i}: hand-written {h}, tape {t}");
+    }
+}
+
+#[test]
+fn rosenbrock_replayed_equals_rosenbrock_recorded_bit_for_bit() {
+    use tapegrad::Tape;
+    // As the replay bench runs W1: recorded once at one point, replayed at others. Each term is
+    // three fused instructions and the sum of all terms one chain.
+    let x = rosenbrock::inputs(1000);
+    let tape = Tape::new();
+    let vars = tape.vars(&x);
+    let f = rosenbrock::on_tape(&vars);
+    let mut compiled = tape.compile(&vars, &[f]).unwrap();
+    for shift in [0.0, 0.25, -0.5] {
+        let at: Vec<f64> = x.iter().map(|v| v + shift).collect();
+        let mut recorded = Vec::new();
+        let value = rosenbrock::tape_gradient(&at, &mut recorded);
+        let r = compiled.run(&at).unwrap();
+        assert_eq!(r.value().to_bits(), value.to_bits(), "shift {shift}");
+        let bits = |g: &[f64]| g.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(r.grad()), bits(&recorded), "shift {shift}");
     }
 }
