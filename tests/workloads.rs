@@ -24,14 +24,10 @@ fn rosenbrock_on_a_tape_matches_the_hand_written_gradient() {
 
 #[test]
 fn rosenbrock_replayed_equals_rosenbrock_recorded_bit_for_bit() {
-    use tapegrad::Tape;
     // As the replay bench runs W1: recorded once at one point, replayed at others. Each term is
     // three fused instructions and the sum of all terms one chain.
     let x = rosenbrock::inputs(1000);
-    let tape = Tape::new();
-    let vars = tape.vars(&x);
-    let f = rosenbrock::on_tape(&vars);
-    let mut compiled = tape.compile(&vars, &[f]).unwrap();
+    let mut compiled = rosenbrock::compiled(&x);
     for shift in [0.0, 0.25, -0.5] {
         let at: Vec<f64> = x.iter().map(|v| v + shift).collect();
         let mut recorded = Vec::new();

@@ -3,7 +3,7 @@
 //! `tests/workloads.rs` (which checks that the three agree).
 #![allow(dead_code)]
 
-use tapegrad::{Tape, Var};
+use tapegrad::{CompiledTape, Tape, Var};
 
 /// Deterministic inputs in [-1.5, 1.5] without a random number generator.
 pub fn inputs(n: usize) -> Vec<f64> {
@@ -51,4 +51,12 @@ pub fn tape_gradient(x: &[f64], grad: &mut Vec<f64>) -> f64 {
     grad.clear();
     grad.extend(vars.iter().map(|&v| g[v]));
     f.value()
+}
+
+/// The function recorded once at `x` and compiled, its inputs the Vars of `x`, for replay.
+pub fn compiled(x: &[f64]) -> CompiledTape {
+    let tape = Tape::new();
+    let vars = tape.vars(x);
+    let f = on_tape(&vars);
+    tape.compile(&vars, &[f]).expect("no custom operations")
 }
