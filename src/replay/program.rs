@@ -635,6 +635,7 @@ impl<T: Scalar> Program<T> {
         let steps: Vec<_> = self.ins.iter().map(|&ins| step(ins)).collect();
         // The step that reads each step's value, as its accumulator, when nothing else does.
         let mut next = vec![None; self.ins.len()];
+        let mut is_next = vec![false; self.ins.len()];
         for (j, s) in steps.iter().enumerate() {
             let Some((x, _, pairs)) = s else { continue };
             let Some(k) = (*x as usize).checked_sub(self.leaves) else {
@@ -642,11 +643,8 @@ impl<T: Scalar> Program<T> {
             };
             if uses[*x as usize] == 1 && matches!(&steps[k], Some((_, _, p)) if p == pairs) {
                 next[k] = Some(j);
+                is_next[j] = true;
             }
-        }
-        let mut is_next = vec![false; self.ins.len()];
-        for j in next.iter().flatten() {
-            is_next[*j] = true;
         }
         // The chain ending at each instruction, and the instructions chains replace.
         let mut chain_at = vec![None; self.ins.len()];
