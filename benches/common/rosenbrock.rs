@@ -1,6 +1,7 @@
 //! W1, the extended Rosenbrock function, three ways: plain `f64`, with a hand-written gradient,
-//! and on a tape. Shared by `benches/tape.rs`, `benches/replay.rs`, `examples/memory.rs` and
-//! `tests/workloads.rs` (which checks that the three agree).
+//! and on a tape (recorded afresh, or compiled once for replay). Shared by `benches/tape.rs`,
+//! `benches/replay.rs`, `benches/replay_best.rs`, `examples/memory.rs` and `tests/workloads.rs`
+//! (which checks that they agree).
 #![allow(dead_code)]
 
 use tapegrad::{CompiledTape, Tape, Var};
