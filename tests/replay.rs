@@ -1175,3 +1175,162 @@ fn calls_in_any_order_give_what_a_fresh_compiled_tape_gives() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same block recorded once per data point, as a training loss over a batch records it.
+
+/// One step of a block, recorded once per point; node indices count the block's own nodes.
+#[derive(Debug, Clone)]
+enum BlockOp {
+    /// A layer of `width` neurons, activation `act` (tanh, sigmoid, relu, none), the bias
+    /// first or last, on the point's two inputs (0), its two data constants (1) or the
+    /// previous layer (2). With `shared`, every neuron reads the first neuron's weights, so
+    /// one weight is read at several positions of a block.
+    Layer {
+        width: usize,
+        act: u8,
+        bias_first: bool,
+        source: u8,
+        shared: bool,
+    },
+    /// `(a + c)²`, `(c - a)²` or `(a - b)²`, times `c` if the flag says so, on the block's
+    /// nodes (`b` may also be a parameter).
+    Squared(u8, usize, usize, f64, bool),
+    /// `exp` of a block node: a kind that repeats do not run.
+    Exp(usize),
+    /// The product of a block node and a node of the previous point's block (or a parameter,
+    /// for the first point): blocks that read each other.
+    Across(usize, usize),
+}
+
+fn block_op() -> impl Strategy<Value = BlockOp> {
+    let i = 0usize..16;
+    prop_oneof![
+        4 => (1usize..5, 0u8..4, any::<bool>(), 0u8..3, prop::bool::weighted(0.1)).prop_map(
+            |(width, act, bias_first, source, shared)| BlockOp::Layer {
+                width,
+                act,
+                bias_first,
+                source,
+                shared
+            }
+        ),
+        2 => (0u8..3, i.clone(), i.clone(), -2.0f64..2.0, any::<bool>())
+            .prop_map(|(k, a, b, c, scaled)| BlockOp::Squared(k, a, b, c, scaled)),
+        1 => i.clone().prop_map(BlockOp::Exp),
+        1 => (i.clone(), i).prop_map(|(a, b)| BlockOp::Across(a, b)),
+    ]
+}
+
+/// Records the block on every point — the parameters first, then each point's two inputs —
+/// and returns each point's last node, and their sum.
+fn record_blocks<'t>(
+    tape: &'t Tape,
+    vars: &[Var<'t>],
+    ops: &[BlockOp],
+    points: usize,
+) -> Vec<Var<'t>> {
+    let (params, inputs) = vars.split_at(vars.len() - 2 * points);
+    let mut last: Vec<Var<'t>> = Vec::new();
+    let mut outs = Vec::new();
+    for p in 0..points {
+        let x = &inputs[2 * p..2 * p + 2];
+        let data = [0.25 * p as f64 - 0.5, 0.5 - 0.125 * p as f64];
+        let mut nodes: Vec<Var<'t>> = x.to_vec();
+        let mut layer: Vec<Var<'t>> = x.to_vec();
+        let mut used = 0;
+        let mut take = |n: usize| {
+            let at = used % (params.len() - n);
+            used += n;
+            &params[at..at + n]
+        };
+        for op in ops {
+            let at = |i: usize| nodes[i % nodes.len()];
+            match *op {
+                BlockOp::Layer {
+                    width,
+                    act,
+                    bias_first,
+                    source,
+                    shared,
+                } => {
+                    let n = if source == 2 { layer.len() } else { 2 };
+                    let first = take(n + 1);
+                    let next: Vec<Var<'t>> = (0..width)
+                        .map(|_| {
+                            let w = if shared { first } else { take(n + 1) };
+                            let sum = match source {
+                                0 => tape.dot(&w[..n], x),
+                                1 => tape.dot(&w[..n], &data),
+                                _ => tape.dot(&w[..n], &layer),
+                            };
+                            let z = if bias_first { w[n] + sum } else { sum + w[n] };
+                            match act {
+                                0 => z.tanh(),
+                                1 => z.sigmoid(),
+                                2 => z.relu(),
+                                _ => z,
+                            }
+                        })
+                        .collect();
+                    nodes.extend(&next);
+                    layer = next;
+                }
+                BlockOp::Squared(k, a, b, c, scaled) => {
+                    let b = if b % 2 == 0 { at(b) } else { take(1)[0] };
+                    let u = match k {
+                        0 => at(a) + c,
+                        1 => c - at(a),
+                        _ => at(a) - b,
+                    };
+                    let sq = u.powi(2);
+                    nodes.push(if scaled { sq * c } else { sq });
+                }
+                BlockOp::Exp(a) => nodes.push((at(a) * 0.1).exp()),
+                BlockOp::Across(a, b) => {
+                    let other = last
+                        .get(b % last.len().max(1))
+                        .copied()
+                        .unwrap_or(params[0]);
+                    nodes.push(at(a) * other);
+                }
+            }
+        }
+        outs.push(nodes[nodes.len() - 1]);
+        last = nodes;
+    }
+    let total = tape.sum(&outs);
+    outs.push(total);
+    outs
+}
+
+proptest! {
+    #[test]
+    fn a_block_recorded_per_point_replays_like_recording(
+        ops in prop::collection::vec(block_op(), 1..6),
+        points in 1usize..6,
+        recorded in prop::collection::vec(-1.0f64..1.0, 40),
+        replayed in prop::collection::vec(-1.0f64..1.0, 40),
+    ) {
+        let n = 24 + 2 * points;
+        let tape = Tape::new();
+        let xs = tape.vars(&recorded[..n]);
+        let outs = record_blocks(&tape, &xs, &ops, points);
+        let mut compiled = tape.compile(&xs, &outs).unwrap();
+        // The sum alone, read in place, and each point's output, whose sweep may end inside the
+        // stretch of repeated blocks.
+        let mut total = tape.compile(&xs, &outs[points..]).unwrap();
+
+        let fresh = Tape::new();
+        let ys = fresh.vars(&replayed[..n]);
+        let fresh_outs = record_blocks(&fresh, &ys, &ops, points);
+        let values: Vec<f64> = fresh_outs.iter().map(|o| o.value()).collect();
+        let r = compiled.run(&replayed[..n]).unwrap();
+        prop_assert_eq!(bits(r.values()), bits(&values));
+        for (k, o) in fresh_outs.iter().enumerate() {
+            prop_assert_eq!(bits(r.grad_of(k)), bits(&o.backward().wrt_all(&ys)), "output {}", k);
+        }
+        let r = total.run(&replayed[..n]).unwrap();
+        prop_assert_eq!(bits(r.grad()), bits(&fresh_outs[points].backward().wrt_all(&ys)));
+    }
+}

@@ -38,6 +38,7 @@
 //! which holds all its details itself.
 
 use std::cell::Cell;
+use std::ops::Range;
 
 use crate::ops::compare::Comparison;
 use crate::ops::nary::{Rules, weighted_sum};
@@ -46,6 +47,10 @@ use crate::tape::Storage;
 use crate::{Error, Scalar};
 
 use super::check;
+
+mod repeats;
+
+pub(super) use repeats::Repeat;
 
 /// One node of the program, or a few fused. Instruction `k` writes value slot `leaves + k`; `x`
 /// and `y` are the value slots of the operands, `c` an index into [`Program::consts`], `q` into
@@ -157,6 +162,9 @@ pub(super) struct Program<T> {
     guard_nodes: Vec<u32>,
     /// How many leaves open the program: the value slots before the first instruction.
     leaves: usize,
+    /// The stretches made of repeated blocks, in order, which the passes run position by
+    /// position across the blocks ([`Program::find_repeats`]).
+    repeats: Vec<Repeat>,
 }
 
 /// The `s` of a fused square with no constant factor.
@@ -379,6 +387,7 @@ impl<T: Scalar> Program<T> {
             custom,
             guard_nodes: guards,
             leaves,
+            repeats: Vec::new(),
         };
         // Cursors on the parent, partial and constant stacks; each leaf holds one constant.
         let (mut p, mut q, mut c) = (0usize, 0usize, leaves);
@@ -491,6 +500,7 @@ impl<T: Scalar> Program<T> {
         }
         prog.fuse(outputs, values);
         prog.find_runs();
+        prog.find_repeats();
         prog
     }
 
@@ -994,38 +1004,145 @@ impl<T: Scalar> Program<T> {
         }
     }
 
+    /// The value of an [`Ins::RunNeuron`] with these fields.
+    #[inline(always)]
+    fn run_neuron(
+        &self,
+        xs: u32,
+        ys: u32,
+        bias: u32,
+        n: usize,
+        shape: Shape,
+        values: &[Cell<T>],
+    ) -> T {
+        let sum = self.run_dot(xs, shape.partners(ys), n, values);
+        let b = values[bias as usize].get();
+        shape.act().value(add_bias(sum, b, shape.bias_first()))
+    }
+
+    /// The sweep's updates for an [`Ins::RunNeuron`] with the fields `(xs, ys, bias, n, shape)`,
+    /// its value `y` and its (non-zero) adjoint `a`, as for [`Ins::Neuron`]: the activation
+    /// passes `partial * a` to the sum-plus-bias, whose adjoint starts at zero, so the three
+    /// nodes pass nothing on when that product is zero; the `+` passes it to the bias and to the
+    /// dot product, whose adjoint it starts.
+    #[inline(always)]
+    fn run_neuron_backward(
+        &self,
+        (xs, ys, bias, n, shape): (u32, u32, u32, usize, Shape),
+        y: T,
+        a: T,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let a = shape.act().passed(y, a);
+        if a == T::zero() {
+            return;
+        }
+        add(adj, bias, a);
+        self.run_dot_backward(xs, shape.partners(ys), n, a, adj, values);
+    }
+
+    /// The value of a fused square, [`Ins::AddConstSquared`], [`Ins::RSubConstSquared`] or
+    /// [`Ins::SubSquared`]: `u²` of its base `u`, times its constant factor if it has one.
+    #[inline(always)]
+    fn fused_square(&self, ins: &Ins, values: &[Cell<T>]) -> T {
+        let v = |x: u32| values[x as usize].get();
+        let (u, s) = match *ins {
+            Ins::AddConstSquared { x, c, s } => (add_const(v(x), self.consts[c as usize]), s),
+            Ins::RSubConstSquared { x, c, s } => (rsub_const(v(x), self.consts[c as usize]), s),
+            Ins::SubSquared { x, y, s } => (sub(v(x), v(y)), s),
+            _ => unreachable!("invariant: called on fused squares only"),
+        };
+        match s {
+            UNSCALED => square(u),
+            s => Unary::MulConst(self.consts[s as usize]).eval(square(u)).0,
+        }
+    }
+
+    /// What a fused square with the adjoint `a` passes to its base `u`, the scale `s` applied:
+    /// a constant factor passes `c a` to the square, whose adjoint it starts; the square passes
+    /// `(u + u) a` to `u`, whose adjoint it starts; `u` passes that on. Each passes nothing on
+    /// when its adjoint is zero. `u` is computed again as the forward pass did, only if needed.
+    #[inline(always)]
+    fn square_passed(&self, s: u32, a: T, u: impl FnOnce() -> T) -> Option<T> {
+        let zero = T::zero();
+        let a = match s {
+            UNSCALED => a,
+            s => self.consts[s as usize] * a,
+        };
+        if a == zero {
+            return None;
+        }
+        let t = square_partial(u()) * a;
+        (t != zero).then_some(t)
+    }
+
+    /// The sweep's updates for a fused square ([`Ins::AddConstSquared`],
+    /// [`Ins::RSubConstSquared`], [`Ins::SubSquared`]) with the (non-zero) adjoint `a`.
+    #[inline(always)]
+    fn fused_square_backward(&self, ins: &Ins, a: T, adj: &[Cell<T>], values: &[T]) {
+        let v = |x: u32| values[x as usize];
+        match *ins {
+            Ins::AddConstSquared { x, c, s } => {
+                let u = || add_const(v(x), self.consts[c as usize]);
+                if let Some(t) = self.square_passed(s, a, u) {
+                    add(adj, x, t);
+                }
+            }
+            Ins::RSubConstSquared { x, c, s } => {
+                let u = || rsub_const(v(x), self.consts[c as usize]);
+                if let Some(t) = self.square_passed(s, a, u) {
+                    add(adj, x, -t);
+                }
+            }
+            Ins::SubSquared { x, y, s } => {
+                if let Some(t) = self.square_passed(s, a, || sub(v(x), v(y))) {
+                    add(adj, x, t);
+                    add(adj, y, -t);
+                }
+            }
+            _ => unreachable!("invariant: called on fused squares only"),
+        }
+    }
+
     /// Recomputes the value of every instruction into `values` (whose leaf slots hold the
     /// inputs) and stores the partials the backward pass reads, checking each comparison.
     pub(super) fn forward(&mut self, values: &mut [T]) -> Result<(), Error> {
+        let values = Cell::from_mut(values).as_slice_of_cells();
+        let mut k = 0;
+        for r in 0..self.repeats.len() {
+            let repeat = self.repeats[r];
+            self.forward_range(k..repeat.start(), values)?;
+            self.forward_repeat(repeat, values);
+            k = repeat.end();
+        }
+        self.forward_range(k..self.ins.len(), values)
+    }
+
+    /// The forward pass over the instructions `range`, in order.
+    fn forward_range(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
         let consts = &self.consts;
         let operands = &self.operands;
         let unaries = &self.unaries;
         let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
         // As cells, the slots can be read by index while each instruction writes its own slot
         // through the iterator, with no index to check.
-        let values = Cell::from_mut(values).as_slice_of_cells();
         let v = |x: u32| values[x as usize].get();
-        let scaled = |s: u32, u: T| match s {
-            UNSCALED => u,
-            s => Unary::MulConst(consts[s as usize]).eval(u).0,
-        };
-        let outs = &values[self.leaves..];
+        let outs = &values[self.leaves + range.start..self.leaves + range.end];
         // Matched through the reference, each arm loads only the fields it reads (a copied
         // instruction is loaded whole before the jump): 8% fewer instructions on W1.
-        for (k, (ins, out)) in self.ins.iter().zip(outs).enumerate() {
+        for (k, (ins, out)) in self.ins[range.clone()].iter().zip(outs).enumerate() {
+            let k = range.start + k;
             let value = match *ins {
                 Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
                 Ins::RSubConst { x, c } => Unary::RSubConst(consts[c as usize]).eval(v(x)).0,
                 Ins::Neg { x } => Unary::<T>::Neg.eval(v(x)).0,
                 Ins::MulConst { x, c } => Unary::MulConst(consts[c as usize]).eval(v(x)).0,
                 Ins::Square { x } => square(v(x)),
-                Ins::AddConstSquared { x, c, s } => {
-                    scaled(s, square(add_const(v(x), consts[c as usize])))
-                }
-                Ins::RSubConstSquared { x, c, s } => {
-                    scaled(s, square(rsub_const(v(x), consts[c as usize])))
-                }
-                Ins::SubSquared { x, y, s } => scaled(s, square(sub(v(x), v(y)))),
+                // Each arm on its own, so that the call's match folds away.
+                Ins::AddConstSquared { .. } => self.fused_square(ins, values),
+                Ins::RSubConstSquared { .. } => self.fused_square(ins, values),
+                Ins::SubSquared { .. } => self.fused_square(ins, values),
                 Ins::Exp { x } => Unary::<T>::Exp.eval(v(x)).0,
                 Ins::Tanh { x } => Unary::<T>::Tanh.eval(v(x)).0,
                 Ins::Sigmoid { x } => Unary::<T>::Sigmoid.eval(v(x)).0,
@@ -1075,12 +1192,7 @@ impl<T: Scalar> Program<T> {
                     bias,
                     n,
                     shape,
-                } => {
-                    let sum = self.run_dot(xs, shape.partners(ys), usize::from(n), values);
-                    shape
-                        .act()
-                        .value(add_bias(sum, v(bias), shape.bias_first()))
-                }
+                } => self.run_neuron(xs, ys, bias, usize::from(n), shape, values),
                 Ins::Custom { at, n, q } => {
                     let out = &mut self.partials[q as usize..(q + n) as usize];
                     let operands = &self.operands[at as usize..(at + n) as usize];
@@ -1118,16 +1230,34 @@ impl<T: Scalar> Program<T> {
     /// every other slot's is set back to zero once passed on, so that the next sweep need only
     /// zero the leaves' — a pass over all the adjoints saved.
     pub(super) fn backward(&self, adj: &mut [T], values: &[T]) {
-        let zero = T::zero();
-        let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
         // As cells, as in the forward pass: each instruction takes its own adjoint through the
         // iterator and adds to its operands' by index.
         let adj = Cell::from_mut(adj).as_slice_of_cells();
-        let own = self
-            .ins
+        // The instructions the sweep covers: those before its end, none if it ends in the leaves.
+        let Some(swept) = adj.len().checked_sub(self.leaves) else {
+            return;
+        };
+        let mut end = swept;
+        for &repeat in self.repeats.iter().rev() {
+            // A repeat the sweep ends inside runs instruction by instruction, as a stretch.
+            if repeat.end() <= end {
+                self.backward_range(repeat.end()..end, adj, values);
+                self.backward_repeat(repeat, adj, values);
+                end = repeat.start();
+            }
+        }
+        self.backward_range(0..end, adj, values);
+    }
+
+    /// The backward pass over the instructions `range`, from the last to the first.
+    fn backward_range(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
+        let zero = T::zero();
+        let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
+        let slots = self.leaves + range.start..self.leaves + range.end;
+        let own = self.ins[range]
             .iter()
-            .zip(adj.get(self.leaves..).unwrap_or_default())
-            .zip(&values[self.leaves..]);
+            .zip(&adj[slots.clone()])
+            .zip(&values[slots]);
         // Instructions and output values by reference, as in the forward pass.
         for ((ins, slot), output) in own.rev() {
             let a = slot.replace(zero);
@@ -1136,44 +1266,15 @@ impl<T: Scalar> Program<T> {
                 continue;
             }
             let v = |x: u32| values[x as usize];
-            let scaled = |s: u32, a: T| {
-                let a = match s {
-                    UNSCALED => a,
-                    s => self.consts[s as usize] * a,
-                };
-                (a != zero).then_some(a)
-            };
             match *ins {
                 Ins::AddConst { x, .. } => add(adj, x, a),
                 Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
                 Ins::MulConst { x, c } => add(adj, x, self.consts[c as usize] * a),
                 Ins::Square { x } => add(adj, x, square_partial(v(x)) * a),
-                // A constant factor passes `c a` to the square, whose adjoint it starts; the
-                // square passes `(u + u) a` to `u`, whose adjoint it starts; `u` passes that on.
-                // Each passes nothing on when its adjoint is zero. `u` is computed again as the
-                // forward pass did.
-                Ins::AddConstSquared { x, c, s } => {
-                    let Some(a) = scaled(s, a) else { continue };
-                    let t = square_partial(add_const(v(x), self.consts[c as usize])) * a;
-                    if t != zero {
-                        add(adj, x, t);
-                    }
-                }
-                Ins::RSubConstSquared { x, c, s } => {
-                    let Some(a) = scaled(s, a) else { continue };
-                    let t = square_partial(rsub_const(v(x), self.consts[c as usize])) * a;
-                    if t != zero {
-                        add(adj, x, -t);
-                    }
-                }
-                Ins::SubSquared { x, y, s } => {
-                    let Some(a) = scaled(s, a) else { continue };
-                    let t = square_partial(sub(v(x), v(y))) * a;
-                    if t != zero {
-                        add(adj, x, t);
-                        add(adj, y, -t);
-                    }
-                }
+                // Each arm on its own, so that the call's match folds away.
+                Ins::AddConstSquared { .. } => self.fused_square_backward(ins, a, adj, values),
+                Ins::RSubConstSquared { .. } => self.fused_square_backward(ins, a, adj, values),
+                Ins::SubSquared { .. } => self.fused_square_backward(ins, a, adj, values),
                 Ins::Exp { x } => add(adj, x, *output * a),
                 Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(*output) * a),
                 Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(*output) * a),
@@ -1235,16 +1336,13 @@ impl<T: Scalar> Program<T> {
                     bias,
                     n,
                     shape,
-                } => {
-                    // As for [`Ins::Neuron`].
-                    let a = shape.act().passed(*output, a);
-                    if a == zero {
-                        continue;
-                    }
-                    add(adj, bias, a);
-                    let partners = shape.partners(ys);
-                    self.run_dot_backward(xs, partners, usize::from(n), a, adj, values);
-                }
+                } => self.run_neuron_backward(
+                    (xs, ys, bias, usize::from(n), shape),
+                    *output,
+                    a,
+                    adj,
+                    values,
+                ),
                 Ins::Custom { at, n, q } => {
                     let ds = &self.partials[q as usize..(q + n) as usize];
                     for (&x, &d) in list(at, n).iter().zip(ds) {

@@ -1,0 +1,434 @@
+//! Repeated blocks: a loop over data points records the same instructions once per point, and
+//! the passes can run them position by position across the points instead of point by point.
+//!
+//! A training loss over a batch records, for each data point, the same network on that point:
+//! `times` blocks of `len` instructions, block `p`'s instruction `j` of the same kind and shape
+//! as block 0's, reading the shared parameters and its own block's earlier slots. Run point by
+//! point, every instruction pays a dispatch, and the processor sees one point's work at a time.
+//! Run position by position — instruction `j` of every block, then `j + 1` — a fused neuron's
+//! kind, activation and length are decided once for all the blocks, and the activations of the
+//! points, which do not depend on each other, sit side by side for the processor to overlap.
+//!
+//! Both orders compute every value from the same operands by the same rule, so the forward pass
+//! gives the same bits in either. The backward pass must also keep, for every slot, the order in
+//! which its adjoint receives its terms ([`super::Program::backward`]). Position by position,
+//! from the last position to the first and at each from the last block to the first, it does
+//! when:
+//!
+//! - a block reads only slots from before the stretch and its own earlier slots, so each slot
+//!   made in a block receives its terms from its own block, in the order of the positions;
+//! - a slot from before the stretch that several blocks read, such as a weight, is read at one
+//!   position only, so it receives its terms block after block, from the last to the first, as
+//!   the sweep gives them; a slot that one block alone reads, such as a point's input, may be
+//!   read at several positions.
+//!
+//! A stretch that holds a comparison or a custom rule is not repeated: a failed comparison is
+//! reported as the first in recorded order, and a custom rule is the user's code.
+
+use std::cell::Cell;
+use std::mem::{Discriminant, discriminant};
+
+use super::{Ins, Partners, Program, Shape, add, add_bias, weighted_sum};
+use crate::Scalar;
+
+/// `times` blocks of `len` instructions from instruction `start`, run position by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::replay) struct Repeat {
+    start: u32,
+    len: u32,
+    times: u32,
+}
+
+impl Repeat {
+    /// The first instruction of the stretch.
+    pub(super) fn start(self) -> usize {
+        self.start as usize
+    }
+
+    /// The instruction after the stretch.
+    pub(super) fn end(self) -> usize {
+        (self.start + self.len * self.times) as usize
+    }
+
+    /// The instructions at position `j` of each block, the first block's first.
+    fn position(self, j: usize) -> impl DoubleEndedIterator<Item = usize> {
+        let (start, len) = (self.start as usize, self.len as usize);
+        (0..self.times as usize).map(move |p| start + p * len + j)
+    }
+}
+
+/// What must match at one position across the blocks: the variant, and for a fused neuron its
+/// length and shape. Only the kinds a repeat runs have one: fused neurons whose lists are runs
+/// and fused squares, what a network and its squared error record.
+type Key = (Discriminant<Ins>, u32);
+
+fn key(ins: &Ins) -> Option<Key> {
+    let extra = match *ins {
+        Ins::RunNeuron { n, shape, .. } => u32::from(n) << 8 | u32::from(shape.0),
+        Ins::AddConstSquared { .. } | Ins::RSubConstSquared { .. } | Ins::SubSquared { .. } => 0,
+        _ => return None,
+    };
+    Some((discriminant(ins), extra))
+}
+
+/// Where the stretch being grown has read a slot from before it: the first block and position
+/// that read it, and whether another block, or another position, has read it since.
+#[derive(Debug, Clone, Copy)]
+struct Reads {
+    block: u32,
+    position: u32,
+    other_block: bool,
+    other_position: bool,
+}
+
+impl<T: Scalar> Program<T> {
+    /// Finds the stretches of repeated blocks ([`Repeat`]), each as long as it can be, the
+    /// program read from the start. A block's length is the distance from its first instruction
+    /// to the next that reads the same slot from before it — the same weight, one point on.
+    pub(super) fn find_repeats(&mut self) {
+        let n = self.ins.len();
+        let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
+        // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
+        let slots = self.leaves + n;
+        let mut first = vec![0u32; slots + 1];
+        for &ins in &self.ins {
+            self.each_operand(ins, |x| first[x as usize + 1] += 1);
+        }
+        for x in 0..slots {
+            first[x + 1] += first[x];
+        }
+        let mut readers = vec![0u32; first[slots] as usize];
+        let mut filled = first.clone();
+        for (k, &ins) in self.ins.iter().enumerate() {
+            self.each_operand(ins, |x| {
+                readers[filled[x as usize] as usize] = super::word(k);
+                filled[x as usize] += 1;
+            });
+        }
+        let next_reader = |x: u32, k: usize| {
+            let of = &readers[first[x as usize] as usize..first[x as usize + 1] as usize];
+            of.get(of.partition_point(|&r| r as usize <= k))
+                .map(|&r| r as usize)
+        };
+
+        let mut reads: Vec<Option<Reads>> = vec![None; slots];
+        let mut s = 0;
+        while s < n {
+            // Each slot from before that the instruction reads proposes a block length: the
+            // distance to its next reader. The length that repeats over the most instructions
+            // wins: a weight's next reader is one point on, an input's the next neuron.
+            let mut lens: Vec<usize> = Vec::new();
+            if keys[s].is_some() {
+                self.each_operand(self.ins[s], |x| {
+                    if (x as usize) < self.leaves + s {
+                        lens.extend(next_reader(x, s).map(|r| r - s));
+                    }
+                });
+            }
+            lens.sort_unstable();
+            lens.dedup();
+            let best = lens
+                .into_iter()
+                .map(|len| (len, self.grow(s, len, &keys, &mut reads)))
+                .max_by_key(|&(len, times)| len * times);
+            match best {
+                Some((len, times)) if times >= 2 => {
+                    self.repeats.push(Repeat {
+                        start: super::word(s),
+                        len: super::word(len),
+                        times: super::word(times),
+                    });
+                    s += len * times;
+                }
+                _ => s += 1,
+            }
+        }
+    }
+
+    /// How many blocks of `len` instructions from `s` repeat the first; `reads` is all `None`
+    /// before and after.
+    fn grow(
+        &self,
+        s: usize,
+        len: usize,
+        keys: &[Option<Key>],
+        reads: &mut [Option<Reads>],
+    ) -> usize {
+        let outside = self.leaves + s;
+        let mut touched: Vec<(u32, Option<Reads>)> = Vec::new();
+        let mut times = 0;
+        while s + (times + 1) * len <= self.ins.len() {
+            let p = times;
+            let block = outside + p * len;
+            let undo = touched.len();
+            let mut fits = true;
+            for j in 0..len {
+                let k = s + p * len + j;
+                fits &= keys[k].is_some() && keys[k] == keys[s + j];
+                if !fits {
+                    break;
+                }
+                self.each_operand(self.ins[k], |x| {
+                    let x = x as usize;
+                    if x >= outside {
+                        // Its own block's earlier slots only.
+                        fits &= x >= block;
+                        return;
+                    }
+                    touched.push((super::word(x), reads[x]));
+                    let (block, position) = (super::word(p), super::word(j));
+                    let r = reads[x].get_or_insert(Reads {
+                        block,
+                        position,
+                        other_block: false,
+                        other_position: false,
+                    });
+                    r.other_block |= r.block != block;
+                    r.other_position |= r.position != position;
+                    fits &= !(r.other_block && r.other_position);
+                });
+            }
+            if !fits {
+                for &(x, was) in touched[undo..].iter().rev() {
+                    reads[x as usize] = was;
+                }
+                touched.truncate(undo);
+                break;
+            }
+            times += 1;
+        }
+        for &(x, _) in &touched {
+            reads[x as usize] = None;
+        }
+        times
+    }
+
+    /// The forward pass over a repeat: position by position, each across the blocks.
+    pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
+        for j in 0..repeat.len as usize {
+            match self.ins[repeat.start() + j] {
+                Ins::RunNeuron { n, shape, .. } => match n {
+                    1 => self.neurons::<1>(repeat, j, shape, values),
+                    2 => self.neurons::<2>(repeat, j, shape, values),
+                    3 => self.neurons::<3>(repeat, j, shape, values),
+                    4 => self.neurons::<4>(repeat, j, shape, values),
+                    n => {
+                        for k in repeat.position(j) {
+                            let (xs, ys, bias) = run_neuron(&self.ins[k]);
+                            let n = usize::from(n);
+                            let value = self.run_neuron(xs, ys, bias, n, shape, values);
+                            values[self.leaves + k].set(value);
+                        }
+                    }
+                },
+                _ => {
+                    for k in repeat.position(j) {
+                        values[self.leaves + k].set(self.fused_square(&self.ins[k], values));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The values of the fused neurons at position `j` of a repeat, of `N` inputs each: with
+    /// the length known, the dot products unroll and each list takes one bounds check.
+    fn neurons<const N: usize>(&self, repeat: Repeat, j: usize, shape: Shape, values: &[Cell<T>]) {
+        let (act, bias_first) = (shape.act(), shape.bias_first());
+        let konst = matches!(shape.partners(0), Partners::Consts(_));
+        for k in repeat.position(j) {
+            let (xs, ys, bias) = run_neuron(&self.ins[k]);
+            let xs = run::<_, N>(values, xs);
+            let sum = if konst {
+                let ws = run::<_, N>(&self.consts, ys);
+                weighted_sum(xs.iter().zip(ws).map(|(x, &w)| (x.get(), w)))
+            } else {
+                let ys = run::<_, N>(values, ys);
+                weighted_sum(xs.iter().zip(ys).map(|(x, y)| (x.get(), y.get())))
+            };
+            let z = add_bias(sum, values[bias as usize].get(), bias_first);
+            values[self.leaves + k].set(act.value(z));
+        }
+    }
+
+    /// The backward pass over a repeat: position by position from the last, each across the
+    /// blocks from the last.
+    pub(super) fn backward_repeat(&self, repeat: Repeat, adj: &[Cell<T>], values: &[T]) {
+        let zero = T::zero();
+        for j in (0..repeat.len as usize).rev() {
+            match self.ins[repeat.start() + j] {
+                Ins::RunNeuron { n, shape, .. } => match n {
+                    1 => self.neurons_backward::<1>(repeat, j, shape, adj, values),
+                    2 => self.neurons_backward::<2>(repeat, j, shape, adj, values),
+                    3 => self.neurons_backward::<3>(repeat, j, shape, adj, values),
+                    4 => self.neurons_backward::<4>(repeat, j, shape, adj, values),
+                    n => {
+                        for k in repeat.position(j).rev() {
+                            let slot = self.leaves + k;
+                            let a = adj[slot].replace(zero);
+                            if a != zero {
+                                let (xs, ys, bias) = run_neuron(&self.ins[k]);
+                                let fields = (xs, ys, bias, usize::from(n), shape);
+                                self.run_neuron_backward(fields, values[slot], a, adj, values);
+                            }
+                        }
+                    }
+                },
+                _ => {
+                    for k in repeat.position(j).rev() {
+                        let a = adj[self.leaves + k].replace(zero);
+                        if a != zero {
+                            self.fused_square_backward(&self.ins[k], a, adj, values);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The sweep's updates for the fused neurons at position `j` of a repeat, of `N` inputs
+    /// each, from the last block to the first; as [`Program::run_neuron_backward`].
+    fn neurons_backward<const N: usize>(
+        &self,
+        repeat: Repeat,
+        j: usize,
+        shape: Shape,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let zero = T::zero();
+        let act = shape.act();
+        let konst = matches!(shape.partners(0), Partners::Consts(_));
+        for k in repeat.position(j).rev() {
+            let slot = self.leaves + k;
+            let a = adj[slot].replace(zero);
+            // As the tape's sweep: a node with a zero adjoint passes nothing on.
+            if a == zero {
+                continue;
+            }
+            let a = act.passed(values[slot], a);
+            if a == zero {
+                continue;
+            }
+            let (xs, ys, bias) = run_neuron(&self.ins[k]);
+            add(adj, bias, a);
+            let gxs = run::<_, N>(adj, xs);
+            if konst {
+                for (g, &w) in gxs.iter().zip(run::<_, N>(&self.consts, ys)) {
+                    g.set(g.get() + w * a);
+                }
+            } else {
+                for (g, &y) in gxs.iter().zip(run::<_, N>(values, ys)) {
+                    g.set(g.get() + y * a);
+                }
+                for (g, &x) in run::<_, N>(adj, ys).iter().zip(run::<_, N>(values, xs)) {
+                    g.set(g.get() + x * a);
+                }
+            }
+        }
+    }
+}
+
+/// The slots of a fused neuron's lists and bias.
+#[inline(always)]
+fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
+    match *ins {
+        Ins::RunNeuron { xs, ys, bias, .. } => (xs, ys, bias),
+        _ => unreachable!("invariant: a repeat's blocks match"),
+    }
+}
+
+/// The `N` items of `list` from `at`, as an array.
+#[inline(always)]
+fn run<E, const N: usize>(list: &[E], at: u32) -> &[E; N] {
+    let at = at as usize;
+    list[at..at + N]
+        .try_into()
+        .expect("invariant: a slice of N items")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Repeat;
+    use crate::{CompiledTape, Tape, Var};
+
+    /// XOR's loss on a 2-4-1 network, one block per point; with `shared`, the output neuron
+    /// reads the first hidden neuron's weights too.
+    fn xor_loss(shared: bool) -> CompiledTape {
+        let tape = Tape::new();
+        let p = tape.vars(&[0.1; 17]);
+        let points = [
+            ([0.0, 0.0], 0.0),
+            ([0.0, 1.0], 1.0),
+            ([1.0, 0.0], 1.0),
+            ([1.0, 1.0], 0.0),
+        ];
+        let terms: Vec<Var> = points
+            .iter()
+            .map(|(x, y)| {
+                let h: Vec<Var> = (0..4)
+                    .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
+                    .collect();
+                let w = if shared { &p[0..4] } else { &p[12..16] };
+                let o = (tape.dot(w, &h) + p[16]).sigmoid();
+                (o - *y).powi(2)
+            })
+            .collect();
+        let loss = tape.sum(&terms) * 0.25;
+        tape.compile(&p, &[loss]).unwrap()
+    }
+
+    #[test]
+    fn a_loss_over_points_runs_its_blocks_as_one_repeat() {
+        let f = xor_loss(false);
+        // Four neurons, the output neuron and the squared error, four times; then the sum and
+        // the scaling.
+        assert_eq!(f.program.instructions().len(), 26);
+        let repeat = Repeat {
+            start: 0,
+            len: 6,
+            times: 4,
+        };
+        assert_eq!(f.program.repeats, vec![repeat]);
+    }
+
+    #[test]
+    fn a_weight_read_at_two_positions_across_blocks_stops_the_repeat() {
+        // Run position by position, that weight would receive its terms in another order.
+        assert!(xor_loss(true).program.repeats.is_empty());
+    }
+
+    #[test]
+    fn blocks_that_read_each_other_do_not_repeat() {
+        let tape = Tape::new();
+        let p = tape.vars(&[0.5, -0.5, 0.25]);
+        let mut carry = p[2];
+        let mut terms = Vec::new();
+        for x in [1.0, 2.0, 3.0] {
+            // Each point's neuron reads the one before: a recurrence, not a batch.
+            let h = (tape.dot(&p[..2], &[x, 1.0]) + carry).tanh();
+            terms.push((h - 1.0).powi(2));
+            carry = h;
+        }
+        let f = tape.compile(&p, &[tape.sum(&terms)]).unwrap();
+        assert!(f.program.repeats.is_empty());
+    }
+
+    #[test]
+    fn a_point_input_read_at_several_positions_of_its_own_block_repeats() {
+        // The points bound as inputs: each input is read by every hidden neuron of its block.
+        let tape = Tape::new();
+        let p = tape.vars(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
+        let data = tape.vars(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let terms: Vec<Var> = data
+            .chunks(2)
+            .map(|x| {
+                let a = (tape.dot(&p[0..2], x) + p[2]).tanh();
+                let b = (tape.dot(&p[3..5], x) + p[5]).tanh();
+                (a - b).powi(2)
+            })
+            .collect();
+        let f = tape.compile(&p, &[tape.sum(&terms)]).unwrap();
+        let (start, len, times) = (0, 3, 3);
+        assert_eq!(f.program.repeats, vec![Repeat { start, len, times }]);
+    }
+}
