@@ -202,18 +202,19 @@ impl Shape {
 
     #[inline(always)]
     fn act(self) -> Act {
-        match self.0 & 3 {
-            0 => Act::Identity,
-            1 => Act::Tanh,
-            2 => Act::Sigmoid,
-            _ => Act::Relu,
-        }
+        Act::from_bits(self.0)
+    }
+
+    /// Whether the partners are constants.
+    #[inline(always)]
+    fn konst(self) -> bool {
+        self.0 & Self::KONST != 0
     }
 
     /// The partners of the dot product, from the index `ys`.
     #[inline(always)]
     fn partners(self, ys: u32) -> Partners {
-        if self.0 & Self::KONST != 0 {
+        if self.konst() {
             Partners::Consts(ys)
         } else {
             Partners::Values(ys)
@@ -244,6 +245,17 @@ enum Act {
 }
 
 impl Act {
+    /// The activation coded in the low two bits of `bits`.
+    #[inline(always)]
+    const fn from_bits(bits: u8) -> Act {
+        match bits & 3 {
+            0 => Act::Identity,
+            1 => Act::Tanh,
+            2 => Act::Sigmoid,
+            _ => Act::Relu,
+        }
+    }
+
     /// The activation of `z`, by the rule that records it.
     #[inline(always)]
     fn value<T: Scalar>(self, z: T) -> T {
@@ -1121,6 +1133,10 @@ impl<T: Scalar> Program<T> {
 
     /// The forward pass over the instructions `range`, in order.
     fn forward_range(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
+        // Between two repeats, or before one at the start, there may be nothing to run.
+        if range.is_empty() {
+            return Ok(());
+        }
         let consts = &self.consts;
         let operands = &self.operands;
         let unaries = &self.unaries;
@@ -1251,6 +1267,9 @@ impl<T: Scalar> Program<T> {
 
     /// The backward pass over the instructions `range`, from the last to the first.
     fn backward_range(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
+        if range.is_empty() {
+            return;
+        }
         let zero = T::zero();
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
         let slots = self.leaves + range.start..self.leaves + range.end;

@@ -28,7 +28,7 @@
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
 
-use super::{Ins, Partners, Program, Shape, add, add_bias, weighted_sum};
+use super::{Act, Ins, Program, Shape, add, add_bias, weighted_sum};
 use crate::Scalar;
 
 /// `times` blocks of `len` instructions from instruction `start`, run position by position.
@@ -79,6 +79,32 @@ struct Reads {
     position: u32,
     other_block: bool,
     other_position: bool,
+}
+
+/// Calls `method::<N, A, K>(args…)` for a fused neuron of `N` = 1 to 4 inputs, the activation
+/// coded `A` and constant partners if `K`, or runs `other` for a longer one.
+macro_rules! specialized {
+    ($self:ident.$method:ident($($arg:expr),*), $n:expr, $shape:expr, else $other:expr) => {
+        match $n {
+            1 => specialized!(@act $self.$method::<1>($($arg),*), $shape),
+            2 => specialized!(@act $self.$method::<2>($($arg),*), $shape),
+            3 => specialized!(@act $self.$method::<3>($($arg),*), $shape),
+            4 => specialized!(@act $self.$method::<4>($($arg),*), $shape),
+            _ => $other,
+        }
+    };
+    (@act $self:ident.$method:ident::<$n:literal>($($arg:expr),*), $shape:expr) => {
+        match ($shape.act(), $shape.konst()) {
+            (Act::Identity, false) => $self.$method::<$n, 0, false>($($arg),*),
+            (Act::Identity, true) => $self.$method::<$n, 0, true>($($arg),*),
+            (Act::Tanh, false) => $self.$method::<$n, 1, false>($($arg),*),
+            (Act::Tanh, true) => $self.$method::<$n, 1, true>($($arg),*),
+            (Act::Sigmoid, false) => $self.$method::<$n, 2, false>($($arg),*),
+            (Act::Sigmoid, true) => $self.$method::<$n, 2, true>($($arg),*),
+            (Act::Relu, false) => $self.$method::<$n, 3, false>($($arg),*),
+            (Act::Relu, true) => $self.$method::<$n, 3, true>($($arg),*),
+        }
+    };
 }
 
 impl<T: Scalar> Program<T> {
@@ -207,20 +233,17 @@ impl<T: Scalar> Program<T> {
     pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
         for j in 0..repeat.len as usize {
             match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => match n {
-                    1 => self.neurons::<1>(repeat, j, shape, values),
-                    2 => self.neurons::<2>(repeat, j, shape, values),
-                    3 => self.neurons::<3>(repeat, j, shape, values),
-                    4 => self.neurons::<4>(repeat, j, shape, values),
-                    n => {
-                        for k in repeat.position(j) {
-                            let (xs, ys, bias) = run_neuron(&self.ins[k]);
-                            let n = usize::from(n);
-                            let value = self.run_neuron(xs, ys, bias, n, shape, values);
-                            values[self.leaves + k].set(value);
-                        }
+                Ins::RunNeuron { n, shape, .. } => specialized!(
+                    self.neurons(repeat, j, shape, values),
+                    n,
+                    shape,
+                    else for k in repeat.position(j) {
+                        let (xs, ys, bias) = run_neuron(&self.ins[k]);
+                        let n = usize::from(n);
+                        let value = self.run_neuron(xs, ys, bias, n, shape, values);
+                        values[self.leaves + k].set(value);
                     }
-                },
+                ),
                 _ => {
                     for k in repeat.position(j) {
                         values[self.leaves + k].set(self.fused_square(&self.ins[k], values));
@@ -230,15 +253,21 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The values of the fused neurons at position `j` of a repeat, of `N` inputs each: with
-    /// the length known, the dot products unroll and each list takes one bounds check.
-    fn neurons<const N: usize>(&self, repeat: Repeat, j: usize, shape: Shape, values: &[Cell<T>]) {
-        let (act, bias_first) = (shape.act(), shape.bias_first());
-        let konst = matches!(shape.partners(0), Partners::Consts(_));
+    /// The values of the fused neurons at position `j` of a repeat, of `N` inputs each, with
+    /// the activation coded `A` and constant partners if `K`: with all three known, the dot
+    /// products unroll, each list takes one bounds check and no branch picks the activation.
+    fn neurons<const N: usize, const A: u8, const K: bool>(
+        &self,
+        repeat: Repeat,
+        j: usize,
+        shape: Shape,
+        values: &[Cell<T>],
+    ) {
+        let bias_first = shape.bias_first();
         for k in repeat.position(j) {
             let (xs, ys, bias) = run_neuron(&self.ins[k]);
             let xs = run::<_, N>(values, xs);
-            let sum = if konst {
+            let sum = if K {
                 let ws = run::<_, N>(&self.consts, ys);
                 weighted_sum(xs.iter().zip(ws).map(|(x, &w)| (x.get(), w)))
             } else {
@@ -246,7 +275,7 @@ impl<T: Scalar> Program<T> {
                 weighted_sum(xs.iter().zip(ys).map(|(x, y)| (x.get(), y.get())))
             };
             let z = add_bias(sum, values[bias as usize].get(), bias_first);
-            values[self.leaves + k].set(act.value(z));
+            values[self.leaves + k].set(Act::from_bits(A).value(z));
         }
     }
 
@@ -256,23 +285,20 @@ impl<T: Scalar> Program<T> {
         let zero = T::zero();
         for j in (0..repeat.len as usize).rev() {
             match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => match n {
-                    1 => self.neurons_backward::<1>(repeat, j, shape, adj, values),
-                    2 => self.neurons_backward::<2>(repeat, j, shape, adj, values),
-                    3 => self.neurons_backward::<3>(repeat, j, shape, adj, values),
-                    4 => self.neurons_backward::<4>(repeat, j, shape, adj, values),
-                    n => {
-                        for k in repeat.position(j).rev() {
-                            let slot = self.leaves + k;
-                            let a = adj[slot].replace(zero);
-                            if a != zero {
-                                let (xs, ys, bias) = run_neuron(&self.ins[k]);
-                                let fields = (xs, ys, bias, usize::from(n), shape);
-                                self.run_neuron_backward(fields, values[slot], a, adj, values);
-                            }
+                Ins::RunNeuron { n, shape, .. } => specialized!(
+                    self.neurons_backward(repeat, j, adj, values),
+                    n,
+                    shape,
+                    else for k in repeat.position(j).rev() {
+                        let slot = self.leaves + k;
+                        let a = adj[slot].replace(zero);
+                        if a != zero {
+                            let (xs, ys, bias) = run_neuron(&self.ins[k]);
+                            let fields = (xs, ys, bias, usize::from(n), shape);
+                            self.run_neuron_backward(fields, values[slot], a, adj, values);
                         }
                     }
-                },
+                ),
                 _ => {
                     for k in repeat.position(j).rev() {
                         let a = adj[self.leaves + k].replace(zero);
@@ -287,17 +313,15 @@ impl<T: Scalar> Program<T> {
 
     /// The sweep's updates for the fused neurons at position `j` of a repeat, of `N` inputs
     /// each, from the last block to the first; as [`Program::run_neuron_backward`].
-    fn neurons_backward<const N: usize>(
+    fn neurons_backward<const N: usize, const A: u8, const K: bool>(
         &self,
         repeat: Repeat,
         j: usize,
-        shape: Shape,
         adj: &[Cell<T>],
         values: &[T],
     ) {
         let zero = T::zero();
-        let act = shape.act();
-        let konst = matches!(shape.partners(0), Partners::Consts(_));
+        let act = Act::from_bits(A);
         for k in repeat.position(j).rev() {
             let slot = self.leaves + k;
             let a = adj[slot].replace(zero);
@@ -312,7 +336,7 @@ impl<T: Scalar> Program<T> {
             let (xs, ys, bias) = run_neuron(&self.ins[k]);
             add(adj, bias, a);
             let gxs = run::<_, N>(adj, xs);
-            if konst {
+            if K {
                 for (g, &w) in gxs.iter().zip(run::<_, N>(&self.consts, ys)) {
                     g.set(g.get() + w * a);
                 }
