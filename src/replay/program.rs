@@ -36,6 +36,9 @@
 //! once neurons are fused, a layer's activations — reads them as slices, without an index load
 //! and a bounds check per operand. A neuron whose lists are runs becomes an [`Ins::RunNeuron`],
 //! which holds all its details itself.
+//!
+//! A loss over a batch records the same block of such neurons and squares once per data point;
+//! both passes run these stretches position by position across the points ([`repeats`]).
 
 use std::cell::Cell;
 use std::ops::Range;
@@ -1124,7 +1127,10 @@ impl<T: Scalar> Program<T> {
         let mut k = 0;
         for r in 0..self.repeats.len() {
             let repeat = self.repeats[r];
-            self.forward_range(k..repeat.start(), values)?;
+            // Between two repeats, or before one at the start, there may be nothing to run.
+            if k < repeat.start() {
+                self.forward_range(k..repeat.start(), values)?;
+            }
             self.forward_repeat(repeat, values);
             k = repeat.end();
         }
@@ -1133,10 +1139,6 @@ impl<T: Scalar> Program<T> {
 
     /// The forward pass over the instructions `range`, in order.
     fn forward_range(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
-        // Between two repeats, or before one at the start, there may be nothing to run.
-        if range.is_empty() {
-            return Ok(());
-        }
         let consts = &self.consts;
         let operands = &self.operands;
         let unaries = &self.unaries;
@@ -1257,19 +1259,20 @@ impl<T: Scalar> Program<T> {
         for &repeat in self.repeats.iter().rev() {
             // A repeat the sweep ends inside runs instruction by instruction, as a stretch.
             if repeat.end() <= end {
-                self.backward_range(repeat.end()..end, adj, values);
+                if repeat.end() < end {
+                    self.backward_range(repeat.end()..end, adj, values);
+                }
                 self.backward_repeat(repeat, adj, values);
                 end = repeat.start();
             }
         }
-        self.backward_range(0..end, adj, values);
+        if end > 0 {
+            self.backward_range(0..end, adj, values);
+        }
     }
 
     /// The backward pass over the instructions `range`, from the last to the first.
     fn backward_range(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
-        if range.is_empty() {
-            return;
-        }
         let zero = T::zero();
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
         let slots = self.leaves + range.start..self.leaves + range.end;
