@@ -112,6 +112,12 @@ impl<T: Scalar> Program<T> {
     /// program read from the start. A block's length is the distance from its first instruction
     /// to the next that reads the same slot from before it — the same weight, one point on.
     pub(super) fn find_repeats(&mut self) {
+        // A block starts with a neuron, as a network's first layer does; a program without
+        // one (Rosenbrock's, say) has no repeats and pays nothing more to compile.
+        let is_neuron = |ins: &Ins| matches!(ins, Ins::RunNeuron { .. });
+        if !self.ins.iter().any(is_neuron) {
+            return;
+        }
         let n = self.ins.len();
         let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
         // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
@@ -137,14 +143,17 @@ impl<T: Scalar> Program<T> {
                 .map(|&r| r as usize)
         };
 
+        // Scratch space, reused from one instruction to the next.
         let mut reads: Vec<Option<Reads>> = vec![None; slots];
+        let mut touched = Vec::new();
+        let mut lens: Vec<usize> = Vec::new();
         let mut s = 0;
         while s < n {
-            // Each slot from before that the instruction reads proposes a block length: the
-            // distance to its next reader. The length that repeats over the most instructions
+            // Each slot from before that a neuron reads proposes a block length: the distance
+            // to its next reader. The length that repeats over the most instructions
             // wins: a weight's next reader is one point on, an input's the next neuron.
-            let mut lens: Vec<usize> = Vec::new();
-            if keys[s].is_some() {
+            lens.clear();
+            if is_neuron(&self.ins[s]) {
                 self.each_operand(self.ins[s], |x| {
                     if (x as usize) < self.leaves + s {
                         lens.extend(next_reader(x, s).map(|r| r - s));
@@ -154,8 +163,8 @@ impl<T: Scalar> Program<T> {
             lens.sort_unstable();
             lens.dedup();
             let best = lens
-                .into_iter()
-                .map(|len| (len, self.grow(s, len, &keys, &mut reads)))
+                .iter()
+                .map(|&len| (len, self.grow(s, len, &keys, &mut reads, &mut touched)))
                 .max_by_key(|&(len, times)| len * times);
             match best {
                 Some((len, times)) if times >= 2 => {
@@ -172,16 +181,18 @@ impl<T: Scalar> Program<T> {
     }
 
     /// How many blocks of `len` instructions from `s` repeat the first; `reads` is all `None`
-    /// before and after.
+    /// before and after, and `touched` (where the reads made are noted, to undo them) is
+    /// scratch space.
     fn grow(
         &self,
         s: usize,
         len: usize,
         keys: &[Option<Key>],
         reads: &mut [Option<Reads>],
+        touched: &mut Vec<(u32, Option<Reads>)>,
     ) -> usize {
         let outside = self.leaves + s;
-        let mut touched: Vec<(u32, Option<Reads>)> = Vec::new();
+        touched.clear();
         let mut times = 0;
         while s + (times + 1) * len <= self.ins.len() {
             let p = times;
@@ -223,7 +234,7 @@ impl<T: Scalar> Program<T> {
             }
             times += 1;
         }
-        for &(x, _) in &touched {
+        for &(x, _) in touched.iter() {
             reads[x as usize] = None;
         }
         times
