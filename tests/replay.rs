@@ -1311,6 +1311,7 @@ proptest! {
         points in 1usize..6,
         recorded in prop::collection::vec(-1.0f64..1.0, 40),
         replayed in prop::collection::vec(-1.0f64..1.0, 40),
+        weights in prop::collection::vec(-2.0f64..2.0, 7),
     ) {
         let n = 24 + 2 * points;
         let tape = Tape::new();
@@ -1332,5 +1333,9 @@ proptest! {
         }
         let r = total.run(&replayed[..n]).unwrap();
         prop_assert_eq!(bits(r.grad()), bits(&fresh_outs[points].backward().wrt_all(&ys)));
+        // One sweep from all the outputs at once.
+        let weights = &weights[..fresh_outs.len()];
+        let r = compiled.vjp(&replayed[..n], weights).unwrap();
+        prop_assert_eq!(bits(r.grad()), bits(&fresh.vjp(&fresh_outs, weights).wrt_all(&ys)));
     }
 }

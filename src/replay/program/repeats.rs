@@ -383,7 +383,11 @@ fn run<E, const N: usize>(list: &[E], at: u32) -> &[E; N] {
 
 #[cfg(test)]
 mod tests {
+    use rand::{SeedableRng, rngs::StdRng};
+
     use super::Repeat;
+    use crate::init::Init;
+    use crate::nn::{Activation, Mlp};
     use crate::{CompiledTape, Tape, Var};
 
     /// XOR's loss on a 2-4-1 network, one block per point; with `shared`, the output neuron
@@ -465,5 +469,62 @@ mod tests {
         let f = tape.compile(&p, &[tape.sum(&terms)]).unwrap();
         let (start, len, times) = (0, 3, 3);
         assert_eq!(f.program.repeats, vec![Repeat { start, len, times }]);
+    }
+
+    #[test]
+    fn an_mlp_full_batch_loss_runs_its_points_as_one_repeat() {
+        let acts = [Activation::Tanh, Activation::Sigmoid];
+        let mut rng = StdRng::seed_from_u64(3);
+        let mlp = Mlp::new(&[2, 4, 1], &acts, &Init::xavier_uniform(), &mut rng).unwrap();
+        let points = [
+            ([0.0, 0.0], 0.0),
+            ([0.0, 1.0], 1.0),
+            ([1.0, 0.0], 1.0),
+            ([1.0, 1.0], 0.0),
+        ];
+        let f = mlp
+            .compile_loss(&[], |tape, net, _| {
+                let mut loss = tape.constant(0.0);
+                for (x, y) in points {
+                    loss += (net.forward(&x)?[0] - y).powi(2);
+                }
+                Ok(loss)
+            })
+            .unwrap();
+        let (start, len, times) = (0, 6, 4);
+        assert_eq!(f.program.repeats, vec![Repeat { start, len, times }]);
+    }
+
+    #[test]
+    fn an_f32_batch_loss_repeats_and_replays_like_recording() {
+        fn loss<'t>(tape: &'t Tape<f32>, p: &[Var<'t, f32>]) -> Var<'t, f32> {
+            let terms: Vec<Var<'t, f32>> = [[0.5f32, -1.0], [1.5, 0.25], [-0.75, 2.0]]
+                .iter()
+                .map(|x| {
+                    let h = (tape.dot(&p[0..2], x) + p[2]).tanh();
+                    let o = (tape.dot(&p[3..4], &[h]) + p[4]).sigmoid();
+                    (o - 0.5f32).powi(2)
+                })
+                .collect();
+            tape.sum(&terms)
+        }
+        let tape = Tape::<f32>::new();
+        let p = tape.vars(&[0.1f32, -0.2, 0.3, 0.4, -0.5]);
+        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        assert!(!f.program.repeats.is_empty());
+        let at = [0.7f32, 0.1, -0.3, 1.2, 0.05];
+        let fresh = Tape::<f32>::new();
+        let q = fresh.vars(&at);
+        let out = loss(&fresh, &q);
+        let r = f.run(&at).unwrap();
+        assert_eq!(r.value().to_bits(), out.value().to_bits());
+        let want: Vec<u32> = out
+            .backward()
+            .wrt_all(&q)
+            .iter()
+            .map(|g| g.to_bits())
+            .collect();
+        let got: Vec<u32> = r.grad().iter().map(|g| g.to_bits()).collect();
+        assert_eq!(got, want);
     }
 }
