@@ -22,8 +22,10 @@
 //!   the sweep gives them; a slot that one block alone reads, such as a point's input, may be
 //!   read at several positions.
 //!
-//! A stretch that holds a comparison or a custom rule is not repeated: a failed comparison is
-//! reported as the first in recorded order, and a custom rule is the user's code.
+//! Only fused neurons whose lists are runs and fused squares make up blocks — what a network and
+//! its squared error record, and what the passes here have code of their own for. Any other
+//! instruction ends a stretch; so a comparison is never run out of recorded order, and a
+//! failed one is still reported as the first that fails.
 
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
@@ -150,8 +152,9 @@ impl<T: Scalar> Program<T> {
         let mut s = 0;
         while s < n {
             // Each slot from before that a neuron reads proposes a block length: the distance
-            // to its next reader. The length that repeats over the most instructions
-            // wins: a weight's next reader is one point on, an input's the next neuron.
+            // to its next reader. Of the lengths that repeat, the one that covers the most
+            // instructions wins: a weight's next reader is one point on, an input's the next
+            // neuron.
             lens.clear();
             if is_neuron(&self.ins[s]) {
                 self.each_operand(self.ins[s], |x| {
@@ -165,9 +168,10 @@ impl<T: Scalar> Program<T> {
             let best = lens
                 .iter()
                 .map(|&len| (len, self.grow(s, len, &keys, &mut reads, &mut touched)))
+                .filter(|&(_, times)| times >= 2)
                 .max_by_key(|&(len, times)| len * times);
             match best {
-                Some((len, times)) if times >= 2 => {
+                Some((len, times)) => {
                     self.repeats.push(Repeat {
                         start: super::word(s),
                         len: super::word(len),
@@ -526,5 +530,23 @@ mod tests {
             .collect();
         let got: Vec<u32> = r.grad().iter().map(|g| g.to_bits()).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_layer_repeats_when_a_longer_block_does_not() {
+        // The first neuron's input proposes blocks of one (the next neuron reads it), its
+        // weights blocks of six (the last neuron reads them again); only the first repeat.
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, -0.5]);
+        let p = tape.vars(&[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]);
+        let h: Vec<Var> = (0..4)
+            .map(|j| (tape.dot(&p[3 * j..3 * j + 2], &x) + p[3 * j + 2]).tanh())
+            .collect();
+        let a = (h[0] - 1.0).powi(2);
+        let b = (h[1] - 1.0).powi(2);
+        let o = (tape.dot(&p[0..2], &h[2..4]) + p[2]).tanh();
+        let f = tape.compile(&p, &[a + b + o]).unwrap();
+        let (start, len, times) = (0, 1, 4);
+        assert_eq!(f.program.repeats, vec![Repeat { start, len, times }]);
     }
 }
