@@ -53,7 +53,7 @@ use super::check;
 
 mod repeats;
 
-pub(super) use repeats::Repeat;
+use repeats::Repeat;
 
 /// One node of the program, or a few fused. Instruction `k` writes value slot `leaves + k`; `x`
 /// and `y` are the value slots of the operands, `c` an index into [`Program::consts`], `q` into

@@ -35,7 +35,7 @@ use crate::Scalar;
 
 /// `times` blocks of `len` instructions from instruction `start`, run position by position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::replay) struct Repeat {
+pub(super) struct Repeat {
     start: u32,
     len: u32,
     times: u32,
