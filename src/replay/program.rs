@@ -198,6 +198,7 @@ impl Shape {
     const KONST: u8 = 4;
     const BIAS_FIRST: u8 = 8;
 
+    #[inline(always)]
     fn new(act: Act, konst: bool, bias_first: bool) -> Self {
         let bit = |on: bool, b: u8| if on { b } else { 0 };
         Shape(act as u8 | bit(konst, Self::KONST) | bit(bias_first, Self::BIAS_FIRST))

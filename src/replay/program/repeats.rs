@@ -30,7 +30,7 @@
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
 
-use super::{Act, Ins, Program, Shape, add, add_bias, weighted_sum};
+use super::{Act, Ins, Program, Shape};
 use crate::Scalar;
 
 /// `times` blocks of `len` instructions from instruction `start`, run position by position.
@@ -83,30 +83,51 @@ struct Reads {
     other_position: bool,
 }
 
-/// Calls `method::<N, A, K>(args…)` for a fused neuron of `N` = 1 to 4 inputs, the activation
-/// coded `A` and constant partners if `K`, or runs `other` for a longer one.
+/// Calls `method(repeat, j, n, shape, rest…)` for the fused neurons of one position. When `n`
+/// is 1 to 4, it passes `n` and the activation and kind of partners of `shape` as constants, so
+/// that each call, inlined, compiles to a loop of its own (32 in all): the dot products unroll,
+/// each list takes one bounds check and no branch picks the activation.
 macro_rules! specialized {
-    ($self:ident.$method:ident($($arg:expr),*), $n:expr, $shape:expr, else $other:expr) => {
+    ($self:ident.$method:ident($repeat:expr, $j:expr, $shape:expr $(, $arg:expr)*), $n:expr) => {{
+        let (repeat, j, shape): (Repeat, usize, Shape) = ($repeat, $j, $shape);
         match $n {
-            1 => specialized!(@act $self.$method::<1>($($arg),*), $shape),
-            2 => specialized!(@act $self.$method::<2>($($arg),*), $shape),
-            3 => specialized!(@act $self.$method::<3>($($arg),*), $shape),
-            4 => specialized!(@act $self.$method::<4>($($arg),*), $shape),
-            _ => $other,
+            1 => specialized!(@shape $self.$method(repeat, j, 1, shape $(, $arg)*)),
+            2 => specialized!(@shape $self.$method(repeat, j, 2, shape $(, $arg)*)),
+            3 => specialized!(@shape $self.$method(repeat, j, 3, shape $(, $arg)*)),
+            4 => specialized!(@shape $self.$method(repeat, j, 4, shape $(, $arg)*)),
+            n => $self.$method(repeat, j, usize::from(n), shape $(, $arg)*),
         }
-    };
-    (@act $self:ident.$method:ident::<$n:literal>($($arg:expr),*), $shape:expr) => {
+    }};
+    (@shape $self:ident.$method:ident($repeat:ident, $j:ident, $n:literal, $shape:ident
+     $(, $arg:expr)*)) => {{
+        let fixed = |act, konst| Shape::new(act, konst, $shape.bias_first());
         match ($shape.act(), $shape.konst()) {
-            (Act::Identity, false) => $self.$method::<$n, 0, false>($($arg),*),
-            (Act::Identity, true) => $self.$method::<$n, 0, true>($($arg),*),
-            (Act::Tanh, false) => $self.$method::<$n, 1, false>($($arg),*),
-            (Act::Tanh, true) => $self.$method::<$n, 1, true>($($arg),*),
-            (Act::Sigmoid, false) => $self.$method::<$n, 2, false>($($arg),*),
-            (Act::Sigmoid, true) => $self.$method::<$n, 2, true>($($arg),*),
-            (Act::Relu, false) => $self.$method::<$n, 3, false>($($arg),*),
-            (Act::Relu, true) => $self.$method::<$n, 3, true>($($arg),*),
+            (Act::Identity, false) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Identity, false) $(, $arg)*)
+            }
+            (Act::Identity, true) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Identity, true) $(, $arg)*)
+            }
+            (Act::Tanh, false) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Tanh, false) $(, $arg)*)
+            }
+            (Act::Tanh, true) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Tanh, true) $(, $arg)*)
+            }
+            (Act::Sigmoid, false) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Sigmoid, false) $(, $arg)*)
+            }
+            (Act::Sigmoid, true) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Sigmoid, true) $(, $arg)*)
+            }
+            (Act::Relu, false) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Relu, false) $(, $arg)*)
+            }
+            (Act::Relu, true) => {
+                $self.$method($repeat, $j, $n, fixed(Act::Relu, true) $(, $arg)*)
+            }
         }
-    };
+    }};
 }
 
 impl<T: Scalar> Program<T> {
@@ -248,17 +269,9 @@ impl<T: Scalar> Program<T> {
     pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
         for j in 0..repeat.len as usize {
             match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => specialized!(
-                    self.neurons(repeat, j, shape, values),
-                    n,
-                    shape,
-                    else for k in repeat.position(j) {
-                        let (xs, ys, bias) = run_neuron(&self.ins[k]);
-                        let n = usize::from(n);
-                        let value = self.run_neuron(xs, ys, bias, n, shape, values);
-                        values[self.leaves + k].set(value);
-                    }
-                ),
+                Ins::RunNeuron { n, shape, .. } => {
+                    specialized!(self.neurons(repeat, j, shape, values), n)
+                }
                 _ => {
                     for k in repeat.position(j) {
                         values[self.leaves + k].set(self.fused_square(&self.ins[k], values));
@@ -268,29 +281,13 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The values of the fused neurons at position `j` of a repeat, of `N` inputs each, with
-    /// the activation coded `A` and constant partners if `K`: with all three known, the dot
-    /// products unroll, each list takes one bounds check and no branch picks the activation.
-    fn neurons<const N: usize, const A: u8, const K: bool>(
-        &self,
-        repeat: Repeat,
-        j: usize,
-        shape: Shape,
-        values: &[Cell<T>],
-    ) {
-        let bias_first = shape.bias_first();
+    /// The values of the fused neurons at position `j` of a repeat, of `n` inputs each and of
+    /// the shape `shape`: [`Program::run_neuron`] on each, specialized by `specialized!`.
+    #[inline(always)]
+    fn neurons(&self, repeat: Repeat, j: usize, n: usize, shape: Shape, values: &[Cell<T>]) {
         for k in repeat.position(j) {
             let (xs, ys, bias) = run_neuron(&self.ins[k]);
-            let xs = run::<_, N>(values, xs);
-            let sum = if K {
-                let ws = run::<_, N>(&self.consts, ys);
-                weighted_sum(xs.iter().zip(ws).map(|(x, &w)| (x.get(), w)))
-            } else {
-                let ys = run::<_, N>(values, ys);
-                weighted_sum(xs.iter().zip(ys).map(|(x, y)| (x.get(), y.get())))
-            };
-            let z = add_bias(sum, values[bias as usize].get(), bias_first);
-            values[self.leaves + k].set(Act::from_bits(A).value(z));
+            values[self.leaves + k].set(self.run_neuron(xs, ys, bias, n, shape, values));
         }
     }
 
@@ -300,20 +297,9 @@ impl<T: Scalar> Program<T> {
         let zero = T::zero();
         for j in (0..repeat.len as usize).rev() {
             match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => specialized!(
-                    self.neurons_backward(repeat, j, adj, values),
-                    n,
-                    shape,
-                    else for k in repeat.position(j).rev() {
-                        let slot = self.leaves + k;
-                        let a = adj[slot].replace(zero);
-                        if a != zero {
-                            let (xs, ys, bias) = run_neuron(&self.ins[k]);
-                            let fields = (xs, ys, bias, usize::from(n), shape);
-                            self.run_neuron_backward(fields, values[slot], a, adj, values);
-                        }
-                    }
-                ),
+                Ins::RunNeuron { n, shape, .. } => {
+                    specialized!(self.neurons_backward(repeat, j, shape, adj, values), n)
+                }
                 _ => {
                     for k in repeat.position(j).rev() {
                         let a = adj[self.leaves + k].replace(zero);
@@ -326,42 +312,28 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The sweep's updates for the fused neurons at position `j` of a repeat, of `N` inputs
-    /// each, from the last block to the first; as [`Program::run_neuron_backward`].
-    fn neurons_backward<const N: usize, const A: u8, const K: bool>(
+    /// The sweep's updates for the fused neurons at position `j` of a repeat, from the last
+    /// block to the first: [`Program::run_neuron_backward`] on each, specialized as
+    /// [`Program::neurons`] is.
+    #[inline(always)]
+    fn neurons_backward(
         &self,
         repeat: Repeat,
         j: usize,
+        n: usize,
+        shape: Shape,
         adj: &[Cell<T>],
         values: &[T],
     ) {
         let zero = T::zero();
-        let act = Act::from_bits(A);
         for k in repeat.position(j).rev() {
             let slot = self.leaves + k;
             let a = adj[slot].replace(zero);
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
-            if a == zero {
-                continue;
-            }
-            let a = act.passed(values[slot], a);
-            if a == zero {
-                continue;
-            }
-            let (xs, ys, bias) = run_neuron(&self.ins[k]);
-            add(adj, bias, a);
-            let gxs = run::<_, N>(adj, xs);
-            if K {
-                for (g, &w) in gxs.iter().zip(run::<_, N>(&self.consts, ys)) {
-                    g.set(g.get() + w * a);
-                }
-            } else {
-                for (g, &y) in gxs.iter().zip(run::<_, N>(values, ys)) {
-                    g.set(g.get() + y * a);
-                }
-                for (g, &x) in run::<_, N>(adj, ys).iter().zip(run::<_, N>(values, xs)) {
-                    g.set(g.get() + x * a);
-                }
+            if a != zero {
+                let (xs, ys, bias) = run_neuron(&self.ins[k]);
+                let fields = (xs, ys, bias, n, shape);
+                self.run_neuron_backward(fields, values[slot], a, adj, values);
             }
         }
     }
@@ -374,15 +346,6 @@ fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
         Ins::RunNeuron { xs, ys, bias, .. } => (xs, ys, bias),
         _ => unreachable!("invariant: a repeat's blocks match"),
     }
-}
-
-/// The `N` items of `list` from `at`, as an array.
-#[inline(always)]
-fn run<E, const N: usize>(list: &[E], at: u32) -> &[E; N] {
-    let at = at as usize;
-    list[at..at + N]
-        .try_into()
-        .expect("invariant: a slice of N items")
 }
 
 #[cfg(test)]
