@@ -1183,9 +1183,10 @@ fn calls_in_any_order_give_what_a_fresh_compiled_tape_gives() {
 #[derive(Debug, Clone)]
 enum BlockOp {
     /// A layer of `width` neurons, activation `act` (tanh, sigmoid, relu, none), the bias
-    /// first or last, on the point's two inputs (0), its two data constants (1) or the
-    /// previous layer (2). With `shared`, every neuron reads the first neuron's weights, so
-    /// one weight is read at several positions of a block.
+    /// first or last, on the point's two inputs (0), its two data constants (1), the
+    /// previous layer (2), its own weights shifted by one, the bias among them (3), or the
+    /// point's inputs with its first weight as the bias (4). With `shared`, every neuron reads
+    /// the first neuron's weights, so one weight is read at several positions of a block.
     Layer {
         width: usize,
         act: u8,
@@ -1206,7 +1207,7 @@ enum BlockOp {
 fn block_op() -> impl Strategy<Value = BlockOp> {
     let i = 0usize..16;
     prop_oneof![
-        4 => (1usize..5, 0u8..4, any::<bool>(), 0u8..3, prop::bool::weighted(0.1)).prop_map(
+        4 => (1usize..5, 0u8..4, any::<bool>(), 0u8..5, prop::bool::weighted(0.1)).prop_map(
             |(width, act, bias_first, source, shared)| BlockOp::Layer {
                 width,
                 act,
@@ -1260,11 +1261,13 @@ fn record_blocks<'t>(
                         .map(|_| {
                             let w = if shared { first } else { take(n + 1) };
                             let sum = match source {
-                                0 => tape.dot(&w[..n], x),
+                                0 | 4 => tape.dot(&w[..n], x),
                                 1 => tape.dot(&w[..n], &data),
-                                _ => tape.dot(&w[..n], &layer),
+                                2 => tape.dot(&w[..n], &layer),
+                                _ => tape.dot(&w[..n], &w[1..=n]),
                             };
-                            let z = if bias_first { w[n] + sum } else { sum + w[n] };
+                            let b = if source == 4 { w[0] } else { w[n] };
+                            let z = if bias_first { b + sum } else { sum + b };
                             match act {
                                 0 => z.tanh(),
                                 1 => z.sigmoid(),

@@ -53,7 +53,7 @@ use super::check;
 
 mod repeats;
 
-use repeats::Repeat;
+use repeats::{Lane, Repeat};
 
 /// One node of the program, or a few fused. Instruction `k` writes value slot `leaves + k`; `x`
 /// and `y` are the value slots of the operands, `c` an index into [`Program::consts`], `q` into
@@ -168,6 +168,8 @@ pub(super) struct Program<T> {
     /// The stretches made of repeated blocks, in order, which the passes run position by
     /// position across the blocks ([`Program::find_repeats`]).
     repeats: Vec<Repeat>,
+    /// What is known of each position of each repeat: its [`Lane`], if it has one.
+    lanes: Vec<Option<Lane>>,
 }
 
 /// The `s` of a fused square with no constant factor.
@@ -404,6 +406,7 @@ impl<T: Scalar> Program<T> {
             guard_nodes: guards,
             leaves,
             repeats: Vec::new(),
+            lanes: Vec::new(),
         };
         // Cursors on the parent, partial and constant stacks; each leaf holds one constant.
         let (mut p, mut q, mut c) = (0usize, 0usize, leaves);

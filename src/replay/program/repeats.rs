@@ -22,6 +22,11 @@
 //!   the sweep gives them; a slot that one block alone reads, such as a point's input, may be
 //!   read at several positions.
 //!
+//! Where a position's neurons all read the same weights and bias — one neuron of a layer, on
+//! each point — and find their partners a fixed step apart, the passes read the weights once
+//! for all the blocks and the backward pass sums their adjoints' terms in registers ([`Lane`]):
+//! the same additions, in the same order, as through memory.
+//!
 //! Only fused neurons whose lists are runs and fused squares make up blocks — what a network and
 //! its squared error record, and what the passes here have code of their own for. Any other
 //! instruction ends a stretch; so a comparison is never run out of recorded order, and a
@@ -30,16 +35,33 @@
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
 
-use super::{Act, Ins, Program, Shape};
+use super::{Act, Ins, Program, Shape, add_bias};
 use crate::Scalar;
+use crate::ops::nary::weighted_sum;
 
-/// `times` blocks of `len` instructions from instruction `start`, run position by position.
+/// `times` blocks of `len` instructions from instruction `start`, run position by position;
+/// what is known of each position is in [`Program::lanes`], from `lanes` on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Repeat {
     start: u32,
     len: u32,
     times: u32,
+    lanes: u32,
 }
+
+/// A position of a repeat whose fused neurons all read the same weights and the same bias — a
+/// layer's neuron on each data point — and whose partners lie a fixed `step` apart from block
+/// to block: block `p`'s from `ys + p · step`. The passes then read the weights and the bias
+/// once for all the blocks, and the backward pass sums their adjoints' terms in registers
+/// ([`Program::shared_neurons_backward`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Lane {
+    ys: u32,
+    step: u32,
+}
+
+/// The most inputs of a neuron whose weights a [`Lane`] keeps in registers.
+const LANE_INPUTS: usize = 4;
 
 impl Repeat {
     /// The first instruction of the stretch.
@@ -53,7 +75,7 @@ impl Repeat {
     }
 
     /// The instructions at position `j` of each block, the first block's first.
-    fn position(self, j: usize) -> impl DoubleEndedIterator<Item = usize> {
+    fn position(self, j: usize) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator {
         let (start, len) = (self.start as usize, self.len as usize);
         (0..self.times as usize).map(move |p| start + p * len + j)
     }
@@ -193,11 +215,17 @@ impl<T: Scalar> Program<T> {
                 .max_by_key(|&(len, times)| len * times);
             match best {
                 Some((len, times)) => {
-                    self.repeats.push(Repeat {
+                    let repeat = Repeat {
                         start: super::word(s),
                         len: super::word(len),
                         times: super::word(times),
-                    });
+                        lanes: super::word(self.lanes.len()),
+                    };
+                    for j in 0..len {
+                        let lane = self.lane(repeat, j);
+                        self.lanes.push(lane);
+                    }
+                    self.repeats.push(repeat);
                     s += len * times;
                 }
                 _ => s += 1,
@@ -265,13 +293,55 @@ impl<T: Scalar> Program<T> {
         times
     }
 
+    /// The [`Lane`] of position `j` of `repeat`, if its neurons have at most [`LANE_INPUTS`]
+    /// inputs, all read the same weights and bias, and find their partners a fixed step apart.
+    /// The passes then keep the weights, the bias and their adjoints in registers across the
+    /// blocks, which gives the same bits only if no other slot the neurons read or update is one
+    /// of them: the bias is not a weight, and partners that are values are neither.
+    fn lane(&self, repeat: Repeat, j: usize) -> Option<Lane> {
+        let Ins::RunNeuron {
+            xs, bias, n, shape, ..
+        } = self.ins[repeat.start() + j]
+        else {
+            return None;
+        };
+        let n = u32::from(n);
+        let weights = xs..xs + n;
+        if n as usize > LANE_INPUTS || weights.contains(&bias) {
+            return None;
+        }
+        let partners = |k: usize| match self.ins[k] {
+            Ins::RunNeuron {
+                xs: x, ys, bias: b, ..
+            } if x == xs && b == bias => Some(ys),
+            _ => None,
+        };
+        let ys = partners(repeat.start() + j)?;
+        let step = partners(repeat.start() + repeat.len as usize + j)?.checked_sub(ys)?;
+        for (p, k) in repeat.position(j).enumerate() {
+            let at = partners(k)?;
+            let stepped = step
+                .checked_mul(super::word(p))
+                .and_then(|d| ys.checked_add(d));
+            if stepped != Some(at) {
+                return None;
+            }
+            let mut run = at..at + n;
+            if !shape.konst() && run.any(|y| y == bias || weights.contains(&y)) {
+                return None;
+            }
+        }
+        Some(Lane { ys, step })
+    }
+
     /// The forward pass over a repeat: position by position, each across the blocks.
     pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
         for j in 0..repeat.len as usize {
             match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => {
-                    specialized!(self.neurons(repeat, j, shape, values), n)
-                }
+                Ins::RunNeuron { n, shape, .. } => match self.lanes[repeat.lanes as usize + j] {
+                    Some(_) => specialized!(self.shared_neurons(repeat, j, shape, values), n),
+                    None => specialized!(self.neurons(repeat, j, shape, values), n),
+                },
                 _ => {
                     for k in repeat.position(j) {
                         values[self.leaves + k].set(self.fused_square(&self.ins[k], values));
@@ -297,9 +367,15 @@ impl<T: Scalar> Program<T> {
         let zero = T::zero();
         for j in (0..repeat.len as usize).rev() {
             match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => {
-                    specialized!(self.neurons_backward(repeat, j, shape, adj, values), n)
-                }
+                Ins::RunNeuron { n, shape, .. } => match self.lanes[repeat.lanes as usize + j] {
+                    Some(_) => {
+                        specialized!(
+                            self.shared_neurons_backward(repeat, j, shape, adj, values),
+                            n
+                        )
+                    }
+                    None => specialized!(self.neurons_backward(repeat, j, shape, adj, values), n),
+                },
                 _ => {
                     for k in repeat.position(j).rev() {
                         let a = adj[self.leaves + k].replace(zero);
@@ -339,6 +415,107 @@ impl<T: Scalar> Program<T> {
     }
 }
 
+impl<T: Scalar> Program<T> {
+    /// The [`Lane`] of position `j` of `repeat`, with the slots of the neurons' weights and
+    /// bias.
+    #[inline(always)]
+    fn lane_at(&self, repeat: Repeat, j: usize) -> (Lane, u32, u32) {
+        let lane =
+            self.lanes[repeat.lanes as usize + j].expect("invariant: the position has a lane");
+        let (xs, _, bias) = run_neuron(&self.ins[repeat.start() + j]);
+        (lane, xs, bias)
+    }
+
+    /// [`Program::neurons`] for a position with a [`Lane`]: the weights and the bias are read
+    /// once, and each block's partners found by the lane's step. The same expressions on the
+    /// same operands as [`Program::run_neuron`].
+    #[inline(always)]
+    fn shared_neurons(&self, repeat: Repeat, j: usize, n: usize, shape: Shape, values: &[Cell<T>]) {
+        let (lane, xs, bias) = self.lane_at(repeat, j);
+        let mut w = [T::zero(); LANE_INPUTS];
+        for (w, x) in w.iter_mut().zip(&values[xs as usize..xs as usize + n]) {
+            *w = x.get();
+        }
+        let (w, b) = (&w[..n], values[bias as usize].get());
+        let (mut ys, step) = (lane.ys as usize, lane.step as usize);
+        for k in repeat.position(j) {
+            let sum = if shape.konst() {
+                let cs = &self.consts[ys..ys + n];
+                weighted_sum(w.iter().zip(cs).map(|(&x, &c)| (x, c)))
+            } else {
+                weighted_sum(
+                    w.iter()
+                        .zip(&values[ys..ys + n])
+                        .map(|(&x, y)| (x, y.get())),
+                )
+            };
+            let z = add_bias(sum, b, shape.bias_first());
+            values[self.leaves + k].set(shape.act().value(z));
+            ys += step;
+        }
+    }
+
+    /// [`Program::neurons_backward`] for a position with a [`Lane`]. The adjoints of the weights
+    /// and the bias are read once, receive each block's term in registers, from the last block
+    /// to the first as the sweep gives them, and are written back once: the same additions in
+    /// the same order as [`Program::run_neuron_backward`] makes through memory, since no other
+    /// update of the position touches those slots ([`Program::lane`]).
+    #[inline(always)]
+    fn shared_neurons_backward(
+        &self,
+        repeat: Repeat,
+        j: usize,
+        n: usize,
+        shape: Shape,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let zero = T::zero();
+        let (lane, xs, bias) = self.lane_at(repeat, j);
+        let weights = xs as usize..xs as usize + n;
+        let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
+        for ((g, w), (a, &x)) in g
+            .iter_mut()
+            .zip(&mut w)
+            .zip(adj[weights.clone()].iter().zip(&values[weights.clone()]))
+        {
+            (*g, *w) = (a.get(), x);
+        }
+        let (g_w, w) = (&mut g[..n], &w[..n]);
+        let mut g_b = adj[bias as usize].get();
+        let step = lane.step as usize;
+        for (p, k) in repeat.position(j).enumerate().rev() {
+            let slot = self.leaves + k;
+            let a = adj[slot].replace(zero);
+            if a == zero {
+                continue;
+            }
+            let a = shape.act().passed(values[slot], a);
+            if a == zero {
+                continue;
+            }
+            g_b += a;
+            let ys = lane.ys as usize + p * step;
+            if shape.konst() {
+                for (g, &c) in g_w.iter_mut().zip(&self.consts[ys..ys + n]) {
+                    *g += c * a;
+                }
+            } else {
+                for (g, &y) in g_w.iter_mut().zip(&values[ys..ys + n]) {
+                    *g += y * a;
+                }
+                for (g, &x) in adj[ys..ys + n].iter().zip(w) {
+                    g.set(g.get() + x * a);
+                }
+            }
+        }
+        for (a, &g) in adj[weights].iter().zip(&*g_w) {
+            a.set(g);
+        }
+        adj[bias as usize].set(g_b);
+    }
+}
+
 /// The slots of a fused neuron's lists and bias.
 #[inline(always)]
 fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
@@ -352,7 +529,7 @@ fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
 mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
-    use super::Repeat;
+    use super::{Lane, Repeat};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
     use crate::{CompiledTape, Tape, Var};
@@ -393,8 +570,60 @@ mod tests {
             start: 0,
             len: 6,
             times: 4,
+            lanes: 0,
         };
         assert_eq!(f.program.repeats, vec![repeat]);
+        // Each neuron reads the same weights on every point: the hidden ones their point's two
+        // constants, nine on from block to block (a block's constants are its four neurons' two
+        // and its target); the output one its block's hidden values, a block (six slots) on.
+        // The squared error has no lane.
+        let lanes = &f.program.lanes;
+        assert_eq!(lanes.len(), 6);
+        for (j, lane) in lanes[..4].iter().enumerate() {
+            let Some(Lane { step, .. }) = lane else {
+                panic!("hidden neuron {j} has no lane")
+            };
+            assert_eq!(*step, 9);
+        }
+        let ys = u32::try_from(f.program.leaves).unwrap();
+        assert_eq!(lanes[4], Some(Lane { ys, step: 6 }));
+        assert_eq!(lanes[5], None);
+    }
+
+    #[test]
+    fn partners_not_evenly_spaced_have_no_lane_and_replay_like_recording() {
+        // The points' inputs bound in a shuffled order: block p reads the inputs of point
+        // order[p], whose slots are not a fixed step apart from block to block.
+        fn loss<'t>(tape: &'t Tape, p: &[Var<'t>], x: &[Var<'t>]) -> Var<'t> {
+            let terms: Vec<Var> = [0, 2, 1, 3]
+                .iter()
+                .map(|&i| {
+                    let h = (tape.dot(&p[0..2], &x[2 * i..2 * i + 2]) + p[2]).tanh();
+                    (h - 0.5).powi(2)
+                })
+                .collect();
+            tape.sum(&terms)
+        }
+        let values = [0.3, -0.2, 0.1, 1.0, 2.0, -1.0, 0.5, 0.25, -0.75, 1.5, -2.0];
+        let tape = Tape::new();
+        let v = tape.vars(&values);
+        let mut f = tape.compile(&v, &[loss(&tape, &v[..3], &v[3..])]).unwrap();
+        assert_eq!(f.program.repeats.len(), 1);
+        assert_eq!(f.program.lanes[0], None);
+        let at = [-0.4, 0.7, 0.2, 0.5, -1.5, 1.0, 0.25, -0.5, 2.0, 0.75, 1.25];
+        let fresh = Tape::new();
+        let w = fresh.vars(&at);
+        let out = loss(&fresh, &w[..3], &w[3..]);
+        let r = f.run(&at).unwrap();
+        assert_eq!(r.value().to_bits(), out.value().to_bits());
+        let want: Vec<u64> = out
+            .backward()
+            .wrt_all(&w)
+            .iter()
+            .map(|g| g.to_bits())
+            .collect();
+        let got: Vec<u64> = r.grad().iter().map(|g| g.to_bits()).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
@@ -435,7 +664,15 @@ mod tests {
             .collect();
         let f = tape.compile(&p, &[tape.sum(&terms)]).unwrap();
         let (start, len, times) = (0, 3, 3);
-        assert_eq!(f.program.repeats, vec![Repeat { start, len, times }]);
+        assert_eq!(
+            f.program.repeats,
+            vec![Repeat {
+                start,
+                len,
+                times,
+                lanes: 0
+            }]
+        );
     }
 
     #[test]
@@ -459,7 +696,15 @@ mod tests {
             })
             .unwrap();
         let (start, len, times) = (0, 6, 4);
-        assert_eq!(f.program.repeats, vec![Repeat { start, len, times }]);
+        assert_eq!(
+            f.program.repeats,
+            vec![Repeat {
+                start,
+                len,
+                times,
+                lanes: 0
+            }]
+        );
     }
 
     #[test]
@@ -510,6 +755,14 @@ mod tests {
         let o = (tape.dot(&p[0..2], &h[2..4]) + p[2]).tanh();
         let f = tape.compile(&p, &[a + b + o]).unwrap();
         let (start, len, times) = (0, 1, 4);
-        assert_eq!(f.program.repeats, vec![Repeat { start, len, times }]);
+        assert_eq!(
+            f.program.repeats,
+            vec![Repeat {
+                start,
+                len,
+                times,
+                lanes: 0
+            }]
+        );
     }
 }
