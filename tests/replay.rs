@@ -524,9 +524,9 @@ enum Op {
     /// whether the bias comes first, and the activation (tanh, sigmoid, relu, exp, none). The sum
     /// and the sum-plus-bias become nodes later steps may read, which stops the fusion.
     Neuron(Vec<(usize, usize, f64)>, bool, usize, bool, u8),
-    /// `(x + c)²`, `(c - x)²` or `(x - y)²`, times `c` if the flag says so, which replay may
-    /// fuse into one instruction; the difference and the square become nodes later steps may
-    /// read, which stops the fusion.
+    /// `(x + c)²`, `(c - x)²`, `(x - y)²` or `(x - y²)²`, times `c` if the flag says so, which
+    /// replay may fuse into one instruction; the difference, `y²` and the square become nodes
+    /// later steps may read, which stops the fusion.
     Squared(u8, usize, usize, f64, bool),
     /// `x + (y + z)` if the flag says so, else `(x + y) + z`, which replay may fuse into one
     /// instruction; the inner sum becomes a node later steps may read, which stops the fusion.
@@ -562,7 +562,7 @@ fn op() -> impl Strategy<Value = Op> {
             0u8..5,
         )
             .prop_map(|(pairs, consts, b, first, act)| Op::Neuron(pairs, consts, b, first, act)),
-        2 => (0u8..3, i.clone(), i.clone(), c, any::<bool>())
+        2 => (0u8..4, i.clone(), i.clone(), c, any::<bool>())
             .prop_map(|(k, a, b, c, scaled)| Op::Squared(k, a, b, c, scaled)),
         1 => (i.clone(), i.clone(), i.clone(), any::<bool>())
             .prop_map(|(a, b, c, right)| Op::Sum3(a, b, c, right)),
@@ -690,7 +690,12 @@ fn build<'t>(tape: &'t Tape, inputs: &[Var<'t>], ops: &[Op]) -> (Vec<Var<'t>>, V
                 let u = match k {
                     0 => x + *c,
                     1 => *c - x,
-                    _ => x - y,
+                    2 => x - y,
+                    _ => {
+                        let square = y.powi(2);
+                        nodes.push(square);
+                        x - square
+                    }
                 };
                 nodes.push(u);
                 if *scaled {

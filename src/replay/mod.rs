@@ -934,20 +934,27 @@ mod tests {
     fn a_squared_difference_runs_as_one_instruction_unless_its_difference_is_read() {
         let tape = Tape::new();
         let x = tape.vars(&[0.5, 2.0]);
-        // A Rosenbrock term: x₁ - x₀² and 1 - x₀ are each read only by their square, and
-        // 100·(x₁ - x₀²)² only by the sum: x₀², 100·(x₁ - x₀²)², (1 - x₀)² and the sum.
+        // A Rosenbrock term: x₀² is read only by x₁ - x₀², which, like 1 - x₀, is read only by
+        // its square, and 100·(x₁ - x₀²)² only by the sum: 100·(x₁ - x₀²)², (1 - x₀)² and the
+        // sum.
         let term = 100.0 * (x[1] - x[0].powi(2)).powi(2) + (1.0 - x[0]).powi(2);
         let f = tape.compile(&x, &[term]).unwrap();
         let ins = f.program.instructions();
         assert!(
-            matches!(ins[1], Ins::SubSquared { s, .. } if s != UNSCALED),
+            matches!(ins[0], Ins::SubSquareSquared { s, .. } if s != UNSCALED),
             "{ins:?}"
         );
         assert!(
-            matches!(ins[2], Ins::RSubConstSquared { s: UNSCALED, .. }),
+            matches!(ins[1], Ins::RSubConstSquared { s: UNSCALED, .. }),
             "{ins:?}"
         );
-        assert_eq!(ins.len(), 4, "{ins:?}");
+        assert_eq!(ins.len(), 3, "{ins:?}");
+        // A square read again keeps its own instruction.
+        let sq = x[0].powi(2);
+        let f = tape.compile(&x, &[(x[1] - sq).powi(2) + sq]).unwrap();
+        let ins = f.program.instructions();
+        assert!(matches!(ins[1], Ins::SubSquared { .. }), "{ins:?}");
+        assert_eq!(ins.len(), 3, "{ins:?}");
 
         let e = x[0] - 3.0;
         let g = tape.compile(&x, &[e.powi(2)]).unwrap();

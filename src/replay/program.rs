@@ -79,6 +79,10 @@ pub(super) enum Ins {
     /// `(x - y)²`: an [`Ins::Sub`] read only by the [`Ins::Square`] after it; `s` as for
     /// [`Ins::AddConstSquared`].
     SubSquared { x: u32, y: u32, s: u32 },
+    /// `(x - y²)²`: an [`Ins::Square`] read only by the [`Ins::SubSquared`] pattern after it, as
+    /// its second operand — a residual such as Rosenbrock's `x₁ - x₀²`, squared; `s` as for
+    /// [`Ins::AddConstSquared`].
+    SubSquareSquared { x: u32, y: u32, s: u32 },
     /// `eˣ`, partial the value.
     Exp { x: u32 },
     /// `tanh x`, partial `1 - y²` of the value `y`.
@@ -317,6 +321,7 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         Ins::Add { x, y }
         | Ins::Sub { x, y }
         | Ins::SubSquared { x, y, .. }
+        | Ins::SubSquareSquared { x, y, .. }
         | Ins::Mul { x, y }
         | Ins::Binary { x, y, .. }
         | Ins::Compare { x, y, .. } => [Some(x), Some(y), None],
@@ -789,9 +794,22 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The squared difference that starts at instruction `k` of `old`, spanning two, or three
-    /// with a constant factor after it.
+    /// with a constant factor after it; one more when it opens with the square of `(x - y²)²`.
     fn squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
+        // Two instructions at least, the last being a square.
+        if k + 1 >= old.len() {
+            return None;
+        }
         let u = word(self.leaves + k);
+        // A square read only as the second operand of the squared difference after it.
+        if let Ins::Square { x: y } = old[k] {
+            return match self.squared_at(old, k + 1, uses)? {
+                (Ins::SubSquared { x, y: sq, s }, span) if sq == u && uses[u as usize] == 1 => {
+                    Some((Ins::SubSquareSquared { x, y, s }, span + 1))
+                }
+                _ => None,
+            };
+        }
         if uses[u as usize] != 1 || old.get(k + 1) != Some(&Ins::Square { x: u }) {
             return None;
         }
@@ -1070,6 +1088,7 @@ impl<T: Scalar> Program<T> {
             Ins::AddConstSquared { x, c, s } => (add_const(v(x), self.consts[c as usize]), s),
             Ins::RSubConstSquared { x, c, s } => (rsub_const(v(x), self.consts[c as usize]), s),
             Ins::SubSquared { x, y, s } => (sub(v(x), v(y)), s),
+            Ins::SubSquareSquared { x, y, s } => (sub(v(x), square(v(y))), s),
             _ => unreachable!("invariant: called on fused squares only"),
         };
         match s {
@@ -1120,6 +1139,14 @@ impl<T: Scalar> Program<T> {
                     add(adj, y, -t);
                 }
             }
+            // The `-` passes `-t` to the square `y²`, whose adjoint it starts (non-zero), and
+            // the square passes that on.
+            Ins::SubSquareSquared { x, y, s } => {
+                if let Some(t) = self.square_passed(s, a, || sub(v(x), square(v(y)))) {
+                    add(adj, x, t);
+                    add(adj, y, square_partial(v(y)) * -t);
+                }
+            }
             _ => unreachable!("invariant: called on fused squares only"),
         }
     }
@@ -1165,6 +1192,7 @@ impl<T: Scalar> Program<T> {
                 Ins::AddConstSquared { .. } => self.fused_square(ins, values),
                 Ins::RSubConstSquared { .. } => self.fused_square(ins, values),
                 Ins::SubSquared { .. } => self.fused_square(ins, values),
+                Ins::SubSquareSquared { .. } => self.fused_square(ins, values),
                 Ins::Exp { x } => Unary::<T>::Exp.eval(v(x)).0,
                 Ins::Tanh { x } => Unary::<T>::Tanh.eval(v(x)).0,
                 Ins::Sigmoid { x } => Unary::<T>::Sigmoid.eval(v(x)).0,
@@ -1301,6 +1329,7 @@ impl<T: Scalar> Program<T> {
                 Ins::AddConstSquared { .. } => self.fused_square_backward(ins, a, adj, values),
                 Ins::RSubConstSquared { .. } => self.fused_square_backward(ins, a, adj, values),
                 Ins::SubSquared { .. } => self.fused_square_backward(ins, a, adj, values),
+                Ins::SubSquareSquared { .. } => self.fused_square_backward(ins, a, adj, values),
                 Ins::Exp { x } => add(adj, x, *output * a),
                 Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(*output) * a),
                 Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(*output) * a),

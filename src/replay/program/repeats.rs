@@ -89,7 +89,10 @@ type Key = (Discriminant<Ins>, u32);
 fn key(ins: &Ins) -> Option<Key> {
     let extra = match *ins {
         Ins::RunNeuron { n, shape, .. } => u32::from(n) << 8 | u32::from(shape.0),
-        Ins::AddConstSquared { .. } | Ins::RSubConstSquared { .. } | Ins::SubSquared { .. } => 0,
+        Ins::AddConstSquared { .. }
+        | Ins::RSubConstSquared { .. }
+        | Ins::SubSquared { .. }
+        | Ins::SubSquareSquared { .. } => 0,
         _ => return None,
     };
     Some((discriminant(ins), extra))
