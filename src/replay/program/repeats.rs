@@ -535,7 +535,7 @@ mod tests {
     use super::{Lane, Repeat};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
-    use crate::{CompiledTape, Tape, Var};
+    use crate::{CompiledTape, Replay, Scalar, Tape, Var};
 
     /// XOR's loss on a 2-4-1 network, one block per point; with `shared`, the output neuron
     /// reads the first hidden neuron's weights too.
@@ -561,6 +561,14 @@ mod tests {
             .collect();
         let loss = tape.sum(&terms) * 0.25;
         tape.compile(&p, &[loss]).unwrap()
+    }
+
+    /// Asserts that the replay `r` holds the value of `out`, recorded afresh, and its gradient
+    /// with respect to `wrt`, bit for bit (an `f32` widens to `f64` exactly).
+    fn assert_replays_like_recording<T: Scalar>(r: Replay<T>, out: Var<T>, wrt: &[Var<T>]) {
+        let bits = |xs: &[T]| -> Vec<u64> { xs.iter().map(|x| x.to_f64().to_bits()).collect() };
+        assert_eq!(bits(&[r.value()]), bits(&[out.value()]));
+        assert_eq!(bits(r.grad()), bits(&out.backward().wrt_all(wrt)));
     }
 
     #[test]
@@ -617,16 +625,7 @@ mod tests {
         let fresh = Tape::new();
         let w = fresh.vars(&at);
         let out = loss(&fresh, &w[..3], &w[3..]);
-        let r = f.run(&at).unwrap();
-        assert_eq!(r.value().to_bits(), out.value().to_bits());
-        let want: Vec<u64> = out
-            .backward()
-            .wrt_all(&w)
-            .iter()
-            .map(|g| g.to_bits())
-            .collect();
-        let got: Vec<u64> = r.grad().iter().map(|g| g.to_bits()).collect();
-        assert_eq!(got, want);
+        assert_replays_like_recording(f.run(&at).unwrap(), out, &w);
     }
 
     #[test]
@@ -731,16 +730,7 @@ mod tests {
         let fresh = Tape::<f32>::new();
         let q = fresh.vars(&at);
         let out = loss(&fresh, &q);
-        let r = f.run(&at).unwrap();
-        assert_eq!(r.value().to_bits(), out.value().to_bits());
-        let want: Vec<u32> = out
-            .backward()
-            .wrt_all(&q)
-            .iter()
-            .map(|g| g.to_bits())
-            .collect();
-        let got: Vec<u32> = r.grad().iter().map(|g| g.to_bits()).collect();
-        assert_eq!(got, want);
+        assert_replays_like_recording(f.run(&at).unwrap(), out, &q);
     }
 
     #[test]
