@@ -476,19 +476,17 @@ impl<T: Scalar> Program<T> {
         let zero = T::zero();
         let (lane, xs, bias) = self.lane_at(repeat, j);
         let weights = xs as usize..xs as usize + n;
+        // The weights' adjoints and values.
         let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
-        for ((g, w), (a, &x)) in g
-            .iter_mut()
-            .zip(&mut w)
-            .zip(adj[weights.clone()].iter().zip(&values[weights.clone()]))
-        {
-            (*g, *w) = (a.get(), x);
+        for (i, x) in weights.clone().enumerate() {
+            (g[i], w[i]) = (adj[x].get(), values[x]);
         }
         let (g_w, w) = (&mut g[..n], &w[..n]);
         let mut g_b = adj[bias as usize].get();
         let step = lane.step as usize;
         for (p, k) in repeat.position(j).enumerate().rev() {
             let slot = self.leaves + k;
+            // As in `run_neuron_backward`: nothing passed on from a zero adjoint.
             let a = adj[slot].replace(zero);
             if a == zero {
                 continue;
