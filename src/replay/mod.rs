@@ -196,14 +196,23 @@ impl<'a, T: Copy> Replay<'a, T> {
     /// # Panics
     ///
     /// When there is no gradient row `k` (after [`CompiledTape::vjp`] there is only row 0).
+    #[track_caller]
     pub fn grad_of(&self, k: usize) -> &'a [T] {
-        let rows = self.grads.len() / self.inputs.max(1);
-        assert!(
-            k < rows || (self.inputs == 0 && k < self.values.len()),
-            "replay: no gradient row {k}; this replay has {rows}"
-        );
-        &self.grads[k * self.inputs..(k + 1) * self.inputs]
+        // Found without dividing: this is called once per step of a training loop.
+        let n = self.inputs;
+        let row = k.checked_mul(n).and_then(|at| Some(at..at.checked_add(n)?));
+        match row.and_then(|row| self.grads.get(row)) {
+            Some(grad) if n > 0 || k < self.values.len() => grad,
+            _ => no_row(k, self.grads.len() / n.max(1)),
+        }
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn no_row(k: usize, rows: usize) -> ! {
+    panic!("replay: no gradient row {k}; this replay has {rows}")
 }
 
 #[cold]
