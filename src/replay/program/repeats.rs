@@ -125,32 +125,25 @@ macro_rules! specialized {
     }};
     (@shape $self:ident.$method:ident($repeat:ident, $j:ident, $n:literal, $shape:ident
      $(, $arg:expr)*)) => {{
-        let fixed = |act, konst| Shape::new(act, konst, $shape.bias_first());
-        match ($shape.act(), $shape.konst()) {
-            (Act::Identity, false) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Identity, false) $(, $arg)*)
-            }
-            (Act::Identity, true) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Identity, true) $(, $arg)*)
-            }
-            (Act::Tanh, false) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Tanh, false) $(, $arg)*)
-            }
-            (Act::Tanh, true) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Tanh, true) $(, $arg)*)
-            }
-            (Act::Sigmoid, false) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Sigmoid, false) $(, $arg)*)
-            }
-            (Act::Sigmoid, true) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Sigmoid, true) $(, $arg)*)
-            }
-            (Act::Relu, false) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Relu, false) $(, $arg)*)
-            }
-            (Act::Relu, true) => {
-                $self.$method($repeat, $j, $n, fixed(Act::Relu, true) $(, $arg)*)
-            }
+        match $shape.act() {
+            Act::Identity => specialized!(@konst Act::Identity,
+                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+            Act::Tanh => specialized!(@konst Act::Tanh,
+                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+            Act::Sigmoid => specialized!(@konst Act::Sigmoid,
+                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+            Act::Relu => specialized!(@konst Act::Relu,
+                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+        }
+    }};
+    // The activation `act` as a constant, and the kind of partners as one by the branch taken.
+    (@konst $act:expr, $self:ident.$method:ident($repeat:ident, $j:ident, $n:literal,
+     $shape:ident $(, $arg:expr)*)) => {{
+        let fixed = |konst| Shape::new($act, konst, $shape.bias_first());
+        if $shape.konst() {
+            $self.$method($repeat, $j, $n, fixed(true) $(, $arg)*)
+        } else {
+            $self.$method($repeat, $j, $n, fixed(false) $(, $arg)*)
         }
     }};
 }
