@@ -554,6 +554,17 @@ mod tests {
         tape.compile(&p, &[loss]).unwrap()
     }
 
+    /// The repeats of a program with one, `times` blocks of `len` from instruction `start`.
+    fn only(start: u32, len: u32, times: u32) -> Vec<Repeat> {
+        let lanes = 0;
+        vec![Repeat {
+            start,
+            len,
+            times,
+            lanes,
+        }]
+    }
+
     /// Asserts that the replay `r` holds the value of `out`, recorded afresh, and its gradient
     /// with respect to `wrt`, bit for bit (an `f32` widens to `f64` exactly).
     fn assert_replays_like_recording<T: Scalar>(r: Replay<T>, out: Var<T>, wrt: &[Var<T>]) {
@@ -568,13 +579,7 @@ mod tests {
         // Four neurons, the output neuron and the squared error, four times; then the sum and
         // the scaling.
         assert_eq!(f.program.instructions().len(), 26);
-        let repeat = Repeat {
-            start: 0,
-            len: 6,
-            times: 4,
-            lanes: 0,
-        };
-        assert_eq!(f.program.repeats, vec![repeat]);
+        assert_eq!(f.program.repeats, only(0, 6, 4));
         // Each neuron reads the same weights on every point: the hidden ones their point's two
         // constants, nine on from block to block (a block's constants are its four neurons' two
         // and its target); the output one its block's hidden values, a block (six slots) on.
@@ -656,16 +661,7 @@ mod tests {
             })
             .collect();
         let f = tape.compile(&p, &[tape.sum(&terms)]).unwrap();
-        let (start, len, times) = (0, 3, 3);
-        assert_eq!(
-            f.program.repeats,
-            vec![Repeat {
-                start,
-                len,
-                times,
-                lanes: 0
-            }]
-        );
+        assert_eq!(f.program.repeats, only(0, 3, 3));
     }
 
     #[test]
@@ -688,16 +684,7 @@ mod tests {
                 Ok(loss)
             })
             .unwrap();
-        let (start, len, times) = (0, 6, 4);
-        assert_eq!(
-            f.program.repeats,
-            vec![Repeat {
-                start,
-                len,
-                times,
-                lanes: 0
-            }]
-        );
+        assert_eq!(f.program.repeats, only(0, 6, 4));
     }
 
     #[test]
@@ -738,15 +725,6 @@ mod tests {
         let b = (h[1] - 1.0).powi(2);
         let o = (tape.dot(&p[0..2], &h[2..4]) + p[2]).tanh();
         let f = tape.compile(&p, &[a + b + o]).unwrap();
-        let (start, len, times) = (0, 1, 4);
-        assert_eq!(
-            f.program.repeats,
-            vec![Repeat {
-                start,
-                len,
-                times,
-                lanes: 0
-            }]
-        );
+        assert_eq!(f.program.repeats, only(0, 1, 4));
     }
 }
