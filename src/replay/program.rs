@@ -19,9 +19,9 @@
 //!
 //! - a neuron — a `dot`, the `+` of its bias, and optionally a `tanh`, `sigmoid` or `relu` — is
 //!   one [`Ins::Neuron`]: one dispatch and one stored value instead of three;
-//! - a squared difference — `(x + c)²`, `(c - x)²` or `(x - y)²`, as in a squared error or
-//!   Rosenbrock's terms — is one instruction instead of two, or three with a constant factor
-//!   after it (`c·(x - y)²`);
+//! - a squared difference — `(x + c)²`, `(c - x)²`, `(x - y)²` or `(x - y²)²`, as in a squared
+//!   error or Rosenbrock's terms — is one instruction instead of two (three for `(x - y²)²`),
+//!   and one more with a constant factor after it (`c·(x - y)²`);
 //! - a sum of three, `x + (y + z)` or `(x + y) + z`, as in `f += a + b`, is one instruction.
 //!
 //! The fused backward pass makes the updates the separate nodes would, in their order, so this
@@ -555,11 +555,11 @@ impl<T: Scalar> Program<T> {
                     self.neurons[m as usize].runs = runs;
                     let at = at as usize;
                     if let (true, Ok(n)) = (runs, u16::try_from(n)) {
+                        let (Partners::Values(ys) | Partners::Consts(ys)) =
+                            self.run_partners(at, usize::from(n), info.weights);
                         self.ins[k] = Ins::RunNeuron {
                             xs: self.operands[at],
-                            ys: info
-                                .weights
-                                .unwrap_or_else(|| self.operands[at + usize::from(n)]),
+                            ys,
                             bias: info.bias,
                             n,
                             shape: Shape::new(info.act, info.weights.is_some(), info.bias_first),
@@ -936,10 +936,7 @@ impl<T: Scalar> Program<T> {
         let (at, n) = (at as usize, n as usize);
         let v = |x: u32| values[x as usize].get();
         if runs {
-            let partners = match weights {
-                None => Partners::Values(self.operands[at + n]),
-                Some(c) => Partners::Consts(c),
-            };
+            let partners = self.run_partners(at, n, weights);
             return self.run_dot(self.operands[at], partners, n, values);
         }
         match weights {
@@ -952,6 +949,16 @@ impl<T: Scalar> Program<T> {
                 let xs = &self.operands[at..at + n];
                 weighted_sum(xs.iter().zip(ws).map(|(&x, &w)| (v(x), w)))
             }
+        }
+    }
+
+    /// The partners of a dot product on `operands[at..]` whose lists are runs: the run of values
+    /// that starts after its `n` factors, or its constant weights from `consts[c]`.
+    #[inline(always)]
+    fn run_partners(&self, at: usize, n: usize, weights: Option<u32>) -> Partners {
+        match weights {
+            None => Partners::Values(self.operands[at + n]),
+            Some(c) => Partners::Consts(c),
         }
     }
 
@@ -985,10 +992,7 @@ impl<T: Scalar> Program<T> {
         let (at, n) = (at as usize, n as usize);
         let v = |x: u32| values[x as usize];
         if runs {
-            let partners = match weights {
-                None => Partners::Values(self.operands[at + n]),
-                Some(c) => Partners::Consts(c),
-            };
+            let partners = self.run_partners(at, n, weights);
             return self.run_dot_backward(self.operands[at], partners, n, a, adj, values);
         }
         match weights {
@@ -1079,8 +1083,9 @@ impl<T: Scalar> Program<T> {
         self.run_dot_backward(xs, shape.partners(ys), n, a, adj, values);
     }
 
-    /// The value of a fused square, [`Ins::AddConstSquared`], [`Ins::RSubConstSquared`] or
-    /// [`Ins::SubSquared`]: `u²` of its base `u`, times its constant factor if it has one.
+    /// The value of a fused square, [`Ins::AddConstSquared`], [`Ins::RSubConstSquared`],
+    /// [`Ins::SubSquared`] or [`Ins::SubSquareSquared`]: `u²` of its base `u`, times its constant
+    /// factor if it has one.
     #[inline(always)]
     fn fused_square(&self, ins: &Ins, values: &[Cell<T>]) -> T {
         let v = |x: u32| values[x as usize].get();
@@ -1116,7 +1121,8 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The sweep's updates for a fused square ([`Ins::AddConstSquared`],
-    /// [`Ins::RSubConstSquared`], [`Ins::SubSquared`]) with the (non-zero) adjoint `a`.
+    /// [`Ins::RSubConstSquared`], [`Ins::SubSquared`], [`Ins::SubSquareSquared`]) with the
+    /// (non-zero) adjoint `a`.
     #[inline(always)]
     fn fused_square_backward(&self, ins: &Ins, a: T, adj: &[Cell<T>], values: &[T]) {
         let v = |x: u32| values[x as usize];
