@@ -1199,8 +1199,8 @@ enum BlockOp {
         source: u8,
         shared: bool,
     },
-    /// `(a + c)²`, `(c - a)²` or `(a - b)²`, times `c` if the flag says so, on the block's
-    /// nodes (`b` may also be a parameter).
+    /// `(a + c)²`, `(c - a)²`, `(a - b)²` or `(a - b²)²`, times `c` if the flag says so, on the
+    /// block's nodes (`b` may also be a parameter).
     Squared(u8, usize, usize, f64, bool),
     /// `exp` of a block node: a kind that repeats do not run.
     Exp(usize),
@@ -1221,7 +1221,7 @@ fn block_op() -> impl Strategy<Value = BlockOp> {
                 shared
             }
         ),
-        2 => (0u8..3, i.clone(), i.clone(), -2.0f64..2.0, any::<bool>())
+        2 => (0u8..4, i.clone(), i.clone(), -2.0f64..2.0, any::<bool>())
             .prop_map(|(k, a, b, c, scaled)| BlockOp::Squared(k, a, b, c, scaled)),
         1 => i.clone().prop_map(BlockOp::Exp),
         1 => (i.clone(), i).prop_map(|(a, b)| BlockOp::Across(a, b)),
@@ -1289,7 +1289,8 @@ fn record_blocks<'t>(
                     let u = match k {
                         0 => at(a) + c,
                         1 => c - at(a),
-                        _ => at(a) - b,
+                        2 => at(a) - b,
+                        _ => at(a) - b.powi(2),
                     };
                     let sq = u.powi(2);
                     nodes.push(if scaled { sq * c } else { sq });
