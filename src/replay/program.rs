@@ -53,7 +53,7 @@ use super::check;
 
 mod repeats;
 
-use repeats::{Lane, Repeat};
+use repeats::{Group, Lane, Repeat};
 
 /// One node of the program, or a few fused. Instruction `k` writes value slot `leaves + k`; `x`
 /// and `y` are the value slots of the operands, `c` an index into [`Program::consts`], `q` into
@@ -172,8 +172,10 @@ pub(super) struct Program<T> {
     /// The stretches made of repeated blocks, in order, which the passes run position by
     /// position across the blocks ([`Program::find_repeats`]).
     repeats: Vec<Repeat>,
-    /// What is known of each position of each repeat: its [`Lane`], if it has one.
-    lanes: Vec<Option<Lane>>,
+    /// The groups of positions of the repeats, each repeat's in order.
+    groups: Vec<Group>,
+    /// The lanes of the positions that have one, in order.
+    lanes: Vec<Lane>,
 }
 
 /// The `s` of a fused square with no constant factor.
@@ -411,6 +413,7 @@ impl<T: Scalar> Program<T> {
             guard_nodes: guards,
             leaves,
             repeats: Vec::new(),
+            groups: Vec::new(),
             lanes: Vec::new(),
         };
         // Cursors on the parent, partial and constant stacks; each leaf holds one constant.

@@ -27,6 +27,10 @@
 //! for all the blocks and the backward pass sums their adjoints' terms in registers ([`Lane`]):
 //! the same additions, in the same order, as through memory.
 //!
+//! Consecutive positions of the same kind — a layer's neurons, all of one length and shape —
+//! make a [`Group`], which the passes dispatch on once: a small batch (XOR's four points) pays
+//! the choice of code once per layer, not once per neuron.
+//!
 //! Only fused neurons whose lists are runs and fused squares make up blocks — what a network and
 //! its squared error record, and what the passes here have code of their own for. Any other
 //! instruction ends a stretch; so a comparison is never run out of recorded order, and a
@@ -40,22 +44,49 @@ use crate::Scalar;
 use crate::ops::nary::weighted_sum;
 
 /// `times` blocks of `len` instructions from instruction `start`, run position by position;
-/// what is known of each position is in [`Program::lanes`], from `lanes` on.
+/// its positions make up the [`Group`]s [`Program::groups`]`[groups..groups + count]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Repeat {
     start: u32,
     len: u32,
     times: u32,
-    lanes: u32,
+    groups: u32,
+    count: u32,
 }
 
-/// A position of a repeat whose fused neurons all read the same weights and the same bias — a
-/// layer's neuron on each data point — and whose partners lie a fixed `step` apart from block
-/// to block: block `p`'s from `ys + p · step`. The passes then read the weights and the bias
-/// once for all the blocks, and the backward pass sums their adjoints' terms in registers
-/// ([`Program::shared_neurons_backward`]).
+/// Consecutive positions of a repeat that the passes run with one dispatch: fused neurons of
+/// the same length and shape, each position with a [`Lane`] or each without, or fused squares.
+/// A layer of a network, on every data point, is one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Group {
+    /// The first position and how many there are.
+    first: u32,
+    count: u32,
+    /// For [`Kind::Lanes`], where the positions' lanes start in [`Program::lanes`].
+    lanes: u32,
+    kind: Kind,
+}
+
+/// What a [`Group`]'s positions hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Fused neurons of `n` inputs and the shape `shape`, each position with a [`Lane`].
+    Lanes { n: u16, shape: Shape },
+    /// Fused neurons of `n` inputs and the shape `shape`, run block by block.
+    Neurons { n: u16, shape: Shape },
+    /// Fused squares of any kind.
+    Squares,
+}
+
+/// A position of a repeat whose fused neurons all read the same weights, from slot `xs`, and
+/// the same bias — a layer's neuron on each data point — and whose partners lie a fixed `step`
+/// apart from block to block: block `p`'s from `ys + p · step`. The passes then read the
+/// weights and the bias once for all the blocks, and the backward pass sums their adjoints'
+/// terms in registers ([`Program::shared_neurons_backward`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Lane {
+    xs: u32,
+    bias: u32,
     ys: u32,
     step: u32,
 }
@@ -78,6 +109,23 @@ impl Repeat {
     fn position(self, j: usize) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator {
         let (start, len) = (self.start as usize, self.len as usize);
         (0..self.times as usize).map(move |p| start + p * len + j)
+    }
+
+    /// Where its groups are in [`Program::groups`].
+    fn groups(self) -> std::ops::Range<usize> {
+        self.groups as usize..(self.groups + self.count) as usize
+    }
+}
+
+impl Group {
+    /// Its positions, in order.
+    fn positions(self) -> std::ops::Range<usize> {
+        self.first as usize..(self.first + self.count) as usize
+    }
+
+    /// Where its positions' lanes are in [`Program::lanes`] (only for [`Kind::Lanes`]).
+    fn lanes(self) -> std::ops::Range<usize> {
+        self.lanes as usize..(self.lanes + self.count) as usize
     }
 }
 
@@ -108,42 +156,42 @@ struct Reads {
     other_position: bool,
 }
 
-/// Calls `method(repeat, j, n, shape, rest…)` for the fused neurons of one position. When `n`
-/// is 1 to 4, it passes `n` and the activation and kind of partners of `shape` as constants, so
-/// that each call, inlined, compiles to a loop of its own (32 in all): the dot products unroll,
-/// each list takes one bounds check and no branch picks the activation.
+/// Calls `method(repeat, group, n, shape, rest…)` for the fused neurons of a [`Group`]. When
+/// `n` is 1 to 4, it passes `n` and the activation and kind of partners of `shape` as
+/// constants, so that each call, inlined, compiles to loops of its own (32 in all): the dot
+/// products unroll, each list takes one bounds check and no branch picks the activation.
 macro_rules! specialized {
-    ($self:ident.$method:ident($repeat:expr, $j:expr, $shape:expr $(, $arg:expr)*), $n:expr) => {{
-        let (repeat, j, shape): (Repeat, usize, Shape) = ($repeat, $j, $shape);
+    ($self:ident.$method:ident($repeat:expr, $group:expr, $shape:expr $(, $arg:expr)*), $n:expr) => {{
+        let (repeat, group, shape): (Repeat, Group, Shape) = ($repeat, $group, $shape);
         match $n {
-            1 => specialized!(@shape $self.$method(repeat, j, 1, shape $(, $arg)*)),
-            2 => specialized!(@shape $self.$method(repeat, j, 2, shape $(, $arg)*)),
-            3 => specialized!(@shape $self.$method(repeat, j, 3, shape $(, $arg)*)),
-            4 => specialized!(@shape $self.$method(repeat, j, 4, shape $(, $arg)*)),
-            n => $self.$method(repeat, j, usize::from(n), shape $(, $arg)*),
+            1 => specialized!(@shape $self.$method(repeat, group, 1, shape $(, $arg)*)),
+            2 => specialized!(@shape $self.$method(repeat, group, 2, shape $(, $arg)*)),
+            3 => specialized!(@shape $self.$method(repeat, group, 3, shape $(, $arg)*)),
+            4 => specialized!(@shape $self.$method(repeat, group, 4, shape $(, $arg)*)),
+            n => $self.$method(repeat, group, usize::from(n), shape $(, $arg)*),
         }
     }};
-    (@shape $self:ident.$method:ident($repeat:ident, $j:ident, $n:literal, $shape:ident
+    (@shape $self:ident.$method:ident($repeat:ident, $group:ident, $n:literal, $shape:ident
      $(, $arg:expr)*)) => {{
         match $shape.act() {
             Act::Identity => specialized!(@konst Act::Identity,
-                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
             Act::Tanh => specialized!(@konst Act::Tanh,
-                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
             Act::Sigmoid => specialized!(@konst Act::Sigmoid,
-                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
             Act::Relu => specialized!(@konst Act::Relu,
-                $self.$method($repeat, $j, $n, $shape $(, $arg)*)),
+                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
         }
     }};
     // The activation `act` as a constant, and the kind of partners as one by the branch taken.
-    (@konst $act:expr, $self:ident.$method:ident($repeat:ident, $j:ident, $n:literal,
+    (@konst $act:expr, $self:ident.$method:ident($repeat:ident, $group:ident, $n:literal,
      $shape:ident $(, $arg:expr)*)) => {{
         let fixed = |konst| Shape::new($act, konst, $shape.bias_first());
         if $shape.konst() {
-            $self.$method($repeat, $j, $n, fixed(true) $(, $arg)*)
+            $self.$method($repeat, $group, $n, fixed(true) $(, $arg)*)
         } else {
-            $self.$method($repeat, $j, $n, fixed(false) $(, $arg)*)
+            $self.$method($repeat, $group, $n, fixed(false) $(, $arg)*)
         }
     }};
 }
@@ -211,16 +259,14 @@ impl<T: Scalar> Program<T> {
                 .max_by_key(|&(len, times)| len * times);
             match best {
                 Some((len, times)) => {
-                    let repeat = Repeat {
+                    let mut repeat = Repeat {
                         start: super::word(s),
                         len: super::word(len),
                         times: super::word(times),
-                        lanes: super::word(self.lanes.len()),
+                        groups: super::word(self.groups.len()),
+                        count: 0,
                     };
-                    for j in 0..len {
-                        let lane = self.lane(repeat, j);
-                        self.lanes.push(lane);
-                    }
+                    self.group(&mut repeat);
                     self.repeats.push(repeat);
                     s += len * times;
                 }
@@ -289,6 +335,36 @@ impl<T: Scalar> Program<T> {
         times
     }
 
+    /// Sorts the positions of `repeat` into [`Group`]s, appended to [`Program::groups`] (and
+    /// their lanes to [`Program::lanes`]): each position joins the group before it if it holds
+    /// the same kind of instructions.
+    fn group(&mut self, repeat: &mut Repeat) {
+        for j in 0..repeat.len {
+            let ins = self.ins[repeat.start() + j as usize];
+            let lane = self.lane(*repeat, j as usize);
+            let kind = match (ins, lane) {
+                (Ins::RunNeuron { n, shape, .. }, Some(_)) => Kind::Lanes { n, shape },
+                (Ins::RunNeuron { n, shape, .. }, None) => Kind::Neurons { n, shape },
+                _ => Kind::Squares,
+            };
+            let lanes = super::word(self.lanes.len());
+            self.lanes.extend(lane);
+            match self.groups[repeat.groups()].last_mut() {
+                Some(group) if group.kind == kind => group.count += 1,
+                _ => {
+                    let (first, count) = (j, 1);
+                    self.groups.push(Group {
+                        first,
+                        count,
+                        lanes,
+                        kind,
+                    });
+                    repeat.count += 1;
+                }
+            }
+        }
+    }
+
     /// The [`Lane`] of position `j` of `repeat`, if its neurons have at most [`LANE_INPUTS`]
     /// inputs, all read the same weights and bias, and find their partners a fixed step apart.
     /// The passes then keep the weights, the bias and their adjoints in registers across the
@@ -327,19 +403,22 @@ impl<T: Scalar> Program<T> {
                 return None;
             }
         }
-        Some(Lane { ys, step })
+        Some(Lane { xs, bias, ys, step })
     }
 
-    /// The forward pass over a repeat: position by position, each across the blocks.
+    /// The forward pass over a repeat: position by position, each across the blocks, one
+    /// dispatch per [`Group`] of positions.
     pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
-        for j in 0..repeat.len as usize {
-            match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => match self.lanes[repeat.lanes as usize + j] {
-                    Some(_) => specialized!(self.shared_neurons(repeat, j, shape, values), n),
-                    None => specialized!(self.neurons(repeat, j, shape, values), n),
-                },
-                _ => {
-                    for k in repeat.position(j) {
+        for &group in &self.groups[repeat.groups()] {
+            match group.kind {
+                Kind::Lanes { n, shape } => {
+                    specialized!(self.shared_neurons(repeat, group, shape, values), n)
+                }
+                Kind::Neurons { n, shape } => {
+                    specialized!(self.neurons(repeat, group, shape, values), n)
+                }
+                Kind::Squares => {
+                    for k in group.positions().flat_map(|j| repeat.position(j)) {
                         values[self.leaves + k].set(self.fused_square(&self.ins[k], values));
                     }
                 }
@@ -347,11 +426,11 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The values of the fused neurons at position `j` of a repeat, of `n` inputs each and of
+    /// The values of the fused neurons at the positions of `group`, of `n` inputs each and of
     /// the shape `shape`: [`Program::run_neuron`] on each, specialized by `specialized!`.
     #[inline(always)]
-    fn neurons(&self, repeat: Repeat, j: usize, n: usize, shape: Shape, values: &[Cell<T>]) {
-        for k in repeat.position(j) {
+    fn neurons(&self, repeat: Repeat, group: Group, n: usize, shape: Shape, values: &[Cell<T>]) {
+        for k in group.positions().flat_map(|j| repeat.position(j)) {
             let (xs, ys, bias) = run_neuron(&self.ins[k]);
             values[self.leaves + k].set(self.run_neuron(xs, ys, bias, n, shape, values));
         }
@@ -361,19 +440,23 @@ impl<T: Scalar> Program<T> {
     /// blocks from the last.
     pub(super) fn backward_repeat(&self, repeat: Repeat, adj: &[Cell<T>], values: &[T]) {
         let zero = T::zero();
-        for j in (0..repeat.len as usize).rev() {
-            match self.ins[repeat.start() + j] {
-                Ins::RunNeuron { n, shape, .. } => match self.lanes[repeat.lanes as usize + j] {
-                    Some(_) => {
-                        specialized!(
-                            self.shared_neurons_backward(repeat, j, shape, adj, values),
-                            n
-                        )
-                    }
-                    None => specialized!(self.neurons_backward(repeat, j, shape, adj, values), n),
-                },
-                _ => {
-                    for k in repeat.position(j).rev() {
+        for &group in self.groups[repeat.groups()].iter().rev() {
+            match group.kind {
+                Kind::Lanes { n, shape } => {
+                    specialized!(
+                        self.shared_neurons_backward(repeat, group, shape, adj, values),
+                        n
+                    )
+                }
+                Kind::Neurons { n, shape } => {
+                    specialized!(self.neurons_backward(repeat, group, shape, adj, values), n)
+                }
+                Kind::Squares => {
+                    for k in group
+                        .positions()
+                        .rev()
+                        .flat_map(|j| repeat.position(j).rev())
+                    {
                         let a = adj[self.leaves + k].replace(zero);
                         if a != zero {
                             self.fused_square_backward(&self.ins[k], a, adj, values);
@@ -384,21 +467,25 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The sweep's updates for the fused neurons at position `j` of a repeat, from the last
-    /// block to the first: [`Program::run_neuron_backward`] on each, specialized as
-    /// [`Program::neurons`] is.
+    /// The sweep's updates for the fused neurons at the positions of `group`, from the last
+    /// position to the first and at each from the last block to the first:
+    /// [`Program::run_neuron_backward`] on each, specialized as [`Program::neurons`] is.
     #[inline(always)]
     fn neurons_backward(
         &self,
         repeat: Repeat,
-        j: usize,
+        group: Group,
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
         values: &[T],
     ) {
         let zero = T::zero();
-        for k in repeat.position(j).rev() {
+        for k in group
+            .positions()
+            .rev()
+            .flat_map(|j| repeat.position(j).rev())
+        {
             let slot = self.leaves + k;
             let a = adj[slot].replace(zero);
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
@@ -412,101 +499,110 @@ impl<T: Scalar> Program<T> {
 }
 
 impl<T: Scalar> Program<T> {
-    /// The [`Lane`] of position `j` of `repeat`, with the slots of the neurons' weights and
-    /// bias.
+    /// [`Program::neurons`] for a group whose positions have [`Lane`]s: at each position the
+    /// weights and the bias are read once, and each block's partners found by the lane's step.
+    /// The same expressions on the same operands as [`Program::run_neuron`].
     #[inline(always)]
-    fn lane_at(&self, repeat: Repeat, j: usize) -> (Lane, u32, u32) {
-        let lane =
-            self.lanes[repeat.lanes as usize + j].expect("invariant: the position has a lane");
-        let (xs, _, bias) = run_neuron(&self.ins[repeat.start() + j]);
-        (lane, xs, bias)
+    fn shared_neurons(
+        &self,
+        repeat: Repeat,
+        group: Group,
+        n: usize,
+        shape: Shape,
+        values: &[Cell<T>],
+    ) {
+        let (len, times) = (repeat.len as usize, repeat.times as usize);
+        for (lane, j) in self.lanes[group.lanes()].iter().zip(group.positions()) {
+            let xs = lane.xs as usize;
+            let mut w = [T::zero(); LANE_INPUTS];
+            for (w, x) in w.iter_mut().zip(&values[xs..xs + n]) {
+                *w = x.get();
+            }
+            let (w, b) = (&w[..n], values[lane.bias as usize].get());
+            let (mut ys, step) = (lane.ys as usize, lane.step as usize);
+            let mut out = self.leaves + repeat.start() + j;
+            for _ in 0..times {
+                let sum = if shape.konst() {
+                    let cs = &self.consts[ys..ys + n];
+                    weighted_sum(w.iter().zip(cs).map(|(&x, &c)| (x, c)))
+                } else {
+                    weighted_sum(
+                        w.iter()
+                            .zip(&values[ys..ys + n])
+                            .map(|(&x, y)| (x, y.get())),
+                    )
+                };
+                let z = add_bias(sum, b, shape.bias_first());
+                values[out].set(shape.act().value(z));
+                (ys, out) = (ys + step, out + len);
+            }
+        }
     }
 
-    /// [`Program::neurons`] for a position with a [`Lane`]: the weights and the bias are read
-    /// once, and each block's partners found by the lane's step. The same expressions on the
-    /// same operands as [`Program::run_neuron`].
-    #[inline(always)]
-    fn shared_neurons(&self, repeat: Repeat, j: usize, n: usize, shape: Shape, values: &[Cell<T>]) {
-        let (lane, xs, bias) = self.lane_at(repeat, j);
-        let mut w = [T::zero(); LANE_INPUTS];
-        for (w, x) in w.iter_mut().zip(&values[xs as usize..xs as usize + n]) {
-            *w = x.get();
-        }
-        let (w, b) = (&w[..n], values[bias as usize].get());
-        let (mut ys, step) = (lane.ys as usize, lane.step as usize);
-        for k in repeat.position(j) {
-            let sum = if shape.konst() {
-                let cs = &self.consts[ys..ys + n];
-                weighted_sum(w.iter().zip(cs).map(|(&x, &c)| (x, c)))
-            } else {
-                weighted_sum(
-                    w.iter()
-                        .zip(&values[ys..ys + n])
-                        .map(|(&x, y)| (x, y.get())),
-                )
-            };
-            let z = add_bias(sum, b, shape.bias_first());
-            values[self.leaves + k].set(shape.act().value(z));
-            ys += step;
-        }
-    }
-
-    /// [`Program::neurons_backward`] for a position with a [`Lane`]. The adjoints of the weights
-    /// and the bias are read once, receive each block's term in registers, from the last block
-    /// to the first as the sweep gives them, and are written back once: the same additions in
-    /// the same order as [`Program::run_neuron_backward`] makes through memory, since no other
-    /// update of the position touches those slots ([`Program::lane`]).
+    /// [`Program::neurons_backward`] for a group whose positions have [`Lane`]s. At each
+    /// position the adjoints of the weights and the bias are read once, receive each block's
+    /// term in registers, from the last block to the first as the sweep gives them, and are
+    /// written back once: the same additions in the same order as
+    /// [`Program::run_neuron_backward`] makes through memory, since no other update of the
+    /// position touches those slots ([`Program::lane`]).
     #[inline(always)]
     fn shared_neurons_backward(
         &self,
         repeat: Repeat,
-        j: usize,
+        group: Group,
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
         values: &[T],
     ) {
         let zero = T::zero();
-        let (lane, xs, bias) = self.lane_at(repeat, j);
-        let weights = xs as usize..xs as usize + n;
-        // The weights' adjoints and values.
-        let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
-        for (i, x) in weights.clone().enumerate() {
-            (g[i], w[i]) = (adj[x].get(), values[x]);
-        }
-        let (g_w, w) = (&mut g[..n], &w[..n]);
-        let mut g_b = adj[bias as usize].get();
-        let step = lane.step as usize;
-        for (p, k) in repeat.position(j).enumerate().rev() {
-            let slot = self.leaves + k;
-            // As in `run_neuron_backward`: nothing passed on from a zero adjoint.
-            let a = adj[slot].replace(zero);
-            if a == zero {
-                continue;
+        let (len, times) = (repeat.len as usize, repeat.times as usize);
+        let last = times - 1;
+        let lanes = self.lanes[group.lanes()].iter().zip(group.positions());
+        for (lane, j) in lanes.rev() {
+            let weights = lane.xs as usize..lane.xs as usize + n;
+            // The weights' adjoints and values.
+            let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
+            for ((g, w), x) in g.iter_mut().zip(&mut w).zip(weights.clone()) {
+                (*g, *w) = (adj[x].get(), values[x]);
             }
-            let a = shape.act().passed(values[slot], a);
-            if a == zero {
-                continue;
+            let (g_w, w) = (&mut g[..n], &w[..n]);
+            let mut g_b = adj[lane.bias as usize].get();
+            // The last block's slot and partners; both step back a block at a time.
+            let step = lane.step as usize;
+            let mut slot = self.leaves + repeat.start() + j + last * len;
+            let mut ys = lane.ys as usize + last * step;
+            for _ in 0..times {
+                let (at, from) = (slot, ys);
+                (slot, ys) = (slot.wrapping_sub(len), ys.wrapping_sub(step));
+                // As in `run_neuron_backward`: nothing passed on from a zero adjoint.
+                let a = adj[at].replace(zero);
+                if a == zero {
+                    continue;
+                }
+                let a = shape.act().passed(values[at], a);
+                if a == zero {
+                    continue;
+                }
+                g_b += a;
+                if shape.konst() {
+                    for (g, &c) in g_w.iter_mut().zip(&self.consts[from..from + n]) {
+                        *g += c * a;
+                    }
+                } else {
+                    for (g, &y) in g_w.iter_mut().zip(&values[from..from + n]) {
+                        *g += y * a;
+                    }
+                    for (g, &x) in adj[from..from + n].iter().zip(w) {
+                        g.set(g.get() + x * a);
+                    }
+                }
             }
-            g_b += a;
-            let ys = lane.ys as usize + p * step;
-            if shape.konst() {
-                for (g, &c) in g_w.iter_mut().zip(&self.consts[ys..ys + n]) {
-                    *g += c * a;
-                }
-            } else {
-                for (g, &y) in g_w.iter_mut().zip(&values[ys..ys + n]) {
-                    *g += y * a;
-                }
-                for (g, &x) in adj[ys..ys + n].iter().zip(w) {
-                    g.set(g.get() + x * a);
-                }
+            for (a, &g) in adj[weights].iter().zip(&*g_w) {
+                a.set(g);
             }
+            adj[lane.bias as usize].set(g_b);
         }
-        for (a, &g) in adj[weights].iter().zip(&*g_w) {
-            a.set(g);
-        }
-        adj[bias as usize].set(g_b);
     }
 }
 
@@ -523,7 +619,8 @@ fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
 mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
-    use super::{Lane, Repeat};
+    use super::super::{Act, Shape};
+    use super::{Kind, Lane};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
     use crate::{CompiledTape, Replay, Scalar, Tape, Var};
@@ -554,15 +651,16 @@ mod tests {
         tape.compile(&p, &[loss]).unwrap()
     }
 
-    /// The repeats of a program with one, `times` blocks of `len` from instruction `start`.
-    fn only(start: u32, len: u32, times: u32) -> Vec<Repeat> {
-        let lanes = 0;
-        vec![Repeat {
-            start,
-            len,
-            times,
-            lanes,
-        }]
+    /// Each repeat of `f`'s program as `(start, len, times)`.
+    fn spans(f: &CompiledTape) -> Vec<(u32, u32, u32)> {
+        let spans = f.program.repeats.iter();
+        spans.map(|r| (r.start, r.len, r.times)).collect()
+    }
+
+    /// The kinds of the groups of `f`'s program, with their first position and length.
+    fn groups(f: &CompiledTape) -> Vec<(u32, u32, Kind)> {
+        let groups = f.program.groups.iter();
+        groups.map(|g| (g.first, g.count, g.kind)).collect()
     }
 
     /// Asserts that the replay `r` holds the value of `out`, recorded afresh, and its gradient
@@ -579,22 +677,32 @@ mod tests {
         // Four neurons, the output neuron and the squared error, four times; then the sum and
         // the scaling.
         assert_eq!(f.program.instructions().len(), 26);
-        assert_eq!(f.program.repeats, only(0, 6, 4));
-        // Each neuron reads the same weights on every point: the hidden ones their point's two
-        // constants, nine on from block to block (a block's constants are its four neurons' two
-        // and its target); the output one its block's hidden values, a block (six slots) on.
-        // The squared error has no lane.
+        assert_eq!(spans(&f), [(0, 6, 4)]);
+        // The four hidden neurons make one group, the output neuron another, the squared
+        // error a third.
+        let tanh = Shape::new(Act::Tanh, true, false);
+        let sigmoid = Shape::new(Act::Sigmoid, false, false);
+        let hidden = Kind::Lanes { n: 2, shape: tanh };
+        let output = Kind::Lanes {
+            n: 4,
+            shape: sigmoid,
+        };
+        assert_eq!(
+            groups(&f),
+            [(0, 4, hidden), (4, 1, output), (5, 1, Kind::Squares)]
+        );
+        // Each neuron reads the same weights on every point: hidden neuron j its three
+        // parameters and its point's two constants, nine on from block to block (a block's
+        // constants are its four neurons' two and its target); the output neuron its block's
+        // hidden values, a block (six slots) on.
         let lanes = &f.program.lanes;
-        assert_eq!(lanes.len(), 6);
-        for (j, lane) in lanes[..4].iter().enumerate() {
-            let Some(Lane { step, .. }) = lane else {
-                panic!("hidden neuron {j} has no lane")
-            };
-            assert_eq!(*step, 9);
+        assert_eq!(lanes.len(), 5);
+        for (j, lane) in (0u32..).zip(&lanes[..4]) {
+            assert_eq!((lane.xs, lane.bias, lane.step), (3 * j, 3 * j + 2, 9));
         }
         let ys = u32::try_from(f.program.leaves).unwrap();
-        assert_eq!(lanes[4], Some(Lane { ys, step: 6 }));
-        assert_eq!(lanes[5], None);
+        let (xs, bias, step) = (12, 16, 6);
+        assert_eq!(lanes[4], Lane { xs, bias, ys, step });
     }
 
     #[test]
@@ -616,7 +724,8 @@ mod tests {
         let v = tape.vars(&values);
         let mut f = tape.compile(&v, &[loss(&tape, &v[..3], &v[3..])]).unwrap();
         assert_eq!(f.program.repeats.len(), 1);
-        assert_eq!(f.program.lanes[0], None);
+        assert!(f.program.lanes.is_empty());
+        assert!(matches!(groups(&f)[0], (0, 1, Kind::Neurons { n: 2, .. })));
         let at = [-0.4, 0.7, 0.2, 0.5, -1.5, 1.0, 0.25, -0.5, 2.0, 0.75, 1.25];
         let fresh = Tape::new();
         let w = fresh.vars(&at);
@@ -661,7 +770,7 @@ mod tests {
             })
             .collect();
         let f = tape.compile(&p, &[tape.sum(&terms)]).unwrap();
-        assert_eq!(f.program.repeats, only(0, 3, 3));
+        assert_eq!(spans(&f), [(0, 3, 3)]);
     }
 
     #[test]
@@ -684,7 +793,7 @@ mod tests {
                 Ok(loss)
             })
             .unwrap();
-        assert_eq!(f.program.repeats, only(0, 6, 4));
+        assert_eq!(spans(&f), [(0, 6, 4)]);
     }
 
     #[test]
@@ -725,6 +834,6 @@ mod tests {
         let b = (h[1] - 1.0).powi(2);
         let o = (tape.dot(&p[0..2], &h[2..4]) + p[2]).tanh();
         let f = tape.compile(&p, &[a + b + o]).unwrap();
-        assert_eq!(f.program.repeats, only(0, 1, 4));
+        assert_eq!(spans(&f), [(0, 1, 4)]);
     }
 }
