@@ -563,8 +563,9 @@ impl<T: Scalar> Program<T> {
             let weights = lane.xs as usize..lane.xs as usize + n;
             // The weights' adjoints and values.
             let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
-            for ((g, w), x) in g.iter_mut().zip(&mut w).zip(weights.clone()) {
-                (*g, *w) = (adj[x].get(), values[x]);
+            let slots = adj[weights.clone()].iter().zip(&values[weights.clone()]);
+            for ((g, w), (a, &x)) in g.iter_mut().zip(&mut w).zip(slots) {
+                (*g, *w) = (a.get(), x);
             }
             let (g_w, w) = (&mut g[..n], &w[..n]);
             let mut g_b = adj[lane.bias as usize].get();
