@@ -1162,6 +1162,7 @@ impl<T: Scalar> Program<T> {
 
     /// Recomputes the value of every instruction into `values` (whose leaf slots hold the
     /// inputs) and stores the partials the backward pass reads, checking each comparison.
+    #[inline]
     pub(super) fn forward(&mut self, values: &mut [T]) -> Result<(), Error> {
         let values = Cell::from_mut(values).as_slice_of_cells();
         let mut k = 0;
@@ -1288,6 +1289,7 @@ impl<T: Scalar> Program<T> {
     /// reading the values of the last forward pass. The leaves' adjoints are left as received;
     /// every other slot's is set back to zero once passed on, so that the next sweep need only
     /// zero the leaves' — a pass over all the adjoints saved.
+    #[inline]
     pub(super) fn backward(&self, adj: &mut [T], values: &[T]) {
         // As cells, as in the forward pass: each instruction takes its own adjoint through the
         // iterator and adds to its operands' by index.
