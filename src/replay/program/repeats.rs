@@ -196,6 +196,40 @@ macro_rules! specialized {
     }};
 }
 
+/// Runs `body` for the fused square `k` at position `j` of each block of `repeat`, the blocks
+/// in the order of `blocks` (the instructions at that position), with `ins` a copy of it. The
+/// kind of square is matched once for the position, and each block's copy is built as that
+/// kind, so that the calls in `body` compile to that kind's code alone.
+macro_rules! each_square {
+    ($self:ident, $repeat:expr, $j:expr, $blocks:expr, |$ins:ident, $k:ident| $body:block) => {
+        match $self.ins[$repeat.start() + $j] {
+            Ins::AddConstSquared { .. } => {
+                each_square!(@as $self, $blocks, AddConstSquared { x, c, s }, $ins, $k, $body)
+            }
+            Ins::RSubConstSquared { .. } => {
+                each_square!(@as $self, $blocks, RSubConstSquared { x, c, s }, $ins, $k, $body)
+            }
+            Ins::SubSquared { .. } => {
+                each_square!(@as $self, $blocks, SubSquared { x, y, s }, $ins, $k, $body)
+            }
+            Ins::SubSquareSquared { .. } => {
+                each_square!(@as $self, $blocks, SubSquareSquared { x, y, s }, $ins, $k, $body)
+            }
+            _ => unreachable!("invariant: a group of squares holds fused squares"),
+        }
+    };
+    (@as $self:ident, $blocks:expr, $variant:ident { $($field:ident),* }, $ins:ident, $k:ident,
+     $body:block) => {
+        for $k in $blocks {
+            let Ins::$variant { $($field),* } = $self.ins[$k] else {
+                unreachable!("invariant: a repeat's blocks match");
+            };
+            let $ins = Ins::$variant { $($field),* };
+            $body
+        }
+    };
+}
+
 impl<T: Scalar> Program<T> {
     /// Finds the stretches of repeated blocks ([`Repeat`]), each as long as it can be, the
     /// program read from the start. A block's length is the distance from its first instruction
@@ -418,8 +452,10 @@ impl<T: Scalar> Program<T> {
                     specialized!(self.neurons(repeat, group, shape, values), n)
                 }
                 Kind::Squares => {
-                    for k in group.positions().flat_map(|j| repeat.position(j)) {
-                        values[self.leaves + k].set(self.fused_square(&self.ins[k], values));
+                    for j in group.positions() {
+                        each_square!(self, repeat, j, repeat.position(j), |ins, k| {
+                            values[self.leaves + k].set(self.fused_square(&ins, values));
+                        });
                     }
                 }
             }
@@ -452,15 +488,13 @@ impl<T: Scalar> Program<T> {
                     specialized!(self.neurons_backward(repeat, group, shape, adj, values), n)
                 }
                 Kind::Squares => {
-                    for k in group
-                        .positions()
-                        .rev()
-                        .flat_map(|j| repeat.position(j).rev())
-                    {
-                        let a = adj[self.leaves + k].replace(zero);
-                        if a != zero {
-                            self.fused_square_backward(&self.ins[k], a, adj, values);
-                        }
+                    for j in group.positions().rev() {
+                        each_square!(self, repeat, j, repeat.position(j).rev(), |ins, k| {
+                            let a = adj[self.leaves + k].replace(zero);
+                            if a != zero {
+                                self.fused_square_backward(&ins, a, adj, values);
+                            }
+                        });
                     }
                 }
             }
