@@ -28,8 +28,8 @@
 //! the same additions, in the same order, as through memory.
 //!
 //! Consecutive positions of the same kind — a layer's neurons, all of one length and shape —
-//! make a [`Group`], which the passes dispatch on once: a small batch (XOR's four points) pays
-//! the choice of code once per layer, not once per neuron.
+//! make a [`Group`], whose code, a [`Kernel`], is chosen when the program is built: a small
+//! batch (XOR's four points) pays one call per layer, not a choice of code per neuron.
 //!
 //! Only fused neurons whose lists are runs and fused squares make up blocks — what a network and
 //! its squared error record, and what the passes here have code of their own for. Any other
@@ -59,6 +59,8 @@ pub(super) struct Repeat {
 /// A layer of a network, on every data point, is one group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Group {
+    /// Its repeat, in [`Program::repeats`].
+    repeat: u32,
     /// The first position and how many there are.
     first: u32,
     count: u32,
@@ -90,6 +92,19 @@ pub(super) struct Lane {
     ys: u32,
     step: u32,
 }
+
+/// The code that runs a [`Group`] in each pass, chosen when the program is built
+/// ([`Kernel::of`]) and called with the index of the group in [`Program::groups`]. A run makes
+/// no choice of code but one call per group, and each kernel, a small function of its own,
+/// sets up only what its own loops use: one large function holding every variant, as before,
+/// saved and loaded the state of all of them on each call (W3: 5% fewer instructions).
+pub(super) struct Kernel<T> {
+    forward: fn(&Program<T>, usize, &[Cell<T>]),
+    backward: BackwardKernel<T>,
+}
+
+/// A backward kernel: the program, the index of the group, the adjoints and the values.
+type BackwardKernel<T> = fn(&Program<T>, usize, &[Cell<T>], &[T]);
 
 /// The most inputs of a neuron whose weights a [`Lane`] keeps in registers.
 const LANE_INPUTS: usize = 4;
@@ -156,44 +171,43 @@ struct Reads {
     other_position: bool,
 }
 
-/// Calls `method(repeat, group, n, shape, rest…)` for the fused neurons of a [`Group`]. When
-/// `n` is 1 to 4, it passes `n` and the activation and kind of partners of `shape` as
-/// constants, so that each call, inlined, compiles to loops of its own (32 in all): the dot
-/// products unroll, each list takes one bounds check and no branch picks the activation.
-macro_rules! specialized {
-    ($self:ident.$method:ident($repeat:expr, $group:expr, $shape:expr $(, $arg:expr)*), $n:expr) => {{
-        let (repeat, group, shape): (Repeat, Group, Shape) = ($repeat, $group, $shape);
+/// The [`Kernel`] of a group of fused neurons of `n` inputs and the shape `shape`, from the
+/// generic functions `forward` and `backward`: when `n` is 1 to 4, with `n`, the activation and
+/// the kind of partners as constants, so that each compiles to loops of its own (64 in all,
+/// lanes and not): the dot products unroll, each list takes one bounds check and no branch
+/// picks the activation. A longer neuron's kernel reads `n` at run time (`N = 0`).
+macro_rules! kernel {
+    ($forward:ident, $backward:ident, $n:expr, $shape:expr) => {{
+        let shape: Shape = $shape;
         match $n {
-            1 => specialized!(@shape $self.$method(repeat, group, 1, shape $(, $arg)*)),
-            2 => specialized!(@shape $self.$method(repeat, group, 2, shape $(, $arg)*)),
-            3 => specialized!(@shape $self.$method(repeat, group, 3, shape $(, $arg)*)),
-            4 => specialized!(@shape $self.$method(repeat, group, 4, shape $(, $arg)*)),
-            n => $self.$method(repeat, group, usize::from(n), shape $(, $arg)*),
+            1 => kernel!(@act $forward, $backward, 1, shape),
+            2 => kernel!(@act $forward, $backward, 2, shape),
+            3 => kernel!(@act $forward, $backward, 3, shape),
+            4 => kernel!(@act $forward, $backward, 4, shape),
+            _ => kernel!(@act $forward, $backward, 0, shape),
         }
     }};
-    (@shape $self:ident.$method:ident($repeat:ident, $group:ident, $n:literal, $shape:ident
-     $(, $arg:expr)*)) => {{
+    (@act $forward:ident, $backward:ident, $n:literal, $shape:ident) => {
         match $shape.act() {
-            Act::Identity => specialized!(@konst Act::Identity,
-                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
-            Act::Tanh => specialized!(@konst Act::Tanh,
-                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
-            Act::Sigmoid => specialized!(@konst Act::Sigmoid,
-                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
-            Act::Relu => specialized!(@konst Act::Relu,
-                $self.$method($repeat, $group, $n, $shape $(, $arg)*)),
+            Act::Identity => kernel!(@konst $forward, $backward, $n, { Act::Identity as u8 }, $shape),
+            Act::Tanh => kernel!(@konst $forward, $backward, $n, { Act::Tanh as u8 }, $shape),
+            Act::Sigmoid => kernel!(@konst $forward, $backward, $n, { Act::Sigmoid as u8 }, $shape),
+            Act::Relu => kernel!(@konst $forward, $backward, $n, { Act::Relu as u8 }, $shape),
         }
-    }};
-    // The activation `act` as a constant, and the kind of partners as one by the branch taken.
-    (@konst $act:expr, $self:ident.$method:ident($repeat:ident, $group:ident, $n:literal,
-     $shape:ident $(, $arg:expr)*)) => {{
-        let fixed = |konst| Shape::new($act, konst, $shape.bias_first());
+    };
+    (@konst $forward:ident, $backward:ident, $n:literal, $act:block, $shape:ident) => {
         if $shape.konst() {
-            $self.$method($repeat, $group, $n, fixed(true) $(, $arg)*)
+            Kernel {
+                forward: $forward::<T, $n, $act, true>,
+                backward: $backward::<T, $n, $act, true>,
+            }
         } else {
-            $self.$method($repeat, $group, $n, fixed(false) $(, $arg)*)
+            Kernel {
+                forward: $forward::<T, $n, $act, false>,
+                backward: $backward::<T, $n, $act, false>,
+            }
         }
-    }};
+    };
 }
 
 /// Runs `body` for the fused square `k` at position `j` of each block of `repeat`, the blocks
@@ -300,7 +314,7 @@ impl<T: Scalar> Program<T> {
                         groups: super::word(self.groups.len()),
                         count: 0,
                     };
-                    self.group(&mut repeat);
+                    self.make_groups(&mut repeat);
                     self.repeats.push(repeat);
                     s += len * times;
                 }
@@ -372,7 +386,7 @@ impl<T: Scalar> Program<T> {
     /// Sorts the positions of `repeat` into [`Group`]s, appended to [`Program::groups`] (and
     /// their lanes to [`Program::lanes`]): each position joins the group before it if it holds
     /// the same kind of instructions.
-    fn group(&mut self, repeat: &mut Repeat) {
+    fn make_groups(&mut self, repeat: &mut Repeat) {
         for j in 0..repeat.len {
             let ins = self.ins[repeat.start() + j as usize];
             let lane = self.lane(*repeat, j as usize);
@@ -388,11 +402,13 @@ impl<T: Scalar> Program<T> {
                 _ => {
                     let (first, count) = (j, 1);
                     self.groups.push(Group {
+                        repeat: super::word(self.repeats.len()),
                         first,
                         count,
                         lanes,
                         kind,
                     });
+                    self.kernels.push(Kernel::of(kind));
                     repeat.count += 1;
                 }
             }
@@ -440,30 +456,24 @@ impl<T: Scalar> Program<T> {
         Some(Lane { xs, bias, ys, step })
     }
 
+    /// Group `g` and its repeat.
+    #[inline(always)]
+    fn group(&self, g: usize) -> (Repeat, Group) {
+        let group = self.groups[g];
+        (self.repeats[group.repeat as usize], group)
+    }
+
     /// The forward pass over a repeat: position by position, each across the blocks, one
-    /// dispatch per [`Group`] of positions.
+    /// call of its [`Kernel`] per [`Group`] of positions.
+    #[inline(always)]
     pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
-        for &group in &self.groups[repeat.groups()] {
-            match group.kind {
-                Kind::Lanes { n, shape } => {
-                    specialized!(self.shared_neurons(repeat, group, shape, values), n)
-                }
-                Kind::Neurons { n, shape } => {
-                    specialized!(self.neurons(repeat, group, shape, values), n)
-                }
-                Kind::Squares => {
-                    for j in group.positions() {
-                        each_square!(self, repeat, j, repeat.position(j), |ins, k| {
-                            values[self.leaves + k].set(self.fused_square(&ins, values));
-                        });
-                    }
-                }
-            }
+        for g in repeat.groups() {
+            (self.kernels[g].forward)(self, g, values);
         }
     }
 
     /// The values of the fused neurons at the positions of `group`, of `n` inputs each and of
-    /// the shape `shape`: [`Program::run_neuron`] on each, specialized by `specialized!`.
+    /// the shape `shape`: [`Program::run_neuron`] on each, specialized by its [`Kernel`].
     #[inline(always)]
     fn neurons(&self, repeat: Repeat, group: Group, n: usize, shape: Shape, values: &[Cell<T>]) {
         for k in group.positions().flat_map(|j| repeat.position(j)) {
@@ -473,31 +483,11 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The backward pass over a repeat: position by position from the last, each across the
-    /// blocks from the last.
+    /// blocks from the last, one call of its [`Kernel`] per [`Group`], the last group first.
+    #[inline(always)]
     pub(super) fn backward_repeat(&self, repeat: Repeat, adj: &[Cell<T>], values: &[T]) {
-        let zero = T::zero();
-        for &group in self.groups[repeat.groups()].iter().rev() {
-            match group.kind {
-                Kind::Lanes { n, shape } => {
-                    specialized!(
-                        self.shared_neurons_backward(repeat, group, shape, adj, values),
-                        n
-                    )
-                }
-                Kind::Neurons { n, shape } => {
-                    specialized!(self.neurons_backward(repeat, group, shape, adj, values), n)
-                }
-                Kind::Squares => {
-                    for j in group.positions().rev() {
-                        each_square!(self, repeat, j, repeat.position(j).rev(), |ins, k| {
-                            let a = adj[self.leaves + k].replace(zero);
-                            if a != zero {
-                                self.fused_square_backward(&ins, a, adj, values);
-                            }
-                        });
-                    }
-                }
-            }
+        for g in repeat.groups().rev() {
+            (self.kernels[g].backward)(self, g, adj, values);
         }
     }
 
@@ -638,6 +628,107 @@ impl<T: Scalar> Program<T> {
             }
             adj[lane.bias as usize].set(g_b);
         }
+    }
+}
+
+impl<T: Scalar> Kernel<T> {
+    /// The kernel of a group of the kind `kind`.
+    fn of(kind: Kind) -> Self {
+        match kind {
+            Kind::Lanes { n, shape } => kernel!(lanes_forward, lanes_backward, n, shape),
+            Kind::Neurons { n, shape } => kernel!(neurons_forward, neurons_backward, n, shape),
+            Kind::Squares => Kernel {
+                forward: squares_forward,
+                backward: squares_backward,
+            },
+        }
+    }
+}
+
+/// The length and shape of a group of fused neurons, with what the kernel fixes as constants:
+/// `N` inputs unless it is 0, the activation `ACT` and constant partners or not, `KONST`.
+#[inline(always)]
+fn fixed<const N: usize, const ACT: u8, const KONST: bool>(group: Group) -> (usize, Shape) {
+    let (Kind::Lanes { n, shape } | Kind::Neurons { n, shape }) = group.kind else {
+        unreachable!("invariant: a neuron kernel runs a group of neurons");
+    };
+    let n = if N == 0 { usize::from(n) } else { N };
+    (
+        n,
+        Shape::new(Act::from_bits(ACT), KONST, shape.bias_first()),
+    )
+}
+
+/// The forward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons`].
+fn lanes_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    g: usize,
+    values: &[Cell<T>],
+) {
+    let (repeat, group) = program.group(g);
+    let (n, shape) = fixed::<N, ACT, KONST>(group);
+    program.shared_neurons(repeat, group, n, shape, values);
+}
+
+/// The backward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons_backward`].
+fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    g: usize,
+    adj: &[Cell<T>],
+    values: &[T],
+) {
+    let (repeat, group) = program.group(g);
+    let (n, shape) = fixed::<N, ACT, KONST>(group);
+    program.shared_neurons_backward(repeat, group, n, shape, adj, values);
+}
+
+/// The forward kernel of a group of [`Kind::Neurons`]: [`Program::neurons`].
+fn neurons_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    g: usize,
+    values: &[Cell<T>],
+) {
+    let (repeat, group) = program.group(g);
+    let (n, shape) = fixed::<N, ACT, KONST>(group);
+    program.neurons(repeat, group, n, shape, values);
+}
+
+/// The backward kernel of a group of [`Kind::Neurons`]: [`Program::neurons_backward`].
+fn neurons_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    g: usize,
+    adj: &[Cell<T>],
+    values: &[T],
+) {
+    let (repeat, group) = program.group(g);
+    let (n, shape) = fixed::<N, ACT, KONST>(group);
+    program.neurons_backward(repeat, group, n, shape, adj, values);
+}
+
+/// The forward kernel of a group of [`Kind::Squares`]: each position's squares across the
+/// blocks, the kind of square matched once per position.
+fn squares_forward<T: Scalar>(program: &Program<T>, g: usize, values: &[Cell<T>]) {
+    let (repeat, group) = program.group(g);
+    for j in group.positions() {
+        each_square!(program, repeat, j, repeat.position(j), |ins, k| {
+            values[program.leaves + k].set(program.fused_square(&ins, values));
+        });
+    }
+}
+
+/// The backward kernel of a group of [`Kind::Squares`]: from the last position to the first,
+/// at each from the last block to the first, the sweep's updates of each square.
+fn squares_backward<T: Scalar>(program: &Program<T>, g: usize, adj: &[Cell<T>], values: &[T]) {
+    let (repeat, group) = program.group(g);
+    let zero = T::zero();
+    for j in group.positions().rev() {
+        each_square!(program, repeat, j, repeat.position(j).rev(), |ins, k| {
+            let a = adj[program.leaves + k].replace(zero);
+            // As the tape's sweep: a node with a zero adjoint passes nothing on.
+            if a != zero {
+                program.fused_square_backward(&ins, a, adj, values);
+            }
+        });
     }
 }
 
