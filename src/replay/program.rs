@@ -180,6 +180,10 @@ pub(super) struct Program<T> {
     kernels: Vec<Kernel<T>>,
 }
 
+/// The longest stretch of instructions between repeats whose sums and constant factors the
+/// passes run inline ([`Program::forward_stretch`]).
+const SHORT_STRETCH: usize = 4;
+
 /// The `s` of a fused square with no constant factor.
 pub(super) const UNSCALED: u32 = u32::MAX;
 
@@ -344,6 +348,18 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
 #[inline(always)]
 fn add_const<T: Scalar>(x: T, c: T) -> T {
     Unary::AddConst(c).eval(x).0
+}
+
+#[inline(always)]
+fn mul_const<T: Scalar>(x: T, c: T) -> T {
+    Unary::MulConst(c).eval(x).0
+}
+
+/// The value of a sum of the slots `xs`, from zero, as the n-ary sum records it.
+#[inline(always)]
+fn sum_of<T: Scalar>(xs: &[u32], values: &[Cell<T>]) -> T {
+    xs.iter()
+        .fold(T::zero(), |acc, &x| acc + values[x as usize].get())
 }
 
 #[inline(always)]
@@ -1173,12 +1189,39 @@ impl<T: Scalar> Program<T> {
             let repeat = self.repeats[r];
             // Between two repeats, or before one at the start, there may be nothing to run.
             if k < repeat.start() {
-                self.forward_range(k..repeat.start(), values)?;
+                self.forward_stretch(k..repeat.start(), values)?;
             }
             self.forward_repeat(repeat, values);
             k = repeat.end();
         }
-        self.forward_range(k..self.ins.len(), values)
+        self.forward_stretch(k..self.ins.len(), values)
+    }
+
+    /// The forward pass over the instructions `range`. A stretch of a few instructions, such
+    /// as the sum and the mean after a batch's repeat, runs its sums and constant factors here,
+    /// inline, and any other instruction alone through [`Program::forward_range`], whose set-up
+    /// for every kind (about 80 instructions) pays only over a longer stretch.
+    #[inline(always)]
+    fn forward_stretch(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
+        if range.len() > SHORT_STRETCH {
+            return self.forward_range(range, values);
+        }
+        for k in range {
+            let value = match self.ins[k] {
+                Ins::Sum { at, n } => {
+                    sum_of(&self.operands[at as usize..(at + n) as usize], values)
+                }
+                Ins::MulConst { x, c } => {
+                    mul_const(values[x as usize].get(), self.consts[c as usize])
+                }
+                _ => {
+                    self.forward_range(k..k + 1, values)?;
+                    continue;
+                }
+            };
+            values[self.leaves + k].set(value);
+        }
+        Ok(())
     }
 
     /// The forward pass over the instructions `range`, in order.
@@ -1199,7 +1242,7 @@ impl<T: Scalar> Program<T> {
                 Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
                 Ins::RSubConst { x, c } => Unary::RSubConst(consts[c as usize]).eval(v(x)).0,
                 Ins::Neg { x } => Unary::<T>::Neg.eval(v(x)).0,
-                Ins::MulConst { x, c } => Unary::MulConst(consts[c as usize]).eval(v(x)).0,
+                Ins::MulConst { x, c } => mul_const(v(x), consts[c as usize]),
                 Ins::Square { x } => square(v(x)),
                 // Each arm on its own, so that the call's match folds away.
                 Ins::AddConstSquared { .. } => self.fused_square(ins, values),
@@ -1231,7 +1274,7 @@ impl<T: Scalar> Program<T> {
                     self.partials[q as usize + 1] = dy;
                     value
                 }
-                Ins::Sum { at, n } => list(at, n).iter().fold(T::zero(), |acc, &x| acc + v(x)),
+                Ins::Sum { at, n } => sum_of(list(at, n), values),
                 Ins::Chain { at, n, pairs } => {
                     let add = |x, y| Binary::Add.eval(x, y).0;
                     let (&first, terms) = list(at, n).split_first().expect("a chain has a start");
@@ -1306,14 +1349,44 @@ impl<T: Scalar> Program<T> {
             // A repeat the sweep ends inside runs instruction by instruction, as a stretch.
             if repeat.end() <= end {
                 if repeat.end() < end {
-                    self.backward_range(repeat.end()..end, adj, values);
+                    self.backward_stretch(repeat.end()..end, adj, values);
                 }
                 self.backward_repeat(repeat, adj, values);
                 end = repeat.start();
             }
         }
         if end > 0 {
-            self.backward_range(0..end, adj, values);
+            self.backward_stretch(0..end, adj, values);
+        }
+    }
+
+    /// The backward pass over the instructions `range`, from the last to the first: as
+    /// [`Program::forward_stretch`], a short stretch's sums and constant factors inline.
+    #[inline(always)]
+    fn backward_stretch(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
+        if range.len() > SHORT_STRETCH {
+            return self.backward_range(range, adj, values);
+        }
+        let zero = T::zero();
+        for k in range.rev() {
+            match self.ins[k] {
+                Ins::Sum { at, n } => {
+                    let a = adj[self.leaves + k].replace(zero);
+                    // As the tape's sweep: a node with a zero adjoint passes nothing on.
+                    if a != zero {
+                        for &x in &self.operands[at as usize..(at + n) as usize] {
+                            add(adj, x, a);
+                        }
+                    }
+                }
+                Ins::MulConst { x, c } => {
+                    let a = adj[self.leaves + k].replace(zero);
+                    if a != zero {
+                        add(adj, x, self.consts[c as usize] * a);
+                    }
+                }
+                _ => self.backward_range(k..k + 1, adj, values),
+            }
         }
     }
 
