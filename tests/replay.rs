@@ -1212,7 +1212,7 @@ enum BlockOp {
 fn block_op() -> impl Strategy<Value = BlockOp> {
     let i = 0usize..16;
     prop_oneof![
-        4 => (1usize..5, 0u8..4, any::<bool>(), 0u8..5, prop::bool::weighted(0.1)).prop_map(
+        4 => (1usize..8, 0u8..4, any::<bool>(), 0u8..5, prop::bool::weighted(0.1)).prop_map(
             |(width, act, bias_first, source, shared)| BlockOp::Layer {
                 width,
                 act,
@@ -1318,11 +1318,12 @@ proptest! {
     fn a_block_recorded_per_point_replays_like_recording(
         ops in prop::collection::vec(block_op(), 1..6),
         points in 1usize..6,
-        recorded in prop::collection::vec(-1.0f64..1.0, 40),
-        replayed in prop::collection::vec(-1.0f64..1.0, 40),
+        recorded in prop::collection::vec(-1.0f64..1.0, 58),
+        replayed in prop::collection::vec(-1.0f64..1.0, 58),
         weights in prop::collection::vec(-2.0f64..2.0, 7),
     ) {
-        let n = 24 + 2 * points;
+        // 48 parameters, enough for a layer of seven neurons of five inputs and its bias.
+        let n = 48 + 2 * points;
         let tape = Tape::new();
         let xs = tape.vars(&recorded[..n]);
         let outs = record_blocks(&tape, &xs, &ops, points);

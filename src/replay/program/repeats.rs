@@ -30,6 +30,11 @@
 //! Consecutive positions of the same kind — a layer's neurons, all of one length and shape —
 //! make a [`Group`], whose code, a [`Kernel`], is chosen when the program is built: a small
 //! batch (XOR's four points) pays one call per layer, not a choice of code per neuron.
+//! Where a group's lanes all read the same partners — a layer's neurons, each reading the
+//! layer before or the data point — it is a [`Kind::Layer`], and its lanes run four at a time,
+//! block by block: a block's partners are read once for four neurons, and the backward pass
+//! keeps four neurons' weights' adjoints in registers. Block by block is the sweep's own order,
+//! the blocks taken from the last, so every slot still receives its terms in that order.
 //!
 //! Only fused neurons whose lists are runs and fused squares make up blocks — what a network and
 //! its squared error record, and what the passes here have code of their own for. Any other
@@ -38,6 +43,7 @@
 
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
+use std::ops::Range;
 
 use super::{Act, Ins, Program, Shape, add_bias};
 use crate::Scalar;
@@ -64,7 +70,8 @@ pub(super) struct Group {
     /// The first position and how many there are.
     first: u32,
     count: u32,
-    /// For [`Kind::Lanes`], where the positions' lanes start in [`Program::lanes`].
+    /// For [`Kind::Lanes`] and [`Kind::Layer`], where the positions' lanes start in
+    /// [`Program::lanes`].
     lanes: u32,
     kind: Kind,
 }
@@ -74,6 +81,10 @@ pub(super) struct Group {
 enum Kind {
     /// Fused neurons of `n` inputs and the shape `shape`, each position with a [`Lane`].
     Lanes { n: u16, shape: Shape },
+    /// [`Kind::Lanes`] whose lanes, four or more, all read the same partners — the neurons of
+    /// one layer, each reading the whole of the layer before, or the data point — run four
+    /// at a time ([`Program::quad`]).
+    Layer { n: u16, shape: Shape },
     /// Fused neurons of `n` inputs and the shape `shape`, run block by block.
     Neurons { n: u16, shape: Shape },
     /// Fused squares of any kind.
@@ -109,6 +120,9 @@ type BackwardKernel<T> = fn(&Program<T>, usize, &[Cell<T>], &[T]);
 /// The most inputs of a neuron whose weights a [`Lane`] keeps in registers.
 const LANE_INPUTS: usize = 4;
 
+/// How many lanes of a [`Kind::Layer`] group run together, block by block ([`Program::quad`]).
+const QUAD: usize = 4;
+
 impl Repeat {
     /// The first instruction of the stretch.
     pub(super) fn start(self) -> usize {
@@ -138,7 +152,8 @@ impl Group {
         self.first as usize..(self.first + self.count) as usize
     }
 
-    /// Where its positions' lanes are in [`Program::lanes`] (only for [`Kind::Lanes`]).
+    /// Where its positions' lanes are in [`Program::lanes`] (only for [`Kind::Lanes`] and
+    /// [`Kind::Layer`]).
     fn lanes(self) -> std::ops::Range<usize> {
         self.lanes as usize..(self.lanes + self.count) as usize
     }
@@ -255,6 +270,7 @@ impl<T: Scalar> Program<T> {
         if !self.ins.iter().any(is_neuron) {
             return;
         }
+        self.share_constants();
         let n = self.ins.len();
         let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
         // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
@@ -319,6 +335,33 @@ impl<T: Scalar> Program<T> {
                     s += len * times;
                 }
                 _ => s += 1,
+            }
+        }
+    }
+
+    /// Points each fused neuron whose constant partners equal, bit for bit, those of the
+    /// fused neuron just before it at that neuron's copy. A layer's neurons on one data point
+    /// each record their own copy of the point (`tape.dot(&weights, &point)`); read from one
+    /// copy, they share their partners, and the layer's lanes can run together
+    /// ([`Kind::Layer`]). The values read are the same, so no result changes.
+    fn share_constants(&mut self) {
+        let consts = &self.consts;
+        let bits = |at: u32, n: u16| {
+            let run = &consts[at as usize..at as usize + usize::from(n)];
+            run.iter().map(|c| c.to_f64().to_bits())
+        };
+        let mut before: Option<(u32, u16)> = None;
+        for ins in &mut self.ins {
+            let Ins::RunNeuron { ys, n, shape, .. } = ins else {
+                continue;
+            };
+            if !shape.konst() {
+                before = None;
+                continue;
+            }
+            match before {
+                Some((at, m)) if m == *n && bits(at, m).eq(bits(*ys, *n)) => *ys = at,
+                _ => before = Some((*ys, *n)),
             }
         }
     }
@@ -408,10 +451,20 @@ impl<T: Scalar> Program<T> {
                         lanes,
                         kind,
                     });
-                    self.kernels.push(Kernel::of(kind));
                     repeat.count += 1;
                 }
             }
+        }
+        for g in repeat.groups() {
+            let group = &mut self.groups[g];
+            if let Kind::Lanes { n, shape } = group.kind {
+                let lanes = &self.lanes[group.lanes()];
+                let shared = |lane: &Lane| (lane.ys, lane.step) == (lanes[0].ys, lanes[0].step);
+                if lanes.len() >= QUAD && lanes.iter().all(shared) {
+                    group.kind = Kind::Layer { n, shape };
+                }
+            }
+            self.kernels.push(Kernel::of(group.kind));
         }
     }
 
@@ -530,13 +583,14 @@ impl<T: Scalar> Program<T> {
     fn shared_neurons(
         &self,
         repeat: Repeat,
-        group: Group,
+        lanes: Range<usize>,
+        first: usize,
         n: usize,
         shape: Shape,
         values: &[Cell<T>],
     ) {
         let (len, times) = (repeat.len as usize, repeat.times as usize);
-        for (lane, j) in self.lanes[group.lanes()].iter().zip(group.positions()) {
+        for (lane, j) in self.lanes[lanes].iter().zip(first..) {
             let xs = lane.xs as usize;
             let mut w = [T::zero(); LANE_INPUTS];
             for (w, x) in w.iter_mut().zip(&values[xs..xs + n]) {
@@ -570,10 +624,12 @@ impl<T: Scalar> Program<T> {
     /// [`Program::run_neuron_backward`] makes through memory, since no other update of the
     /// position touches those slots ([`Program::lane`]).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn shared_neurons_backward(
         &self,
         repeat: Repeat,
-        group: Group,
+        lanes: Range<usize>,
+        first: usize,
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
@@ -582,7 +638,8 @@ impl<T: Scalar> Program<T> {
         let zero = T::zero();
         let (len, times) = (repeat.len as usize, repeat.times as usize);
         let last = times - 1;
-        let lanes = self.lanes[group.lanes()].iter().zip(group.positions());
+        let positions = first..first + lanes.len();
+        let lanes = self.lanes[lanes].iter().zip(positions);
         for (lane, j) in lanes.rev() {
             let weights = lane.xs as usize..lane.xs as usize + n;
             // The weights' adjoints and values.
@@ -631,11 +688,154 @@ impl<T: Scalar> Program<T> {
     }
 }
 
+impl<T: Scalar> Program<T> {
+    /// [`Program::shared_neurons`] for the four lanes from `lanes`, at the positions from `j`,
+    /// which read the same partners ([`Kind::Layer`]): block by block, the partners read once
+    /// for the four neurons and their four values written as one slice. The same expressions
+    /// on the same operands as [`Program::run_neuron`]; the neurons of a block do not read each
+    /// other, since the first's partners precede its own slot and are the others' too.
+    #[inline(always)]
+    fn quad(
+        &self,
+        repeat: Repeat,
+        lanes: usize,
+        j: usize,
+        n: usize,
+        shape: Shape,
+        values: &[Cell<T>],
+    ) {
+        let zero = T::zero();
+        let quad: &[Lane; QUAD] = self.lanes[lanes..]
+            .first_chunk()
+            .expect("invariant: a quad has four lanes");
+        let (mut w, mut b) = ([[zero; LANE_INPUTS]; QUAD], [zero; QUAD]);
+        for ((w, b), lane) in w.iter_mut().zip(&mut b).zip(quad) {
+            let xs = lane.xs as usize;
+            for (w, x) in w.iter_mut().zip(&values[xs..xs + n]) {
+                *w = x.get();
+            }
+            *b = values[lane.bias as usize].get();
+        }
+        let (len, step) = (repeat.len as usize, quad[0].step as usize);
+        let (mut ys, mut out) = (quad[0].ys as usize, self.leaves + repeat.start() + j);
+        for _ in 0..repeat.times {
+            let mut y = [zero; LANE_INPUTS];
+            if shape.konst() {
+                y[..n].copy_from_slice(&self.consts[ys..ys + n]);
+            } else {
+                for (y, x) in y.iter_mut().zip(&values[ys..ys + n]) {
+                    *y = x.get();
+                }
+            }
+            let outs: &[Cell<T>; QUAD] = values[out..]
+                .first_chunk()
+                .expect("invariant: a quad has four slots");
+            for ((out, w), &b) in outs.iter().zip(&w).zip(&b) {
+                let sum = weighted_sum(w[..n].iter().copied().zip(y[..n].iter().copied()));
+                let z = add_bias(sum, b, shape.bias_first());
+                out.set(shape.act().value(z));
+            }
+            (ys, out) = (ys + step, out + len);
+        }
+    }
+
+    /// [`Program::shared_neurons_backward`] for the four lanes of [`Program::quad`]: block by
+    /// block from the last, and in each the four neurons from the last, the adjoints of the
+    /// four lanes' weights and biases summed in registers. Each slot receives its terms in the
+    /// sweep's order: a weight or a bias only from its own lane, block after block from the
+    /// last; a partner, a slot of its own block, from the neurons of that block, the last
+    /// first. No update touches another lane's weights or bias, which a repeat reads at one
+    /// position only ([`Program::find_repeats`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn quad_backward(
+        &self,
+        repeat: Repeat,
+        lanes: usize,
+        j: usize,
+        n: usize,
+        shape: Shape,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let zero = T::zero();
+        let quad: &[Lane; QUAD] = self.lanes[lanes..]
+            .first_chunk()
+            .expect("invariant: a quad has four lanes");
+        // The weights' adjoints and values, and the biases' adjoints.
+        let mut g = [[zero; LANE_INPUTS]; QUAD];
+        let mut w = [[zero; LANE_INPUTS]; QUAD];
+        let mut g_b = [zero; QUAD];
+        for (((g, w), g_b), lane) in g.iter_mut().zip(&mut w).zip(&mut g_b).zip(quad) {
+            let xs = lane.xs as usize;
+            let slots = adj[xs..xs + n].iter().zip(&values[xs..xs + n]);
+            for ((g, w), (a, &x)) in g.iter_mut().zip(w.iter_mut()).zip(slots) {
+                (*g, *w) = (a.get(), x);
+            }
+            *g_b = adj[lane.bias as usize].get();
+        }
+        let (len, step, last) = (
+            repeat.len as usize,
+            quad[0].step as usize,
+            repeat.times as usize - 1,
+        );
+        // The last block's slots and partners; both step back a block at a time.
+        let mut slot = self.leaves + repeat.start() + j + last * len;
+        let mut ys = quad[0].ys as usize + last * step;
+        for _ in 0..repeat.times {
+            let (at, from) = (slot, ys);
+            (slot, ys) = (slot.wrapping_sub(len), ys.wrapping_sub(step));
+            let outs: &[Cell<T>; QUAD] = adj[at..]
+                .first_chunk()
+                .expect("invariant: a quad has four slots");
+            let outputs: &[T; QUAD] = values[at..]
+                .first_chunk()
+                .expect("invariant: a quad has four slots");
+            let lanes = outs
+                .iter()
+                .zip(outputs)
+                .zip(g.iter_mut().zip(&mut g_b).zip(&w));
+            for ((slot, &output), ((g, g_b), w)) in lanes.rev() {
+                // As in `run_neuron_backward`: nothing passed on from a zero adjoint.
+                let a = slot.replace(zero);
+                if a == zero {
+                    continue;
+                }
+                let a = shape.act().passed(output, a);
+                if a == zero {
+                    continue;
+                }
+                *g_b += a;
+                if shape.konst() {
+                    for (g, &c) in g[..n].iter_mut().zip(&self.consts[from..from + n]) {
+                        *g += c * a;
+                    }
+                } else {
+                    for (g, &y) in g[..n].iter_mut().zip(&values[from..from + n]) {
+                        *g += y * a;
+                    }
+                    for (g, &x) in adj[from..from + n].iter().zip(&w[..n]) {
+                        g.set(g.get() + x * a);
+                    }
+                }
+            }
+        }
+        for ((g, g_b), lane) in g.iter().zip(&g_b).zip(quad) {
+            let xs = lane.xs as usize;
+            for (a, &g) in adj[xs..xs + n].iter().zip(g) {
+                a.set(g);
+            }
+            adj[lane.bias as usize].set(*g_b);
+        }
+    }
+}
+
 impl<T: Scalar> Kernel<T> {
     /// The kernel of a group of the kind `kind`.
     fn of(kind: Kind) -> Self {
         match kind {
             Kind::Lanes { n, shape } => kernel!(lanes_forward, lanes_backward, n, shape),
+            Kind::Layer { n, shape } => kernel!(layer_forward, layer_backward, n, shape),
             Kind::Neurons { n, shape } => kernel!(neurons_forward, neurons_backward, n, shape),
             Kind::Squares => Kernel {
                 forward: squares_forward,
@@ -649,7 +849,9 @@ impl<T: Scalar> Kernel<T> {
 /// `N` inputs unless it is 0, the activation `ACT` and constant partners or not, `KONST`.
 #[inline(always)]
 fn fixed<const N: usize, const ACT: u8, const KONST: bool>(group: Group) -> (usize, Shape) {
-    let (Kind::Lanes { n, shape } | Kind::Neurons { n, shape }) = group.kind else {
+    let (Kind::Lanes { n, shape } | Kind::Layer { n, shape } | Kind::Neurons { n, shape }) =
+        group.kind
+    else {
         unreachable!("invariant: a neuron kernel runs a group of neurons");
     };
     let n = if N == 0 { usize::from(n) } else { N };
@@ -667,7 +869,14 @@ fn lanes_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 ) {
     let (repeat, group) = program.group(g);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
-    program.shared_neurons(repeat, group, n, shape, values);
+    program.shared_neurons(
+        repeat,
+        group.lanes(),
+        group.first as usize,
+        n,
+        shape,
+        values,
+    );
 }
 
 /// The backward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons_backward`].
@@ -679,7 +888,45 @@ fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 ) {
     let (repeat, group) = program.group(g);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
-    program.shared_neurons_backward(repeat, group, n, shape, adj, values);
+    let (lanes, first) = (group.lanes(), group.first as usize);
+    program.shared_neurons_backward(repeat, lanes, first, n, shape, adj, values);
+}
+
+/// The forward kernel of a group of [`Kind::Layer`]: [`Program::quad`] on each four lanes,
+/// [`Program::shared_neurons`] on the rest.
+fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    g: usize,
+    values: &[Cell<T>],
+) {
+    let (repeat, group) = program.group(g);
+    let (n, shape) = fixed::<N, ACT, KONST>(group);
+    let (lanes, first) = (group.lanes(), group.first as usize);
+    let quads = lanes.len() / QUAD * QUAD;
+    for q in (0..quads).step_by(QUAD) {
+        program.quad(repeat, lanes.start + q, first + q, n, shape, values);
+    }
+    let rest = lanes.start + quads..lanes.end;
+    program.shared_neurons(repeat, rest, first + quads, n, shape, values);
+}
+
+/// The backward kernel of a group of [`Kind::Layer`]: as [`layer_forward`], from the last
+/// lanes to the first — the lanes past the last four first, then each four.
+fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    g: usize,
+    adj: &[Cell<T>],
+    values: &[T],
+) {
+    let (repeat, group) = program.group(g);
+    let (n, shape) = fixed::<N, ACT, KONST>(group);
+    let (lanes, first) = (group.lanes(), group.first as usize);
+    let quads = lanes.len() / QUAD * QUAD;
+    let rest = lanes.start + quads..lanes.end;
+    program.shared_neurons_backward(repeat, rest, first + quads, n, shape, adj, values);
+    for q in (0..quads).step_by(QUAD).rev() {
+        program.quad_backward(repeat, lanes.start + q, first + q, n, shape, adj, values);
+    }
 }
 
 /// The forward kernel of a group of [`Kind::Neurons`]: [`Program::neurons`].
@@ -804,11 +1051,11 @@ mod tests {
         // the scaling.
         assert_eq!(f.program.instructions().len(), 26);
         assert_eq!(spans(&f), [(0, 6, 4)]);
-        // The four hidden neurons make one group, the output neuron another, the squared
-        // error a third.
+        // The four hidden neurons make one group, a layer that runs four at a time, the output
+        // neuron another, the squared error a third.
         let tanh = Shape::new(Act::Tanh, true, false);
         let sigmoid = Shape::new(Act::Sigmoid, false, false);
-        let hidden = Kind::Lanes { n: 2, shape: tanh };
+        let hidden = Kind::Layer { n: 2, shape: tanh };
         let output = Kind::Lanes {
             n: 4,
             shape: sigmoid,
@@ -821,10 +1068,12 @@ mod tests {
         // parameters and its point's two constants, nine on from block to block (a block's
         // constants are its four neurons' two and its target); the output neuron its block's
         // hidden values, a block (six slots) on.
+        // The hidden neurons of a point read one copy of its constants.
         let lanes = &f.program.lanes;
         assert_eq!(lanes.len(), 5);
         for (j, lane) in (0u32..).zip(&lanes[..4]) {
             assert_eq!((lane.xs, lane.bias, lane.step), (3 * j, 3 * j + 2, 9));
+            assert_eq!(lane.ys, lanes[0].ys);
         }
         let ys = u32::try_from(f.program.leaves).unwrap();
         let (xs, bias, step) = (12, 16, 6);
@@ -961,5 +1210,67 @@ mod tests {
         let o = (tape.dot(&p[0..2], &h[2..4]) + p[2]).tanh();
         let f = tape.compile(&p, &[a + b + o]).unwrap();
         assert_eq!(spans(&f), [(0, 1, 4)]);
+    }
+
+    #[test]
+    fn a_layers_neurons_run_four_at_a_time_and_replay_like_recording() {
+        // 2-4-5-1 on three points: a first layer of four (constant partners, one group of
+        // four), a second of five reading the first (value partners, four and one more), an
+        // output neuron of five inputs (no lane), its squared error.
+        fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+            let points = [([0.5, -1.0], 0.25), ([-0.75, 0.5], 1.0), ([1.0, 1.0], 0.0)];
+            let terms: Vec<Var> = points
+                .iter()
+                .map(|(x, y)| {
+                    let h: Vec<Var> = (0..4)
+                        .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
+                        .collect();
+                    let g: Vec<Var> = (0..5)
+                        .map(|k| {
+                            let w = &p[12 + 5 * k..12 + 5 * k + 5];
+                            (tape.dot(&w[..4], &h) + w[4]).relu()
+                        })
+                        .collect();
+                    let o = (tape.dot(&p[37..42], &g) + p[42]).sigmoid();
+                    (o - *y).powi(2)
+                })
+                .collect();
+            tape.sum(&terms) * (1.0 / 3.0)
+        }
+        let mut rng = StdRng::seed_from_u64(7);
+        let at = |rng: &mut StdRng| -> Vec<f64> {
+            (0..43)
+                .map(|_| rand::Rng::gen_range(rng, -1.0..1.0))
+                .collect()
+        };
+        let tape = Tape::new();
+        let p = tape.vars(&at(&mut rng));
+        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let first = Kind::Layer {
+            n: 2,
+            shape: Shape::new(Act::Tanh, true, false),
+        };
+        let second = Kind::Layer {
+            n: 4,
+            shape: Shape::new(Act::Relu, false, false),
+        };
+        let output = Kind::Neurons {
+            n: 5,
+            shape: Shape::new(Act::Sigmoid, false, false),
+        };
+        let want = [
+            (0, 4, first),
+            (4, 5, second),
+            (9, 1, output),
+            (10, 1, Kind::Squares),
+        ];
+        assert_eq!(groups(&f), want);
+        // Relu's zero adjoints on some points and not others, at new parameters each time.
+        for _ in 0..20 {
+            let params = at(&mut rng);
+            let fresh = Tape::new();
+            let q = fresh.vars(&params);
+            assert_replays_like_recording(f.run(&params).unwrap(), loss(&fresh, &q), &q);
+        }
     }
 }
