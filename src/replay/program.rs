@@ -53,7 +53,7 @@ use super::check;
 
 mod repeats;
 
-use repeats::{Group, Kernel, Lane, Repeat};
+use repeats::{Group, Kernel, Lane, Repeat, SquareLane};
 
 /// One node of the program, or a few fused. Instruction `k` writes value slot `leaves + k`; `x`
 /// and `y` are the value slots of the operands, `c` an index into [`Program::consts`], `q` into
@@ -176,6 +176,8 @@ pub(super) struct Program<T> {
     groups: Vec<Group>,
     /// The lanes of the positions that have one, in order.
     lanes: Vec<Lane>,
+    /// The square lanes of the positions of squares that have one, in order.
+    square_lanes: Vec<SquareLane>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
 }
@@ -433,6 +435,7 @@ impl<T: Scalar> Program<T> {
             repeats: Vec::new(),
             groups: Vec::new(),
             lanes: Vec::new(),
+            square_lanes: Vec::new(),
             kernels: Vec::new(),
         };
         // Cursors on the parent, partial and constant stacks; each leaf holds one constant.

@@ -45,7 +45,7 @@ use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
-use super::{Act, Ins, Program, Shape, add_bias};
+use super::{Act, Ins, Program, Shape, UNSCALED, add_bias};
 use crate::Scalar;
 use crate::ops::nary::weighted_sum;
 
@@ -89,6 +89,9 @@ enum Kind {
     Neurons { n: u16, shape: Shape },
     /// Fused squares of any kind.
     Squares,
+    /// Fused squares of the kind `kind` ([`square_of`]), each position with a [`SquareLane`],
+    /// scaled or not in every block.
+    SquareLanes { kind: u8, scaled: bool },
 }
 
 /// A position of a repeat whose fused neurons all read the same weights, from slot `xs`, and
@@ -102,6 +105,43 @@ pub(super) struct Lane {
     bias: u32,
     ys: u32,
     step: u32,
+}
+
+/// A position of a repeat whose fused squares are all of one kind and whose fields step by a
+/// fixed amount from block to block: block `p`'s square reads `x + p · x_step` and
+/// `other + p · other_step` (a constant's index or a value slot, as its kind has it) and its
+/// scale `s + p · s_step`, in `u32` arithmetic that wraps: the instruction recorded, field by
+/// field. The passes then build each block's square from these instead of reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SquareLane {
+    x: u32,
+    other: u32,
+    s: u32,
+    x_step: u32,
+    other_step: u32,
+    s_step: u32,
+}
+
+/// The kind of a fused square, its value slot, its other operand and its scale.
+fn square_fields(ins: &Ins) -> Option<(u8, u32, u32, u32)> {
+    match *ins {
+        Ins::AddConstSquared { x, c, s } => Some((0, x, c, s)),
+        Ins::RSubConstSquared { x, c, s } => Some((1, x, c, s)),
+        Ins::SubSquared { x, y, s } => Some((2, x, y, s)),
+        Ins::SubSquareSquared { x, y, s } => Some((3, x, y, s)),
+        _ => None,
+    }
+}
+
+/// The fused square of the kind `KIND` ([`square_fields`]) with these fields.
+#[inline(always)]
+fn square_of<const KIND: u8>(x: u32, other: u32, s: u32) -> Ins {
+    match KIND {
+        0 => Ins::AddConstSquared { x, c: other, s },
+        1 => Ins::RSubConstSquared { x, c: other, s },
+        2 => Ins::SubSquared { x, y: other, s },
+        _ => Ins::SubSquareSquared { x, y: other, s },
+    }
 }
 
 /// The code that runs a [`Group`] in each pass, chosen when the program is built
@@ -433,13 +473,23 @@ impl<T: Scalar> Program<T> {
         for j in 0..repeat.len {
             let ins = self.ins[repeat.start() + j as usize];
             let lane = self.lane(*repeat, j as usize);
-            let kind = match (ins, lane) {
-                (Ins::RunNeuron { n, shape, .. }, Some(_)) => Kind::Lanes { n, shape },
-                (Ins::RunNeuron { n, shape, .. }, None) => Kind::Neurons { n, shape },
+            let square = self.square_lane(*repeat, j as usize);
+            let kind = match (ins, lane, square) {
+                (Ins::RunNeuron { n, shape, .. }, Some(_), _) => Kind::Lanes { n, shape },
+                (Ins::RunNeuron { n, shape, .. }, None, _) => Kind::Neurons { n, shape },
+                (_, _, Some((kind, lane))) => Kind::SquareLanes {
+                    kind,
+                    scaled: lane.s != UNSCALED,
+                },
                 _ => Kind::Squares,
             };
-            let lanes = super::word(self.lanes.len());
+            let lanes = if square.is_some() {
+                super::word(self.square_lanes.len())
+            } else {
+                super::word(self.lanes.len())
+            };
             self.lanes.extend(lane);
+            self.square_lanes.extend(square.map(|(_, lane)| lane));
             match self.groups[repeat.groups()].last_mut() {
                 Some(group) if group.kind == kind => group.count += 1,
                 _ => {
@@ -466,6 +516,38 @@ impl<T: Scalar> Program<T> {
             }
             self.kernels.push(Kernel::of(group.kind));
         }
+    }
+
+    /// The kind and [`SquareLane`] of position `j` of `repeat`, if it holds fused squares of
+    /// one kind whose fields step by a fixed amount from block to block.
+    fn square_lane(&self, repeat: Repeat, j: usize) -> Option<(u8, SquareLane)> {
+        let mut blocks = repeat.position(j).map(|k| square_fields(&self.ins[k]));
+        let (kind, x, other, s) = blocks.next()??;
+        let (_, x1, other1, s1) = blocks.next()??;
+        let lane = SquareLane {
+            x,
+            other,
+            s,
+            x_step: x1.wrapping_sub(x),
+            other_step: other1.wrapping_sub(other),
+            s_step: s1.wrapping_sub(s),
+        };
+        let at = |p: u32| {
+            let step = |base: u32, step: u32| base.wrapping_add(step.wrapping_mul(p));
+            (
+                kind,
+                step(x, lane.x_step),
+                step(other, lane.other_step),
+                step(s, lane.s_step),
+            )
+        };
+        // Each block's instruction, built from the lane, is the instruction recorded, and
+        // either every block's square is scaled or none is.
+        let scaled = |p: u32| at(p).3 != UNSCALED;
+        let fits = (0u32..)
+            .zip(repeat.position(j))
+            .all(|(p, k)| square_fields(&self.ins[k]) == Some(at(p)) && scaled(p) == scaled(0));
+        fits.then_some((kind, lane))
     }
 
     /// The [`Lane`] of position `j` of `repeat`, if its neurons have at most [`LANE_INPUTS`]
@@ -841,6 +923,16 @@ impl<T: Scalar> Kernel<T> {
                 forward: squares_forward,
                 backward: squares_backward,
             },
+            Kind::SquareLanes { kind, scaled } => match (kind, scaled) {
+                (0, false) => square_kernel::<T, 0, false>(),
+                (1, false) => square_kernel::<T, 1, false>(),
+                (2, false) => square_kernel::<T, 2, false>(),
+                (_, false) => square_kernel::<T, 3, false>(),
+                (0, true) => square_kernel::<T, 0, true>(),
+                (1, true) => square_kernel::<T, 1, true>(),
+                (2, true) => square_kernel::<T, 2, true>(),
+                (_, true) => square_kernel::<T, 3, true>(),
+            },
         }
     }
 }
@@ -979,6 +1071,76 @@ fn squares_backward<T: Scalar>(program: &Program<T>, g: usize, adj: &[Cell<T>], 
     }
 }
 
+/// The kernel of a group of [`Kind::SquareLanes`] of the kind `KIND`, scaled or not.
+fn square_kernel<T: Scalar, const KIND: u8, const SCALED: bool>() -> Kernel<T> {
+    Kernel {
+        forward: square_lanes_forward::<T, KIND, SCALED>,
+        backward: square_lanes_backward::<T, KIND, SCALED>,
+    }
+}
+
+/// The scale of a square: `s` itself if `SCALED`, else [`UNSCALED`] as a constant.
+#[inline(always)]
+fn scale<const SCALED: bool>(s: u32) -> u32 {
+    if SCALED { s } else { UNSCALED }
+}
+
+/// The forward kernel of a group of [`Kind::SquareLanes`]: [`squares_forward`], each block's
+/// square found by its [`SquareLane`].
+fn square_lanes_forward<T: Scalar, const KIND: u8, const SCALED: bool>(
+    program: &Program<T>,
+    g: usize,
+    values: &[Cell<T>],
+) {
+    let (repeat, group) = program.group(g);
+    let len = repeat.len as usize;
+    let lanes = program.square_lanes[group.lanes()].iter();
+    for (lane, j) in lanes.zip(group.positions()) {
+        let (mut x, mut other, mut s) = (lane.x, lane.other, lane.s);
+        let mut out = program.leaves + repeat.start() + j;
+        for _ in 0..repeat.times {
+            let ins = square_of::<KIND>(x, other, scale::<SCALED>(s));
+            values[out].set(program.fused_square(&ins, values));
+            x = x.wrapping_add(lane.x_step);
+            other = other.wrapping_add(lane.other_step);
+            s = s.wrapping_add(lane.s_step);
+            out += len;
+        }
+    }
+}
+
+/// The backward kernel of a group of [`Kind::SquareLanes`]: [`squares_backward`], each
+/// block's square found by its [`SquareLane`], from the last block back.
+fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
+    program: &Program<T>,
+    g: usize,
+    adj: &[Cell<T>],
+    values: &[T],
+) {
+    let (repeat, group) = program.group(g);
+    let zero = T::zero();
+    let (len, last) = (repeat.len as usize, repeat.times - 1);
+    let lanes = program.square_lanes[group.lanes()].iter();
+    for (lane, j) in lanes.zip(group.positions()).rev() {
+        let at = |base: u32, step: u32| base.wrapping_add(step.wrapping_mul(last));
+        let (mut x, mut other) = (at(lane.x, lane.x_step), at(lane.other, lane.other_step));
+        let mut s = at(lane.s, lane.s_step);
+        let mut slot = program.leaves + repeat.start() + j + last as usize * len;
+        for _ in 0..repeat.times {
+            let a = adj[slot].replace(zero);
+            // As the tape's sweep: a node with a zero adjoint passes nothing on.
+            if a != zero {
+                let ins = square_of::<KIND>(x, other, scale::<SCALED>(s));
+                program.fused_square_backward(&ins, a, adj, values);
+            }
+            x = x.wrapping_sub(lane.x_step);
+            other = other.wrapping_sub(lane.other_step);
+            s = s.wrapping_sub(lane.s_step);
+            slot = slot.wrapping_sub(len);
+        }
+    }
+}
+
 /// The slots of a fused neuron's lists and bias.
 #[inline(always)]
 fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
@@ -1060,9 +1222,14 @@ mod tests {
             n: 4,
             shape: sigmoid,
         };
+        // `(o - y)²` is `(o + c)²`, `c = -y`: each block's target a step on.
+        let squares = Kind::SquareLanes {
+            kind: 0,
+            scaled: false,
+        };
         assert_eq!(
             groups(&f),
-            [(0, 4, hidden), (4, 1, output), (5, 1, Kind::Squares)]
+            [(0, 4, hidden), (4, 1, output), (5, 1, squares)]
         );
         // Each neuron reads the same weights on every point: hidden neuron j its three
         // parameters and its point's two constants, nine on from block to block (a block's
@@ -1078,18 +1245,35 @@ mod tests {
         let ys = u32::try_from(f.program.leaves).unwrap();
         let (xs, bias, step) = (12, 16, 6);
         assert_eq!(lanes[4], Lane { xs, bias, ys, step });
+        // The squared error reads its block's output neuron, a block on, and its target, a
+        // block's nine constants on.
+        let [square] = f.program.square_lanes[..] else {
+            panic!("one square lane");
+        };
+        let (x_step, other_step, s, s_step) = (6, 9, super::UNSCALED, 0);
+        assert_eq!(
+            (
+                square.x,
+                square.x_step,
+                square.other_step,
+                square.s,
+                square.s_step
+            ),
+            (ys + 4, x_step, other_step, s, s_step)
+        );
     }
 
     #[test]
-    fn partners_not_evenly_spaced_have_no_lane_and_replay_like_recording() {
+    fn partners_not_evenly_spaced_have_no_lanes_and_replay_like_recording() {
         // The points' inputs bound in a shuffled order: block p reads the inputs of point
-        // order[p], whose slots are not a fixed step apart from block to block.
+        // order[p], whose slots are not a fixed step apart from block to block, in its neuron
+        // and in its square.
         fn loss<'t>(tape: &'t Tape, p: &[Var<'t>], x: &[Var<'t>]) -> Var<'t> {
             let terms: Vec<Var> = [0, 2, 1, 3]
                 .iter()
                 .map(|&i| {
                     let h = (tape.dot(&p[0..2], &x[2 * i..2 * i + 2]) + p[2]).tanh();
-                    (h - 0.5).powi(2)
+                    (h - x[2 * i + 1]).powi(2)
                 })
                 .collect();
             tape.sum(&terms)
@@ -1100,7 +1284,9 @@ mod tests {
         let mut f = tape.compile(&v, &[loss(&tape, &v[..3], &v[3..])]).unwrap();
         assert_eq!(f.program.repeats.len(), 1);
         assert!(f.program.lanes.is_empty());
+        assert!(f.program.square_lanes.is_empty());
         assert!(matches!(groups(&f)[0], (0, 1, Kind::Neurons { n: 2, .. })));
+        assert_eq!(groups(&f)[1], (1, 1, Kind::Squares));
         let at = [-0.4, 0.7, 0.2, 0.5, -1.5, 1.0, 0.25, -0.5, 2.0, 0.75, 1.25];
         let fresh = Tape::new();
         let w = fresh.vars(&at);
@@ -1262,7 +1448,14 @@ mod tests {
             (0, 4, first),
             (4, 5, second),
             (9, 1, output),
-            (10, 1, Kind::Squares),
+            (
+                10,
+                1,
+                Kind::SquareLanes {
+                    kind: 0,
+                    scaled: false,
+                },
+            ),
         ];
         assert_eq!(groups(&f), want);
         // Relu's zero adjoints on some points and not others, at new parameters each time.
