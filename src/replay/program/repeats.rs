@@ -65,8 +65,8 @@ pub(super) struct Repeat {
 /// A layer of a network, on every data point, is one group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Group {
-    /// Its repeat, in [`Program::repeats`].
-    repeat: u32,
+    /// Its repeat, copied here so that a kernel reads it without an index.
+    repeat: Repeat,
     /// The first position and how many there are.
     first: u32,
     count: u32,
@@ -145,17 +145,17 @@ fn square_of<const KIND: u8>(x: u32, other: u32, s: u32) -> Ins {
 }
 
 /// The code that runs a [`Group`] in each pass, chosen when the program is built
-/// ([`Kernel::of`]) and called with the index of the group in [`Program::groups`]. A run makes
+/// ([`Kernel::of`]) and called with the group, which holds all it needs. A run makes
 /// no choice of code but one call per group, and each kernel, a small function of its own,
 /// sets up only what its own loops use: one large function holding every variant, as before,
 /// saved and loaded the state of all of them on each call (W3: 5% fewer instructions).
 pub(super) struct Kernel<T> {
-    forward: fn(&Program<T>, usize, &[Cell<T>]),
+    forward: fn(&Program<T>, &Group, &[Cell<T>]),
     backward: BackwardKernel<T>,
 }
 
-/// A backward kernel: the program, the index of the group, the adjoints and the values.
-type BackwardKernel<T> = fn(&Program<T>, usize, &[Cell<T>], &[T]);
+/// A backward kernel: the program, the group, the adjoints and the values.
+type BackwardKernel<T> = fn(&Program<T>, &Group, &[Cell<T>], &[T]);
 
 /// The most inputs of a neuron whose weights a [`Lane`] keeps in registers.
 const LANE_INPUTS: usize = 4;
@@ -495,7 +495,7 @@ impl<T: Scalar> Program<T> {
                 _ => {
                     let (first, count) = (j, 1);
                     self.groups.push(Group {
-                        repeat: super::word(self.repeats.len()),
+                        repeat: *repeat,
                         first,
                         count,
                         lanes,
@@ -507,6 +507,7 @@ impl<T: Scalar> Program<T> {
         }
         for g in repeat.groups() {
             let group = &mut self.groups[g];
+            group.repeat = *repeat;
             if let Kind::Lanes { n, shape } = group.kind {
                 let lanes = &self.lanes[group.lanes()];
                 let shared = |lane: &Lane| (lane.ys, lane.step) == (lanes[0].ys, lanes[0].step);
@@ -591,19 +592,16 @@ impl<T: Scalar> Program<T> {
         Some(Lane { xs, bias, ys, step })
     }
 
-    /// Group `g` and its repeat.
-    #[inline(always)]
-    fn group(&self, g: usize) -> (Repeat, Group) {
-        let group = self.groups[g];
-        (self.repeats[group.repeat as usize], group)
-    }
-
     /// The forward pass over a repeat: position by position, each across the blocks, one
     /// call of its [`Kernel`] per [`Group`] of positions.
     #[inline(always)]
     pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
-        for g in repeat.groups() {
-            (self.kernels[g].forward)(self, g, values);
+        let groups = repeat.groups();
+        for (group, kernel) in self.groups[groups.clone()]
+            .iter()
+            .zip(&self.kernels[groups])
+        {
+            (kernel.forward)(self, group, values);
         }
     }
 
@@ -621,8 +619,12 @@ impl<T: Scalar> Program<T> {
     /// blocks from the last, one call of its [`Kernel`] per [`Group`], the last group first.
     #[inline(always)]
     pub(super) fn backward_repeat(&self, repeat: Repeat, adj: &[Cell<T>], values: &[T]) {
-        for g in repeat.groups().rev() {
-            (self.kernels[g].backward)(self, g, adj, values);
+        let groups = repeat.groups();
+        let kernels = self.groups[groups.clone()]
+            .iter()
+            .zip(&self.kernels[groups]);
+        for (group, kernel) in kernels.rev() {
+            (kernel.backward)(self, group, adj, values);
         }
     }
 
@@ -956,10 +958,10 @@ fn fixed<const N: usize, const ACT: u8, const KONST: bool>(group: Group) -> (usi
 /// The forward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons`].
 fn lanes_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     values: &[Cell<T>],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
     program.shared_neurons(
         repeat,
@@ -974,11 +976,11 @@ fn lanes_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// The backward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons_backward`].
 fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     adj: &[Cell<T>],
     values: &[T],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
     let (lanes, first) = (group.lanes(), group.first as usize);
     program.shared_neurons_backward(repeat, lanes, first, n, shape, adj, values);
@@ -988,10 +990,10 @@ fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// [`Program::shared_neurons`] on the rest.
 fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     values: &[Cell<T>],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
     let (lanes, first) = (group.lanes(), group.first as usize);
     let quads = lanes.len() / QUAD * QUAD;
@@ -1006,11 +1008,11 @@ fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// lanes to the first — the lanes past the last four first, then each four.
 fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     adj: &[Cell<T>],
     values: &[T],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
     let (lanes, first) = (group.lanes(), group.first as usize);
     let quads = lanes.len() / QUAD * QUAD;
@@ -1024,10 +1026,10 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// The forward kernel of a group of [`Kind::Neurons`]: [`Program::neurons`].
 fn neurons_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     values: &[Cell<T>],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
     program.neurons(repeat, group, n, shape, values);
 }
@@ -1035,19 +1037,19 @@ fn neurons_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// The backward kernel of a group of [`Kind::Neurons`]: [`Program::neurons_backward`].
 fn neurons_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     adj: &[Cell<T>],
     values: &[T],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let (n, shape) = fixed::<N, ACT, KONST>(group);
     program.neurons_backward(repeat, group, n, shape, adj, values);
 }
 
 /// The forward kernel of a group of [`Kind::Squares`]: each position's squares across the
 /// blocks, the kind of square matched once per position.
-fn squares_forward<T: Scalar>(program: &Program<T>, g: usize, values: &[Cell<T>]) {
-    let (repeat, group) = program.group(g);
+fn squares_forward<T: Scalar>(program: &Program<T>, group: &Group, values: &[Cell<T>]) {
+    let (repeat, group) = (group.repeat, *group);
     for j in group.positions() {
         each_square!(program, repeat, j, repeat.position(j), |ins, k| {
             values[program.leaves + k].set(program.fused_square(&ins, values));
@@ -1057,8 +1059,8 @@ fn squares_forward<T: Scalar>(program: &Program<T>, g: usize, values: &[Cell<T>]
 
 /// The backward kernel of a group of [`Kind::Squares`]: from the last position to the first,
 /// at each from the last block to the first, the sweep's updates of each square.
-fn squares_backward<T: Scalar>(program: &Program<T>, g: usize, adj: &[Cell<T>], values: &[T]) {
-    let (repeat, group) = program.group(g);
+fn squares_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], values: &[T]) {
+    let (repeat, group) = (group.repeat, *group);
     let zero = T::zero();
     for j in group.positions().rev() {
         each_square!(program, repeat, j, repeat.position(j).rev(), |ins, k| {
@@ -1089,10 +1091,10 @@ fn scale<const SCALED: bool>(s: u32) -> u32 {
 /// square found by its [`SquareLane`].
 fn square_lanes_forward<T: Scalar, const KIND: u8, const SCALED: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     values: &[Cell<T>],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let len = repeat.len as usize;
     let lanes = program.square_lanes[group.lanes()].iter();
     for (lane, j) in lanes.zip(group.positions()) {
@@ -1113,11 +1115,11 @@ fn square_lanes_forward<T: Scalar, const KIND: u8, const SCALED: bool>(
 /// block's square found by its [`SquareLane`], from the last block back.
 fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
     program: &Program<T>,
-    g: usize,
+    group: &Group,
     adj: &[Cell<T>],
     values: &[T],
 ) {
-    let (repeat, group) = program.group(g);
+    let (repeat, group) = (group.repeat, *group);
     let zero = T::zero();
     let (len, last) = (repeat.len as usize, repeat.times - 1);
     let lanes = program.square_lanes[group.lanes()].iter();
