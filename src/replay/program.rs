@@ -182,8 +182,8 @@ pub(super) struct Program<T> {
     kernels: Vec<Kernel<T>>,
 }
 
-/// The longest stretch of instructions between repeats whose sums and constant factors the
-/// passes run inline ([`Program::forward_stretch`]).
+/// The longest stretch of instructions between repeats whose leading (forward) or trailing
+/// (backward) sums and constant factors the passes run inline ([`Program::forward_stretch`]).
 const SHORT_STRETCH: usize = 4;
 
 /// The `s` of a fused square with no constant factor.
@@ -1187,6 +1187,10 @@ impl<T: Scalar> Program<T> {
     #[inline]
     pub(super) fn forward(&mut self, values: &mut [T]) -> Result<(), Error> {
         let values = Cell::from_mut(values).as_slice_of_cells();
+        // A program without repeats, as a small objective's, is one stretch.
+        if self.repeats.is_empty() {
+            return self.forward_range(0..self.ins.len(), values);
+        }
         let mut k = 0;
         for r in 0..self.repeats.len() {
             let repeat = self.repeats[r];
@@ -1200,16 +1204,16 @@ impl<T: Scalar> Program<T> {
         self.forward_stretch(k..self.ins.len(), values)
     }
 
-    /// The forward pass over the instructions `range`. A stretch of a few instructions, such
-    /// as the sum and the mean after a batch's repeat, runs its sums and constant factors here,
-    /// inline, and any other instruction alone through [`Program::forward_range`], whose set-up
-    /// for every kind (about 80 instructions) pays only over a longer stretch.
+    /// The forward pass over the instructions `range`: [`Program::forward_range`], whose
+    /// set-up for every kind of instruction (about 80 instructions) pays only over a longer
+    /// stretch, but for a short one the sums and constant factors it starts with — the sum and
+    /// the mean after a batch's repeat — inline, and the rest, if any, through it.
     #[inline(always)]
     fn forward_stretch(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
         if range.len() > SHORT_STRETCH {
             return self.forward_range(range, values);
         }
-        for k in range {
+        for k in range.clone() {
             let value = match self.ins[k] {
                 Ins::Sum { at, n } => {
                     sum_of(&self.operands[at as usize..(at + n) as usize], values)
@@ -1217,10 +1221,7 @@ impl<T: Scalar> Program<T> {
                 Ins::MulConst { x, c } => {
                     mul_const(values[x as usize].get(), self.consts[c as usize])
                 }
-                _ => {
-                    self.forward_range(k..k + 1, values)?;
-                    continue;
-                }
+                _ => return self.forward_range(k..range.end, values),
             };
             values[self.leaves + k].set(value);
         }
@@ -1347,6 +1348,9 @@ impl<T: Scalar> Program<T> {
         let Some(swept) = adj.len().checked_sub(self.leaves) else {
             return;
         };
+        if self.repeats.is_empty() {
+            return self.backward_range(0..swept, adj, values);
+        }
         let mut end = swept;
         for &repeat in self.repeats.iter().rev() {
             // A repeat the sweep ends inside runs instruction by instruction, as a stretch.
@@ -1364,14 +1368,15 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The backward pass over the instructions `range`, from the last to the first: as
-    /// [`Program::forward_stretch`], a short stretch's sums and constant factors inline.
+    /// [`Program::forward_stretch`], for a short stretch the sums and constant factors it ends
+    /// with inline, and the rest, if any, through [`Program::backward_range`].
     #[inline(always)]
     fn backward_stretch(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
         if range.len() > SHORT_STRETCH {
             return self.backward_range(range, adj, values);
         }
         let zero = T::zero();
-        for k in range.rev() {
+        for k in range.clone().rev() {
             match self.ins[k] {
                 Ins::Sum { at, n } => {
                     let a = adj[self.leaves + k].replace(zero);
@@ -1388,7 +1393,7 @@ impl<T: Scalar> Program<T> {
                         add(adj, x, self.consts[c as usize] * a);
                     }
                 }
-                _ => self.backward_range(k..k + 1, adj, values),
+                _ => return self.backward_range(range.start..k + 1, adj, values),
             }
         }
     }
