@@ -1322,7 +1322,8 @@ proptest! {
         replayed in prop::collection::vec(-1.0f64..1.0, 58),
         weights in prop::collection::vec(-2.0f64..2.0, 7),
     ) {
-        // 48 parameters, enough for a layer of seven neurons of five inputs and its bias.
+        // 48 parameters; a layer that needs more takes them again from the start, and a
+        // weight read at two positions then stops the repeat.
         let n = 48 + 2 * points;
         let tape = Tape::new();
         let xs = tape.vars(&recorded[..n]);

@@ -1367,6 +1367,14 @@ impl<T: Scalar> Program<T> {
         }
     }
 
+    /// A sum's update: `a` to each of the operands `operands[at..at + n]`, in order.
+    #[inline(always)]
+    fn pass_to_all(&self, at: u32, n: u32, a: T, adj: &[Cell<T>]) {
+        for &x in &self.operands[at as usize..(at + n) as usize] {
+            add(adj, x, a);
+        }
+    }
+
     /// The backward pass over the instructions `range`, from the last to the first: as
     /// [`Program::forward_stretch`], for a short stretch the sums and constant factors it ends
     /// with inline, and the rest, if any, through [`Program::backward_range`].
@@ -1382,9 +1390,7 @@ impl<T: Scalar> Program<T> {
                     let a = adj[self.leaves + k].replace(zero);
                     // As the tape's sweep: a node with a zero adjoint passes nothing on.
                     if a != zero {
-                        for &x in &self.operands[at as usize..(at + n) as usize] {
-                            add(adj, x, a);
-                        }
+                        self.pass_to_all(at, n, a, adj);
                     }
                 }
                 Ins::MulConst { x, c } => {
@@ -1459,11 +1465,7 @@ impl<T: Scalar> Program<T> {
                     add(adj, x, self.partials[q as usize] * a);
                     add(adj, y, self.partials[q as usize + 1] * a);
                 }
-                Ins::Sum { at, n } | Ins::Chain { at, n, .. } => {
-                    for &x in list(at, n) {
-                        add(adj, x, a);
-                    }
-                }
+                Ins::Sum { at, n } | Ins::Chain { at, n, .. } => self.pass_to_all(at, n, a, adj),
                 Ins::Dot { at, n, runs } => self.dot_backward((at, n, None, runs), a, adj, values),
                 Ins::DotConst { at, n, c, runs } => {
                     self.dot_backward((at, n, Some(c), runs), a, adj, values)

@@ -181,20 +181,20 @@ impl Repeat {
     }
 
     /// Where its groups are in [`Program::groups`].
-    fn groups(self) -> std::ops::Range<usize> {
+    fn groups(self) -> Range<usize> {
         self.groups as usize..(self.groups + self.count) as usize
     }
 }
 
 impl Group {
     /// Its positions, in order.
-    fn positions(self) -> std::ops::Range<usize> {
+    fn positions(self) -> Range<usize> {
         self.first as usize..(self.first + self.count) as usize
     }
 
     /// Where its positions' lanes are in [`Program::lanes`] (only for [`Kind::Lanes`] and
     /// [`Kind::Layer`]).
-    fn lanes(self) -> std::ops::Range<usize> {
+    fn lanes(self) -> Range<usize> {
         self.lanes as usize..(self.lanes + self.count) as usize
     }
 }
@@ -741,28 +741,8 @@ impl<T: Scalar> Program<T> {
             for _ in 0..times {
                 let (at, from) = (slot, ys);
                 (slot, ys) = (slot.wrapping_sub(len), ys.wrapping_sub(step));
-                // As in `run_neuron_backward`: nothing passed on from a zero adjoint.
-                let a = adj[at].replace(zero);
-                if a == zero {
-                    continue;
-                }
-                let a = shape.act().passed(values[at], a);
-                if a == zero {
-                    continue;
-                }
-                g_b += a;
-                if shape.konst() {
-                    for (g, &c) in g_w.iter_mut().zip(&self.consts[from..from + n]) {
-                        *g += c * a;
-                    }
-                } else {
-                    for (g, &y) in g_w.iter_mut().zip(&values[from..from + n]) {
-                        *g += y * a;
-                    }
-                    for (g, &x) in adj[from..from + n].iter().zip(w) {
-                        g.set(g.get() + x * a);
-                    }
-                }
+                let neuron = (&adj[at], values[at], from);
+                self.lane_backward(neuron, (g_w, &mut g_b, w), n, shape, adj, values);
             }
             for (a, &g) in adj[weights].iter().zip(&*g_w) {
                 a.set(g);
@@ -773,6 +753,45 @@ impl<T: Scalar> Program<T> {
 }
 
 impl<T: Scalar> Program<T> {
+    /// The sweep's updates of one block's neuron of a lane: `neuron` is its adjoint's slot, its
+    /// value and where its partners start; `sums` the adjoints of the lane's weights and bias,
+    /// held in registers, and the weights' values. As in `run_neuron_backward`, nothing is
+    /// passed on from a zero adjoint, nor by an activation that passes zero on; else the bias
+    /// and each weight receive their term, and partners that are values theirs through memory.
+    #[inline(always)]
+    fn lane_backward(
+        &self,
+        (slot, output, from): (&Cell<T>, T, usize),
+        (g_w, g_b, w): (&mut [T], &mut T, &[T]),
+        n: usize,
+        shape: Shape,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let zero = T::zero();
+        let a = slot.replace(zero);
+        if a == zero {
+            return;
+        }
+        let a = shape.act().passed(output, a);
+        if a == zero {
+            return;
+        }
+        *g_b += a;
+        if shape.konst() {
+            for (g, &c) in g_w.iter_mut().zip(&self.consts[from..from + n]) {
+                *g += c * a;
+            }
+        } else {
+            for (g, &y) in g_w.iter_mut().zip(&values[from..from + n]) {
+                *g += y * a;
+            }
+            for (g, &x) in adj[from..from + n].iter().zip(w) {
+                g.set(g.get() + x * a);
+            }
+        }
+    }
+
     /// [`Program::shared_neurons`] for the four lanes from `lanes`, at the positions from `j`,
     /// which read the same partners ([`Kind::Layer`]): block by block, the partners read once
     /// for the four neurons and their four values written as one slice. The same expressions
@@ -880,28 +899,8 @@ impl<T: Scalar> Program<T> {
                 .zip(outputs)
                 .zip(g.iter_mut().zip(&mut g_b).zip(&w));
             for ((slot, &output), ((g, g_b), w)) in lanes.rev() {
-                // As in `run_neuron_backward`: nothing passed on from a zero adjoint.
-                let a = slot.replace(zero);
-                if a == zero {
-                    continue;
-                }
-                let a = shape.act().passed(output, a);
-                if a == zero {
-                    continue;
-                }
-                *g_b += a;
-                if shape.konst() {
-                    for (g, &c) in g[..n].iter_mut().zip(&self.consts[from..from + n]) {
-                        *g += c * a;
-                    }
-                } else {
-                    for (g, &y) in g[..n].iter_mut().zip(&values[from..from + n]) {
-                        *g += y * a;
-                    }
-                    for (g, &x) in adj[from..from + n].iter().zip(&w[..n]) {
-                        g.set(g.get() + x * a);
-                    }
-                }
+                let sums = (&mut g[..n], g_b, &w[..n]);
+                self.lane_backward((slot, output, from), sums, n, shape, adj, values);
             }
         }
         for ((g, g_b), lane) in g.iter().zip(&g_b).zip(quad) {
@@ -939,29 +938,20 @@ impl<T: Scalar> Kernel<T> {
     }
 }
 
-/// The length and shape of a group of fused neurons, with what the kernel fixes as constants:
-/// `N` inputs unless it is 0, the activation `ACT` and constant partners or not, `KONST`.
+/// A neuron kernel's group and what it fixes: the group's repeat, the group, and the neurons'
+/// length and shape with what the kernel fixes as constants — `N` inputs unless it is 0, the
+/// activation `ACT` and constant partners or not, `KONST`.
 #[inline(always)]
-fn fixed<const N: usize, const ACT: u8, const KONST: bool>(group: Group) -> (usize, Shape) {
+fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
+    group: &Group,
+) -> (Repeat, Group, usize, Shape) {
     let (Kind::Lanes { n, shape } | Kind::Layer { n, shape } | Kind::Neurons { n, shape }) =
         group.kind
     else {
         unreachable!("invariant: a neuron kernel runs a group of neurons");
     };
     let n = if N == 0 { usize::from(n) } else { N };
-    (
-        n,
-        Shape::new(Act::from_bits(ACT), KONST, shape.bias_first()),
-    )
-}
-
-/// A neuron kernel's group and what it fixes: the group's repeat, the group, the neurons'
-/// length and shape.
-#[inline(always)]
-fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
-    group: &Group,
-) -> (Repeat, Group, usize, Shape) {
-    let (n, shape) = fixed::<N, ACT, KONST>(*group);
+    let shape = Shape::new(Act::from_bits(ACT), KONST, shape.bias_first());
     (group.repeat, *group, n, shape)
 }
 
@@ -1235,8 +1225,8 @@ mod tests {
         // Each neuron reads the same weights on every point: hidden neuron j its three
         // parameters and its point's two constants, nine on from block to block (a block's
         // constants are its four neurons' two and its target); the output neuron its block's
-        // hidden values, a block (six slots) on.
-        // The hidden neurons of a point read one copy of its constants.
+        // hidden values, a block (six slots) on. The hidden neurons of a point read one copy
+        // of its constants, the first neuron's.
         let lanes = &f.program.lanes;
         assert_eq!(lanes.len(), 5);
         for (j, lane) in (0u32..).zip(&lanes[..4]) {
