@@ -163,10 +163,24 @@ fn length_mismatch(xs: usize, ys: usize, what: &str) -> ! {
     panic!("dot: got {xs} inputs and {ys} {what}; pass slices of equal length")
 }
 
-/// `Σ xᵢcᵢ` in the order given: the one definition used by recording and replay alike.
+/// `Σ xᵢcᵢ` in the order given, `x₀c₀ + x₁c₁ + …` as written out by hand (0 when empty): the
+/// one definition used by recording and replay alike. Starting from the first product rather
+/// than from `0 + x₀c₀` keeps a sum of negative zeros negative, as the written-out sum is, and
+/// saves an addition per dot product.
 #[inline(always)]
-pub(crate) fn weighted_sum<T: Scalar>(pairs: impl Iterator<Item = (T, T)>) -> T {
-    pairs.fold(T::zero(), |acc, (x, c)| acc + x * c)
+pub(crate) fn weighted_sum<T: Scalar>(mut pairs: impl Iterator<Item = (T, T)>) -> T {
+    match pairs.next() {
+        Some((x, c)) => pairs.fold(x * c, |acc, (x, c)| acc + x * c),
+        None => T::zero(),
+    }
+}
+
+/// The start of a sum of products accumulated term by term as [`weighted_sum`] sums them:
+/// `-0`, which each first term replaces exactly (`-0 + t = t` for every `t`), or `0` for an
+/// empty sum.
+#[inline(always)]
+fn sum_start<T: Scalar>(n: usize) -> T {
+    if n == 0 { T::zero() } else { -T::zero() }
 }
 
 impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
@@ -178,7 +192,7 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
         if ys.len() != n {
             length_mismatch(n, ys.len(), "weights");
         }
-        let mut value = T::zero();
+        let mut value = sum_start(n);
         // Parents x₁…xₙ y₁…yₙ with partials ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ, written in one pass that
         // also checks the tapes and sums the products (in order, as `weighted_sum` does).
         let id = tape.push_nary_with(OpKind::Dot, 2 * n, 2 * n, &[], |parents, partials| {
@@ -206,7 +220,7 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[T] {
         if self.len() != n {
             length_mismatch(n, self.len(), "numbers");
         }
-        let mut value = T::zero();
+        let mut value = sum_start(n);
         let id = tape.push_nary_with(OpKind::DotConst, n, n, &[], |parents, partials| {
             let slots = parents.iter_mut().zip(partials.iter_mut());
             for ((p, d), (x, &c)) in slots.zip(xs.iter().zip(self)) {
@@ -287,7 +301,9 @@ impl<T: Scalar> Tape<T> {
     }
 
     /// The dot product `x₁y₁ + … + xₙyₙ`, recorded as one node. `ys` is a slice of Vars or of
-    /// plain numbers (`&[Var]`, `&[f64]`, or their `Vec` and array forms).
+    /// plain numbers (`&[Var]`, `&[f64]`, or their `Vec` and array forms). The products are
+    /// added left to right as written, so the value has the bits of the same sum written out
+    /// with `+`; an empty dot product is 0.
     ///
     /// Local derivatives: `∂/∂xᵢ = yᵢ`, and `∂/∂yᵢ = xᵢ` when `ys` are Vars.
     ///
@@ -431,6 +447,42 @@ mod tests {
             assert_eq!(s.parents, vec![4, 0, 1, 2, 3, 4]);
             assert_eq!(s.partials, vec![3.0, 4.0, 1.0, 2.0]);
         });
+    }
+
+    #[test]
+    fn dot_adds_its_products_as_written_out_keeping_negative_zero() {
+        let tape: Tape<f64> = Tape::new();
+        let (xs, ys) = ([-0.0f64, 0.0], [1.0f64, -1.0]);
+        let x = tape.vars(&xs);
+        let y = tape.vars(&ys);
+        // -0·1 + 0·(-1) = -0 + -0 = -0, as the sum written out gives; `0 + …` would give +0.
+        let written = xs[0] * ys[0] + xs[1] * ys[1];
+        assert_eq!(written.to_bits(), (-0.0f64).to_bits());
+        let d = tape.dot(&x, &y);
+        assert_eq!(d.value().to_bits(), written.to_bits());
+        let c = tape.dot(&x, &ys);
+        assert_eq!(c.value().to_bits(), written.to_bits());
+        // With a positive product the sign of zero no longer matters.
+        let mixed = tape.dot(&x, &[1.0, 1.0]);
+        assert_eq!(mixed.value().to_bits(), 0.0f64.to_bits());
+        let empty: [f64; 0] = [];
+        assert_eq!(
+            tape.dot(&x[..0], &empty).value().to_bits(),
+            0.0f64.to_bits()
+        );
+        assert_eq!(
+            tape.dot(&x[..0], &y[..0]).value().to_bits(),
+            0.0f64.to_bits()
+        );
+        // Replay recomputes each with the same bits.
+        let all = [x[0], x[1], y[0], y[1]];
+        let mut f = tape.compile(&all, &[d, c, mixed]).unwrap();
+        let r = f.run(&[-0.0, 0.0, 1.0, -1.0]).unwrap();
+        let bits: Vec<u64> = r.values().iter().map(|v| v.to_bits()).collect();
+        assert_eq!(
+            bits,
+            [written.to_bits(), written.to_bits(), 0.0f64.to_bits()]
+        );
     }
 
     #[test]
