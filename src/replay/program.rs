@@ -287,6 +287,19 @@ impl Act {
         }
     }
 
+    /// Whether the activation calls a function: tanh and sigmoid (`exp`).
+    #[inline(always)]
+    const fn calls(self) -> bool {
+        matches!(self, Act::Tanh | Act::Sigmoid)
+    }
+
+    /// The activation of `z` if it [`calls`](Act::calls) no function, else `z` itself, to be
+    /// activated by a later loop (`repeats::activate_later`).
+    #[inline(always)]
+    fn value_or_later<T: Scalar>(self, z: T) -> T {
+        if self.calls() { z } else { self.value(z) }
+    }
+
     /// The adjoint the activation passes to its input, the sum-plus-bias, given its value `y`
     /// and its own adjoint `a`: `a` itself for none, else `partial(y) * a` as the sweep forms it.
     #[inline(always)]

@@ -682,7 +682,8 @@ impl<T: Scalar> Program<T> {
             }
             let (w, b) = (&w[..n], values[lane.bias as usize].get());
             let (mut ys, step) = (lane.ys as usize, lane.step as usize);
-            let mut out = self.leaves + repeat.start() + j;
+            let first_out = self.leaves + repeat.start() + j;
+            let mut out = first_out;
             for _ in 0..times {
                 let sum = if shape.konst() {
                     let cs = &self.consts[ys..ys + n];
@@ -695,9 +696,10 @@ impl<T: Scalar> Program<T> {
                     )
                 };
                 let z = add_bias(sum, b, shape.bias_first());
-                values[out].set(shape.act().value(z));
+                values[out].set(shape.act().value_or_later(z));
                 (ys, out) = (ys + step, out + len);
             }
+            activate_later(shape.act(), values, first_out, len, times, 1);
         }
     }
 
@@ -820,7 +822,8 @@ impl<T: Scalar> Program<T> {
             *b = values[lane.bias as usize].get();
         }
         let (len, step) = (repeat.len as usize, quad[0].step as usize);
-        let (mut ys, mut out) = (quad[0].ys as usize, self.leaves + repeat.start() + j);
+        let first_out = self.leaves + repeat.start() + j;
+        let (mut ys, mut out) = (quad[0].ys as usize, first_out);
         for _ in 0..repeat.times {
             let mut y = [zero; LANE_INPUTS];
             if shape.konst() {
@@ -836,10 +839,18 @@ impl<T: Scalar> Program<T> {
             for ((out, w), &b) in outs.iter().zip(&w).zip(&b) {
                 let sum = weighted_sum(w[..n].iter().copied().zip(y[..n].iter().copied()));
                 let z = add_bias(sum, b, shape.bias_first());
-                out.set(shape.act().value(z));
+                out.set(shape.act().value_or_later(z));
             }
             (ys, out) = (ys + step, out + len);
         }
+        activate_later(
+            shape.act(),
+            values,
+            first_out,
+            len,
+            repeat.times as usize,
+            QUAD,
+        );
     }
 
     /// [`Program::shared_neurons_backward`] for the four lanes of [`Program::quad`]: block by
@@ -1129,6 +1140,34 @@ fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
             s = s.wrapping_sub(lane.s_step);
             slot = slot.wrapping_sub(len);
         }
+    }
+}
+
+/// The second loop of a group's forward pass whose activation calls a function (tanh, sigmoid):
+/// the first wrote each neuron's sum plus bias, `z`, to its slot
+/// ([`Act::value_or_later`]); this sets the `width` slots from `first`, and as many at each of
+/// the `times - 1` blocks after it, `len` apart, to the activation of `z`. The same values as
+/// one loop; but in one loop each call of the function clobbers every floating-point register,
+/// so the weights and partners held across it go to the stack and come back, block after block,
+/// and on a busy core every load and store counts ([`crate::replay`]'s speed notes).
+#[inline(always)]
+fn activate_later<T: Scalar>(
+    act: Act,
+    values: &[Cell<T>],
+    first: usize,
+    len: usize,
+    times: usize,
+    width: usize,
+) {
+    if !act.calls() {
+        return;
+    }
+    let mut at = first;
+    for _ in 0..times {
+        for slot in &values[at..at + width] {
+            slot.set(act.value(slot.get()));
+        }
+        at += len;
     }
 }
 
