@@ -1148,8 +1148,9 @@ fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
 /// ([`Act::value_or_later`]); this sets the `width` slots from `first`, and as many at each of
 /// the `times - 1` blocks after it, `len` apart, to the activation of `z`. The same values as
 /// one loop; but in one loop each call of the function clobbers every floating-point register,
-/// so the weights and partners held across it go to the stack and come back, block after block,
-/// and on a busy core every load and store counts ([`crate::replay`]'s speed notes).
+/// so the weights and partners held across it go to the stack and come back, block after block:
+/// on a busy core a load or a store costs several times an arithmetic instruction
+/// (docs/replay.md, change 31).
 #[inline(always)]
 fn activate_later<T: Scalar>(
     act: Act,
