@@ -562,7 +562,7 @@ impl<T: Scalar> Program<T> {
         }
         prog.fuse(outputs, values);
         prog.find_runs();
-        prog.find_repeats();
+        prog.find_repeats(outputs);
         prog
     }
 
@@ -639,7 +639,7 @@ impl<T: Scalar> Program<T> {
 
     /// How many times each value slot is read, an output's counted twice more so that its value
     /// stays in its slot.
-    fn uses(&self, outputs: &[u32]) -> Vec<u32> {
+    pub(super) fn uses(&self, outputs: &[u32]) -> Vec<u32> {
         let mut uses = vec![0u32; self.leaves + self.ins.len()];
         for &ins in &self.ins {
             self.each_operand(ins, |x| uses[x as usize] += 1);
@@ -1160,36 +1160,42 @@ impl<T: Scalar> Program<T> {
 
     /// The sweep's updates for a fused square ([`Ins::AddConstSquared`],
     /// [`Ins::RSubConstSquared`], [`Ins::SubSquared`], [`Ins::SubSquareSquared`]) with the
-    /// (non-zero) adjoint `a`.
+    /// (non-zero) adjoint `a`: [`Program::square_terms`], `x`'s term first.
     #[inline(always)]
     fn fused_square_backward(&self, ins: &Ins, a: T, adj: &[Cell<T>], values: &[T]) {
+        if let Some(((x, t), other)) = self.square_terms(ins, a, values) {
+            add(adj, x, t);
+            if let Some((y, t)) = other {
+                add(adj, y, t);
+            }
+        }
+    }
+
+    /// What a fused square with the (non-zero) adjoint `a` passes on, if anything: its operand
+    /// `x` and its term, and for `x - y` and `x - y²` also `y` and its term, which the sweep
+    /// adds after `x`'s. `x`'s term is not zero.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn square_terms(&self, ins: &Ins, a: T, values: &[T]) -> Option<((u32, T), Option<(u32, T)>)> {
         let v = |x: u32| values[x as usize];
         match *ins {
             Ins::AddConstSquared { x, c, s } => {
                 let u = || add_const(v(x), self.consts[c as usize]);
-                if let Some(t) = self.square_passed(s, a, u) {
-                    add(adj, x, t);
-                }
+                self.square_passed(s, a, u).map(|t| ((x, t), None))
             }
             Ins::RSubConstSquared { x, c, s } => {
                 let u = || rsub_const(v(x), self.consts[c as usize]);
-                if let Some(t) = self.square_passed(s, a, u) {
-                    add(adj, x, -t);
-                }
+                self.square_passed(s, a, u).map(|t| ((x, -t), None))
             }
             Ins::SubSquared { x, y, s } => {
-                if let Some(t) = self.square_passed(s, a, || sub(v(x), v(y))) {
-                    add(adj, x, t);
-                    add(adj, y, -t);
-                }
+                let t = self.square_passed(s, a, || sub(v(x), v(y)));
+                t.map(|t| ((x, t), Some((y, -t))))
             }
             // The `-` passes `-t` to the square `y²`, whose adjoint it starts (non-zero), and
             // the square passes that on.
             Ins::SubSquareSquared { x, y, s } => {
-                if let Some(t) = self.square_passed(s, a, || sub(v(x), square(v(y)))) {
-                    add(adj, x, t);
-                    add(adj, y, square_partial(v(y)) * -t);
-                }
+                let t = self.square_passed(s, a, || sub(v(x), square(v(y))));
+                t.map(|t| ((x, t), Some((y, square_partial(v(y)) * -t))))
             }
             _ => unreachable!("invariant: called on fused squares only"),
         }

@@ -45,12 +45,14 @@ use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
-use super::{Act, Ins, Program, Shape, UNSCALED, add_bias};
+use super::{Act, Ins, Program, Shape, UNSCALED, add, add_bias, mul_const};
 use crate::Scalar;
 use crate::ops::nary::weighted_sum;
 
 /// `times` blocks of `len` instructions from instruction `start`, run position by position;
-/// its positions make up the [`Group`]s [`Program::groups`]`[groups..groups + count]`.
+/// its positions make up the [`Group`]s [`Program::groups`]`[groups..groups + count]`. The
+/// `tail` instructions after the blocks, if any, the sum of a loss and its constant factor, run
+/// in the kernels of its last group, a [`Kind::Head`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Repeat {
     start: u32,
@@ -58,6 +60,7 @@ pub(super) struct Repeat {
     times: u32,
     groups: u32,
     count: u32,
+    tail: u32,
 }
 
 /// Consecutive positions of a repeat that the passes run with one dispatch: fused neurons of
@@ -92,6 +95,18 @@ enum Kind {
     /// Fused squares of the kind `kind` ([`square_of`]), each position with a [`SquareLane`],
     /// scaled or not in every block.
     SquareLanes { kind: u8, scaled: bool },
+    /// A loss's head: at the last two positions, an output neuron of `n` inputs and the shape
+    /// `shape` with a [`Lane`], and its squared error, of the kind `kind`, with the square lane
+    /// `square`; after the blocks, the sum of the squared errors and, if the repeat's tail is
+    /// two instructions, its constant factor ([`Program::head`]). The backward pass passes
+    /// each block's adjoints from the sum to the neuron in registers.
+    Head {
+        n: u16,
+        shape: Shape,
+        kind: u8,
+        scaled: bool,
+        square: u32,
+    },
 }
 
 /// A position of a repeat whose fused neurons all read the same weights, from slot `xs`, and
@@ -169,8 +184,13 @@ impl Repeat {
         self.start as usize
     }
 
-    /// The instruction after the stretch.
+    /// The instruction after the stretch, its tail included.
     pub(super) fn end(self) -> usize {
+        self.blocks_end() + self.tail as usize
+    }
+
+    /// The instruction after the last block: the tail's first, if it has one.
+    fn blocks_end(self) -> usize {
         (self.start + self.len * self.times) as usize
     }
 
@@ -303,7 +323,8 @@ impl<T: Scalar> Program<T> {
     /// Finds the stretches of repeated blocks ([`Repeat`]), each as long as it can be, the
     /// program read from the start. A block's length is the distance from its first instruction
     /// to the next that reads the same slot from before it — the same weight, one point on.
-    pub(super) fn find_repeats(&mut self) {
+    /// `outputs` are the outputs' value slots, which a [`Kind::Head`] must not keep in registers.
+    pub(super) fn find_repeats(&mut self, outputs: &[u32]) {
         // A block starts with a neuron, as a network's first layer does; a program without
         // one (Rosenbrock's, say) has no repeats and pays nothing more to compile.
         let is_neuron = |ins: &Ins| matches!(ins, Ins::RunNeuron { .. });
@@ -311,6 +332,7 @@ impl<T: Scalar> Program<T> {
             return;
         }
         self.share_constants();
+        let uses = self.uses(outputs);
         let n = self.ins.len();
         let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
         // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
@@ -369,10 +391,11 @@ impl<T: Scalar> Program<T> {
                         times: super::word(times),
                         groups: super::word(self.groups.len()),
                         count: 0,
+                        tail: 0,
                     };
-                    self.make_groups(&mut repeat);
+                    self.make_groups(&mut repeat, &uses);
                     self.repeats.push(repeat);
-                    s += len * times;
+                    s = repeat.end();
                 }
                 _ => s += 1,
             }
@@ -468,8 +491,9 @@ impl<T: Scalar> Program<T> {
 
     /// Sorts the positions of `repeat` into [`Group`]s, appended to [`Program::groups`] (and
     /// their lanes to [`Program::lanes`]): each position joins the group before it if it holds
-    /// the same kind of instructions.
-    fn make_groups(&mut self, repeat: &mut Repeat) {
+    /// the same kind of instructions. `uses` counts the readers of each slot
+    /// ([`Program::uses`]).
+    fn make_groups(&mut self, repeat: &mut Repeat, uses: &[u32]) {
         for j in 0..repeat.len {
             let ins = self.ins[repeat.start() + j as usize];
             let lane = self.lane(*repeat, j as usize);
@@ -505,9 +529,7 @@ impl<T: Scalar> Program<T> {
                 }
             }
         }
-        for g in repeat.groups() {
-            let group = &mut self.groups[g];
-            group.repeat = *repeat;
+        for group in &mut self.groups[repeat.groups()] {
             if let Kind::Lanes { n, shape } = group.kind {
                 let lanes = &self.lanes[group.lanes()];
                 let shared = |lane: &Lane| (lane.ys, lane.step) == (lanes[0].ys, lanes[0].step);
@@ -515,8 +537,92 @@ impl<T: Scalar> Program<T> {
                     group.kind = Kind::Layer { n, shape };
                 }
             }
+        }
+        self.head(repeat, uses);
+        for g in repeat.groups() {
+            let group = &mut self.groups[g];
+            group.repeat = *repeat;
             self.kernels.push(Kernel::of(group.kind));
         }
+    }
+
+    /// Makes the last two groups of `repeat` one [`Kind::Head`], and the sum after its blocks
+    /// (with its constant factor, if one follows) its tail, when they are a loss's head: an
+    /// output neuron with a [`Lane`] at the last position but one, and at the last its squared
+    /// error, read by the sum alone, which reads nothing else, one block after another — a
+    /// network's mean squared error, `tape.sum(&squares) * (1.0 / n)`.
+    ///
+    /// The backward pass can then run each block's square and neuron together, and keep the
+    /// adjoints that pass from the sum to the neuron in registers. It gives the same bits:
+    ///
+    /// - each square's adjoint, which only the sum adds to, is `0 + a`, `a` the sum's, and a
+    ///   neuron's, which only its square adds to, `0 + t`, `t` its square's term — which, were
+    ///   either a zero, would pass nothing on: so they are `a` and `t`;
+    /// - block by block, the square before the neuron, from the last block, each slot receives
+    ///   its terms in the sweep's order: the neuron's weights and bias only from the neurons, a
+    ///   square's other operand only from squares, or from its own block's square first;
+    /// - neither slot is an output, so neither value nor adjoint is wanted in memory but the
+    ///   values, which the passes still store.
+    ///
+    /// `uses` counts the readers of each slot, an output's twice more ([`Program::uses`]).
+    fn head(&mut self, repeat: &mut Repeat, uses: &[u32]) {
+        let [.., neuron, square] = self.groups[repeat.groups()] else {
+            return;
+        };
+        let (Kind::Lanes { n, shape }, Kind::SquareLanes { kind, scaled }) =
+            (neuron.kind, square.kind)
+        else {
+            return;
+        };
+        let (len, times) = (repeat.len, repeat.times);
+        if (neuron.first, neuron.count) != (len - 2, 1)
+            || (square.first, square.count) != (len - 1, 1)
+        {
+            return;
+        }
+        let lane = self.square_lanes[square.lanes as usize];
+        // Slot `j` of block `p`.
+        let slot = |j: u32, p: u32| super::word(self.leaves) + repeat.start + p * len + j;
+        // Each block's square reads its own block's neuron, and only it: for `x - y` and
+        // `x - y²`, `y` is not a neuron, since each neuron has one reader.
+        let x_is_own_neuron = (lane.x, lane.x_step) == (slot(len - 2, 0), len);
+        let read_once = (0..times).all(|p| {
+            let read = |j| uses[slot(j, p) as usize] == 1;
+            read(len - 2) && read(len - 1)
+        });
+        if !(x_is_own_neuron && read_once) {
+            return;
+        }
+        let end = repeat.blocks_end();
+        let Some(&Ins::Sum { at, n: count }) = self.ins.get(end) else {
+            return;
+        };
+        let terms = &self.operands[at as usize..(at + count) as usize];
+        if !terms
+            .iter()
+            .copied()
+            .eq((0..times).map(|p| slot(len - 1, p)))
+        {
+            return;
+        }
+        let sum = self.leaves + end;
+        let scaled_sum =
+            matches!(self.ins.get(end + 1), Some(&Ins::MulConst { x, .. }) if x as usize == sum);
+        repeat.tail = if scaled_sum { 2 } else { 1 };
+        self.groups.pop();
+        repeat.count -= 1;
+        let head = self
+            .groups
+            .last_mut()
+            .expect("invariant: the neuron's group");
+        head.count = 2;
+        head.kind = Kind::Head {
+            n,
+            shape,
+            kind,
+            scaled,
+            square: square.lanes,
+        };
     }
 
     /// The kind and [`SquareLane`] of position `j` of `repeat`, if it holds fused squares of
@@ -721,21 +827,13 @@ impl<T: Scalar> Program<T> {
         adj: &[Cell<T>],
         values: &[T],
     ) {
-        let zero = T::zero();
         let (len, times) = (repeat.len as usize, repeat.times as usize);
         let last = times - 1;
         let positions = first..first + lanes.len();
         let lanes = self.lanes[lanes].iter().zip(positions);
         for (lane, j) in lanes.rev() {
-            let weights = lane.xs as usize..lane.xs as usize + n;
-            // The weights' adjoints and values.
-            let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
-            let slots = adj[weights.clone()].iter().zip(&values[weights.clone()]);
-            for ((g, w), (a, &x)) in g.iter_mut().zip(&mut w).zip(slots) {
-                (*g, *w) = (a.get(), x);
-            }
+            let (mut g, w, mut g_b) = self.lane_sums(lane, n, adj, values);
             let (g_w, w) = (&mut g[..n], &w[..n]);
-            let mut g_b = adj[lane.bias as usize].get();
             // The last block's slot and partners; both step back a block at a time.
             let step = lane.step as usize;
             let mut slot = self.leaves + repeat.start() + j + last * len;
@@ -746,12 +844,39 @@ impl<T: Scalar> Program<T> {
                 let neuron = (&adj[at], values[at], from);
                 self.lane_backward(neuron, (g_w, &mut g_b, w), n, shape, adj, values);
             }
-            for (a, &g) in adj[weights].iter().zip(&*g_w) {
-                a.set(g);
-            }
-            adj[lane.bias as usize].set(g_b);
+            store_lane_sums(lane, g_w, g_b, adj);
         }
     }
+
+    /// The adjoints of `lane`'s `n` weights, their values and the adjoint of its bias, to
+    /// receive the backward pass's terms in registers ([`store_lane_sums`] writes them back).
+    #[inline(always)]
+    fn lane_sums(
+        &self,
+        lane: &Lane,
+        n: usize,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) -> ([T; LANE_INPUTS], [T; LANE_INPUTS], T) {
+        let zero = T::zero();
+        let weights = lane.xs as usize..lane.xs as usize + n;
+        let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
+        let slots = adj[weights.clone()].iter().zip(&values[weights]);
+        for ((g, w), (a, &x)) in g.iter_mut().zip(&mut w).zip(slots) {
+            (*g, *w) = (a.get(), x);
+        }
+        (g, w, adj[lane.bias as usize].get())
+    }
+}
+
+/// Writes the adjoints [`Program::lane_sums`] read back: `g_w` the weights', `g_b` the bias's.
+#[inline(always)]
+fn store_lane_sums<T: Scalar>(lane: &Lane, g_w: &[T], g_b: T, adj: &[Cell<T>]) {
+    let xs = lane.xs as usize;
+    for (a, &g) in adj[xs..xs + g_w.len()].iter().zip(g_w) {
+        a.set(g);
+    }
+    adj[lane.bias as usize].set(g_b);
 }
 
 impl<T: Scalar> Program<T> {
@@ -764,7 +889,7 @@ impl<T: Scalar> Program<T> {
     fn lane_backward(
         &self,
         (slot, output, from): (&Cell<T>, T, usize),
-        (g_w, g_b, w): (&mut [T], &mut T, &[T]),
+        sums: (&mut [T], &mut T, &[T]),
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
@@ -775,6 +900,23 @@ impl<T: Scalar> Program<T> {
         if a == zero {
             return;
         }
+        self.lane_pass(a, (output, from), sums, n, shape, adj, values);
+    }
+
+    /// [`Program::lane_backward`]'s updates from the neuron's adjoint `a`, not zero.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn lane_pass(
+        &self,
+        a: T,
+        (output, from): (T, usize),
+        (g_w, g_b, w): (&mut [T], &mut T, &[T]),
+        n: usize,
+        shape: Shape,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let zero = T::zero();
         let a = shape.act().passed(output, a);
         if a == zero {
             return;
@@ -931,6 +1073,7 @@ impl<T: Scalar> Kernel<T> {
             Kind::Lanes { n, shape } => kernel!(lanes_forward, lanes_backward, n, shape),
             Kind::Layer { n, shape } => kernel!(layer_forward, layer_backward, n, shape),
             Kind::Neurons { n, shape } => kernel!(neurons_forward, neurons_backward, n, shape),
+            Kind::Head { n, shape, .. } => kernel!(head_forward, head_backward, n, shape),
             Kind::Squares => Kernel {
                 forward: squares_forward,
                 backward: squares_backward,
@@ -956,8 +1099,10 @@ impl<T: Scalar> Kernel<T> {
 fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
     group: &Group,
 ) -> (Repeat, Group, usize, Shape) {
-    let (Kind::Lanes { n, shape } | Kind::Layer { n, shape } | Kind::Neurons { n, shape }) =
-        group.kind
+    let (Kind::Lanes { n, shape }
+    | Kind::Layer { n, shape }
+    | Kind::Neurons { n, shape }
+    | Kind::Head { n, shape, .. }) = group.kind
     else {
         unreachable!("invariant: a neuron kernel runs a group of neurons");
     };
@@ -1143,6 +1288,131 @@ fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
     }
 }
 
+/// The fused square of the kind `kind` ([`square_fields`]) with these fields: [`square_of`]
+/// with the kind known only at run time.
+#[inline(always)]
+fn square_of_kind(kind: u8, x: u32, other: u32, s: u32) -> Ins {
+    match kind {
+        0 => square_of::<0>(x, other, s),
+        1 => square_of::<1>(x, other, s),
+        2 => square_of::<2>(x, other, s),
+        _ => square_of::<3>(x, other, s),
+    }
+}
+
+/// A [`Kind::Head`]'s kind of square, whether it is scaled, and its square lane.
+#[inline(always)]
+fn head_square<T>(program: &Program<T>, group: &Group) -> (u8, bool, SquareLane) {
+    let Kind::Head {
+        kind,
+        scaled,
+        square,
+        ..
+    } = group.kind
+    else {
+        unreachable!("invariant: a head kernel runs a head");
+    };
+    (kind, scaled, program.square_lanes[square as usize])
+}
+
+/// The forward kernel of a [`Kind::Head`]: the output neuron on every block
+/// ([`Program::shared_neurons`]); then its squared error on every block, added up from zero in
+/// block order, as the sum after the blocks adds its terms ([`Ins::Sum`]); then the tail: the
+/// sum, and its constant factor if it has one.
+fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    group: &Group,
+    values: &[Cell<T>],
+) {
+    let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
+    let (j, lane) = (group.first as usize, group.lanes as usize);
+    program.shared_neurons(repeat, lane..lane + 1, j, n, shape, values);
+    let (kind, scaled, lane) = head_square(program, &group);
+    let (mut x, mut other, mut s) = (lane.x, lane.other, lane.s);
+    let len = repeat.len as usize;
+    let mut out = program.leaves + repeat.start() + j + 1;
+    let mut sum = T::zero();
+    for _ in 0..repeat.times {
+        let ins = square_of_kind(kind, x, other, if scaled { s } else { UNSCALED });
+        let value = program.fused_square(&ins, values);
+        values[out].set(value);
+        sum += value;
+        x = x.wrapping_add(lane.x_step);
+        other = other.wrapping_add(lane.other_step);
+        s = s.wrapping_add(lane.s_step);
+        out += len;
+    }
+    let end = repeat.blocks_end();
+    values[program.leaves + end].set(sum);
+    if repeat.tail == 2 {
+        let Ins::MulConst { c, .. } = program.ins[end + 1] else {
+            unreachable!("invariant: a head's tail is a sum and its constant factor");
+        };
+        values[program.leaves + end + 1].set(mul_const(sum, program.consts[c as usize]));
+    }
+}
+
+/// The backward kernel of a [`Kind::Head`]: the tail's updates — the constant factor's to the
+/// sum; then, from the last block to the first, each block's square's updates, from the sum's
+/// adjoint, and its neuron's, from its square's term, both in registers
+/// ([`Program::head`] says why these are the sweep's updates).
+fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+    program: &Program<T>,
+    group: &Group,
+    adj: &[Cell<T>],
+    values: &[T],
+) {
+    let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
+    let zero = T::zero();
+    let end = repeat.blocks_end();
+    let sum = program.leaves + end;
+    if repeat.tail == 2 {
+        let Ins::MulConst { x, c } = program.ins[end + 1] else {
+            unreachable!("invariant: a head's tail is a sum and its constant factor");
+        };
+        let a = adj[sum + 1].replace(zero);
+        if a != zero {
+            add(adj, x, program.consts[c as usize] * a);
+        }
+    }
+    let a = adj[sum].replace(zero);
+    // As the tape's sweep: a node with a zero adjoint passes nothing on, and the squares and
+    // neurons then have none either.
+    if a == zero {
+        return;
+    }
+    let (kind, scaled, square) = head_square(program, &group);
+    let lane = &program.lanes[group.lanes as usize];
+    let (mut g, w, mut g_b) = program.lane_sums(lane, n, adj, values);
+    let (g_w, w) = (&mut g[..n], &w[..n]);
+    // The last block's square, its neuron (the square's `x`) and the neuron's partners; all
+    // step back a block at a time.
+    let last = repeat.times - 1;
+    let at = |base: u32, step: u32| base.wrapping_add(step.wrapping_mul(last));
+    let (mut x, mut other) = (
+        at(square.x, square.x_step),
+        at(square.other, square.other_step),
+    );
+    let mut s = at(square.s, square.s_step);
+    let step = lane.step as usize;
+    let mut ys = lane.ys as usize + last as usize * step;
+    for _ in 0..repeat.times {
+        let ins = square_of_kind(kind, x, other, if scaled { s } else { UNSCALED });
+        if let Some(((_, t), other)) = program.square_terms(&ins, a, values) {
+            if let Some((y, t)) = other {
+                add(adj, y, t);
+            }
+            let neuron = (values[x as usize], ys);
+            program.lane_pass(t, neuron, (g_w, &mut g_b, w), n, shape, adj, values);
+        }
+        x = x.wrapping_sub(square.x_step);
+        other = other.wrapping_sub(square.other_step);
+        s = s.wrapping_sub(square.s_step);
+        ys = ys.wrapping_sub(step);
+    }
+    store_lane_sums(lane, g_w, g_b, adj);
+}
+
 /// The second loop of a group's forward pass whose activation calls a function (tanh, sigmoid):
 /// the first wrote each neuron's sum plus bias, `z`, to its slot
 /// ([`Act::value_or_later`]); this sets the `width` slots from `first`, and as many at each of
@@ -1244,24 +1514,23 @@ mod tests {
         // the scaling.
         assert_eq!(f.program.instructions().len(), 26);
         assert_eq!(spans(&f), [(0, 6, 4)]);
-        // The four hidden neurons make one group, a layer that runs four at a time, the output
-        // neuron another, the squared error a third.
+        // The sum and its factor run as the repeat's tail.
+        assert_eq!(f.program.repeats[0].tail, 2);
+        assert_eq!(f.program.repeats[0].end(), 26);
+        // The four hidden neurons make one group, a layer that runs four at a time; the output
+        // neuron and its squared error the head.
         let tanh = Shape::new(Act::Tanh, true, false);
         let sigmoid = Shape::new(Act::Sigmoid, false, false);
         let hidden = Kind::Layer { n: 2, shape: tanh };
-        let output = Kind::Lanes {
+        // `(o - y)²` is `(o + c)²`, `c = -y`: each block's target a step on.
+        let head = Kind::Head {
             n: 4,
             shape: sigmoid,
-        };
-        // `(o - y)²` is `(o + c)²`, `c = -y`: each block's target a step on.
-        let squares = Kind::SquareLanes {
             kind: 0,
             scaled: false,
+            square: 0,
         };
-        assert_eq!(
-            groups(&f),
-            [(0, 4, hidden), (4, 1, output), (5, 1, squares)]
-        );
+        assert_eq!(groups(&f), [(0, 4, hidden), (4, 2, head)]);
         // Each neuron reads the same weights on every point: hidden neuron j its three
         // parameters and its point's two constants, nine on from block to block (a block's
         // constants are its four neurons' two and its target); the output neuron its block's
@@ -1323,6 +1592,161 @@ mod tests {
         let w = fresh.vars(&at);
         let out = loss(&fresh, &w[..3], &w[3..]);
         assert_replays_like_recording(f.run(&at).unwrap(), out, &w);
+    }
+
+    /// A loss's head as a network records it: the squared errors of a 2-2-1 network (or with
+    /// `single`, of one neuron on the point) over three points, summed, times a third if
+    /// `mean`. The output's activation is `act` (tanh, sigmoid, relu, none), the square's kind
+    /// `kind` ([`super::square_fields`]: `(o - 0.5)²`, `(0.5 - o)²`, `(o - t)²` and
+    /// `(o - t²)²`, `t` the point's target, an input), times 0.75 if `scaled`.
+    #[derive(Debug, Clone, Copy)]
+    struct HeadLoss {
+        single: bool,
+        act: u8,
+        kind: u8,
+        scaled: bool,
+        mean: bool,
+    }
+
+    impl HeadLoss {
+        /// The loss; `v` holds the nine parameters, then the three targets.
+        fn record<'t>(self, tape: &'t Tape, v: &[Var<'t>]) -> Var<'t> {
+            let sum = tape.sum(&self.terms(tape, v).1);
+            if self.mean { sum * (1.0 / 3.0) } else { sum }
+        }
+
+        /// Each point's output and its squared error.
+        fn terms<'t>(self, tape: &'t Tape, v: &[Var<'t>]) -> (Vec<Var<'t>>, Vec<Var<'t>>) {
+            let (p, t) = v.split_at(9);
+            let points = [[0.5, -1.0], [-0.75, 0.25], [1.0, 0.5]];
+            points
+                .iter()
+                .zip(t)
+                .map(|(x, &t)| {
+                    let z = if self.single {
+                        tape.dot(&p[6..8], x) + p[8]
+                    } else {
+                        let h: Vec<Var> = (0..2)
+                            .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
+                            .collect();
+                        tape.dot(&p[6..8], &h) + p[8]
+                    };
+                    let o = match self.act {
+                        0 => z.tanh(),
+                        1 => z.sigmoid(),
+                        2 => z.relu(),
+                        _ => z,
+                    };
+                    let u = match self.kind {
+                        0 => o - 0.5,
+                        1 => 0.5 - o,
+                        2 => o - t,
+                        _ => o - t.powi(2),
+                    };
+                    let square = if self.scaled {
+                        u.powi(2) * 0.75
+                    } else {
+                        u.powi(2)
+                    };
+                    (o, square)
+                })
+                .unzip()
+        }
+    }
+
+    #[test]
+    fn a_loss_head_runs_its_neuron_square_and_sum_together_and_replays_like_recording() {
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut at = || -> Vec<f64> {
+            (0..12)
+                .map(|_| rand::Rng::gen_range(&mut rng, -1.5..1.5))
+                .collect()
+        };
+        for single in [false, true] {
+            for act in 0..4 {
+                for kind in 0..4 {
+                    for (scaled, mean) in [(false, false), (true, false), (false, true)] {
+                        let loss = HeadLoss {
+                            single,
+                            act,
+                            kind,
+                            scaled,
+                            mean,
+                        };
+                        let tape = Tape::new();
+                        let v = tape.vars(&at());
+                        let mut f = tape.compile(&v, &[loss.record(&tape, &v)]).unwrap();
+                        let head = groups(&f).last().map(|g| g.2);
+                        let is_head = matches!(head, Some(Kind::Head { kind: k, scaled: s, .. }) if (k, s) == (kind, scaled));
+                        assert!(is_head, "{loss:?}: {head:?}");
+                        assert_eq!(f.program.repeats[0].tail, 1 + u32::from(mean), "{loss:?}");
+                        // Relu's zero adjoints on some points and not others.
+                        for _ in 0..10 {
+                            let new = at();
+                            let fresh = Tape::new();
+                            let w = fresh.vars(&new);
+                            let out = loss.record(&fresh, &w);
+                            assert_replays_like_recording(f.run(&new).unwrap(), out, &w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_head_whose_values_are_read_elsewhere_is_not_fused_and_replays_like_recording() {
+        let loss = HeadLoss {
+            single: false,
+            act: 1,
+            kind: 0,
+            scaled: false,
+            mean: true,
+        };
+        let at = [
+            0.3, -0.2, 0.1, 0.4, 0.5, -0.6, 0.7, -0.8, 0.9, 0.2, -0.4, 0.6,
+        ];
+        let new = [
+            -0.5, 0.25, 0.75, -0.1, 0.3, 0.2, -0.9, 0.6, -0.3, 0.1, 0.8, -0.2,
+        ];
+        // Whether the head is fused, and the outputs: the loss, and what else reads the
+        // points' squares or outputs, or the sum; or the squares summed in another order.
+        type Outputs = for<'t> fn(&'t Tape, &[Var<'t>], &[Var<'t>]) -> (bool, Vec<Var<'t>>);
+        let cases: [Outputs; 5] = [
+            |tape, _, sq| (true, vec![tape.sum(sq) * 0.25]),
+            |tape, _, sq| (false, vec![tape.sum(sq) * 0.25, sq[0]]),
+            |tape, o, sq| (false, vec![tape.sum(sq) * 0.25 + o[1] * 2.0]),
+            |tape, _, sq| {
+                let sum = tape.sum(sq);
+                (true, vec![sum * 0.25 + sum.sin()])
+            },
+            |tape, _, sq| (false, vec![tape.sum(&[sq[1], sq[0], sq[2]]) * 0.25]),
+        ];
+        for (k, case) in cases.iter().enumerate() {
+            let tape = Tape::new();
+            let v = tape.vars(&at);
+            let (o, sq) = loss.terms(&tape, &v);
+            let (fused, outs) = case(&tape, &o, &sq);
+            let mut f = tape.compile(&v, &outs).unwrap();
+            let head = groups(&f).last().map(|g| g.2);
+            assert_eq!(
+                matches!(head, Some(Kind::Head { .. })),
+                fused,
+                "case {k}: {head:?}"
+            );
+            let fresh = Tape::new();
+            let w = fresh.vars(&new);
+            let (o, sq) = loss.terms(&fresh, &w);
+            let outs = case(&fresh, &o, &sq).1;
+            let r = f.run(&new).unwrap();
+            let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|x| x.to_bits()).collect() };
+            let values: Vec<f64> = outs.iter().map(|o| o.value()).collect();
+            assert_eq!(bits(r.values()), bits(&values), "case {k}");
+            for (j, out) in outs.iter().enumerate() {
+                let want = out.backward().wrt_all(&w);
+                assert_eq!(bits(r.grad_of(j)), bits(&want), "case {k}, output {j}");
+            }
+        }
     }
 
     #[test]
