@@ -1220,14 +1220,17 @@ impl<T: Scalar> Program<T> {
             self.forward_repeat(repeat, values);
             k = repeat.end();
         }
-        self.forward_stretch(k..self.ins.len(), values)
+        if k < self.ins.len() {
+            self.forward_stretch(k..self.ins.len(), values)?;
+        }
+        Ok(())
     }
 
     /// The forward pass over the instructions `range`: [`Program::forward_range`], whose
     /// set-up for every kind of instruction (about 80 instructions) pays only over a longer
     /// stretch, but for a short one the sums and constant factors it starts with — the sum and
     /// the mean after a batch's repeat — inline, and the rest, if any, through it.
-    #[inline(always)]
+    #[inline(never)]
     fn forward_stretch(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
         if range.len() > SHORT_STRETCH {
             return self.forward_range(range, values);
@@ -1397,7 +1400,7 @@ impl<T: Scalar> Program<T> {
     /// The backward pass over the instructions `range`, from the last to the first: as
     /// [`Program::forward_stretch`], for a short stretch the sums and constant factors it ends
     /// with inline, and the rest, if any, through [`Program::backward_range`].
-    #[inline(always)]
+    #[inline(never)]
     fn backward_stretch(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
         if range.len() > SHORT_STRETCH {
             return self.backward_range(range, adj, values);

@@ -1300,9 +1300,10 @@ fn square_of_kind(kind: u8, x: u32, other: u32, s: u32) -> Ins {
     }
 }
 
-/// A [`Kind::Head`]'s kind of square, whether it is scaled, and its square lane.
+/// A [`Kind::Head`]'s kind of square and its square lane, whose scale is [`UNSCALED`] in every
+/// block if the squares are not scaled: the lane gives each block's square as recorded.
 #[inline(always)]
-fn head_square<T>(program: &Program<T>, group: &Group) -> (u8, bool, SquareLane) {
+fn head_square<T>(program: &Program<T>, group: &Group) -> (u8, SquareLane) {
     let Kind::Head {
         kind,
         scaled,
@@ -1312,7 +1313,11 @@ fn head_square<T>(program: &Program<T>, group: &Group) -> (u8, bool, SquareLane)
     else {
         unreachable!("invariant: a head kernel runs a head");
     };
-    (kind, scaled, program.square_lanes[square as usize])
+    let mut lane = program.square_lanes[square as usize];
+    if !scaled {
+        (lane.s, lane.s_step) = (UNSCALED, 0);
+    }
+    (kind, lane)
 }
 
 /// The forward kernel of a [`Kind::Head`]: the output neuron on every block
@@ -1327,13 +1332,13 @@ fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let (j, lane) = (group.first as usize, group.lanes as usize);
     program.shared_neurons(repeat, lane..lane + 1, j, n, shape, values);
-    let (kind, scaled, lane) = head_square(program, &group);
+    let (kind, lane) = head_square(program, &group);
     let (mut x, mut other, mut s) = (lane.x, lane.other, lane.s);
     let len = repeat.len as usize;
     let mut out = program.leaves + repeat.start() + j + 1;
     let mut sum = T::zero();
     for _ in 0..repeat.times {
-        let ins = square_of_kind(kind, x, other, if scaled { s } else { UNSCALED });
+        let ins = square_of_kind(kind, x, other, s);
         let value = program.fused_square(&ins, values);
         values[out].set(value);
         sum += value;
@@ -1381,7 +1386,7 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     if a == zero {
         return;
     }
-    let (kind, scaled, square) = head_square(program, &group);
+    let (kind, square) = head_square(program, &group);
     let lane = &program.lanes[group.lanes as usize];
     let (mut g, w, mut g_b) = program.lane_sums(lane, n, adj, values);
     let (g_w, w) = (&mut g[..n], &w[..n]);
@@ -1397,7 +1402,7 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     let step = lane.step as usize;
     let mut ys = lane.ys as usize + last as usize * step;
     for _ in 0..repeat.times {
-        let ins = square_of_kind(kind, x, other, if scaled { s } else { UNSCALED });
+        let ins = square_of_kind(kind, x, other, s);
         if let Some(((_, t), other)) = program.square_terms(&ins, a, values) {
             if let Some((y, t)) = other {
                 add(adj, y, t);
