@@ -1350,3 +1350,82 @@ proptest! {
         prop_assert_eq!(bits(r.grad()), bits(&fresh.vjp(&fresh_outs, weights).wrt_all(&ys)));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A network's mean squared error over a batch, whose last neuron, squared errors and sum the
+// passes may run as one head.
+
+/// The squared errors of a 2-`width`-1 network over `points` points, summed, times `1/points` if
+/// `mean`. `v` holds the parameters — each hidden neuron's two weights and bias, then the
+/// output's `width` weights and bias — then one target per point. The output's activation is
+/// `act` (tanh, sigmoid, relu, none) and its error `(o - 0.5)²`, `(0.5 - o)²`, `(o - t)²` or
+/// `(o - t²)²` by `kind`, times 0.75 if `scaled`.
+#[allow(clippy::too_many_arguments)]
+fn batch_loss<'t>(
+    tape: &'t Tape,
+    v: &[Var<'t>],
+    width: usize,
+    points: usize,
+    act: u8,
+    kind: u8,
+    scaled: bool,
+    mean: bool,
+) -> Var<'t> {
+    let (p, t) = v.split_at(4 * width + 1);
+    let (hidden, out) = p.split_at(3 * width);
+    let terms: Vec<Var<'t>> = (0..points)
+        .map(|i| {
+            let x = [0.5 - 0.25 * i as f64, 0.125 * i as f64 - 0.25];
+            let h: Vec<Var<'t>> = hidden
+                .chunks(3)
+                .map(|w| (tape.dot(&w[..2], &x) + w[2]).tanh())
+                .collect();
+            let z = tape.dot(&out[..width], &h) + out[width];
+            let o = match act {
+                0 => z.tanh(),
+                1 => z.sigmoid(),
+                2 => z.relu(),
+                _ => z,
+            };
+            let u = match kind {
+                0 => o - 0.5,
+                1 => 0.5 - o,
+                2 => o - t[i],
+                _ => o - t[i].powi(2),
+            };
+            if scaled { u.powi(2) * 0.75 } else { u.powi(2) }
+        })
+        .collect();
+    let sum = tape.sum(&terms);
+    if mean {
+        sum * (1.0 / points as f64)
+    } else {
+        sum
+    }
+}
+
+proptest! {
+    #[test]
+    fn a_batch_mean_squared_error_replays_like_recording(
+        width in 1usize..6,
+        points in 1usize..6,
+        act in 0u8..4,
+        kind in 0u8..4,
+        scaled in any::<bool>(),
+        mean in any::<bool>(),
+        recorded in prop::collection::vec(-1.5f64..1.5, 26),
+        replayed in prop::collection::vec(-1.5f64..1.5, 26),
+    ) {
+        let n = 4 * width + 1 + points;
+        let tape = Tape::new();
+        let xs = tape.vars(&recorded[..n]);
+        let loss = batch_loss(&tape, &xs, width, points, act, kind, scaled, mean);
+        let mut compiled = tape.compile(&xs, &[loss]).unwrap();
+        let fresh = Tape::new();
+        let ys = fresh.vars(&replayed[..n]);
+        let out = batch_loss(&fresh, &ys, width, points, act, kind, scaled, mean);
+        let r = compiled.run(&replayed[..n]).unwrap();
+        prop_assert_eq!(bits(r.values()), bits(&[out.value()]));
+        prop_assert_eq!(bits(r.grad()), bits(&out.backward().wrt_all(&ys)));
+    }
+}
