@@ -610,7 +610,7 @@ impl Expr {
         Expr::random_within(rng, inputs, ops, INPUT_BOUND)
     }
 
-    /// [`Expr::random`] with a [`StdRng`](rand::rngs::StdRng) seeded from `seed`: the same seed
+    /// [`Expr::random`] with a [`StdRng`] seeded from `seed`: the same seed
     /// gives the same expression (for a given version of `rand`), so a failing case can be
     /// reproduced from the seed alone.
     ///

@@ -36,6 +36,12 @@
 //! keeps four neurons' weights' adjoints in registers. Block by block is the sweep's own order,
 //! the blocks taken from the last, so every slot still receives its terms in that order.
 //!
+//! A batch's mean squared error ends each block with the output neuron and its squared error,
+//! and the repeat with their sum and its factor. Where each neuron is read by its own square
+//! alone, and each square by the sum alone, these run as one [`Kind::Head`], the sum and the
+//! factor as the repeat's tail: the backward pass passes each block's adjoint from the sum
+//! through the square to the neuron in registers ([`Program::head`]).
+//!
 //! Only fused neurons whose lists are runs and fused squares make up blocks — what a network and
 //! its squared error record, and what the passes here have code of their own for. Any other
 //! instruction ends a stretch; so a comparison is never run out of recorded order, and a
