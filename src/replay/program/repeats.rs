@@ -847,8 +847,8 @@ impl<T: Scalar> Program<T> {
             for _ in 0..times {
                 let (at, from) = (slot, ys);
                 (slot, ys) = (slot.wrapping_sub(len), ys.wrapping_sub(step));
-                let neuron = (&adj[at], values[at], from);
-                self.lane_backward(neuron, (g_w, &mut g_b, w), n, shape, adj, values);
+                let neuron = (&adj[at], values[at], self.partners(from, n, shape, values));
+                self.lane_backward(neuron, (g_w, &mut g_b, w), n, shape, adj);
             }
             store_lane_sums(lane, g_w, g_b, adj);
         }
@@ -875,6 +875,36 @@ impl<T: Scalar> Program<T> {
     }
 }
 
+/// A neuron's partners' values and, for value slots, where they start ([`Program::partners`]).
+type Partners<T> = ([T; LANE_INPUTS], usize);
+
+/// [`Program::lane_backward`]'s updates from the neuron's adjoint `a`, not zero: its output
+/// `output` and its partners as [`Program::partners`] reads them.
+#[inline(always)]
+fn lane_pass<T: Scalar>(
+    a: T,
+    (output, (y, from)): (T, Partners<T>),
+    (g_w, g_b, w): (&mut [T], &mut T, &[T]),
+    n: usize,
+    shape: Shape,
+    adj: &[Cell<T>],
+) {
+    let zero = T::zero();
+    let a = shape.act().passed(output, a);
+    if a == zero {
+        return;
+    }
+    *g_b += a;
+    for (g, &y) in g_w.iter_mut().zip(&y[..n]) {
+        *g += y * a;
+    }
+    if !shape.konst() {
+        for (g, &x) in adj[from..from + n].iter().zip(w) {
+            g.set(g.get() + x * a);
+        }
+    }
+}
+
 /// Writes the adjoints [`Program::lane_sums`] read back: `g_w` the weights', `g_b` the bias's.
 #[inline(always)]
 fn store_lane_sums<T: Scalar>(lane: &Lane, g_w: &[T], g_b: T, adj: &[Cell<T>]) {
@@ -894,52 +924,33 @@ impl<T: Scalar> Program<T> {
     #[inline(always)]
     fn lane_backward(
         &self,
-        (slot, output, from): (&Cell<T>, T, usize),
+        (slot, output, partners): (&Cell<T>, T, Partners<T>),
         sums: (&mut [T], &mut T, &[T]),
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
-        values: &[T],
     ) {
         let zero = T::zero();
         let a = slot.replace(zero);
         if a == zero {
             return;
         }
-        self.lane_pass(a, (output, from), sums, n, shape, adj, values);
+        lane_pass(a, (output, partners), sums, n, shape, adj);
     }
 
-    /// [`Program::lane_backward`]'s updates from the neuron's adjoint `a`, not zero.
+    /// The values of the `n` partners from `from` of a neuron of the shape `shape` —
+    /// constants or value slots — and where they start, read once for the neurons of a block
+    /// that share them.
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn lane_pass(
-        &self,
-        a: T,
-        (output, from): (T, usize),
-        (g_w, g_b, w): (&mut [T], &mut T, &[T]),
-        n: usize,
-        shape: Shape,
-        adj: &[Cell<T>],
-        values: &[T],
-    ) {
-        let zero = T::zero();
-        let a = shape.act().passed(output, a);
-        if a == zero {
-            return;
-        }
-        *g_b += a;
-        if shape.konst() {
-            for (g, &c) in g_w.iter_mut().zip(&self.consts[from..from + n]) {
-                *g += c * a;
-            }
+    fn partners(&self, from: usize, n: usize, shape: Shape, values: &[T]) -> Partners<T> {
+        let mut y = [T::zero(); LANE_INPUTS];
+        let list = if shape.konst() {
+            &self.consts[from..from + n]
         } else {
-            for (g, &y) in g_w.iter_mut().zip(&values[from..from + n]) {
-                *g += y * a;
-            }
-            for (g, &x) in adj[from..from + n].iter().zip(w) {
-                g.set(g.get() + x * a);
-            }
-        }
+            &values[from..from + n]
+        };
+        y[..n].copy_from_slice(list);
+        (y, from)
     }
 
     /// [`Program::shared_neurons`] for the four lanes from `lanes`, at the positions from `j`,
@@ -1057,9 +1068,10 @@ impl<T: Scalar> Program<T> {
                 .iter()
                 .zip(outputs)
                 .zip(g.iter_mut().zip(&mut g_b).zip(&w));
+            let partners = self.partners(from, n, shape, values);
             for ((slot, &output), ((g, g_b), w)) in lanes.rev() {
                 let sums = (&mut g[..n], g_b, &w[..n]);
-                self.lane_backward((slot, output, from), sums, n, shape, adj, values);
+                self.lane_backward((slot, output, partners), sums, n, shape, adj);
             }
         }
         for ((g, g_b), lane) in g.iter().zip(&g_b).zip(quad) {
@@ -1424,8 +1436,8 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
             if let Some((y, t)) = other {
                 add(adj, y, t);
             }
-            let neuron = (values[x as usize], ys);
-            program.lane_pass(t, neuron, (g_w, &mut g_b, w), n, shape, adj, values);
+            let neuron = (values[x as usize], program.partners(ys, n, shape, values));
+            lane_pass(t, neuron, (g_w, &mut g_b, w), n, shape, adj);
         }
         x = x.wrapping_sub(square.x_step);
         other = other.wrapping_sub(square.other_step);
