@@ -104,14 +104,15 @@ enum Kind {
     /// A loss's head: at the last two positions, an output neuron of `n` inputs and the shape
     /// `shape` with a [`Lane`], and its squared error, of the kind `kind`, with the square lane
     /// `square`; after the blocks, the sum of the squared errors and, if the repeat's tail is
-    /// two instructions, its constant factor ([`Program::head`]). The backward pass passes
-    /// each block's adjoints from the sum to the neuron in registers.
+    /// two instructions, its constant factor, the constant `factor` ([`Program::head`]). The
+    /// backward pass passes each block's adjoints from the sum to the neuron in registers.
     Head {
         n: u16,
         shape: Shape,
         kind: u8,
         scaled: bool,
         square: u32,
+        factor: u32,
     },
 }
 
@@ -612,9 +613,11 @@ impl<T: Scalar> Program<T> {
             return;
         }
         let sum = self.leaves + end;
-        let scaled_sum =
-            matches!(self.ins.get(end + 1), Some(&Ins::MulConst { x, .. }) if x as usize == sum);
-        repeat.tail = if scaled_sum { 2 } else { 1 };
+        let factor = match self.ins.get(end + 1) {
+            Some(&Ins::MulConst { x, c }) if x as usize == sum => Some(c),
+            _ => None,
+        };
+        repeat.tail = if factor.is_some() { 2 } else { 1 };
         self.groups.pop();
         repeat.count -= 1;
         let head = self
@@ -628,6 +631,7 @@ impl<T: Scalar> Program<T> {
             kind,
             scaled,
             square: square.lanes,
+            factor: factor.unwrap_or(UNSCALED),
         };
     }
 
@@ -1376,14 +1380,21 @@ fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
         s = s.wrapping_add(lane.s_step);
         out += len;
     }
-    let end = repeat.blocks_end();
-    values[program.leaves + end].set(sum);
+    let at = program.leaves + repeat.blocks_end();
+    values[at].set(sum);
     if repeat.tail == 2 {
-        let Ins::MulConst { c, .. } = program.ins[end + 1] else {
-            unreachable!("invariant: a head's tail is a sum and its constant factor");
-        };
-        values[program.leaves + end + 1].set(mul_const(sum, program.consts[c as usize]));
+        let factor = program.consts[head_factor(&group)];
+        values[at + 1].set(mul_const(sum, factor));
     }
+}
+
+/// The index of a [`Kind::Head`]'s constant factor, if its repeat's tail has one.
+#[inline(always)]
+fn head_factor(group: &Group) -> usize {
+    let Kind::Head { factor, .. } = group.kind else {
+        unreachable!("invariant: a head kernel runs a head");
+    };
+    factor as usize
 }
 
 /// The backward kernel of a [`Kind::Head`]: the tail's updates — the constant factor's to the
@@ -1398,15 +1409,13 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 ) {
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let zero = T::zero();
-    let end = repeat.blocks_end();
-    let sum = program.leaves + end;
+    let sum = program.leaves + repeat.blocks_end();
+    // The factor's `x` is the sum ([`Program::head`]).
     if repeat.tail == 2 {
-        let Ins::MulConst { x, c } = program.ins[end + 1] else {
-            unreachable!("invariant: a head's tail is a sum and its constant factor");
-        };
         let a = adj[sum + 1].replace(zero);
         if a != zero {
-            add(adj, x, program.consts[c as usize] * a);
+            let g = &adj[sum];
+            g.set(g.get() + program.consts[head_factor(&group)] * a);
         }
     }
     let a = adj[sum].replace(zero);
@@ -1489,7 +1498,7 @@ fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
 mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
-    use super::super::{Act, Shape};
+    use super::super::{Act, Ins, Shape};
     use super::{Kind, Lane};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
@@ -1556,13 +1565,19 @@ mod tests {
         let tanh = Shape::new(Act::Tanh, true, false);
         let sigmoid = Shape::new(Act::Sigmoid, false, false);
         let hidden = Kind::Layer { n: 2, shape: tanh };
-        // `(o - y)²` is `(o + c)²`, `c = -y`: each block's target a step on.
+        // `(o - y)²` is `(o + c)²`, `c = -y`: each block's target a step on. The factor is the
+        // mean's constant.
+        let Ins::MulConst { c: factor, .. } = f.program.instructions()[25] else {
+            panic!("the mean's factor");
+        };
+        assert_eq!(f.program.consts[factor as usize], 0.25);
         let head = Kind::Head {
             n: 4,
             shape: sigmoid,
             kind: 0,
             scaled: false,
             square: 0,
+            factor,
         };
         assert_eq!(groups(&f), [(0, 4, hidden), (4, 2, head)]);
         // Each neuron reads the same weights on every point: hidden neuron j its three
