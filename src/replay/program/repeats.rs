@@ -104,8 +104,9 @@ enum Kind {
     /// A loss's head: at the last two positions, an output neuron of `n` inputs and the shape
     /// `shape` with a [`Lane`], and its squared error, of the kind `kind`, with the square lane
     /// `square`; after the blocks, the sum of the squared errors and, if the repeat's tail is
-    /// two instructions, its constant factor, the constant `factor` ([`Program::head`]). The
-    /// backward pass passes each block's adjoints from the sum to the neuron in registers.
+    /// two instructions, its constant factor, the constant `factor` ([`UNSCALED`] when the
+    /// tail is the sum alone; [`Program::head`]). The backward pass passes each block's
+    /// adjoints from the sum to the neuron in registers.
     Head {
         n: u16,
         shape: Shape,
@@ -1761,8 +1762,14 @@ mod tests {
         // Whether the head is fused, and the outputs: the loss, and what else reads the
         // points' squares or outputs, or the sum; or the squares summed in another order.
         type Outputs = for<'t> fn(&'t Tape, &[Var<'t>], &[Var<'t>]) -> (bool, Vec<Var<'t>>);
-        let cases: [Outputs; 5] = [
+        let cases: [Outputs; 6] = [
             |tape, _, sq| (true, vec![tape.sum(sq) * 0.25]),
+            // The sum an output too: its own sweep ends inside the repeat's tail, and runs the
+            // repeat instruction by instruction.
+            |tape, _, sq| {
+                let sum = tape.sum(sq);
+                (true, vec![sum * 0.25, sum])
+            },
             |tape, _, sq| (false, vec![tape.sum(sq) * 0.25, sq[0]]),
             |tape, o, sq| (false, vec![tape.sum(sq) * 0.25 + o[1] * 2.0]),
             |tape, _, sq| {
