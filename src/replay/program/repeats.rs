@@ -111,7 +111,6 @@ enum Kind {
         n: u16,
         shape: Shape,
         kind: u8,
-        scaled: bool,
         square: u32,
         factor: u32,
     },
@@ -577,8 +576,7 @@ impl<T: Scalar> Program<T> {
         let [.., neuron, square] = self.groups[repeat.groups()] else {
             return;
         };
-        let (Kind::Lanes { n, shape }, Kind::SquareLanes { kind, scaled }) =
-            (neuron.kind, square.kind)
+        let (Kind::Lanes { n, shape }, Kind::SquareLanes { kind, .. }) = (neuron.kind, square.kind)
         else {
             return;
         };
@@ -630,7 +628,6 @@ impl<T: Scalar> Program<T> {
             n,
             shape,
             kind,
-            scaled,
             square: square.lanes,
             factor: factor.unwrap_or(UNSCALED),
         };
@@ -1045,12 +1042,7 @@ impl<T: Scalar> Program<T> {
         let mut w = [[zero; LANE_INPUTS]; QUAD];
         let mut g_b = [zero; QUAD];
         for (((g, w), g_b), lane) in g.iter_mut().zip(&mut w).zip(&mut g_b).zip(quad) {
-            let xs = lane.xs as usize;
-            let slots = adj[xs..xs + n].iter().zip(&values[xs..xs + n]);
-            for ((g, w), (a, &x)) in g.iter_mut().zip(w.iter_mut()).zip(slots) {
-                (*g, *w) = (a.get(), x);
-            }
-            *g_b = adj[lane.bias as usize].get();
+            (*g, *w, *g_b) = self.lane_sums(lane, n, adj, values);
         }
         let (len, step, last) = (
             repeat.len as usize,
@@ -1079,12 +1071,8 @@ impl<T: Scalar> Program<T> {
                 self.lane_backward((slot, output, partners), sums, n, shape, adj);
             }
         }
-        for ((g, g_b), lane) in g.iter().zip(&g_b).zip(quad) {
-            let xs = lane.xs as usize;
-            for (a, &g) in adj[xs..xs + n].iter().zip(g) {
-                a.set(g);
-            }
-            adj[lane.bias as usize].set(*g_b);
+        for ((g, &g_b), lane) in g.iter().zip(&g_b).zip(quad) {
+            store_lane_sums(lane, &g[..n], g_b, adj);
         }
     }
 }
@@ -1334,24 +1322,22 @@ fn square_of_kind(kind: u8, x: u32, other: u32, s: u32) -> Ins {
     }
 }
 
-/// A [`Kind::Head`]'s kind of square and its square lane, whose scale is [`UNSCALED`] in every
-/// block if the squares are not scaled: the lane gives each block's square as recorded.
+/// A [`Kind::Head`]'s kind of square, its square lane and the index of its constant factor.
+/// The lane gives each block's square as recorded, its scale included: [`UNSCALED`], a step of
+/// 0 apart, in every block if the squares are not scaled ([`Program::square_lane`]), so the
+/// kernels pass it on without a test.
 #[inline(always)]
-fn head_square<T>(program: &Program<T>, group: &Group) -> (u8, SquareLane) {
+fn head_parts<T>(program: &Program<T>, group: &Group) -> (u8, SquareLane, usize) {
     let Kind::Head {
         kind,
-        scaled,
         square,
+        factor,
         ..
     } = group.kind
     else {
         unreachable!("invariant: a head kernel runs a head");
     };
-    let mut lane = program.square_lanes[square as usize];
-    if !scaled {
-        (lane.s, lane.s_step) = (UNSCALED, 0);
-    }
-    (kind, lane)
+    (kind, program.square_lanes[square as usize], factor as usize)
 }
 
 /// The forward kernel of a [`Kind::Head`]: the output neuron on every block
@@ -1366,7 +1352,7 @@ fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let (j, lane) = (group.first as usize, group.lanes as usize);
     program.shared_neurons(repeat, lane..lane + 1, j, n, shape, values);
-    let (kind, lane) = head_square(program, &group);
+    let (kind, lane, factor) = head_parts(program, &group);
     let (mut x, mut other, mut s) = (lane.x, lane.other, lane.s);
     let len = repeat.len as usize;
     let mut out = program.leaves + repeat.start() + j + 1;
@@ -1384,18 +1370,8 @@ fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     let at = program.leaves + repeat.blocks_end();
     values[at].set(sum);
     if repeat.tail == 2 {
-        let factor = program.consts[head_factor(&group)];
-        values[at + 1].set(mul_const(sum, factor));
+        values[at + 1].set(mul_const(sum, program.consts[factor]));
     }
-}
-
-/// The index of a [`Kind::Head`]'s constant factor, if its repeat's tail has one.
-#[inline(always)]
-fn head_factor(group: &Group) -> usize {
-    let Kind::Head { factor, .. } = group.kind else {
-        unreachable!("invariant: a head kernel runs a head");
-    };
-    factor as usize
 }
 
 /// The backward kernel of a [`Kind::Head`]: the tail's updates — the constant factor's to the
@@ -1410,13 +1386,14 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 ) {
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let zero = T::zero();
+    let (kind, square, factor) = head_parts(program, &group);
     let sum = program.leaves + repeat.blocks_end();
     // The factor's `x` is the sum ([`Program::head`]).
     if repeat.tail == 2 {
         let a = adj[sum + 1].replace(zero);
         if a != zero {
             let g = &adj[sum];
-            g.set(g.get() + program.consts[head_factor(&group)] * a);
+            g.set(g.get() + program.consts[factor] * a);
         }
     }
     let a = adj[sum].replace(zero);
@@ -1425,7 +1402,6 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     if a == zero {
         return;
     }
-    let (kind, square) = head_square(program, &group);
     let lane = &program.lanes[group.lanes as usize];
     let (mut g, w, mut g_b) = program.lane_sums(lane, n, adj, values);
     let (g_w, w) = (&mut g[..n], &w[..n]);
@@ -1576,7 +1552,6 @@ mod tests {
             n: 4,
             shape: sigmoid,
             kind: 0,
-            scaled: false,
             square: 0,
             factor,
         };
@@ -1727,8 +1702,14 @@ mod tests {
                         let v = tape.vars(&at());
                         let mut f = tape.compile(&v, &[loss.record(&tape, &v)]).unwrap();
                         let head = groups(&f).last().map(|g| g.2);
-                        let is_head = matches!(head, Some(Kind::Head { kind: k, scaled: s, .. }) if (k, s) == (kind, scaled));
-                        assert!(is_head, "{loss:?}: {head:?}");
+                        let Some(Kind::Head {
+                            kind: k, square, ..
+                        }) = head
+                        else {
+                            panic!("{loss:?}: {head:?}");
+                        };
+                        let scale = f.program.square_lanes[square as usize].s;
+                        assert_eq!((k, scale != super::UNSCALED), (kind, scaled), "{loss:?}");
                         assert_eq!(f.program.repeats[0].tail, 1 + u32::from(mean), "{loss:?}");
                         // Relu's zero adjoints on some points and not others.
                         for _ in 0..10 {
