@@ -183,7 +183,8 @@ pub(super) struct Program<T> {
 }
 
 /// The longest stretch of instructions between repeats whose leading (forward) or trailing
-/// (backward) sums and constant factors the passes run inline ([`Program::forward_stretch`]).
+/// (backward) sums and constant factors the passes run on their own, without the set-up of
+/// [`Program::forward_range`] ([`Program::forward_stretch`]).
 const SHORT_STRETCH: usize = 4;
 
 /// The `s` of a fused square with no constant factor.
@@ -1229,7 +1230,9 @@ impl<T: Scalar> Program<T> {
     /// The forward pass over the instructions `range`: [`Program::forward_range`], whose
     /// set-up for every kind of instruction (about 80 instructions) pays only over a longer
     /// stretch, but for a short one the sums and constant factors it starts with — the sum and
-    /// the mean after a batch's repeat — inline, and the rest, if any, through it.
+    /// the mean after a batch's repeat — here, and the rest, if any, through it. Out of line:
+    /// kept inline, its set-up was paid on every run even where no stretch is left, as when a
+    /// head runs the sum and the mean (docs/replay.md, change 33).
     #[inline(never)]
     fn forward_stretch(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
         if range.len() > SHORT_STRETCH {
@@ -1399,7 +1402,7 @@ impl<T: Scalar> Program<T> {
 
     /// The backward pass over the instructions `range`, from the last to the first: as
     /// [`Program::forward_stretch`], for a short stretch the sums and constant factors it ends
-    /// with inline, and the rest, if any, through [`Program::backward_range`].
+    /// with here, and the rest, if any, through [`Program::backward_range`].
     #[inline(never)]
     fn backward_stretch(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
         if range.len() > SHORT_STRETCH {
