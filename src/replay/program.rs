@@ -180,6 +180,22 @@ pub(super) struct Program<T> {
     square_lanes: Vec<SquareLane>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
+    /// The forward pass as a flat list of steps, in order, when the program has repeats
+    /// ([`Program::plan`]); the backward pass over every instruction runs it from the end.
+    steps: Vec<Step>,
+}
+
+/// One step of a pass over a program with repeats: a stretch of instructions between
+/// repeats, run one by one, or one [`Group`](repeats::Group) of a repeat, by its kernel.
+/// Flat, a pass holds nothing but its place in the list across the calls: walking the repeats
+/// and each one's groups, it kept the repeat, its bounds and the loop's state on the stack
+/// across every call (docs/replay.md, change 37).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The instructions `start..end`.
+    Stretch { start: u32, end: u32 },
+    /// The group [`Program::groups`]`[g]`.
+    Group(u32),
 }
 
 /// The longest stretch of instructions between repeats whose leading (forward) or trailing
@@ -451,6 +467,7 @@ impl<T: Scalar> Program<T> {
             lanes: Vec::new(),
             square_lanes: Vec::new(),
             kernels: Vec::new(),
+            steps: Vec::new(),
         };
         // Cursors on the parent, partial and constant stacks; each leaf holds one constant.
         let (mut p, mut q, mut c) = (0usize, 0usize, leaves);
@@ -564,7 +581,30 @@ impl<T: Scalar> Program<T> {
         prog.fuse(outputs, values);
         prog.find_runs();
         prog.find_repeats(outputs);
+        prog.plan();
         prog
+    }
+
+    /// Lays out the passes' [`Step`]s: each repeat's groups, in order, and the stretches
+    /// before, between and after the repeats that hold instructions. None without repeats.
+    fn plan(&mut self) {
+        if self.repeats.is_empty() {
+            return;
+        }
+        let mut k = 0;
+        for repeat in &self.repeats {
+            if k < repeat.start() {
+                let (start, end) = (word(k), word(repeat.start()));
+                self.steps.push(Step::Stretch { start, end });
+            }
+            self.steps
+                .extend(repeat.groups().map(|g| Step::Group(word(g))));
+            k = repeat.end();
+        }
+        if k < self.ins.len() {
+            let (start, end) = (word(k), word(self.ins.len()));
+            self.steps.push(Step::Stretch { start, end });
+        }
     }
 
     /// Marks the dot products whose operand lists are runs of consecutive value slots — a
@@ -1211,18 +1251,14 @@ impl<T: Scalar> Program<T> {
         if self.repeats.is_empty() {
             return self.forward_range(0..self.ins.len(), values);
         }
-        let mut k = 0;
-        for r in 0..self.repeats.len() {
-            let repeat = self.repeats[r];
-            // Between two repeats, or before one at the start, there may be nothing to run.
-            if k < repeat.start() {
-                self.forward_stretch(k..repeat.start(), values)?;
+        // By index: a stretch's pass borrows the program mutably, for its partials.
+        for k in 0..self.steps.len() {
+            match self.steps[k] {
+                Step::Stretch { start, end } => {
+                    self.forward_stretch(start as usize..end as usize, values)?;
+                }
+                Step::Group(g) => self.forward_group(g as usize, values),
             }
-            self.forward_repeat(repeat, values);
-            k = repeat.end();
-        }
-        if k < self.ins.len() {
-            self.forward_stretch(k..self.ins.len(), values)?;
         }
         Ok(())
     }
@@ -1376,6 +1412,19 @@ impl<T: Scalar> Program<T> {
         if self.repeats.is_empty() {
             return self.backward_range(0..swept, adj, values);
         }
+        // A sweep over every instruction, as for a single output, runs the steps from the end.
+        if swept == self.ins.len() {
+            for &step in self.steps.iter().rev() {
+                match step {
+                    Step::Stretch { start, end } => {
+                        self.backward_stretch(start as usize..end as usize, adj, values);
+                    }
+                    Step::Group(g) => self.backward_group(g as usize, adj, values),
+                }
+            }
+            return;
+        }
+        // A shorter one, as for an output before the last, skips the repeats past its end.
         let mut end = swept;
         for &repeat in self.repeats.iter().rev() {
             // A repeat the sweep ends inside runs instruction by instruction, as a stretch.

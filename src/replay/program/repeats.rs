@@ -208,7 +208,7 @@ impl Repeat {
     }
 
     /// Where its groups are in [`Program::groups`].
-    fn groups(self) -> Range<usize> {
+    pub(super) fn groups(self) -> Range<usize> {
         self.groups as usize..(self.groups + self.count) as usize
     }
 }
@@ -706,17 +706,11 @@ impl<T: Scalar> Program<T> {
         Some(Lane { xs, bias, ys, step })
     }
 
-    /// The forward pass over a repeat: position by position, each across the blocks, one
-    /// call of its [`Kernel`] per [`Group`] of positions.
+    /// The forward pass over the group `g`: position by position, each across the blocks, by
+    /// its [`Kernel`]. A repeat's groups in order make its forward pass.
     #[inline(always)]
-    pub(super) fn forward_repeat(&self, repeat: Repeat, values: &[Cell<T>]) {
-        let groups = repeat.groups();
-        for (group, kernel) in self.groups[groups.clone()]
-            .iter()
-            .zip(&self.kernels[groups])
-        {
-            (kernel.forward)(self, group, values);
-        }
+    pub(super) fn forward_group(&self, g: usize, values: &[Cell<T>]) {
+        (self.kernels[g].forward)(self, &self.groups[g], values);
     }
 
     /// The values of the fused neurons at the positions of `group`, of `n` inputs each and of
@@ -729,16 +723,18 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The backward pass over a repeat: position by position from the last, each across the
-    /// blocks from the last, one call of its [`Kernel`] per [`Group`], the last group first.
+    /// The backward pass over the group `g`: position by position from the last, each across
+    /// the blocks from the last, by its [`Kernel`].
+    #[inline(always)]
+    pub(super) fn backward_group(&self, g: usize, adj: &[Cell<T>], values: &[T]) {
+        (self.kernels[g].backward)(self, &self.groups[g], adj, values);
+    }
+
+    /// The backward pass over a repeat: its groups' from the last group.
     #[inline(always)]
     pub(super) fn backward_repeat(&self, repeat: Repeat, adj: &[Cell<T>], values: &[T]) {
-        let groups = repeat.groups();
-        let kernels = self.groups[groups.clone()]
-            .iter()
-            .zip(&self.kernels[groups]);
-        for (group, kernel) in kernels.rev() {
-            (kernel.backward)(self, group, adj, values);
+        for g in repeat.groups().rev() {
+            self.backward_group(g, adj, values);
         }
     }
 
