@@ -189,7 +189,7 @@ pub(super) struct Program<T> {
 /// repeats, run one by one, or one [`Group`](repeats::Group) of a repeat, by its kernel.
 /// Flat, a pass holds nothing but its place in the list across the calls: walking the repeats
 /// and each one's groups, it kept the repeat, its bounds and the loop's state on the stack
-/// across every call (docs/replay.md, change 37).
+/// across every call (docs/replay-performance.md, change 37).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     /// The instructions `start..end`.
@@ -1268,7 +1268,7 @@ impl<T: Scalar> Program<T> {
     /// stretch, but for a short one the sums and constant factors it starts with — the sum and
     /// the mean after a batch's repeat — here, and the rest, if any, through it. Out of line:
     /// kept inline, its set-up was paid on every run even where no stretch is left, as when a
-    /// head runs the sum and the mean (docs/replay.md, change 33).
+    /// head runs the sum and the mean (docs/replay-performance.md, change 33).
     #[inline(never)]
     fn forward_stretch(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
         if range.len() > SHORT_STRETCH {

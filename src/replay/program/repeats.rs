@@ -1436,7 +1436,7 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// one loop; but in one loop each call of the function clobbers every floating-point register,
 /// so the weights and partners held across it go to the stack and come back, block after block:
 /// on a busy core a load or a store costs several times an arithmetic instruction
-/// (docs/replay.md, change 31).
+/// (docs/replay-performance.md, change 31).
 #[inline(always)]
 fn activate_later<T: Scalar>(
     act: Act,
