@@ -92,8 +92,11 @@ enum Kind {
     Lanes { n: u16, shape: Shape },
     /// [`Kind::Lanes`] whose lanes, four or more, all read the same partners — the neurons of
     /// one layer, each reading the whole of the layer before, or the data point — run four
-    /// at a time ([`Program::quad`]).
-    Layer { n: u16, shape: Shape },
+    /// at a time ([`Program::quad`]). `packed` when the lanes' weights and biases lie one
+    /// after another, each lane's weights then its bias — as [`crate::nn`] and a loop over a
+    /// flat parameter vector lay them out — so that a quad reads and writes its four lanes'
+    /// through one checked slice ([`quad_params`]).
+    Layer { n: u16, shape: Shape, packed: bool },
     /// Fused neurons of `n` inputs and the shape `shape`, run block by block.
     Neurons { n: u16, shape: Shape },
     /// Fused squares of any kind.
@@ -567,7 +570,8 @@ impl<T: Scalar> Program<T> {
                 let lanes = &self.lanes[group.lanes()];
                 let shared = |lane: &Lane| (lane.ys, lane.step) == (lanes[0].ys, lanes[0].step);
                 if lanes.len() >= QUAD && lanes.iter().all(shared) {
-                    group.kind = Kind::Layer { n, shape };
+                    let packed = packed(lanes, n);
+                    group.kind = Kind::Layer { n, shape, packed };
                 }
             }
         }
@@ -986,7 +990,7 @@ impl<T: Scalar> Program<T> {
     fn quad(
         &self,
         repeat: Repeat,
-        lanes: usize,
+        (lanes, packed): (usize, bool),
         j: usize,
         n: usize,
         shape: Shape,
@@ -996,14 +1000,7 @@ impl<T: Scalar> Program<T> {
         let quad: &[Lane; QUAD] = self.lanes[lanes..]
             .first_chunk()
             .expect("invariant: a quad has four lanes");
-        let (mut w, mut b) = ([[zero; LANE_INPUTS]; QUAD], [zero; QUAD]);
-        for ((w, b), lane) in w.iter_mut().zip(&mut b).zip(quad) {
-            let xs = lane.xs as usize;
-            for (w, x) in w.iter_mut().zip(&values[xs..xs + n]) {
-                *w = x.get();
-            }
-            *b = values[lane.bias as usize].get();
-        }
+        let (w, b) = quad_params(values, (quad, n, packed), zero, Cell::get);
         let (len, step) = (repeat.len as usize, quad[0].step as usize);
         let first_out = self.leaves + repeat.start() + j;
         let (mut ys, mut out) = (quad[0].ys as usize, first_out);
@@ -1048,7 +1045,7 @@ impl<T: Scalar> Program<T> {
     fn quad_backward(
         &self,
         repeat: Repeat,
-        lanes: usize,
+        (lanes, packed): (usize, bool),
         j: usize,
         n: usize,
         shape: Shape,
@@ -1060,12 +1057,8 @@ impl<T: Scalar> Program<T> {
             .first_chunk()
             .expect("invariant: a quad has four lanes");
         // The weights' adjoints and values, and the biases' adjoints.
-        let mut g = [[zero; LANE_INPUTS]; QUAD];
-        let mut w = [[zero; LANE_INPUTS]; QUAD];
-        let mut g_b = [zero; QUAD];
-        for (((g, w), g_b), lane) in g.iter_mut().zip(&mut w).zip(&mut g_b).zip(quad) {
-            (*g, *w, *g_b) = self.lane_sums(lane, n, adj, values);
-        }
+        let (mut g, mut g_b) = quad_params(adj, (quad, n, packed), zero, Cell::get);
+        let (w, _) = quad_params(values, (quad, n, packed), zero, |&x| x);
         let (len, step, last) = (
             repeat.len as usize,
             quad[0].step as usize,
@@ -1093,10 +1086,78 @@ impl<T: Scalar> Program<T> {
                 self.lane_backward((slot, output, partners), sums, n, shape, adj);
             }
         }
-        for ((g, &g_b), lane) in g.iter().zip(&g_b).zip(quad) {
+        store_quad_sums(adj, (quad, n, packed), &g, &g_b);
+    }
+}
+
+/// The weights and the biases of the four lanes `quad`, of `n` inputs each, as `get` reads
+/// them from `slots` (values or adjoints). If `packed` ([`Kind::Layer`]), the twenty or fewer
+/// slots are one checked slice, each lane's at fixed offsets within it: with `n` a constant of
+/// the kernel, no other check is left (a lane's own slices took two each, 40 instructions per
+/// quad on W4).
+#[inline(always)]
+fn quad_params<S, X: Copy>(
+    slots: &[S],
+    (quad, n, packed): (&[Lane; QUAD], usize, bool),
+    zero: X,
+    get: impl Fn(&S) -> X,
+) -> ([[X; LANE_INPUTS]; QUAD], [X; QUAD]) {
+    let (mut w, mut b) = ([[zero; LANE_INPUTS]; QUAD], [zero; QUAD]);
+    if packed {
+        let stride = n + 1;
+        let all = &slots[quad[0].xs as usize..][..QUAD * stride];
+        for ((w, b), lane) in w.iter_mut().zip(&mut b).zip(all.chunks_exact(stride)) {
+            for (w, x) in w.iter_mut().zip(&lane[..n]) {
+                *w = get(x);
+            }
+            *b = get(&lane[n]);
+        }
+    } else {
+        for ((w, b), lane) in w.iter_mut().zip(&mut b).zip(quad) {
+            let xs = lane.xs as usize;
+            for (w, x) in w.iter_mut().zip(&slots[xs..xs + n]) {
+                *w = get(x);
+            }
+            *b = get(&slots[lane.bias as usize]);
+        }
+    }
+    (w, b)
+}
+
+/// Writes the four lanes' adjoints [`quad_params`] read back: `g` the weights', `g_b` the
+/// biases'.
+#[inline(always)]
+fn store_quad_sums<T: Scalar>(
+    adj: &[Cell<T>],
+    (quad, n, packed): (&[Lane; QUAD], usize, bool),
+    g: &[[T; LANE_INPUTS]; QUAD],
+    g_b: &[T; QUAD],
+) {
+    if packed {
+        let stride = n + 1;
+        let all = &adj[quad[0].xs as usize..][..QUAD * stride];
+        for ((g, &g_b), lane) in g.iter().zip(g_b).zip(all.chunks_exact(stride)) {
+            for (a, &g) in lane[..n].iter().zip(g) {
+                a.set(g);
+            }
+            lane[n].set(g_b);
+        }
+    } else {
+        for ((g, &g_b), lane) in g.iter().zip(g_b).zip(quad) {
             store_lane_sums(lane, &g[..n], g_b, adj);
         }
     }
+}
+
+/// Whether the lanes' weights and biases are packed ([`Kind::Layer`]): lane `k`'s weights
+/// from the first lane's plus `k (n + 1)`, each lane's bias right after its weights.
+fn packed(lanes: &[Lane], n: u16) -> bool {
+    let stride = u64::from(n) + 1;
+    let first = u64::from(lanes[0].xs);
+    (0u64..).zip(lanes).all(|(k, lane)| {
+        u64::from(lane.xs) == first + k * stride
+            && u64::from(lane.bias) == u64::from(lane.xs) + u64::from(n)
+    })
 }
 
 impl<T: Scalar> Kernel<T> {
@@ -1104,7 +1165,7 @@ impl<T: Scalar> Kernel<T> {
     fn of(kind: Kind) -> Self {
         match kind {
             Kind::Lanes { n, shape } => kernel!(lanes_forward, lanes_backward, n, shape),
-            Kind::Layer { n, shape } => kernel!(layer_forward, layer_backward, n, shape),
+            Kind::Layer { n, shape, .. } => kernel!(layer_forward, layer_backward, n, shape),
             Kind::Neurons { n, shape } => kernel!(neurons_forward, neurons_backward, n, shape),
             Kind::Head { n, shape, .. } => kernel!(head_forward, head_backward, n, shape),
             Kind::Squares => Kernel {
@@ -1133,7 +1194,7 @@ fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
     group: &Group,
 ) -> (Repeat, Group, usize, Shape) {
     let (Kind::Lanes { n, shape }
-    | Kind::Layer { n, shape }
+    | Kind::Layer { n, shape, .. }
     | Kind::Neurons { n, shape }
     | Kind::Head { n, shape, .. }) = group.kind
     else {
@@ -1167,6 +1228,12 @@ fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program.shared_neurons_backward(repeat, lanes, first, n, shape, adj, values);
 }
 
+/// Whether a [`Kind::Layer`]'s lanes are packed.
+#[inline(always)]
+fn is_packed(group: &Group) -> bool {
+    matches!(group.kind, Kind::Layer { packed: true, .. })
+}
+
 /// The forward kernel of a group of [`Kind::Layer`]: [`Program::quad`] on each four lanes,
 /// [`Program::shared_neurons`] on the rest. (Kept apart from [`lanes_forward`]: one kernel
 /// for both executes 0.8% more instructions on W4, whose output neuron is a lone lane.)
@@ -1176,17 +1243,24 @@ fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     values: &[Cell<T>],
 ) {
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
-    let (lanes, first) = (group.lanes(), group.first as usize);
+    let (lanes, first, packed) = (group.lanes(), group.first as usize, is_packed(&group));
     // A layer of exactly four neurons (XOR's hidden layer) runs its one quad alone: kept across
     // the loop of quads, the set-up of the loop and of the lanes after the last quad spills to
     // the stack: 27 loads and stores per call on W4, 22 in the backward kernel. A loop over
     // several quads still pays it.
     if lanes.len() == QUAD {
-        return program.quad(repeat, lanes.start, first, n, shape, values);
+        return program.quad(repeat, (lanes.start, packed), first, n, shape, values);
     }
     let quads = lanes.len() / QUAD * QUAD;
     for q in (0..quads).step_by(QUAD) {
-        program.quad(repeat, lanes.start + q, first + q, n, shape, values);
+        program.quad(
+            repeat,
+            (lanes.start + q, packed),
+            first + q,
+            n,
+            shape,
+            values,
+        );
     }
     let rest = lanes.start + quads..lanes.end;
     program.shared_neurons(repeat, rest, first + quads, n, shape, values);
@@ -1201,16 +1275,18 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     values: &[T],
 ) {
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
-    let (lanes, first) = (group.lanes(), group.first as usize);
+    let (lanes, first, packed) = (group.lanes(), group.first as usize, is_packed(&group));
     // As in the forward kernel.
     if lanes.len() == QUAD {
-        return program.quad_backward(repeat, lanes.start, first, n, shape, adj, values);
+        let quad = (lanes.start, packed);
+        return program.quad_backward(repeat, quad, first, n, shape, adj, values);
     }
     let quads = lanes.len() / QUAD * QUAD;
     let rest = lanes.start + quads..lanes.end;
     program.shared_neurons_backward(repeat, rest, first + quads, n, shape, adj, values);
     for q in (0..quads).step_by(QUAD).rev() {
-        program.quad_backward(repeat, lanes.start + q, first + q, n, shape, adj, values);
+        let quad = (lanes.start + q, packed);
+        program.quad_backward(repeat, quad, first + q, n, shape, adj, values);
     }
 }
 
@@ -1554,7 +1630,11 @@ mod tests {
         // neuron and its squared error the head.
         let tanh = Shape::new(Act::Tanh, true, false);
         let sigmoid = Shape::new(Act::Sigmoid, false, false);
-        let hidden = Kind::Layer { n: 2, shape: tanh };
+        let hidden = Kind::Layer {
+            n: 2,
+            shape: tanh,
+            packed: true,
+        };
         // `(o - y)²` is `(o + c)²`, `c = -y`: each block's target a step on. The factor is the
         // mean's constant.
         let Ins::MulConst { c: factor, .. } = f.program.instructions()[25] else {
@@ -1940,10 +2020,12 @@ mod tests {
         let first = Kind::Layer {
             n: 2,
             shape: Shape::new(Act::Tanh, true, false),
+            packed: true,
         };
         let second = Kind::Layer {
             n: 4,
             shape: Shape::new(Act::Relu, false, false),
+            packed: true,
         };
         let output = Kind::Neurons {
             n: 5,
@@ -1969,6 +2051,51 @@ mod tests {
             let fresh = Tape::new();
             let q = fresh.vars(&params);
             assert_replays_like_recording(f.run(&params).unwrap(), loss(&fresh, &q), &q);
+        }
+    }
+    #[test]
+    fn a_layer_whose_weights_precede_its_biases_runs_unpacked_and_replays_like_recording() {
+        // 2-4-4-1 on three points with a layer's weights first, all its biases after them:
+        // the layers run four at a time, their lanes not packed.
+        fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+            let points = [([0.5, -1.0], 0.25), ([-0.75, 0.5], 1.0), ([1.0, 1.0], 0.0)];
+            let terms: Vec<Var> = points
+                .iter()
+                .map(|(x, y)| {
+                    let h: Vec<Var> = (0..4)
+                        .map(|j| (tape.dot(&p[2 * j..2 * j + 2], x) + p[8 + j]).tanh())
+                        .collect();
+                    let g: Vec<Var> = (0..4)
+                        .map(|k| (tape.dot(&p[12 + 4 * k..16 + 4 * k], &h) + p[28 + k]).tanh())
+                        .collect();
+                    let o = (tape.dot(&p[32..36], &g) + p[36]).sigmoid();
+                    (o - *y).powi(2)
+                })
+                .collect();
+            tape.sum(&terms) * (1.0 / 3.0)
+        }
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut at = || -> Vec<f64> {
+            (0..37)
+                .map(|_| rand::Rng::gen_range(&mut rng, -1.0..1.0))
+                .collect()
+        };
+        let tape = Tape::new();
+        let p = tape.vars(&at());
+        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let layers: Vec<(u32, u32, Kind)> = groups(&f).into_iter().take(2).collect();
+        let layer = |n, konst| Kind::Layer {
+            n,
+            shape: Shape::new(Act::Tanh, konst, false),
+            packed: false,
+        };
+        assert_eq!(layers, [(0, 4, layer(2, true)), (4, 4, layer(4, false))]);
+        for _ in 0..10 {
+            let new = at();
+            let fresh = Tape::new();
+            let w = fresh.vars(&new);
+            let out = loss(&fresh, &w);
+            assert_replays_like_recording(f.run(&new).unwrap(), out, &w);
         }
     }
 }
