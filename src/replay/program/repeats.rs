@@ -295,32 +295,6 @@ macro_rules! kernel {
     };
 }
 
-/// Runs `body` with `$square_of` bound to [`square_of`] for the kind `kind`, matched once, so
-/// that a loop in `body` that builds each block's square compiles to that kind's code alone,
-/// with no match per block (docs/replay-performance.md, change 38).
-macro_rules! with_square_kind {
-    ($kind:expr, |$square_of:ident| $body:block) => {
-        match $kind {
-            0 => {
-                let $square_of = square_of::<0>;
-                $body
-            }
-            1 => {
-                let $square_of = square_of::<1>;
-                $body
-            }
-            2 => {
-                let $square_of = square_of::<2>;
-                $body
-            }
-            _ => {
-                let $square_of = square_of::<3>;
-                $body
-            }
-        }
-    };
-}
-
 /// Runs `body` for the fused square `k` at position `j` of each block of `repeat`, the blocks
 /// in the order of `blocks` (the instructions at that position), with `ins` a copy of it. The
 /// kind of square is matched once for the position, and each block's copy is built as that
@@ -1408,6 +1382,18 @@ fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
     }
 }
 
+/// The fused square of the kind `kind` ([`square_fields`]) with these fields: [`square_of`]
+/// with the kind known only at run time.
+#[inline(always)]
+fn square_of_kind(kind: u8, x: u32, other: u32, s: u32) -> Ins {
+    match kind {
+        0 => square_of::<0>(x, other, s),
+        1 => square_of::<1>(x, other, s),
+        2 => square_of::<2>(x, other, s),
+        _ => square_of::<3>(x, other, s),
+    }
+}
+
 /// A [`Kind::Head`]'s kind of square, its square lane and the index of its constant factor.
 /// The lane gives each block's square as recorded, its scale included: [`UNSCALED`], a step of
 /// 0 apart, in every block if the squares are not scaled ([`Program::square_lane`]), so the
@@ -1443,17 +1429,16 @@ fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     let len = repeat.len as usize;
     let mut out = program.leaves + repeat.start() + j + 1;
     let mut sum = T::zero();
-    with_square_kind!(kind, |square_of| {
-        for _ in 0..repeat.times {
-            let value = program.fused_square(&square_of(x, other, s), values);
-            values[out].set(value);
-            sum += value;
-            x = x.wrapping_add(lane.x_step);
-            other = other.wrapping_add(lane.other_step);
-            s = s.wrapping_add(lane.s_step);
-            out += len;
-        }
-    });
+    for _ in 0..repeat.times {
+        let ins = square_of_kind(kind, x, other, s);
+        let value = program.fused_square(&ins, values);
+        values[out].set(value);
+        sum += value;
+        x = x.wrapping_add(lane.x_step);
+        other = other.wrapping_add(lane.other_step);
+        s = s.wrapping_add(lane.s_step);
+        out += len;
+    }
     let at = program.leaves + repeat.blocks_end();
     values[at].set(sum);
     if repeat.tail == 2 {
@@ -1503,22 +1488,20 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     let mut s = at(square.s, square.s_step);
     let step = lane.step as usize;
     let mut ys = lane.ys as usize + last as usize * step;
-    with_square_kind!(kind, |square_of| {
-        for _ in 0..repeat.times {
-            let terms = program.square_terms(&square_of(x, other, s), a, values);
-            if let Some(((_, t), other)) = terms {
-                if let Some((y, t)) = other {
-                    add(adj, y, t);
-                }
-                let neuron = (values[x as usize], program.partners(ys, n, shape, values));
-                lane_pass(t, neuron, (g_w, &mut g_b, w), n, shape, adj);
+    for _ in 0..repeat.times {
+        let ins = square_of_kind(kind, x, other, s);
+        if let Some(((_, t), other)) = program.square_terms(&ins, a, values) {
+            if let Some((y, t)) = other {
+                add(adj, y, t);
             }
-            x = x.wrapping_sub(square.x_step);
-            other = other.wrapping_sub(square.other_step);
-            s = s.wrapping_sub(square.s_step);
-            ys = ys.wrapping_sub(step);
+            let neuron = (values[x as usize], program.partners(ys, n, shape, values));
+            lane_pass(t, neuron, (g_w, &mut g_b, w), n, shape, adj);
         }
-    });
+        x = x.wrapping_sub(square.x_step);
+        other = other.wrapping_sub(square.other_step);
+        s = s.wrapping_sub(square.s_step);
+        ys = ys.wrapping_sub(step);
+    }
     store_lane_sums(lane, g_w, g_b, adj);
 }
 
