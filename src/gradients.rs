@@ -7,9 +7,9 @@
 //!
 //! One other loop makes the same updates: a compiled tape's backward pass
 //! (`src/replay/program.rs`), over an instruction encoding of its own which, with the fusions it
-//! allows, replays 1.3–1.65× faster than this layout did (docs/replay-performance.md). It must make exactly
-//! these updates in exactly this order; the replay tests compare the two to the bit, over random
-//! expressions, so the copies cannot drift apart unnoticed.
+//! allows, replays 1.3–1.65× faster than this layout did (docs/replay-performance.md). It must
+//! make exactly these updates in exactly this order; the replay tests compare the two to the
+//! bit, over random expressions, so the copies cannot drift apart unnoticed.
 
 use std::fmt;
 use std::ops::Index;
