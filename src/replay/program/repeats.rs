@@ -1966,37 +1966,42 @@ mod tests {
         assert_eq!(spans(&f), [(0, 1, 4)]);
     }
 
+    /// The mean squared error over three points of a network whose output at a point `net`
+    /// records.
+    fn three_point_loss<'t>(tape: &'t Tape, net: impl Fn(&[f64; 2]) -> Var<'t>) -> Var<'t> {
+        let points = [([0.5, -1.0], 0.25), ([-0.75, 0.5], 1.0), ([1.0, 1.0], 0.0)];
+        let terms: Vec<Var> = points.iter().map(|(x, y)| (net(x) - *y).powi(2)).collect();
+        tape.sum(&terms) * (1.0 / 3.0)
+    }
+
+    /// `count` parameters drawn in [-1, 1).
+    fn random_params(rng: &mut StdRng, count: usize) -> Vec<f64> {
+        (0..count)
+            .map(|_| rand::Rng::gen_range(rng, -1.0..1.0))
+            .collect()
+    }
+
     #[test]
     fn a_layers_neurons_run_four_at_a_time_and_replay_like_recording() {
         // 2-4-5-1 on three points: a first layer of four (constant partners, one group of
         // four), a second of five reading the first (value partners, four and one more), an
         // output neuron of five inputs (no lane), its squared error.
         fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
-            let points = [([0.5, -1.0], 0.25), ([-0.75, 0.5], 1.0), ([1.0, 1.0], 0.0)];
-            let terms: Vec<Var> = points
-                .iter()
-                .map(|(x, y)| {
-                    let h: Vec<Var> = (0..4)
-                        .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
-                        .collect();
-                    let g: Vec<Var> = (0..5)
-                        .map(|k| {
-                            let w = &p[12 + 5 * k..12 + 5 * k + 5];
-                            (tape.dot(&w[..4], &h) + w[4]).relu()
-                        })
-                        .collect();
-                    let o = (tape.dot(&p[37..42], &g) + p[42]).sigmoid();
-                    (o - *y).powi(2)
-                })
-                .collect();
-            tape.sum(&terms) * (1.0 / 3.0)
+            three_point_loss(tape, |x| {
+                let h: Vec<Var> = (0..4)
+                    .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
+                    .collect();
+                let g: Vec<Var> = (0..5)
+                    .map(|k| {
+                        let w = &p[12 + 5 * k..12 + 5 * k + 5];
+                        (tape.dot(&w[..4], &h) + w[4]).relu()
+                    })
+                    .collect();
+                (tape.dot(&p[37..42], &g) + p[42]).sigmoid()
+            })
         }
         let mut rng = StdRng::seed_from_u64(7);
-        let at = |rng: &mut StdRng| -> Vec<f64> {
-            (0..43)
-                .map(|_| rand::Rng::gen_range(rng, -1.0..1.0))
-                .collect()
-        };
+        let at = |rng: &mut StdRng| random_params(rng, 43);
         let tape = Tape::new();
         let p = tape.vars(&at(&mut rng));
         let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
@@ -2036,35 +2041,25 @@ mod tests {
             assert_replays_like_recording(f.run(&params).unwrap(), loss(&fresh, &q), &q);
         }
     }
+
     #[test]
     fn a_layer_whose_weights_precede_its_biases_runs_unpacked_and_replays_like_recording() {
         // 2-4-4-1 on three points with a layer's weights first, all its biases after them:
         // the layers run four at a time, their lanes not packed.
         fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
-            let points = [([0.5, -1.0], 0.25), ([-0.75, 0.5], 1.0), ([1.0, 1.0], 0.0)];
-            let terms: Vec<Var> = points
-                .iter()
-                .map(|(x, y)| {
-                    let h: Vec<Var> = (0..4)
-                        .map(|j| (tape.dot(&p[2 * j..2 * j + 2], x) + p[8 + j]).tanh())
-                        .collect();
-                    let g: Vec<Var> = (0..4)
-                        .map(|k| (tape.dot(&p[12 + 4 * k..16 + 4 * k], &h) + p[28 + k]).tanh())
-                        .collect();
-                    let o = (tape.dot(&p[32..36], &g) + p[36]).sigmoid();
-                    (o - *y).powi(2)
-                })
-                .collect();
-            tape.sum(&terms) * (1.0 / 3.0)
+            three_point_loss(tape, |x| {
+                let h: Vec<Var> = (0..4)
+                    .map(|j| (tape.dot(&p[2 * j..2 * j + 2], x) + p[8 + j]).tanh())
+                    .collect();
+                let g: Vec<Var> = (0..4)
+                    .map(|k| (tape.dot(&p[12 + 4 * k..16 + 4 * k], &h) + p[28 + k]).tanh())
+                    .collect();
+                (tape.dot(&p[32..36], &g) + p[36]).sigmoid()
+            })
         }
         let mut rng = StdRng::seed_from_u64(5);
-        let mut at = || -> Vec<f64> {
-            (0..37)
-                .map(|_| rand::Rng::gen_range(&mut rng, -1.0..1.0))
-                .collect()
-        };
         let tape = Tape::new();
-        let p = tape.vars(&at());
+        let p = tape.vars(&random_params(&mut rng, 37));
         let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
         let layers: Vec<(u32, u32, Kind)> = groups(&f).into_iter().take(2).collect();
         let layer = |n, konst| Kind::Layer {
@@ -2074,11 +2069,10 @@ mod tests {
         };
         assert_eq!(layers, [(0, 4, layer(2, true)), (4, 4, layer(4, false))]);
         for _ in 0..10 {
-            let new = at();
+            let new = random_params(&mut rng, 37);
             let fresh = Tape::new();
             let w = fresh.vars(&new);
-            let out = loss(&fresh, &w);
-            assert_replays_like_recording(f.run(&new).unwrap(), out, &w);
+            assert_replays_like_recording(f.run(&new).unwrap(), loss(&fresh, &w), &w);
         }
     }
 }
