@@ -867,13 +867,9 @@ impl<T: Scalar> Program<T> {
         values: &[T],
     ) -> ([T; LANE_INPUTS], [T; LANE_INPUTS], T) {
         let zero = T::zero();
-        let weights = lane.xs as usize..lane.xs as usize + n;
-        let (mut g, mut w) = ([zero; LANE_INPUTS], [zero; LANE_INPUTS]);
-        let slots = adj[weights.clone()].iter().zip(&values[weights]);
-        for ((g, w), (a, &x)) in g.iter_mut().zip(&mut w).zip(slots) {
-            (*g, *w) = (a.get(), x);
-        }
-        (g, w, adj[lane.bias as usize].get())
+        let (g, g_b) = lane_params(adj, lane, n, zero, Cell::get);
+        let (w, _) = lane_params(values, lane, n, zero, |&x| x);
+        (g, w, g_b)
     }
 }
 
@@ -1088,14 +1084,28 @@ fn quad_params<S, X: Copy>(
         }
     } else {
         for ((w, b), lane) in w.iter_mut().zip(&mut b).zip(quad) {
-            let xs = lane.xs as usize;
-            for (w, x) in w.iter_mut().zip(&slots[xs..xs + n]) {
-                *w = get(x);
-            }
-            *b = get(&slots[lane.bias as usize]);
+            (*w, *b) = lane_params(slots, lane, n, zero, &get);
         }
     }
     (w, b)
+}
+
+/// The `n` weights and the bias of `lane`, as `get` reads them from `slots` (values or
+/// adjoints).
+#[inline(always)]
+fn lane_params<S, X: Copy>(
+    slots: &[S],
+    lane: &Lane,
+    n: usize,
+    zero: X,
+    get: impl Fn(&S) -> X,
+) -> ([X; LANE_INPUTS], X) {
+    let mut w = [zero; LANE_INPUTS];
+    let xs = lane.xs as usize;
+    for (w, x) in w.iter_mut().zip(&slots[xs..xs + n]) {
+        *w = get(x);
+    }
+    (w, get(&slots[lane.bias as usize]))
 }
 
 /// Writes the four lanes' adjoints [`quad_params`] read back: `g` the weights', `g_b` the
