@@ -876,8 +876,12 @@ impl<T: Scalar> Program<T> {
 /// A neuron's partners' values and, for value slots, where they start ([`Program::partners`]).
 type Partners<T> = ([T; LANE_INPUTS], usize);
 
-/// [`Program::lane_backward`]'s updates from the neuron's adjoint `a`, not zero: its output
-/// `output` and its partners as [`Program::partners`] reads them.
+/// [`Program::lane_backward`]'s updates from the neuron's adjoint `a`: its output `output` and
+/// its partners as [`Program::partners`] reads them. As the tape's sweep, nothing is passed on
+/// from a zero `a`, nor by an activation that passes zero on. The activation passes `a` times
+/// its partial, which for a zero `a` is zero or NaN (0 · ∞, or a NaN partial): so what it
+/// passes, above or below zero, says that `a` is not zero, in one compare where there were two
+/// per neuron and block (docs/replay-performance.md, change 40).
 #[inline(always)]
 fn lane_pass<T: Scalar>(
     a: T,
@@ -888,10 +892,11 @@ fn lane_pass<T: Scalar>(
     adj: &[Cell<T>],
 ) {
     let zero = T::zero();
-    let a = shape.act().passed(output, a);
-    if a == zero {
+    let passed = shape.act().passed(output, a);
+    if !(passed < zero || passed > zero) && passes_nothing(passed, a) {
         return;
     }
+    let a = passed;
     *g_b += a;
     for (g, &y) in g_w.iter_mut().zip(&y[..n]) {
         *g += y * a;
@@ -901,6 +906,15 @@ fn lane_pass<T: Scalar>(
             g.set(g.get() + x * a);
         }
     }
+}
+
+/// Whether a neuron whose activation passes its adjoint `a` on as `passed`, neither above nor
+/// below zero (for a dual number, its real part), passes nothing on: when `passed` is zero,
+/// or `a` is. Out of line, so that the usual case is the one compare ([`lane_pass`]).
+#[cold]
+#[inline(never)]
+fn passes_nothing<T: Scalar>(passed: T, a: T) -> bool {
+    passed == T::zero() || a == T::zero()
 }
 
 /// Writes the adjoints [`Program::lane_sums`] read back: `g_w` the weights', `g_b` the bias's.
@@ -928,11 +942,7 @@ impl<T: Scalar> Program<T> {
         shape: Shape,
         adj: &[Cell<T>],
     ) {
-        let zero = T::zero();
-        let a = slot.replace(zero);
-        if a == zero {
-            return;
-        }
+        let a = slot.replace(T::zero());
         lane_pass(a, (output, partners), sums, n, shape, adj);
     }
 
@@ -2084,5 +2094,92 @@ mod tests {
             let w = fresh.vars(&new);
             assert_replays_like_recording(f.run(&new).unwrap(), loss(&fresh, &w), &w);
         }
+    }
+
+    #[test]
+    fn a_neuron_with_a_zero_adjoint_passes_nothing_on_where_its_partial_is_nan() {
+        // 2-4-1 on three points, the output neuron reading three of the four hidden neurons;
+        // the fourth is read after the loss, by the larger of it and the output's bias. Its
+        // weights are infinite, so its sum is ∞ - ∞ = NaN on two points, where `max` ignores
+        // it and its adjoint is zero — but zero times its partial, NaN, is NaN. The sweep
+        // passes nothing on from a zero adjoint, and the gradients of its weights and bias stay
+        // zero (on the third point its partial is zero).
+        fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+            let fourth = std::cell::RefCell::new(Vec::new());
+            let loss = three_point_loss(tape, |x| {
+                let h: Vec<Var> = (0..4)
+                    .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
+                    .collect();
+                fourth.borrow_mut().push(h[3]);
+                (tape.dot(&p[12..15], &h[..3]) + p[15]).sigmoid()
+            });
+            fourth
+                .take()
+                .into_iter()
+                .fold(loss, |l, h| l + h.max(p[15]))
+        }
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut params = random_params(&mut rng, 16);
+        params[9..11].fill(f64::INFINITY);
+        let tape = Tape::new();
+        let p = tape.vars(&params);
+        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let layer = Kind::Layer {
+            n: 2,
+            shape: Shape::new(Act::Tanh, true, false),
+            packed: true,
+        };
+        assert_eq!(groups(&f)[0], (0, 4, layer));
+        for _ in 0..3 {
+            let fresh = Tape::new();
+            let w = fresh.vars(&params);
+            let r = f.run(&params).unwrap();
+            assert_eq!(r.grad()[9..12], [0.0; 3]);
+            assert_replays_like_recording(r, loss(&fresh, &w), &w);
+            params[..9].copy_from_slice(&random_params(&mut rng, 9));
+        }
+    }
+
+    #[test]
+    fn a_neuron_that_passes_zero_on_passes_nothing_to_its_weights_from_infinite_partners() {
+        // 2-4-4-1 relu, relu, sigmoid on three points. The first hidden neuron is infinite on
+        // two points, and every neuron of the second layer weighs it by -1, so on those points
+        // the second layer's sums are -∞: relu passes zero on from each neuron's non-zero
+        // adjoint, and the sweep stops there. Passing that zero on would make the second
+        // layer's weights' gradients ∞ · 0 = NaN.
+        fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+            three_point_loss(tape, |x| {
+                let h: Vec<Var> = (0..4)
+                    .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).relu())
+                    .collect();
+                let g: Vec<Var> = (0..4)
+                    .map(|k| {
+                        let w = &p[12 + 5 * k..12 + 5 * k + 5];
+                        (tape.dot(&w[..4], &h) + w[4]).relu()
+                    })
+                    .collect();
+                (tape.dot(&p[32..36], &g) + p[36]).sigmoid()
+            })
+        }
+        let mut rng = StdRng::seed_from_u64(13);
+        let mut params = random_params(&mut rng, 37);
+        params[..3].copy_from_slice(&[f64::INFINITY, 0.0, 0.0]);
+        for k in 0..4 {
+            params[12 + 5 * k] = -1.0;
+        }
+        let tape = Tape::new();
+        let p = tape.vars(&params);
+        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let second = Kind::Layer {
+            n: 4,
+            shape: Shape::new(Act::Relu, false, false),
+            packed: true,
+        };
+        assert_eq!(groups(&f)[1], (4, 4, second));
+        let fresh = Tape::new();
+        let w = fresh.vars(&params);
+        let r = f.run(&params).unwrap();
+        assert!(r.grad().iter().all(|g| g.is_finite()));
+        assert_replays_like_recording(r, loss(&fresh, &w), &w);
     }
 }
