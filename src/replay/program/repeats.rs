@@ -893,7 +893,10 @@ fn lane_pass<T: Scalar>(
 ) {
     let zero = T::zero();
     let passed = shape.act().passed(output, a);
-    if !(passed < zero || passed > zero) && passes_nothing(passed, a) {
+    // Not `passed != zero`, which a NaN `passed` meets too.
+    #[allow(clippy::double_comparisons)]
+    let ordered_nonzero = passed < zero || passed > zero;
+    if !ordered_nonzero && passes_nothing(passed, a) {
         return;
     }
     let a = passed;
