@@ -893,10 +893,11 @@ fn lane_pass<T: Scalar>(
 ) {
     let zero = T::zero();
     let passed = shape.act().passed(output, a);
-    // Not `passed != zero`, which a NaN `passed` meets too.
+    // Above or below zero (for a dual number, its real part): not `passed != zero`, which a
+    // NaN meets too. Only a zero or NaN `passed` takes the tests after it.
     #[allow(clippy::double_comparisons)]
     let ordered_nonzero = passed < zero || passed > zero;
-    if !ordered_nonzero && passes_nothing(passed, a) {
+    if !ordered_nonzero && (passed == zero || a == zero) {
         return;
     }
     let a = passed;
@@ -909,15 +910,6 @@ fn lane_pass<T: Scalar>(
             g.set(g.get() + x * a);
         }
     }
-}
-
-/// Whether a neuron whose activation passes its adjoint `a` on as `passed`, neither above nor
-/// below zero (for a dual number, its real part), passes nothing on: when `passed` is zero,
-/// or `a` is. Out of line, so that the usual case is the one compare ([`lane_pass`]).
-#[cold]
-#[inline(never)]
-fn passes_nothing<T: Scalar>(passed: T, a: T) -> bool {
-    passed == T::zero() || a == T::zero()
 }
 
 /// Writes the adjoints [`Program::lane_sums`] read back: `g_w` the weights', `g_b` the bias's.
