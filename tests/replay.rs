@@ -415,6 +415,32 @@ fn a_fused_neuron_whose_activation_passes_nothing_on_passes_nothing_to_its_input
 }
 
 #[test]
+fn a_fused_square_with_a_zero_adjoint_passes_nothing_on_from_an_infinite_base() {
+    // Each square times the constant 0 has a zero adjoint, and the sweep stops there; at an
+    // infinite or NaN input its term, 2u · 0, is NaN, which must not reach the inputs: their
+    // gradients come from the products alone. One square of each fused kind.
+    assert_replay_matches(
+        |_, v| {
+            // Each square with its factor right after it, as a fused square records them.
+            let square = |k| match k {
+                0 => (v[0] - 1.0).powi(2),
+                1 => (1.0 - v[0]).powi(2),
+                2 => (v[0] - v[1]).powi(2),
+                _ => (v[1] - v[0].powi(2)).powi(2),
+            };
+            (0..4).map(|k| square(k) * 0.0 + v[0] * v[1]).collect()
+        },
+        &[2.0, 3.0],
+        &[
+            &[f64::INFINITY, 1.0],
+            &[f64::NEG_INFINITY, 0.5],
+            &[1.0, f64::INFINITY],
+            &[f64::NAN, 2.0],
+        ],
+    );
+}
+
+#[test]
 fn a_cleared_tape_forgets_its_rules() {
     let mut tape = Tape::new();
     let x = tape.var(1.0);

@@ -1184,7 +1184,9 @@ impl<T: Scalar> Program<T> {
     /// What a fused square with the adjoint `a` passes to its base `u`, the scale `s` applied:
     /// a constant factor passes `c a` to the square, whose adjoint it starts; the square passes
     /// `(u + u) a` to `u`, whose adjoint it starts; `u` passes that on. Each passes nothing on
-    /// when its adjoint is zero. `u` is computed again as the forward pass did, only if needed.
+    /// when its adjoint is zero. `u` is computed again as the forward pass did. A zero adjoint
+    /// makes the square's term zero or NaN, so a term above or below zero says the adjoint was
+    /// not zero, in one compare (docs/replay-performance.md, change 41).
     #[inline(always)]
     fn square_passed(&self, s: u32, a: T, u: impl FnOnce() -> T) -> Option<T> {
         let zero = T::zero();
@@ -1192,11 +1194,14 @@ impl<T: Scalar> Program<T> {
             UNSCALED => a,
             s => self.consts[s as usize] * a,
         };
-        if a == zero {
+        let t = square_partial(u()) * a;
+        // As in `repeats::lane_pass`: not `t != zero`, which a NaN meets too.
+        #[allow(clippy::double_comparisons)]
+        let ordered_nonzero = t < zero || t > zero;
+        if !ordered_nonzero && (t == zero || a == zero) {
             return None;
         }
-        let t = square_partial(u()) * a;
-        (t != zero).then_some(t)
+        Some(t)
     }
 
     /// The sweep's updates for a fused square ([`Ins::AddConstSquared`],
