@@ -1,12 +1,13 @@
-//! The replay benchmarks timed best of N, the two sides of each ratio interleaved, for a machine
-//! whose speed changes from second to second.
+//! The replay benchmarks timed best of N, the two sides of each ratio interleaved call by call,
+//! for a machine whose speed changes from second to second.
 //!
 //! `benches/replay.rs` (criterion) times each function in its own stretch of seconds, so on a
-//! shared machine a ratio there can compare a fast stretch with a slow one. This harness takes
-//! the best of `reps` calls of each function, round after round, each round timing every
-//! function once in turn, and prints each round's best times and ratios: the rounds where the
-//! machine stayed in one phase are the comparable ones. The workloads and their functions are
-//! those of `benches/replay.rs`.
+//! shared machine a ratio there can compare a stretch spent mostly in the machine's fast phase
+//! with one spent mostly in its slow phase. Here each round calls the functions of a ratio in
+//! turn, `reps` times each — plain, hand-written, replay, plain, … — and keeps each one's
+//! shortest call: both sides meet the same phases, so each round's ratio compares like with
+//! like. The last lines give, for each ratio, the median and the largest of the rounds'. The
+//! workloads and their functions are those of `benches/replay.rs`.
 //!
 //! ```text
 //! cargo bench --bench replay_best               # 5 rounds, best of 30 calls
@@ -23,15 +24,30 @@ mod rosenbrock;
 
 use networks::{XOR, compile_network, dataset, hand_step, initial, param_count, replay_step};
 
-/// The shortest of `reps` calls of `f`, in seconds.
-fn best<R>(reps: usize, mut f: impl FnMut() -> R) -> f64 {
-    (0..reps)
-        .map(|_| {
+/// The shortest of `reps` calls of each of `fs`, in seconds, the calls taken in turn: `fs[0]`,
+/// `fs[1]`, …, `fs[0]`, … so that every function meets the same phases of the machine.
+fn bests<const K: usize>(reps: usize, mut fs: [&mut dyn FnMut(); K]) -> [f64; K] {
+    let mut best = [f64::INFINITY; K];
+    for _ in 0..reps {
+        for (f, best) in fs.iter_mut().zip(&mut best) {
             let start = Instant::now();
-            black_box(f());
-            start.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+            f();
+            *best = best.min(start.elapsed().as_secs_f64());
+        }
+    }
+    best
+}
+
+/// The median and the largest of `ratios`.
+fn summary(ratios: &mut [f64]) -> (f64, f64) {
+    ratios.sort_by(f64::total_cmp);
+    let n = ratios.len();
+    let median = if n % 2 == 1 {
+        ratios[n / 2]
+    } else {
+        (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0
+    };
+    (median, ratios[n - 1])
 }
 
 /// Rounds and calls per round from the command line; `cargo bench` adds `--bench`, skipped.
@@ -84,21 +100,53 @@ fn main() {
     };
 
     let per_term = |t: f64| t / n as f64 * 1e9;
+    let (mut w1, mut w3, mut w4) = (vec![], vec![], vec![]);
     for round in 1..=rounds {
-        let plain = best(reps, || rosenbrock::plain(black_box(&x)));
-        let hand = best(reps, || rosenbrock::hand(black_box(&x), &mut grad));
-        let replay = best(reps, || {
-            let r = compiled.run(black_box(&x)).expect("no comparisons");
-            r.value() + r.grad()[n / 2]
-        });
-        let h3 = best(reps, || {
-            hand_step::<16, true>(&mut hand3, &mut grad3, black_box(&data3), 0.1)
-        });
-        let r3 = best(reps, || {
-            replay_step(&mut compiled3, black_box(&mut replay3), 0.1)
-        });
-        let h4 = best(reps, w4_hand);
-        let r4 = best(reps, w4_replay);
+        let [plain, hand, replay] = bests(
+            reps,
+            [
+                &mut || {
+                    black_box(rosenbrock::plain(black_box(&x)));
+                },
+                &mut || {
+                    black_box(rosenbrock::hand(black_box(&x), &mut grad));
+                },
+                &mut || {
+                    let r = compiled.run(black_box(&x)).expect("no comparisons");
+                    black_box(r.value() + r.grad()[n / 2]);
+                },
+            ],
+        );
+        let [h3, r3] = bests(
+            reps,
+            [
+                &mut || {
+                    black_box(hand_step::<16, true>(
+                        &mut hand3,
+                        &mut grad3,
+                        black_box(&data3),
+                        0.1,
+                    ));
+                },
+                &mut || {
+                    black_box(replay_step(&mut compiled3, black_box(&mut replay3), 0.1));
+                },
+            ],
+        );
+        let [h4, r4] = bests(
+            reps,
+            [
+                &mut || {
+                    black_box(w4_hand());
+                },
+                &mut || {
+                    black_box(w4_replay());
+                },
+            ],
+        );
+        w1.push(replay / plain);
+        w3.push(r3 / h3);
+        w4.push(r4 / h4);
         println!(
             "round {round}: W1 plain {:.2} ns/term, hand {:.2}, replay {:.2} => {:.1}x plain | \
              W3 hand {:.0} us, replay {:.0} => {:.2}x | W4 hand {:.3} ms, replay {:.3} => {:.2}x",
@@ -112,6 +160,17 @@ fn main() {
             h4 * 1e3,
             r4 * 1e3,
             r4 / h4,
+        );
+    }
+    for (name, ratios, target) in [
+        ("W1 replay / plain f64", &mut w1, "20"),
+        ("W3 replay / hand-written", &mut w3, "2"),
+        ("W4 replay / hand-written", &mut w4, "1.3"),
+    ] {
+        let (median, largest) = summary(ratios);
+        println!(
+            "{name}: median {median:.2}x, largest {largest:.2}x over {rounds} rounds \
+             (target: at most {target}x)"
         );
     }
 }
