@@ -1194,6 +1194,14 @@ fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
     (group.repeat, *group, n, shape)
 }
 
+/// The values of the slots a sweep covers, as many as their adjoints `adj`: a backward kernel's
+/// check of a slot's adjoint then covers its value too, one compare and branch fewer for each
+/// (docs/replay-performance.md, change 42).
+#[inline(always)]
+fn swept<'v, T>(values: &'v [T], adj: &[Cell<T>]) -> &'v [T] {
+    &values[..adj.len()]
+}
+
 /// The forward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons`].
 fn lanes_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
@@ -1212,6 +1220,7 @@ fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     adj: &[Cell<T>],
     values: &[T],
 ) {
+    let values = swept(values, adj);
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let (lanes, first) = (group.lanes(), group.first as usize);
     program.shared_neurons_backward(repeat, lanes, first, n, shape, adj, values);
@@ -1263,6 +1272,7 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     adj: &[Cell<T>],
     values: &[T],
 ) {
+    let values = swept(values, adj);
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let (lanes, first, packed) = (group.lanes(), group.first as usize, is_packed(&group));
     // As in the forward kernel.
@@ -1471,6 +1481,7 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     adj: &[Cell<T>],
     values: &[T],
 ) {
+    let values = swept(values, adj);
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let zero = T::zero();
     let (kind, square, factor) = head_parts(program, &group);
