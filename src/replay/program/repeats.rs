@@ -2000,6 +2000,32 @@ mod tests {
         tape.sum(&terms) * (1.0 / 3.0)
     }
 
+    /// The activation of a hidden layer.
+    type Squash<'t> = fn(Var<'t>) -> Var<'t>;
+
+    /// A 2-4-`m`-1 network at the point `x`, its parameters `p` laid out as `nn` lays them out
+    /// (each neuron's weights, then its bias, layer after layer): the hidden layers' activations
+    /// `acts`, sigmoid the output's.
+    fn two_hidden_layers<'t>(
+        tape: &'t Tape,
+        p: &[Var<'t>],
+        x: &[f64; 2],
+        m: usize,
+        (first, second): (Squash<'t>, Squash<'t>),
+    ) -> Var<'t> {
+        let h: Vec<Var> = (0..4)
+            .map(|j| first(tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]))
+            .collect();
+        let g: Vec<Var> = (0..m)
+            .map(|k| {
+                let w = &p[12 + 5 * k..12 + 5 * k + 5];
+                second(tape.dot(&w[..4], &h) + w[4])
+            })
+            .collect();
+        let out = 12 + 5 * m;
+        (tape.dot(&p[out..out + m], &g) + p[out + m]).sigmoid()
+    }
+
     /// `count` parameters drawn in [-1, 1).
     fn random_params(rng: &mut StdRng, count: usize) -> Vec<f64> {
         (0..count)
@@ -2014,16 +2040,7 @@ mod tests {
         // output neuron of five inputs (no lane), its squared error.
         fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
             three_point_loss(tape, |x| {
-                let h: Vec<Var> = (0..4)
-                    .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
-                    .collect();
-                let g: Vec<Var> = (0..5)
-                    .map(|k| {
-                        let w = &p[12 + 5 * k..12 + 5 * k + 5];
-                        (tape.dot(&w[..4], &h) + w[4]).relu()
-                    })
-                    .collect();
-                (tape.dot(&p[37..42], &g) + p[42]).sigmoid()
+                two_hidden_layers(tape, p, x, 5, (Var::tanh, Var::relu))
             })
         }
         let mut rng = StdRng::seed_from_u64(7);
@@ -2155,16 +2172,7 @@ mod tests {
         // layer's weights' gradients ∞ · 0 = NaN.
         fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
             three_point_loss(tape, |x| {
-                let h: Vec<Var> = (0..4)
-                    .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).relu())
-                    .collect();
-                let g: Vec<Var> = (0..4)
-                    .map(|k| {
-                        let w = &p[12 + 5 * k..12 + 5 * k + 5];
-                        (tape.dot(&w[..4], &h) + w[4]).relu()
-                    })
-                    .collect();
-                (tape.dot(&p[32..36], &g) + p[36]).sigmoid()
+                two_hidden_layers(tape, p, x, 4, (Var::relu, Var::relu))
             })
         }
         let mut rng = StdRng::seed_from_u64(13);
