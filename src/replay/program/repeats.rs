@@ -2004,8 +2004,8 @@ mod tests {
     type Squash<'t> = fn(Var<'t>) -> Var<'t>;
 
     /// A 2-4-`m`-1 network at the point `x`, its parameters `p` laid out as `nn` lays them out
-    /// (each neuron's weights, then its bias, layer after layer): the hidden layers' activations
-    /// `acts`, sigmoid the output's.
+    /// (each neuron's weights, then its bias, layer after layer): `first` and `second` the
+    /// hidden layers' activations, sigmoid the output's.
     fn two_hidden_layers<'t>(
         tape: &'t Tape,
         p: &[Var<'t>],
