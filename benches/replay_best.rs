@@ -6,8 +6,10 @@
 //! with one spent mostly in its slow phase. Here each round calls the functions of a ratio in
 //! turn, `reps` times each — plain, hand-written, replay, plain, … — and keeps each one's
 //! shortest call: both sides meet the same phases, so each round's ratio compares like with
-//! like. The last lines give, for each ratio, the median and the largest of the rounds'. The
-//! workloads and their functions are those of `benches/replay.rs`.
+//! like. The last lines give, for each ratio, the median and the largest of the rounds', and
+//! the median apart in the rounds where the baseline ran at the machine's best speed and in
+//! the others (its fast and slow phases). The workloads and their functions are those of
+//! `benches/replay.rs`.
 //!
 //! ```text
 //! cargo bench --bench replay_best               # 5 rounds, best of 30 calls
@@ -38,16 +40,44 @@ fn bests<const K: usize>(reps: usize, mut fs: [&mut dyn FnMut(); K]) -> [f64; K]
     best
 }
 
-/// The median and the largest of `ratios`.
-fn summary(ratios: &mut [f64]) -> (f64, f64) {
-    ratios.sort_by(f64::total_cmp);
-    let n = ratios.len();
-    let median = if n % 2 == 1 {
-        ratios[n / 2]
+/// The median of `xs` (not empty), which it sorts.
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
     } else {
-        (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0
-    };
-    (median, ratios[n - 1])
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// The summary of one ratio over the rounds, each round's `(baseline, ratio)`: the median and
+/// the largest ratio, then the median ratio in the rounds whose baseline ran at the machine's
+/// best speed (within 15% of its fastest round) and in the others, when there are any — on
+/// this machine, its fast phase and its slow one.
+fn summary(rounds: &[(f64, f64)]) -> String {
+    let mut all: Vec<f64> = rounds.iter().map(|&(_, r)| r).collect();
+    let largest = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut line = format!("median {:.2}x, largest {largest:.2}x", median(&mut all));
+    let fastest = rounds.iter().map(|&(b, _)| b).fold(f64::INFINITY, f64::min);
+    let (mut fast, mut slow): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+    for &(baseline, ratio) in rounds {
+        if baseline <= 1.15 * fastest {
+            fast.push(ratio);
+        } else {
+            slow.push(ratio);
+        }
+    }
+    for (phase, ratios) in [("fast", &mut fast), ("slow", &mut slow)] {
+        if !ratios.is_empty() {
+            let n = ratios.len();
+            line += &format!(
+                "; {phase} rounds {:.2}x at the median ({n})",
+                median(ratios)
+            );
+        }
+    }
+    line
 }
 
 /// Rounds and calls per round from the command line; `cargo bench` adds `--bench`, skipped.
@@ -144,9 +174,9 @@ fn main() {
                 },
             ],
         );
-        w1.push(replay / plain);
-        w3.push(r3 / h3);
-        w4.push(r4 / h4);
+        w1.push((plain, replay / plain));
+        w3.push((h3, r3 / h3));
+        w4.push((h4, r4 / h4));
         println!(
             "round {round}: W1 plain {:.2} ns/term, hand {:.2}, replay {:.2} => {:.1}x plain | \
              W3 hand {:.0} us, replay {:.0} => {:.2}x | W4 hand {:.3} ms, replay {:.3} => {:.2}x",
@@ -162,15 +192,11 @@ fn main() {
             r4 / h4,
         );
     }
-    for (name, ratios, target) in [
-        ("W1 replay / plain f64", &mut w1, "20"),
-        ("W3 replay / hand-written", &mut w3, "2"),
-        ("W4 replay / hand-written", &mut w4, "1.3"),
+    for (name, rounds, target) in [
+        ("W1 replay / plain f64", &w1, "20"),
+        ("W3 replay / hand-written", &w3, "2"),
+        ("W4 replay / hand-written", &w4, "1.3"),
     ] {
-        let (median, largest) = summary(ratios);
-        println!(
-            "{name}: median {median:.2}x, largest {largest:.2}x over {rounds} rounds \
-             (target: at most {target}x)"
-        );
+        println!("{name} (target: at most {target}x): {}", summary(rounds));
     }
 }
