@@ -14,6 +14,7 @@
 //! ```text
 //! cargo bench --bench replay_best               # 5 rounds, best of 30 calls
 //! cargo bench --bench replay_best -- 10 40      # 10 rounds, best of 40
+//! cargo bench --bench replay_best -- 1500 10    # a minute of short rounds: both phases
 //! ```
 
 use std::hint::black_box;
