@@ -2033,6 +2033,27 @@ mod tests {
             .collect()
     }
 
+    /// A loss over a network's parameters, recorded on a tape.
+    type Loss = for<'t> fn(&'t Tape, &[Var<'t>]) -> Var<'t>;
+
+    /// `loss` recorded at `params` and compiled, its inputs the parameters.
+    fn compiled(loss: Loss, params: &[f64]) -> CompiledTape {
+        let tape = Tape::new();
+        let p = tape.vars(params);
+        tape.compile(&p, &[loss(&tape, &p)]).unwrap()
+    }
+
+    /// Replays `f` at `params`, checks it against `loss` recorded afresh there, bit for bit
+    /// ([`assert_replays_like_recording`]), and returns the replayed gradient.
+    fn replay_checked(f: &mut CompiledTape, loss: Loss, params: &[f64]) -> Vec<f64> {
+        let fresh = Tape::new();
+        let w = fresh.vars(params);
+        let r = f.run(params).unwrap();
+        let grad = r.grad().to_vec();
+        assert_replays_like_recording(r, loss(&fresh, &w), &w);
+        grad
+    }
+
     #[test]
     fn a_layers_neurons_run_four_at_a_time_and_replay_like_recording() {
         // 2-4-5-1 on three points: a first layer of four (constant partners, one group of
@@ -2045,9 +2066,7 @@ mod tests {
         }
         let mut rng = StdRng::seed_from_u64(7);
         let at = |rng: &mut StdRng| random_params(rng, 43);
-        let tape = Tape::new();
-        let p = tape.vars(&at(&mut rng));
-        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let mut f = compiled(loss, &at(&mut rng));
         let first = Kind::Layer {
             n: 2,
             shape: Shape::new(Act::Tanh, true, false),
@@ -2078,10 +2097,7 @@ mod tests {
         assert_eq!(groups(&f), want);
         // Relu's zero adjoints on some points and not others, at new parameters each time.
         for _ in 0..20 {
-            let params = at(&mut rng);
-            let fresh = Tape::new();
-            let q = fresh.vars(&params);
-            assert_replays_like_recording(f.run(&params).unwrap(), loss(&fresh, &q), &q);
+            replay_checked(&mut f, loss, &at(&mut rng));
         }
     }
 
@@ -2101,9 +2117,7 @@ mod tests {
             })
         }
         let mut rng = StdRng::seed_from_u64(5);
-        let tape = Tape::new();
-        let p = tape.vars(&random_params(&mut rng, 37));
-        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let mut f = compiled(loss, &random_params(&mut rng, 37));
         let layers: Vec<(u32, u32, Kind)> = groups(&f).into_iter().take(2).collect();
         let layer = |n, konst| Kind::Layer {
             n,
@@ -2112,10 +2126,7 @@ mod tests {
         };
         assert_eq!(layers, [(0, 4, layer(2, true)), (4, 4, layer(4, false))]);
         for _ in 0..10 {
-            let new = random_params(&mut rng, 37);
-            let fresh = Tape::new();
-            let w = fresh.vars(&new);
-            assert_replays_like_recording(f.run(&new).unwrap(), loss(&fresh, &w), &w);
+            replay_checked(&mut f, loss, &random_params(&mut rng, 37));
         }
     }
 
@@ -2144,9 +2155,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(11);
         let mut params = random_params(&mut rng, 16);
         params[9..11].fill(f64::INFINITY);
-        let tape = Tape::new();
-        let p = tape.vars(&params);
-        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let mut f = compiled(loss, &params);
         let layer = Kind::Layer {
             n: 2,
             shape: Shape::new(Act::Tanh, true, false),
@@ -2154,11 +2163,8 @@ mod tests {
         };
         assert_eq!(groups(&f)[0], (0, 4, layer));
         for _ in 0..3 {
-            let fresh = Tape::new();
-            let w = fresh.vars(&params);
-            let r = f.run(&params).unwrap();
-            assert_eq!(r.grad()[9..12], [0.0; 3]);
-            assert_replays_like_recording(r, loss(&fresh, &w), &w);
+            let grad = replay_checked(&mut f, loss, &params);
+            assert_eq!(grad[9..12], [0.0; 3]);
             params[..9].copy_from_slice(&random_params(&mut rng, 9));
         }
     }
@@ -2181,19 +2187,14 @@ mod tests {
         for k in 0..4 {
             params[12 + 5 * k] = -1.0;
         }
-        let tape = Tape::new();
-        let p = tape.vars(&params);
-        let mut f = tape.compile(&p, &[loss(&tape, &p)]).unwrap();
+        let mut f = compiled(loss, &params);
         let second = Kind::Layer {
             n: 4,
             shape: Shape::new(Act::Relu, false, false),
             packed: true,
         };
         assert_eq!(groups(&f)[1], (4, 4, second));
-        let fresh = Tape::new();
-        let w = fresh.vars(&params);
-        let r = f.run(&params).unwrap();
-        assert!(r.grad().iter().all(|g| g.is_finite()));
-        assert_replays_like_recording(r, loss(&fresh, &w), &w);
+        let grad = replay_checked(&mut f, loss, &params);
+        assert!(grad.iter().all(|g| g.is_finite()));
     }
 }
