@@ -134,7 +134,7 @@ impl fmt::Display for Error {
         match self {
             Error::NonFiniteValue { node, op, value } => write!(
                 f,
-                "value of node {node} ({}) is {value}; it is the first non-finite value on the tape",
+                "value of node {node} ({}) is {value}; it is the first non-finite value the output depends on",
                 op.name()
             ),
             Error::NonFiniteAdjoint {

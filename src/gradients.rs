@@ -6,10 +6,9 @@
 //! every use of it has already been accounted for: its adjoint is complete.
 //!
 //! One other loop makes the same updates: a compiled tape's backward pass
-//! (`src/replay/program.rs`), over an instruction encoding of its own which, with the fusions it
-//! allows, replays 1.3–1.65× faster than this layout did (docs/replay-performance.md). It must
-//! make exactly these updates in exactly this order; the replay tests compare the two to the
-//! bit, over random expressions, so the copies cannot drift apart unnoticed.
+//! (`src/replay/program.rs`), over an instruction encoding of its own with the fusions it
+//! allows. It must make exactly these updates in exactly this order; the replay tests compare
+//! the two to the bit, over random expressions, so the copies cannot drift apart unnoticed.
 
 use std::fmt;
 use std::ops::Index;
@@ -356,7 +355,29 @@ impl<T> Jacobian<T> {
     }
 
     /// The gradient of output `i` with respect to every input.
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not below [`rows`](Jacobian::rows).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::new();
+    /// let x = tape.var(2.0);
+    /// let j = tape.jacobian(&[x * x, x.exp()], &[x]);
+    /// assert_eq!(j.row(0), &[4.0]);
+    /// assert_eq!(j.row(1), &[2f64.exp()]);
+    /// ```
+    #[track_caller]
     pub fn row(&self, i: usize) -> &[T] {
+        assert!(
+            i < self.rows,
+            "jacobian row {i} out of range for {} outputs; rows are numbered from 0",
+            self.rows
+        );
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
 
@@ -369,6 +390,7 @@ impl<T> Jacobian<T> {
 impl<T> Index<(usize, usize)> for Jacobian<T> {
     type Output = T;
 
+    #[track_caller]
     fn index(&self, (i, j): (usize, usize)) -> &T {
         assert!(
             i < self.rows && j < self.cols,
@@ -480,8 +502,8 @@ impl<'t, T: Scalar> Var<'t, T> {
     ///
     /// # Errors
     ///
-    /// [`Error::NonFiniteValue`] naming the first node (index and operation) whose value is NaN or
-    /// infinite, else [`Error::NonFiniteAdjoint`] naming the first node, in the sweep's order,
+    /// [`Error::NonFiniteValue`] naming the first node (index and operation) the output depends
+    /// on whose value is NaN or infinite — nodes off its path are not its concern —, else [`Error::NonFiniteAdjoint`] naming the first node, in the sweep's order,
     /// whose adjoint became NaN or infinite, and the operation it came through.
     ///
     /// # Examples
@@ -503,9 +525,13 @@ impl<'t, T: Scalar> Var<'t, T> {
         let end = self.id().index() + 1;
         let bad_value = tape.with_storage(|s| {
             let values = crate::ops::forward::values(s, end);
-            values
-                .iter()
-                .position(|v| !v.is_finite())
+            let first = values.iter().position(|v| !v.is_finite())?;
+            // Only a node the output depends on can spoil it: a NaN recorded beside the output
+            // (another loss, an unused branch) is none of this backward's business.
+            let records = crate::explain::decode(s, end);
+            let needed = crate::explain::depends_on(s, &records, end - 1);
+            (first..end)
+                .find(|&i| needed[i] && !values[i].is_finite())
                 .map(|i| (i, s.kinds[i], values[i]))
         });
         if let Some((i, op, value)) = bad_value {

@@ -66,7 +66,7 @@ pub use ops::nary::{CustomRule, DotOperand};
 pub use replay::{CompiledTape, Replay};
 pub use scalar::Scalar;
 pub use stats::TapeStats;
-pub use tape::{NodeId, Tape};
+pub use tape::{NodeId, Tape, release_buffers};
 pub use var::Var;
 
 /// The README's code, compiled and run as a doctest so that it cannot go stale.

@@ -1,17 +1,31 @@
 //! The number type a tape computes in.
 //!
 //! A [`Tape`](crate::Tape) is generic over its scalar: `f64` by default, `f32` with the same code.
-//! Every value, local partial and adjoint on the tape has this type, so any type that implements
-//! [`Scalar`] — a dual number for forward-over-reverse second derivatives, say — can be recorded
-//! and differentiated.
+//! Every value, local partial and adjoint on the tape has this type: `f64`, `f32`, or a
+//! [`Dual`](crate::Dual) number over either for forward-over-reverse second derivatives.
 
 use std::fmt::{Debug, Display};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// The arithmetic and elementary functions a tape needs from its number type.
 ///
-/// Implemented for `f64` and `f32`. The methods carry the `f64` names, and mean what they mean
-/// for `f64`, including IEEE behaviour outside a function's domain (`ln(-1)` is NaN).
+/// Implemented for `f64`, `f32` and [`Dual`](crate::Dual) numbers over either. The methods carry
+/// the `f64` names, and mean what they mean for `f64`, including IEEE behaviour outside a
+/// function's domain (`ln(-1)` is NaN).
+///
+/// The trait is sealed: it cannot be implemented outside this crate. Its arithmetic runs inside
+/// the tape's recording and reverse sweep while they hold the tape's buffers, where code that
+/// recorded on the same tape (or panicked halfway through a node) could corrupt them; sealing it
+/// keeps every line that runs there the crate's own, so that no safe code can break the tape.
+/// The crate's bounds on it (`T: Scalar`) are for writing code generic over the scalar types
+/// above.
+///
+/// ```compile_fail
+/// // A number type of the user's own cannot join: `Sealed` is private.
+/// #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd)]
+/// struct Mine(f64);
+/// impl tapegrad::scalar::sealed::Sealed for Mine {}
+/// ```
 ///
 /// # Examples
 ///
@@ -25,7 +39,8 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// assert!((softplus(0.0f32) - 2f32.ln()).abs() < 1e-6);
 /// ```
 pub trait Scalar:
-    Copy
+    sealed::Sealed
+    + Copy
     + Debug
     + Display
     + PartialEq
@@ -76,6 +91,16 @@ pub trait Scalar:
     fn recip(self) -> Self;
     /// `ln(1 + self)`, accurate near zero.
     fn ln_1p(self) -> Self;
+}
+
+/// The seal: only the crate's own types implement [`Scalar`].
+pub(crate) mod sealed {
+    /// Implemented by exactly the crate's scalar types.
+    pub trait Sealed {}
+
+    impl Sealed for f64 {}
+    impl Sealed for f32 {}
+    impl<T: super::Scalar> Sealed for crate::Dual<T> {}
 }
 
 macro_rules! impl_scalar_float {

@@ -8,7 +8,16 @@
 //! 2. every method that mutates the storage takes its `&mut` for the duration of the method body
 //!    only, runs no user code while holding it, and never lets a reference into the buffers escape;
 //! 3. readers (the reverse sweep, statistics) likewise borrow for the duration of one call that
-//!    records nothing.
+//!    records nothing;
+//! 4. no user code runs while a borrow of the storage lives: the scalar arithmetic that does run
+//!    there is the crate's own, because [`Scalar`] is sealed, and user-defined operations
+//!    ([`Tape::custom_rule`]) are evaluated before their node is pushed;
+//! 5. the unchecked appends of [`Tape::push`] rely on `room` never overstating the spare capacity
+//!    of any buffer, including after a panic caught halfway through an n-ary push (a Var of
+//!    another tape among its operands), which takes its half-written node off again.
+//!
+//! `tests/soundness.rs` states each of these as a test, and `scripts/valgrind.sh` runs it under
+//! valgrind.
 //!
 //! # Layout
 //!
@@ -101,6 +110,43 @@ unsafe fn append_unchecked<X: Copy>(v: &mut Vec<X>, xs: &[X]) {
     }
 }
 
+/// Truncates every stack back to its length at creation unless [`keep`](Rollback::keep) is
+/// called: what an n-ary push appended before a panic comes off again while unwinding.
+struct Rollback<'s, T> {
+    storage: &'s mut Storage<T>,
+    lens: [usize; 4],
+}
+
+impl<'s, T> Rollback<'s, T> {
+    fn new(storage: &'s mut Storage<T>) -> Self {
+        let lens = [
+            storage.kinds.len(),
+            storage.parents.len(),
+            storage.partials.len(),
+            storage.consts.len(),
+        ];
+        Rollback { storage, lens }
+    }
+
+    /// The node is complete: keep it.
+    #[inline(always)]
+    fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl<T> Drop for Rollback<'_, T> {
+    #[cold]
+    fn drop(&mut self) {
+        let [k, p, q, c] = self.lens;
+        self.storage.kinds.truncate(k);
+        self.storage.parents.truncate(p);
+        self.storage.partials.truncate(q);
+        self.storage.consts.truncate(c);
+        self.storage.room = 0;
+    }
+}
+
 impl<T> Storage<T> {
     fn clear(&mut self) {
         self.kinds.clear();
@@ -111,11 +157,12 @@ impl<T> Storage<T> {
         self.room = 0;
     }
 
-    fn reserve(&mut self, nodes: usize) {
-        self.kinds.reserve(nodes);
-        self.parents.reserve(2 * nodes);
-        self.partials.reserve(nodes);
+    /// Reserves room for about `nodes` more nodes, or says why it cannot.
+    fn try_reserve(&mut self, nodes: usize) -> Result<(), std::collections::TryReserveError> {
         self.room = 0;
+        self.kinds.try_reserve(nodes)?;
+        self.parents.try_reserve(nodes.saturating_mul(2))?;
+        self.partials.try_reserve(nodes)
     }
 
     /// Recomputes `room` from the spare capacity, growing the buffers only when one of them
@@ -188,6 +235,15 @@ pub(crate) mod pool {
         .flatten()
     }
 
+    /// Frees every buffer kept on this thread.
+    pub(crate) fn release() {
+        let _ = KEPT.try_with(|kept| {
+            if let Ok(mut kept) = kept.try_borrow_mut() {
+                *kept = Vec::new();
+            }
+        });
+    }
+
     /// Keeps `buffer` for reuse unless it is too large or enough are kept already.
     pub(crate) fn give<B: Any>(buffer: B, bytes: usize) {
         if bytes == 0 || bytes > MAX_KEPT_BYTES {
@@ -214,6 +270,32 @@ pub(crate) mod pool {
             }
         });
     }
+}
+
+/// Frees the buffers that tapes, gradients and Jacobians dropped on this thread keep for reuse.
+///
+/// A dropped [`Tape`] hands its buffers to the next tape created on the same thread, so that a
+/// tape per training step costs no fresh allocation. The price is memory: after a large recording,
+/// up to a few buffers of each kind (each at most 256 MiB) stay allocated on the thread until it
+/// ends. Call this when a phase with large tapes is over. Tapes alive at the time keep theirs and
+/// hand them back when dropped; the next tape created starts empty and grows as it records.
+///
+/// # Examples
+///
+/// ```
+/// use tapegrad::Tape;
+///
+/// {
+///     let big = Tape::with_capacity(1 << 20);
+///     let x = big.var(1.0);
+///     let _ = x.exp().backward();
+/// } // the tape's and the gradient's buffers are kept for the next tape on this thread
+/// tapegrad::release_buffers(); // ... and now freed
+/// let tape = Tape::<f64>::new();
+/// assert_eq!(tape.capacity_bytes(), 0);
+/// ```
+pub fn release_buffers() {
+    pool::release();
 }
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
@@ -319,6 +401,11 @@ impl<T: Scalar> Tape<T> {
 
     /// An empty tape with room for about `nodes` operations before it must grow.
     ///
+    /// # Panics
+    ///
+    /// When the memory for `nodes` operations cannot be had (the request overflows or the
+    /// allocator refuses it): the message names the number asked for.
+    ///
     /// # Examples
     ///
     /// ```
@@ -330,7 +417,12 @@ impl<T: Scalar> Tape<T> {
     /// ```
     pub fn with_capacity(nodes: usize) -> Self {
         let mut storage = pool::take::<Storage<T>>().unwrap_or_default();
-        storage.reserve(nodes);
+        if let Err(err) = storage.try_reserve(nodes) {
+            panic!(
+                "Tape::with_capacity: cannot reserve room for {nodes} nodes ({err}); \
+                 ask for fewer, or let the tape grow as it records"
+            );
+        }
         Self::from_storage(storage)
     }
 
@@ -420,6 +512,21 @@ impl<T: Scalar> Tape<T> {
     #[inline]
     pub fn len(&self) -> usize {
         self.with_storage(|s| s.kinds.len())
+    }
+
+    /// The bytes the tape's buffers hold allocated, used or not: what it costs to keep the tape
+    /// (or, after it is dropped, its buffers until [`release_buffers`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::Tape;
+    ///
+    /// let tape = Tape::<f64>::with_capacity(1_000);
+    /// assert!(tape.capacity_bytes() >= 1_000);
+    /// ```
+    pub fn capacity_bytes(&self) -> usize {
+        self.with_storage(|s| s.capacity_bytes())
     }
 
     /// `true` when nothing has been recorded.
@@ -618,12 +725,24 @@ impl<T: Scalar> Tape<T> {
             )
         });
         // SAFETY: see `with_storage`. `fill` is crate code over slices of Vars and plain numbers
-        // that writes only the slots it is given: it neither records on this tape nor reads it.
+        // that writes only the slots it is given: it neither records on this tape nor reads it,
+        // and the scalar arithmetic it runs is the crate's own (`Scalar` is sealed).
         let s = unsafe { &mut *self.storage.get() };
         let index = s.kinds.len();
         if index >= self.limit as usize {
             self.full();
         }
+        // `fill` panics on a Var of another tape. The guard then takes the half-written node off
+        // again, and `room` is settled before anything is appended, so that no later unchecked
+        // append counts on capacity this node used: a caught panic leaves the tape as it was.
+        let used = (n + 2)
+            .div_ceil(MAX_PARENT_WORDS)
+            .max(stored.div_ceil(MAX_PARTIALS))
+            .max(consts.len())
+            .max(1);
+        s.room = s.room.saturating_sub(used);
+        let guard = Rollback::new(s);
+        let s = &mut *guard.storage;
         s.kinds.push(kind);
         let p0 = s.parents.len();
         s.parents.resize(p0 + n + 2, count);
@@ -631,14 +750,7 @@ impl<T: Scalar> Tape<T> {
         s.partials.resize(q0 + stored, T::zero());
         fill(&mut s.parents[p0 + 1..p0 + 1 + n], &mut s.partials[q0..]);
         s.consts.extend_from_slice(consts);
-        // These appends used spare capacity that `room` counted on: take off as many
-        // fixed-size nodes' worth as the largest share used on any stack.
-        let used = (n + 2)
-            .div_ceil(MAX_PARENT_WORDS)
-            .max(stored.div_ceil(MAX_PARTIALS))
-            .max(consts.len())
-            .max(1);
-        s.room = s.room.saturating_sub(used);
+        guard.keep();
         NodeId(index as u32)
     }
 

@@ -579,3 +579,61 @@ fn powi_of_the_smallest_exponent_does_not_overflow() {
     assert_eq!(y.value(), 1.0);
     assert_eq!(y.backward()[x], i32::MIN as f64);
 }
+
+// The conventions at the edges of the domains (docs/ops.md, "Conventions at the edges").
+
+#[test]
+fn powf_with_exponent_zero_has_partial_zero_at_zero() {
+    // f(x) = x^0 = 1 for every x, 0 included   df/dx = 0
+    let (v, d) = grad1(0.0, |x| x.powf(0.0));
+    assert_eq!((v, d), (1.0, 0.0));
+    let (_, d) = grad1(-0.0, |x| x.powf(0.0));
+    assert_eq!(d, 0.0);
+}
+
+#[test]
+fn pow_at_zero_to_the_zero_has_partials_zero_and_minus_infinity() {
+    // f(x, y) = x^y at (0, 0): x^0 = 1 for every x, so df/dx = 0; df/dy = x^y ln x = ln 0 = -inf
+    let (v, dx, dy) = grad2(0.0, 0.0, |x, y| x.pow(y));
+    assert_eq!((v, dx, dy), (1.0, 0.0, f64::NEG_INFINITY));
+}
+
+#[test]
+fn sqrt_of_negative_zero_has_partial_plus_infinity() {
+    // f(x) = √x   df/dx = 1/(2√x) → +inf from inside the domain, at -0.0 as at +0.0
+    let (v, d) = grad1(-0.0, |x| x.sqrt());
+    assert!(
+        v == 0.0 && v.is_sign_negative(),
+        "the value keeps IEEE's sign: {v}"
+    );
+    assert_eq!(d, f64::INFINITY);
+    assert_eq!(grad1(0.0, |x| x.sqrt()).1, f64::INFINITY);
+}
+
+#[test]
+fn ln_outside_its_domain_has_a_nan_partial_like_its_value() {
+    // f(x) = ln x   df/dx = 1/x, for x > 0 only
+    let (v, d) = grad1(-1.0, |x| x.ln());
+    assert!(v.is_nan() && d.is_nan(), "ln(-1) = {v}, partial {d}");
+    // At ±0 the value is -inf and the partial +inf, the limit from inside the domain.
+    assert_eq!(grad1(-0.0, |x| x.ln()), (f64::NEG_INFINITY, f64::INFINITY));
+    assert_eq!(grad1(0.0, |x| x.ln()), (f64::NEG_INFINITY, f64::INFINITY));
+}
+
+#[test]
+fn sqrt_and_powf_outside_their_domain_have_nan_partials() {
+    let (v, d) = grad1(-1.0, |x| x.sqrt());
+    assert!(v.is_nan() && d.is_nan());
+    let (v, d) = grad1(-2.0, |x| x.powf(0.5));
+    assert!(v.is_nan() && d.is_nan());
+    // pow(-2, y): no real derivative in y
+    let (_, _, dy) = grad2(-2.0, 3.0, |x, y| x.pow(y));
+    assert!(dy.is_nan());
+}
+
+#[test]
+fn f32_follows_the_same_edge_conventions() {
+    assert_eq!(grad1_f32(-0.0, |x| x.sqrt()).1, f32::INFINITY);
+    assert_eq!(grad1_f32(0.0, |x| x.powf(0.0)).1, 0.0);
+    assert!(grad1_f32(-1.0, |x| x.ln()).1.is_nan());
+}

@@ -409,7 +409,7 @@ fn backward_checked_reports_the_first_non_finite_value() {
     );
     assert_eq!(
         err.to_string(),
-        "value of node #1 (ln) is NaN; it is the first non-finite value on the tape"
+        "value of node #1 (ln) is NaN; it is the first non-finite value the output depends on"
     );
 }
 
@@ -420,7 +420,7 @@ fn backward_checked_reports_an_infinite_value() {
     let y = (x.recip() + 1.0).tanh();
     assert_eq!(
         y.backward_checked().unwrap_err().to_string(),
-        "value of node #1 (recip) is inf; it is the first non-finite value on the tape"
+        "value of node #1 (recip) is inf; it is the first non-finite value the output depends on"
     );
 }
 
@@ -498,6 +498,6 @@ fn f32_tapes_give_the_same_identities() {
     let x = tape.var(-4.0f32);
     assert_eq!(
         x.sqrt().backward_checked().unwrap_err().to_string(),
-        "value of node #1 (sqrt) is NaN; it is the first non-finite value on the tape"
+        "value of node #1 (sqrt) is NaN; it is the first non-finite value the output depends on"
     );
 }

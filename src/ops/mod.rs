@@ -408,15 +408,24 @@ impl<T: Scalar> Unary<T> {
                 }
                 _ => (powi(x, n), T::from_f64(n as f64) * powi(x, n - 1)),
             },
-            Unary::Powf(c) => (x.powf(c), c * x.powf(c - one)),
+            // At c = 0 the partial is 0 everywhere, 0⁰ included, where `c · x^(c-1)` is 0 · inf.
+            Unary::Powf(c) => {
+                let d = if c == zero { zero } else { c * x.powf(c - one) };
+                (x.powf(c), d)
+            }
             Unary::Exp => {
                 let y = x.exp();
                 (y, y)
             }
-            Unary::Ln => (x.ln(), x.recip()),
+            // Below the domain the value is NaN and so is the partial; at -0.0 the partial is
+            // +inf like at +0.0 (adding +0 turns -0 into +0 and leaves every other value alone).
+            Unary::Ln => {
+                let d = if x < zero { x.ln() } else { (x + zero).recip() };
+                (x.ln(), d)
+            }
             Unary::Sqrt => {
                 let y = x.sqrt();
-                (y, (y + y).recip())
+                (y, (y + y + zero).recip())
             }
             Unary::Sin => (x.sin(), x.cos()),
             Unary::Cos => (x.cos(), -x.sin()),
@@ -424,6 +433,8 @@ impl<T: Scalar> Unary<T> {
                 let y = x.tan();
                 (y, one + y * y)
             }
+            // Both partials come from the output, as replay's fused neurons form them too; they
+            // lose relative precision in the tails (docs/ops.md gives where and how much).
             Unary::Tanh => {
                 let y = x.tanh();
                 (y, one - y * y)
@@ -576,9 +587,12 @@ impl Binary {
             }
             Binary::Pow => {
                 let v = x.powf(y);
+                // d/dx x^y = y x^(y-1) is 0 everywhere at y = 0, 0⁰ included (where the formula
+                // reads 0 · inf).
+                let dx = if y == zero { zero } else { y * x.powf(y - one) };
                 // d/dy x^y = x^y ln x; where x^y is 0 (x = 0, y > 0) the limit is 0, not NaN.
                 let dy = if v == zero { zero } else { v * x.ln() };
-                (v, y * x.powf(y - one), dy)
+                (v, dx, dy)
             }
             // Like `f64::max` and `f64::min`, a NaN on either side is ignored: the other operand
             // is the result and receives the partial.
