@@ -37,6 +37,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "argmin")]
+pub mod argmin;
 pub mod check;
 pub mod dual;
 pub mod error;

@@ -12,7 +12,7 @@
 //! 4. no user code runs while a borrow of the storage lives: the scalar arithmetic that does run
 //!    there is the crate's own, because [`Scalar`] is sealed, and user-defined operations
 //!    ([`Tape::custom_rule`]) are evaluated before their node is pushed;
-//! 5. the unchecked appends of [`Tape::push`] rely on `room` never overstating the spare capacity
+//! 5. the unchecked appends of `Tape::push` rely on `room` never overstating the spare capacity
 //!    of any buffer, including after a panic caught halfway through an n-ary push (a Var of
 //!    another tape among its operands), which takes its half-written node off again.
 //!
