@@ -41,7 +41,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-use crate::ops::Unary;
+use crate::ops::{Binary, Unary};
 use crate::{Scalar, Var};
 
 /// A dual number `re + eps·ε` with `ε² = 0`: a value and its tangent (a directional derivative).
@@ -139,12 +139,32 @@ impl<T: Scalar> Dual<T> {
     /// let y = x.chain(c, 1.0 / (3.0 * c * c));
     /// assert_eq!(y, Dual::new(2.0, 0.5 / 12.0));
     /// ```
+    ///
+    /// A zero tangent stays exactly zero whatever the derivative, infinite or NaN included, as
+    /// a zero adjoint passes nothing on in the reverse sweep: a constant stays a constant.
     #[inline]
     pub fn chain(self, value: T, derivative: T) -> Self {
         Dual {
             re: value,
-            eps: derivative * self.eps,
+            eps: times_tangent(derivative, self.eps),
         }
+    }
+
+    /// `op(self)` by the operation's own rule: its value and derivative at the real part.
+    #[inline]
+    fn through(self, op: Unary<T>) -> Self {
+        let (value, derivative) = op.eval(self.re);
+        self.chain(value, derivative)
+    }
+}
+
+/// `derivative · tangent`, exactly zero for a zero tangent.
+#[inline(always)]
+fn times_tangent<T: Scalar>(derivative: T, tangent: T) -> T {
+    if tangent == T::zero() {
+        T::zero()
+    } else {
+        derivative * tangent
     }
 }
 
@@ -268,79 +288,67 @@ impl<T: Scalar> Scalar for Dual<T> {
         self.re.is_finite() && self.eps.is_finite()
     }
 
+    // The elementary functions read their values and derivatives from the operations' rules
+    // (`src/ops`), the one place each derivative is written; a dual number only applies the
+    // chain rule to them.
+
     /// `(e^x)' = e^x`.
     #[inline]
     fn exp(self) -> Self {
-        let e = self.re.exp();
-        self.chain(e, e)
+        self.through(Unary::Exp)
     }
 
     /// `(ln x)' = 1/x`.
     #[inline]
     fn ln(self) -> Self {
-        self.chain(self.re.ln(), self.re.recip())
+        self.through(Unary::Ln)
     }
 
     /// `(√x)' = 1/(2√x)`.
     #[inline]
     fn sqrt(self) -> Self {
-        let s = self.re.sqrt();
-        self.chain(s, (s + s).recip())
+        self.through(Unary::Sqrt)
     }
 
     /// `(sin x)' = cos x`.
     #[inline]
     fn sin(self) -> Self {
-        self.chain(self.re.sin(), self.re.cos())
+        self.through(Unary::Sin)
     }
 
     /// `(cos x)' = -sin x`.
     #[inline]
     fn cos(self) -> Self {
-        self.chain(self.re.cos(), -self.re.sin())
+        self.through(Unary::Cos)
     }
 
     /// `(tan x)' = 1 + tan² x`.
     #[inline]
     fn tan(self) -> Self {
-        let t = self.re.tan();
-        self.chain(t, T::one() + t * t)
+        self.through(Unary::Tan)
     }
 
     /// `(tanh x)' = 1 - tanh² x`.
     #[inline]
     fn tanh(self) -> Self {
-        let t = self.re.tanh();
-        self.chain(t, T::one() - t * t)
+        self.through(Unary::Tanh)
     }
 
     /// `(xⁿ)' = n xⁿ⁻¹`; `x⁰` is the constant 1.
     #[inline]
     fn powi(self, n: i32) -> Self {
-        match n {
-            0 => Self::one(),
-            1 => self,
-            _ => self.chain(self.re.powi(n), T::from_f64(n as f64) * self.re.powi(n - 1)),
-        }
+        self.through(Unary::Powi(n))
     }
 
     /// `d(x^y) = y x^(y-1) dx + x^y ln x dy`.
     ///
-    /// The `ln x` term is left out when the exponent's tangent is 0 (a plain exponent, so a
-    /// negative base with an integer exponent stays finite) or when `x^y` is 0 (its limit).
+    /// A term whose tangent is 0 is left out, as the reverse sweep skips a zero adjoint: a plain
+    /// exponent (tangent 0) keeps a negative base with an integer exponent finite, where
+    /// `ln x` is NaN.
     #[inline]
     fn powf(self, e: Self) -> Self {
-        let zero = T::zero();
-        let v = self.re.powf(e.re);
-        let mut eps = if self.eps == zero {
-            zero
-        } else {
-            e.re * self.re.powf(e.re - T::one()) * self.eps
-        };
-        if e.eps != zero && v != zero {
-            eps += v * self.re.ln() * e.eps;
-        }
-        Dual::new(v, eps)
+        let (v, dx, dy) = Binary::Pow.eval(self.re, e.re);
+        Dual::new(v, times_tangent(dx, self.eps) + times_tangent(dy, e.eps))
     }
 
     /// `|x|' = sign(x)`. At `x = 0` the tangent is that of the left piece `-x`: the piece `relu`
@@ -358,8 +366,7 @@ impl<T: Scalar> Scalar for Dual<T> {
     /// `(1/x)' = -1/x²`.
     #[inline]
     fn recip(self) -> Self {
-        let r = self.re.recip();
-        self.chain(r, -(r * r))
+        self.through(Unary::Recip)
     }
 
     /// `ln(1 + x)' = 1/(1 + x)`.
@@ -404,6 +411,27 @@ mod tests {
             "at x = {x}: tangent {} but difference {fd}",
             y.eps
         );
+    }
+
+    #[test]
+    fn a_constant_stays_a_constant_where_the_derivative_is_infinite() {
+        // √x at 0 has the derivative +inf; a constant's tangent 0 must not become inf · 0 = NaN.
+        assert_eq!(Dual::constant(0.0).sqrt(), Dual::new(0.0, 0.0));
+        assert_eq!(Dual::constant(0.0).ln().eps, 0.0);
+        assert_eq!(Dual::constant(-1.0).ln().eps, 0.0);
+    }
+
+    #[test]
+    fn tangents_follow_the_operations_edge_conventions() {
+        // The same rules as the tape's partials (docs/ops.md): √ at -0.0 has +inf, ln below 0
+        // has NaN, x^0 has 0 at 0.
+        assert_eq!(Dual::variable(-0.0).sqrt().eps, f64::INFINITY);
+        assert!(Dual::variable(-1.0f64).ln().eps.is_nan());
+        assert_eq!(
+            Dual::variable(0.0).powf(Dual::constant(0.0)),
+            Dual::new(1.0, 0.0)
+        );
+        assert_eq!(Dual::variable(0.0).powi(0), Dual::new(1.0, 0.0));
     }
 
     #[test]
