@@ -9,6 +9,18 @@
 //! [`BoundMlp::gradients_into`](crate::nn::BoundMlp::gradients_into) writes. A gradient buffer of
 //! another length is a programming mistake and panics with both lengths.
 //!
+//! # NaN and infinity
+//!
+//! `step` does arithmetic and nothing else: a NaN gradient makes a NaN parameter, as it would
+//! in `f64`. [`step_checked`](Optimizer::step_checked) refuses the step instead, leaving the
+//! parameters and the optimizer's state untouched, when a gradient is NaN or infinite
+//! ([`Error::NonFiniteGradient`]) or when the update would make a parameter or the optimizer's
+//! state for it so ([`Error::NonFiniteUpdate`]); both name the step and the parameter. It gives
+//! the same numbers as `step` whenever it accepts. [`check_loss`](Optimizer::check_loss) does the
+//! same for the loss ([`Error::NonFiniteLoss`]). A training loop that should stop at the first
+//! non-finite number, rather than train on NaN, uses both; `Var::backward_checked` then tells
+//! which node of the tape produced it.
+//!
 //! # Examples
 //!
 //! Minimizing `(p - 3)²`, whose gradient is `2(p - 3)`:
@@ -19,13 +31,21 @@
 //!
 //! # fn main() -> Result<(), tapegrad::Error> {
 //! let mut params = Params::new();
-//! params.push("p", 0.0);
+//! params.push("p", 0.0)?;
 //! let mut opt = Adam::with_schedule(Schedule::exponential(0.1, 0.999)?);
 //! for _ in 0..2000 {
-//!     let grad = 2.0 * (params.values()[0] - 3.0);
-//!     opt.step(&mut params, &[grad]);
+//!     let p = params.values()[0];
+//!     opt.check_loss((p - 3.0).powi(2))?;
+//!     opt.step_checked(&mut params, &[2.0 * (p - 3.0)])?;
 //! }
 //! assert!((params.values()[0] - 3.0).abs() < 1e-3);
+//!
+//! let err = opt.step_checked(&mut params, &[f64::NAN]).unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "step 2000: the gradient of parameter 0 (p) is NaN; no parameter was updated"
+//! );
+//! assert_eq!(opt.steps(), 2000);
 //! # Ok(()) }
 //! ```
 
@@ -174,7 +194,7 @@ impl Schedule {
 ///
 /// # fn main() -> Result<(), tapegrad::Error> {
 /// let mut params = Params::new();
-/// params.push("x", 1.0);
+/// params.push("x", 1.0)?;
 /// descend(&mut Sgd::new(0.1)?, &mut params, 100);
 /// assert!(params.values()[0].abs() < 1e-6);
 ///
@@ -186,11 +206,84 @@ impl Schedule {
 pub trait Optimizer {
     /// Updates every parameter from its gradient: `grads[i]` belongs to `params.values()[i]`.
     ///
+    /// NaN and infinity are not checked: they propagate into the parameters as in `f64`
+    /// arithmetic. [`step_checked`](Optimizer::step_checked) refuses them.
+    ///
     /// # Panics
     ///
     /// When `grads.len() != params.len()`, or when the optimizer has state for a store of
     /// another size.
     fn step(&mut self, params: &mut Params, grads: &[f64]);
+
+    /// [`step`](Optimizer::step), unless a gradient is NaN or infinite or the step would make a
+    /// parameter or the optimizer's state NaN or infinite: then nothing changes — neither the
+    /// parameters nor the optimizer's state or step count — and the error says why. When it
+    /// accepts, the parameters and the state are bit for bit those `step` gives.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteGradient`] naming the first parameter (position and name) whose
+    /// gradient is NaN or infinite; otherwise [`Error::NonFiniteUpdate`] naming the first
+    /// parameter that, or whose state, would become so. Both carry the refused step's number,
+    /// [`steps`](Optimizer::steps) counted from 0.
+    ///
+    /// # Panics
+    ///
+    /// As [`step`](Optimizer::step).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    /// use tapegrad::optim::{Optimizer, Sgd};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut params = Params::new();
+    /// params.push("w", 1.0)?;
+    /// params.push("b", 0.0)?;
+    /// let mut sgd = Sgd::new(1e300)?;
+    /// sgd.step_checked(&mut params, &[0.5, -1.0])?; // w = 1 - 0.5e300, b = 1e300
+    /// assert_eq!(
+    ///     sgd.step_checked(&mut params, &[1.0, f64::INFINITY]).unwrap_err().to_string(),
+    ///     "step 1: the gradient of parameter 1 (b) is inf; no parameter was updated"
+    /// );
+    /// assert_eq!(
+    ///     sgd.step_checked(&mut params, &[0.0, 1e10]).unwrap_err().to_string(),
+    ///     "step 1: the value of parameter 1 (b) would become -inf; no parameter was updated"
+    /// );
+    /// assert_eq!(params.values(), &[1.0 - 0.5e300, 1e300]);
+    /// assert_eq!(sgd.steps(), 1);
+    /// # Ok(()) }
+    /// ```
+    fn step_checked(&mut self, params: &mut Params, grads: &[f64]) -> Result<(), Error>;
+
+    /// Checks a loss before its gradients are used for step [`steps`](Optimizer::steps).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteLoss`] with the step's number when `loss` is NaN or infinite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::optim::{Optimizer, Sgd};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let sgd = Sgd::new(0.1)?;
+    /// sgd.check_loss(0.25)?;
+    /// assert_eq!(sgd.check_loss(f64::NAN).unwrap_err().to_string(), "step 0: the loss is NaN");
+    /// # Ok(()) }
+    /// ```
+    fn check_loss(&self, loss: f64) -> Result<(), Error> {
+        if loss.is_finite() {
+            Ok(())
+        } else {
+            Err(Error::NonFiniteLoss {
+                step: self.steps(),
+                value: loss,
+            })
+        }
+    }
 
     /// The learning rate the next step will use.
     fn learning_rate(&self) -> f64;
@@ -200,6 +293,65 @@ pub trait Optimizer {
 
     /// Forgets the state (momentum, moment estimates, step count), as if new.
     fn reset(&mut self);
+}
+
+/// Why a checked step was refused: the parameter's position and what is not finite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Refusal {
+    index: usize,
+    kind: RefusalKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RefusalKind {
+    /// The gradient.
+    Gradient(f64),
+    /// What the update would make of the named quantity.
+    Update(&'static str, f64),
+}
+
+impl Refusal {
+    fn into_error(self, step: usize, names: Option<&Params>) -> Error {
+        let index = self.index;
+        let name = names.and_then(|p| p.name(index)).map(String::from);
+        match self.kind {
+            RefusalKind::Gradient(value) => Error::NonFiniteGradient {
+                step,
+                index,
+                name,
+                value,
+            },
+            RefusalKind::Update(quantity, value) => Error::NonFiniteUpdate {
+                step,
+                index,
+                name,
+                quantity,
+                value,
+            },
+        }
+    }
+}
+
+/// The first gradient that is NaN or infinite.
+fn bad_gradient(grads: &[f64]) -> Option<Refusal> {
+    grads
+        .iter()
+        .position(|g| !g.is_finite())
+        .map(|index| Refusal {
+            index,
+            kind: RefusalKind::Gradient(grads[index]),
+        })
+}
+
+/// The first of `quantities` (name, new value) that is not finite.
+fn bad_update(index: usize, quantities: &[(&'static str, f64)]) -> Option<Refusal> {
+    quantities
+        .iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|&(quantity, value)| Refusal {
+            index,
+            kind: RefusalKind::Update(quantity, value),
+        })
 }
 
 /// Panics unless there is one gradient per parameter and the state (if any) fits the store.
@@ -237,7 +389,7 @@ fn check_lengths(who: &str, params: usize, grads: usize, state: usize) {
 ///
 /// # fn main() -> Result<(), tapegrad::Error> {
 /// let mut params = Params::new();
-/// params.push("w", 1.0);
+/// params.push("w", 1.0)?;
 /// let mut sgd = Sgd::new(0.1)?.momentum(0.5)?;
 /// sgd.step(&mut params, &[2.0]); // v = 2,   w = 1 - 0.2 = 0.8
 /// sgd.step(&mut params, &[2.0]); // v = 3,   w = 0.8 - 0.3 = 0.5
@@ -341,28 +493,71 @@ impl Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn step(&mut self, params: &mut Params, grads: &[f64]) {
-        check_lengths("Sgd", params.len(), grads.len(), self.velocity.len());
+impl Sgd {
+    /// The new value and velocity of a parameter `p` with gradient `g` and velocity `v`: the
+    /// one formula both `step` and the check before a checked step use.
+    #[inline(always)]
+    fn update(&self, lr: f64, p: f64, g: f64, v: f64) -> (f64, f64) {
+        let d = g + self.weight_decay * p;
+        if self.momentum == 0.0 {
+            return (p - lr * d, v);
+        }
+        let v = self.momentum * v + d;
+        let update = if self.nesterov {
+            d + self.momentum * v
+        } else {
+            v
+        };
+        (p - lr * update, v)
+    }
+
+    fn step_values(&mut self, values: &mut [f64], grads: &[f64]) {
+        check_lengths("Sgd", values.len(), grads.len(), self.velocity.len());
         let lr = self.learning_rate();
-        let (mu, wd) = (self.momentum, self.weight_decay);
-        let values = params.values_mut();
-        if mu == 0.0 {
+        if self.momentum == 0.0 {
             for (p, &g) in values.iter_mut().zip(grads) {
-                *p -= lr * (g + wd * *p);
+                (*p, _) = self.update(lr, *p, g, 0.0);
             }
         } else {
-            if self.velocity.is_empty() {
-                self.velocity.resize(values.len(), 0.0);
+            let mut velocity = std::mem::take(&mut self.velocity);
+            velocity.resize(values.len(), 0.0);
+            for ((p, &g), v) in values.iter_mut().zip(grads).zip(&mut velocity) {
+                (*p, *v) = self.update(lr, *p, g, *v);
             }
-            for ((p, &g), v) in values.iter_mut().zip(grads).zip(&mut self.velocity) {
-                let d = g + wd * *p;
-                *v = mu * *v + d;
-                let update = if self.nesterov { d + mu * *v } else { *v };
-                *p -= lr * update;
-            }
+            self.velocity = velocity;
         }
         self.steps += 1;
+    }
+
+    /// Why the next step on `values` must be refused, if it must.
+    fn refusal(&self, values: &[f64], grads: &[f64]) -> Option<Refusal> {
+        check_lengths("Sgd", values.len(), grads.len(), self.velocity.len());
+        bad_gradient(grads).or_else(|| {
+            let lr = self.learning_rate();
+            values
+                .iter()
+                .zip(grads)
+                .enumerate()
+                .find_map(|(i, (&p, &g))| {
+                    let v = self.velocity.get(i).copied().unwrap_or(0.0);
+                    let (p, v) = self.update(lr, p, g, v);
+                    bad_update(i, &[("value", p), ("velocity", v)])
+                })
+        })
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step(&mut self, params: &mut Params, grads: &[f64]) {
+        self.step_values(params.values_mut(), grads);
+    }
+
+    fn step_checked(&mut self, params: &mut Params, grads: &[f64]) -> Result<(), Error> {
+        if let Some(refusal) = self.refusal(params.values(), grads) {
+            return Err(refusal.into_error(self.steps, Some(params)));
+        }
+        self.step(params, grads);
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {
@@ -402,7 +597,7 @@ impl Optimizer for Sgd {
 ///
 /// # fn main() -> Result<(), tapegrad::Error> {
 /// let mut params = Params::new();
-/// params.push("w", 1.0);
+/// params.push("w", 1.0)?;
 /// let mut adam = Adam::new(0.1)?;
 /// adam.step(&mut params, &[5.0]);
 /// // The first step moves each parameter by about the learning rate, whatever the gradient.
@@ -482,31 +677,85 @@ impl Adam {
     }
 }
 
+/// What one Adam step needs besides the parameter's own numbers.
+#[derive(Debug, Clone, Copy)]
+struct AdamStep {
+    lr: f64,
+    /// `1 - β₁ᵗ` for this step `t`.
+    correct1: f64,
+    /// `1 - β₂ᵗ`.
+    correct2: f64,
+}
+
+impl Adam {
+    /// The learning rate and bias corrections of the next step.
+    fn next_step(&self) -> AdamStep {
+        let t = i32::try_from(self.steps + 1).unwrap_or(i32::MAX);
+        AdamStep {
+            lr: self.learning_rate(),
+            correct1: 1.0 - self.beta1.powi(t),
+            correct2: 1.0 - self.beta2.powi(t),
+        }
+    }
+
+    /// The new value and moment estimates of a parameter `p` with gradient `g` and moments
+    /// `m`, `v`: the one formula both `step` and the check before a checked step use.
+    #[inline(always)]
+    fn update(&self, s: AdamStep, p: f64, g: f64, m: f64, v: f64) -> (f64, f64, f64) {
+        let (b1, b2) = (self.beta1, self.beta2);
+        let d = g + self.weight_decay * p;
+        let m = b1 * m + (1.0 - b1) * d;
+        let v = b2 * v + (1.0 - b2) * d * d;
+        let p = p - s.lr * (m / s.correct1) / ((v / s.correct2).sqrt() + self.eps);
+        (p, m, v)
+    }
+
+    fn step_values(&mut self, values: &mut [f64], grads: &[f64]) {
+        check_lengths("Adam", values.len(), grads.len(), self.m.len());
+        let s = self.next_step();
+        let (mut ms, mut vs) = (std::mem::take(&mut self.m), std::mem::take(&mut self.v));
+        ms.resize(values.len(), 0.0);
+        vs.resize(values.len(), 0.0);
+        for (((p, &g), m), v) in values.iter_mut().zip(grads).zip(&mut ms).zip(&mut vs) {
+            (*p, *m, *v) = self.update(s, *p, g, *m, *v);
+        }
+        (self.m, self.v) = (ms, vs);
+        self.steps += 1;
+    }
+
+    /// Why the next step on `values` must be refused, if it must.
+    fn refusal(&self, values: &[f64], grads: &[f64]) -> Option<Refusal> {
+        check_lengths("Adam", values.len(), grads.len(), self.m.len());
+        bad_gradient(grads).or_else(|| {
+            let s = self.next_step();
+            values
+                .iter()
+                .zip(grads)
+                .enumerate()
+                .find_map(|(i, (&p, &g))| {
+                    let m = self.m.get(i).copied().unwrap_or(0.0);
+                    let v = self.v.get(i).copied().unwrap_or(0.0);
+                    let (p, m, v) = self.update(s, p, g, m, v);
+                    bad_update(
+                        i,
+                        &[("value", p), ("first moment", m), ("second moment", v)],
+                    )
+                })
+        })
+    }
+}
+
 impl Optimizer for Adam {
     fn step(&mut self, params: &mut Params, grads: &[f64]) {
-        check_lengths("Adam", params.len(), grads.len(), self.m.len());
-        let lr = self.learning_rate();
-        let values = params.values_mut();
-        if self.m.is_empty() {
-            self.m.resize(values.len(), 0.0);
-            self.v.resize(values.len(), 0.0);
+        self.step_values(params.values_mut(), grads);
+    }
+
+    fn step_checked(&mut self, params: &mut Params, grads: &[f64]) -> Result<(), Error> {
+        if let Some(refusal) = self.refusal(params.values(), grads) {
+            return Err(refusal.into_error(self.steps, Some(params)));
         }
-        self.steps += 1;
-        let t = i32::try_from(self.steps).unwrap_or(i32::MAX);
-        let (b1, b2, wd) = (self.beta1, self.beta2, self.weight_decay);
-        let correct1 = 1.0 - b1.powi(t);
-        let correct2 = 1.0 - b2.powi(t);
-        for (((p, &g), m), v) in values
-            .iter_mut()
-            .zip(grads)
-            .zip(&mut self.m)
-            .zip(&mut self.v)
-        {
-            let d = g + wd * *p;
-            *m = b1 * *m + (1.0 - b1) * d;
-            *v = b2 * *v + (1.0 - b2) * d * d;
-            *p -= lr * (*m / correct1) / ((*v / correct2).sqrt() + self.eps);
-        }
+        self.step(params, grads);
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {
@@ -531,7 +780,7 @@ mod tests {
     #[test]
     fn plain_sgd_allocates_no_velocity() {
         let mut params = Params::new();
-        params.push("w", 1.0);
+        params.push("w", 1.0).unwrap();
         let mut sgd = Sgd::new(0.1).unwrap();
         sgd.step(&mut params, &[1.0]);
         assert!(sgd.velocity.is_empty());
@@ -541,7 +790,7 @@ mod tests {
     #[test]
     fn reset_forgets_moments_and_steps() {
         let mut params = Params::new();
-        params.push("w", 1.0);
+        params.push("w", 1.0).unwrap();
         let mut adam = Adam::new(0.1).unwrap();
         adam.step(&mut params, &[1.0]);
         adam.reset();

@@ -8,7 +8,7 @@ use tapegrad::optim::{Adam, Optimizer, Schedule, Sgd};
 fn params(values: &[f64]) -> Params {
     let mut p = Params::new();
     for (i, &v) in values.iter().enumerate() {
-        p.push(format!("p{i}"), v);
+        p.push(format!("p{i}"), v).unwrap();
     }
     p
 }
@@ -385,4 +385,152 @@ fn an_optimizer_moved_to_another_store_panics() {
     let mut adam = Adam::new(0.1).unwrap();
     adam.step(&mut params(&[1.0]), &[1.0]);
     adam.step(&mut params(&[1.0, 2.0]), &[1.0, 2.0]);
+}
+
+/// Each kind of optimizer, with state (momentum, moments) wherever it has any.
+fn every_optimizer() -> Vec<(&'static str, Box<dyn Optimizer>)> {
+    vec![
+        ("sgd", Box::new(Sgd::new(0.1).unwrap())),
+        (
+            "momentum",
+            Box::new(Sgd::new(0.1).unwrap().momentum(0.9).unwrap()),
+        ),
+        (
+            "nesterov + weight decay",
+            Box::new(
+                Sgd::new(0.1)
+                    .unwrap()
+                    .nesterov(0.5)
+                    .unwrap()
+                    .weight_decay(0.01)
+                    .unwrap(),
+            ),
+        ),
+        (
+            "adam + weight decay",
+            Box::new(Adam::new(0.05).unwrap().weight_decay(0.01).unwrap()),
+        ),
+    ]
+}
+
+#[test]
+fn step_checked_gives_bit_for_bit_the_trajectory_of_step() {
+    for ((name, mut plain), (_, mut checked)) in
+        every_optimizer().into_iter().zip(every_optimizer())
+    {
+        let mut p = params(&[0.0, 0.5, -0.5]);
+        let mut q = p.clone();
+        for _ in 0..50 {
+            let g = quadratic_grad(p.values());
+            plain.step(&mut p, &g);
+            let g = quadratic_grad(q.values());
+            checked.step_checked(&mut q, &g).unwrap();
+            let bits = |p: &Params| p.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&p), bits(&q), "{name}");
+        }
+        assert_eq!(plain.steps(), checked.steps(), "{name}");
+    }
+}
+
+#[test]
+fn step_checked_refuses_a_non_finite_gradient_naming_the_step_and_the_parameter() {
+    for (name, mut opt) in every_optimizer() {
+        let mut p = params(&[1.0, 2.0, 3.0]);
+        for _ in 0..3 {
+            opt.step_checked(&mut p, &[0.1, 0.2, 0.3]).unwrap();
+        }
+        let before = p.clone();
+        let err = opt
+            .step_checked(&mut p, &[0.1, f64::NEG_INFINITY, f64::NAN])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "step 3: the gradient of parameter 1 (p1) is -inf; no parameter was updated",
+            "{name}"
+        );
+        assert_eq!(p, before, "{name}");
+        assert_eq!(opt.steps(), 3, "{name}");
+    }
+}
+
+#[test]
+fn a_refused_step_leaves_the_optimizer_state_as_it_was() {
+    // The next accepted step must continue the trajectory as if the refused one never happened.
+    for ((name, mut refused), (_, mut clean)) in
+        every_optimizer().into_iter().zip(every_optimizer())
+    {
+        let mut p = params(&[1.0, -1.0]);
+        let mut q = p.clone();
+        refused.step_checked(&mut p, &[0.5, 0.25]).unwrap();
+        clean.step_checked(&mut q, &[0.5, 0.25]).unwrap();
+        assert!(refused.step_checked(&mut p, &[f64::NAN, 1.0]).is_err());
+        refused.step_checked(&mut p, &[-0.5, 2.0]).unwrap();
+        clean.step_checked(&mut q, &[-0.5, 2.0]).unwrap();
+        assert_eq!(p, q, "{name}");
+        assert_eq!(refused.learning_rate(), clean.learning_rate(), "{name}");
+    }
+}
+
+#[test]
+fn step_checked_refuses_an_update_that_overflows_the_parameter() {
+    let mut p = params(&[1.0, -1e308]);
+    let mut sgd = Sgd::new(10.0).unwrap();
+    // -1e308 - 10 · 1e308 is beyond f64::MAX.
+    let err = sgd.step_checked(&mut p, &[0.0, 1e308]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "step 0: the value of parameter 1 (p1) would become -inf; no parameter was updated"
+    );
+    assert_eq!(p.values(), &[1.0, -1e308]);
+    assert_eq!(sgd.steps(), 0);
+    // The unchecked step does the same arithmetic, and makes the infinity.
+    sgd.step(&mut p, &[0.0, 1e308]);
+    assert_eq!(p.values(), &[1.0, f64::NEG_INFINITY]);
+}
+
+#[test]
+fn step_checked_refuses_an_adam_step_whose_second_moment_overflows() {
+    // g² = 1e400 overflows, so v = inf: the step itself would be 0 (m / √inf) and the parameter
+    // would silently stop moving for good.
+    let mut p = params(&[0.5, 1.0]);
+    let mut adam = Adam::new(0.1).unwrap();
+    let err = adam.step_checked(&mut p, &[1.0, 1e200]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "step 0: the second moment of parameter 1 (p1) would become inf; no parameter was \
+         updated"
+    );
+    match err {
+        Error::NonFiniteUpdate {
+            step,
+            index,
+            name,
+            quantity,
+            value,
+        } => {
+            assert_eq!((step, index, quantity), (0, 1, "second moment"));
+            assert_eq!(name.as_deref(), Some("p1"));
+            assert_eq!(value, f64::INFINITY);
+        }
+        other => panic!("expected NonFiniteUpdate, got {other:?}"),
+    }
+    assert_eq!(p.values(), &[0.5, 1.0]);
+    assert_eq!(adam.steps(), 0);
+}
+
+#[test]
+fn check_loss_names_the_step_of_a_non_finite_loss() {
+    let mut p = params(&[1.0]);
+    let mut adam = Adam::new(0.1).unwrap();
+    adam.check_loss(1.0).unwrap();
+    adam.step(&mut p, &[1.0]);
+    adam.step(&mut p, &[1.0]);
+    assert_eq!(
+        adam.check_loss(f64::INFINITY).unwrap_err().to_string(),
+        "step 2: the loss is inf"
+    );
+    assert!(matches!(
+        adam.check_loss(f64::NAN),
+        Err(Error::NonFiniteLoss { step: 2, value }) if value.is_nan()
+    ));
 }
