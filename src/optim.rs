@@ -1,13 +1,17 @@
-//! Optimizers: how a parameter store moves along its gradients.
+//! Optimizers: how parameters move along their gradients.
 //!
 //! [`Sgd`] (with optional momentum, Nesterov momentum and weight decay) and [`Adam`] both
 //! implement [`Optimizer`]; both take their learning rate from a [`Schedule`] (constant, step
-//! decay or exponential decay). Hyper-parameters are checked when set: a bad one is an
-//! [`Error::InvalidHyperparameter`] naming the value.
+//! decay, exponential, linear or cosine decay, each with an optional linear warm-up), which
+//! [`set_learning_rate`](Optimizer::set_learning_rate) and
+//! [`set_schedule`](Optimizer::set_schedule) replace between steps. Hyper-parameters are checked
+//! when set: a bad one is an [`Error::InvalidHyperparameter`] naming the value.
 //!
-//! `step(params, grads)` reads one gradient per parameter, in the store's order — what
-//! [`BoundMlp::gradients_into`](crate::nn::BoundMlp::gradients_into) writes. A gradient buffer of
-//! another length is a programming mistake and panics with both lengths.
+//! `step(params, grads)` reads one gradient per parameter, in the order of a [`Params`] store —
+//! what [`BoundMlp::gradients_into`](crate::nn::BoundMlp::gradients_into) writes.
+//! `step_slice(values, grads)` does the same on a plain `&mut [f64]`, for a model whose
+//! parameters have no names; the optimizer's state does not depend on which form steps it. A
+//! gradient buffer of another length is a programming mistake and panics with both lengths.
 //!
 //! # NaN and infinity
 //!
@@ -86,6 +90,12 @@ fn unit_interval(name: &'static str, value: f64) -> Result<f64, Error> {
 
 /// A learning rate that may change with the number of steps taken.
 ///
+/// A decay — [`constant`](Schedule::constant), [`step_decay`](Schedule::step_decay),
+/// [`exponential`](Schedule::exponential), [`linear`](Schedule::linear) or
+/// [`cosine`](Schedule::cosine) — optionally preceded by a linear
+/// [`warmup`](Schedule::warmup). An optimizer reads it at its step count
+/// ([`Optimizer::steps`]), counted from 0.
+///
 /// # Examples
 ///
 /// ```
@@ -100,6 +110,11 @@ fn unit_interval(name: &'static str, value: f64) -> Result<f64, Error> {
 /// let exp = Schedule::exponential(1.0, 0.9)?;
 /// assert_eq!(exp.learning_rate(2), 0.81);
 ///
+/// // Three warm-up steps, then a linear decay from 0.4 to 0 over 4 steps.
+/// let warm = Schedule::warmup(3, Schedule::linear(0.4, 0.0, 4)?)?;
+/// let rates: Vec<f64> = (0..9).map(|t| warm.learning_rate(t)).collect();
+/// assert_eq!(rates, [0.1, 0.2, 0.30000000000000004, 0.4, 0.30000000000000004, 0.2, 0.1, 0.0, 0.0]);
+///
 /// assert_eq!(
 ///     Schedule::constant(-0.1).unwrap_err().to_string(),
 ///     "learning rate must be a positive finite number, got -0.1"
@@ -107,13 +122,20 @@ fn unit_interval(name: &'static str, value: f64) -> Result<f64, Error> {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Schedule(ScheduleKind);
+pub struct Schedule {
+    /// Steps of linear warm-up before `decay` starts, 0 for none.
+    warmup: usize,
+    /// The rate after warm-up, counted from the first step after it.
+    decay: Decay,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum ScheduleKind {
+enum Decay {
     Constant(f64),
     Step { lr: f64, factor: f64, every: usize },
     Exponential { lr: f64, gamma: f64 },
+    Linear { lr: f64, last: f64, steps: usize },
+    Cosine { lr: f64, last: f64, steps: usize },
 }
 
 fn decay_factor(name: &'static str, value: f64) -> Result<f64, Error> {
@@ -124,17 +146,41 @@ fn decay_factor(name: &'static str, value: f64) -> Result<f64, Error> {
     }
 }
 
+/// A number of steps that must be at least 1.
+fn at_least_one_step(name: &'static str, steps: usize) -> Result<usize, Error> {
+    if steps == 0 {
+        Err(invalid(name, "at least 1 step", 0.0))
+    } else {
+        Ok(steps)
+    }
+}
+
+/// A decay's first rate and its last, checked: `0 <= last <= lr`.
+fn decay_ends(lr: f64, last: f64) -> Result<(f64, f64), Error> {
+    let lr = positive("learning rate", lr)?;
+    if last.is_finite() && (0.0..=lr).contains(&last) {
+        Ok((lr, last))
+    } else {
+        Err(invalid(
+            "final learning rate",
+            "in [0, lr], from 0 to the initial learning rate",
+            last,
+        ))
+    }
+}
+
 impl Schedule {
+    fn decay(decay: Decay) -> Self {
+        Schedule { warmup: 0, decay }
+    }
+
     /// The same learning rate `lr` at every step.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidHyperparameter`] unless `lr` is a positive finite number.
     pub fn constant(lr: f64) -> Result<Self, Error> {
-        Ok(Schedule(ScheduleKind::Constant(positive(
-            "learning rate",
-            lr,
-        )?)))
+        Ok(Self::decay(Decay::Constant(positive("learning rate", lr)?)))
     }
 
     /// `lr * factor^⌊step / every⌋`: multiplied by `factor` every `every` steps.
@@ -146,10 +192,8 @@ impl Schedule {
     pub fn step_decay(lr: f64, factor: f64, every: usize) -> Result<Self, Error> {
         let lr = positive("learning rate", lr)?;
         let factor = decay_factor("step decay factor", factor)?;
-        if every == 0 {
-            return Err(invalid("step decay interval", "at least 1 step", 0.0));
-        }
-        Ok(Schedule(ScheduleKind::Step { lr, factor, every }))
+        let every = at_least_one_step("step decay interval", every)?;
+        Ok(Self::decay(Decay::Step { lr, factor, every }))
     }
 
     /// `lr * gamma^step`.
@@ -161,16 +205,134 @@ impl Schedule {
     pub fn exponential(lr: f64, gamma: f64) -> Result<Self, Error> {
         let lr = positive("learning rate", lr)?;
         let gamma = decay_factor("exponential decay gamma", gamma)?;
-        Ok(Schedule(ScheduleKind::Exponential { lr, gamma }))
+        Ok(Self::decay(Decay::Exponential { lr, gamma }))
+    }
+
+    /// A straight line from `lr` at step 0 to `final_lr` at step `steps`, then `final_lr`:
+    /// with `t = min(step, steps) / steps`, the rate is `lr · (1 - t) + final_lr · t`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperparameter`] unless `lr` is a positive finite number, `final_lr` is
+    /// in `[0, lr]` and `steps` is at least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::optim::Schedule;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let s = Schedule::linear(1.0, 0.5, 4)?;
+    /// let rates: Vec<f64> = (0..6).map(|t| s.learning_rate(t)).collect();
+    /// assert_eq!(rates, [1.0, 0.875, 0.75, 0.625, 0.5, 0.5]);
+    /// assert_eq!(
+    ///     Schedule::linear(0.1, 0.2, 10).unwrap_err().to_string(),
+    ///     "final learning rate must be in [0, lr], from 0 to the initial learning rate, got 0.2"
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn linear(lr: f64, final_lr: f64, steps: usize) -> Result<Self, Error> {
+        let (lr, last) = decay_ends(lr, final_lr)?;
+        let steps = at_least_one_step("linear decay steps", steps)?;
+        Ok(Self::decay(Decay::Linear { lr, last, steps }))
+    }
+
+    /// Half a cosine from `lr` at step 0 down to `min_lr` at step `steps`, then `min_lr`: with
+    /// `t = min(step, steps) / steps`, the rate is `min_lr + (lr - min_lr) · (1 + cos πt) / 2`
+    /// (Loshchilov & Hutter's SGDR without restarts).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperparameter`] unless `lr` is a positive finite number, `min_lr` is in
+    /// `[0, lr]` and `steps` is at least 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::optim::Schedule;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let s = Schedule::cosine(1.0, 0.0, 4)?;
+    /// assert_eq!(s.learning_rate(0), 1.0);
+    /// assert!((s.learning_rate(2) - 0.5).abs() < 1e-15);
+    /// assert_eq!(s.learning_rate(4), 0.0);
+    /// assert_eq!(s.learning_rate(100), 0.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn cosine(lr: f64, min_lr: f64, steps: usize) -> Result<Self, Error> {
+        let (lr, last) = decay_ends(lr, min_lr)?;
+        let steps = at_least_one_step("cosine decay steps", steps)?;
+        Ok(Self::decay(Decay::Cosine { lr, last, steps }))
+    }
+
+    /// `then`, preceded by `steps` steps of linear warm-up towards its first rate: step
+    /// `k < steps` uses `then.learning_rate(0) · (k + 1) / (steps + 1)`, and step `k >= steps`
+    /// uses `then.learning_rate(k - steps)`, so `then` starts over when the warm-up ends.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperparameter`] unless `steps` is at least 1 and `then` does not warm
+    /// up already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::optim::Schedule;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let s = Schedule::warmup(4, Schedule::constant(1.0)?)?;
+    /// let rates: Vec<f64> = (0..6).map(|t| s.learning_rate(t)).collect();
+    /// assert_eq!(rates, [0.2, 0.4, 0.6, 0.8, 1.0, 1.0]);
+    /// assert_eq!(
+    ///     Schedule::warmup(2, s).unwrap_err().to_string(),
+    ///     "warm-up steps of the schedule it wraps must be 0 (wrap a schedule without warm-up), \
+    ///      got 4"
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn warmup(steps: usize, then: Schedule) -> Result<Self, Error> {
+        let steps = at_least_one_step("warm-up steps", steps)?;
+        if then.warmup != 0 {
+            return Err(invalid(
+                "warm-up steps of the schedule it wraps",
+                "0 (wrap a schedule without warm-up)",
+                then.warmup as f64,
+            ));
+        }
+        Ok(Schedule {
+            warmup: steps,
+            decay: then.decay,
+        })
     }
 
     /// The learning rate for step `step`, counted from 0.
     pub fn learning_rate(&self, step: usize) -> f64 {
+        if step < self.warmup {
+            // `step + 1 <= warmup`: no overflow.
+            let rise = (step + 1) as f64 / (self.warmup as f64 + 1.0);
+            return self.decay.learning_rate(0) * rise;
+        }
+        self.decay.learning_rate(step - self.warmup)
+    }
+}
+
+impl Decay {
+    fn learning_rate(&self, step: usize) -> f64 {
         let exponent = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-        match self.0 {
-            ScheduleKind::Constant(lr) => lr,
-            ScheduleKind::Step { lr, factor, every } => lr * factor.powi(exponent(step / every)),
-            ScheduleKind::Exponential { lr, gamma } => lr * gamma.powi(exponent(step)),
+        // The fraction of a decay of `steps` steps done at `step`, in [0, 1].
+        let done = |steps: usize| step.min(steps) as f64 / steps as f64;
+        match *self {
+            Decay::Constant(lr) => lr,
+            Decay::Step { lr, factor, every } => lr * factor.powi(exponent(step / every)),
+            Decay::Exponential { lr, gamma } => lr * gamma.powi(exponent(step)),
+            Decay::Linear { lr, last, steps } => {
+                let t = done(steps);
+                lr * (1.0 - t) + last * t
+            }
+            Decay::Cosine { lr, last, steps } => {
+                let t = done(steps);
+                last + (lr - last) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())
+            }
         }
     }
 }
@@ -204,7 +366,79 @@ impl Schedule {
 /// # Ok(()) }
 /// ```
 pub trait Optimizer {
+    /// Updates every value from its gradient: `grads[i]` belongs to `values[i]`. The form for
+    /// a model of your own whose parameters are a plain slice, without names; the optimizer's
+    /// state is the same whichever form steps it, so the two can be mixed.
+    ///
+    /// NaN and infinity are not checked: they propagate into the values as in `f64`
+    /// arithmetic. [`step_slice_checked`](Optimizer::step_slice_checked) refuses them.
+    ///
+    /// # Panics
+    ///
+    /// When `grads.len() != values.len()`, or when the optimizer has state for a slice of
+    /// another length.
+    ///
+    /// # Examples
+    ///
+    /// Fitting `y = a·x + b` to two points, with the gradient written by hand:
+    ///
+    /// ```
+    /// use tapegrad::optim::{Optimizer, Sgd};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let points = [(0.0, 1.0), (1.0, 3.0)]; // y = 2x + 1
+    /// let mut ab = [0.0, 0.0];
+    /// let mut sgd = Sgd::new(0.2)?.momentum(0.5)?;
+    /// for _ in 0..300 {
+    ///     let mut grad = [0.0, 0.0];
+    ///     for (x, y) in points {
+    ///         let r = ab[0] * x + ab[1] - y;
+    ///         grad[0] += 2.0 * r * x;
+    ///         grad[1] += 2.0 * r;
+    ///     }
+    ///     sgd.step_slice(&mut ab, &grad);
+    /// }
+    /// assert!((ab[0] - 2.0).abs() < 1e-9 && (ab[1] - 1.0).abs() < 1e-9);
+    /// # Ok(()) }
+    /// ```
+    fn step_slice(&mut self, values: &mut [f64], grads: &[f64]);
+
+    /// [`step_slice`](Optimizer::step_slice), unless a gradient is NaN or infinite or the step
+    /// would make a value or the optimizer's state NaN or infinite: then nothing changes —
+    /// neither the values nor the optimizer's state or step count — and the error says why.
+    /// When it accepts, the values and the state are bit for bit those `step_slice` gives.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteGradient`] naming the position of the first gradient that is NaN or
+    /// infinite; otherwise [`Error::NonFiniteUpdate`] naming the first position whose value or
+    /// state would become so. Both carry the refused step's number, [`steps`](Optimizer::steps)
+    /// counted from 0, and no parameter name.
+    ///
+    /// # Panics
+    ///
+    /// As [`step_slice`](Optimizer::step_slice).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::optim::{Adam, Optimizer};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut values = [1.0, 2.0, 3.0];
+    /// let mut adam = Adam::new(0.1)?;
+    /// adam.step_slice_checked(&mut values, &[1.0, 1.0, 1.0])?;
+    /// let err = adam.step_slice_checked(&mut values, &[1.0, f64::NAN, 1.0]).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "step 1: the gradient of parameter 1 is NaN; no parameter was updated"
+    /// );
+    /// # Ok(()) }
+    /// ```
+    fn step_slice_checked(&mut self, values: &mut [f64], grads: &[f64]) -> Result<(), Error>;
+
     /// Updates every parameter from its gradient: `grads[i]` belongs to `params.values()[i]`.
+    /// [`step_slice`](Optimizer::step_slice) on the store's values.
     ///
     /// NaN and infinity are not checked: they propagate into the parameters as in `f64`
     /// arithmetic. [`step_checked`](Optimizer::step_checked) refuses them.
@@ -213,7 +447,9 @@ pub trait Optimizer {
     ///
     /// When `grads.len() != params.len()`, or when the optimizer has state for a store of
     /// another size.
-    fn step(&mut self, params: &mut Params, grads: &[f64]);
+    fn step(&mut self, params: &mut Params, grads: &[f64]) {
+        self.step_slice(params.values_mut(), grads);
+    }
 
     /// [`step`](Optimizer::step), unless a gradient is NaN or infinite or the step would make a
     /// parameter or the optimizer's state NaN or infinite: then nothing changes — neither the
@@ -255,7 +491,10 @@ pub trait Optimizer {
     /// assert_eq!(sgd.steps(), 1);
     /// # Ok(()) }
     /// ```
-    fn step_checked(&mut self, params: &mut Params, grads: &[f64]) -> Result<(), Error>;
+    fn step_checked(&mut self, params: &mut Params, grads: &[f64]) -> Result<(), Error> {
+        self.step_slice_checked(params.values_mut(), grads)
+            .map_err(|e| named(e, params))
+    }
 
     /// Checks a loss before its gradients are used for step [`steps`](Optimizer::steps).
     ///
@@ -288,11 +527,80 @@ pub trait Optimizer {
     /// The learning rate the next step will use.
     fn learning_rate(&self) -> f64;
 
+    /// Replaces the learning-rate schedule from the next step on. The schedule is read at the
+    /// optimizer's step count, which goes on from where it is: a new schedule meant to start
+    /// from its own step 0 belongs after [`reset`](Optimizer::reset), or on a fresh optimizer.
+    /// The optimizer's state (momentum, moment estimates) is kept.
+    fn set_schedule(&mut self, schedule: Schedule);
+
+    /// Uses the constant learning rate `lr` from the next step on, in place of the schedule;
+    /// the optimizer's state and step count are kept. For decisions made during training, such
+    /// as dividing the rate when the loss stops falling.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidHyperparameter`] unless `lr` is a positive finite number; the schedule
+    /// is then unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::optim::{Optimizer, Sgd};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut x = [1.0];
+    /// let mut sgd = Sgd::new(0.5)?;
+    /// sgd.step_slice(&mut x, &[1.0]); // x = 1 - 0.5
+    /// sgd.set_learning_rate(sgd.learning_rate() / 10.0)?;
+    /// sgd.step_slice(&mut x, &[1.0]); // x = 0.5 - 0.05
+    /// assert_eq!(x, [0.45]);
+    /// assert_eq!(
+    ///     sgd.set_learning_rate(f64::NAN).unwrap_err().to_string(),
+    ///     "learning rate must be a positive finite number, got NaN"
+    /// );
+    /// assert_eq!(sgd.learning_rate(), 0.05);
+    /// # Ok(()) }
+    /// ```
+    fn set_learning_rate(&mut self, lr: f64) -> Result<(), Error> {
+        self.set_schedule(Schedule::constant(lr)?);
+        Ok(())
+    }
+
     /// The number of steps taken.
     fn steps(&self) -> usize;
 
-    /// Forgets the state (momentum, moment estimates, step count), as if new.
+    /// Forgets the state (momentum, moment estimates, step count), as if new. The schedule
+    /// stays.
     fn reset(&mut self);
+}
+
+/// `error` with the parameter's name from `params`, for the errors that name a parameter.
+fn named(error: Error, params: &Params) -> Error {
+    let name_of = |index: usize| params.name(index).map(String::from);
+    match error {
+        Error::NonFiniteGradient {
+            step, index, value, ..
+        } => Error::NonFiniteGradient {
+            step,
+            index,
+            name: name_of(index),
+            value,
+        },
+        Error::NonFiniteUpdate {
+            step,
+            index,
+            quantity,
+            value,
+            ..
+        } => Error::NonFiniteUpdate {
+            step,
+            index,
+            name: name_of(index),
+            quantity,
+            value,
+        },
+        other => other,
+    }
 }
 
 /// Why a checked step was refused: the parameter's position and what is not finite.
@@ -311,9 +619,9 @@ enum RefusalKind {
 }
 
 impl Refusal {
-    fn into_error(self, step: usize, names: Option<&Params>) -> Error {
-        let index = self.index;
-        let name = names.and_then(|p| p.name(index)).map(String::from);
+    /// The error for the step numbered `step`, without a parameter name.
+    fn into_error(self, step: usize) -> Error {
+        let (index, name) = (self.index, None);
         match self.kind {
             RefusalKind::Gradient(value) => Error::NonFiniteGradient {
                 step,
@@ -511,7 +819,7 @@ impl Sgd {
         (p - lr * update, v)
     }
 
-    fn step_values(&mut self, values: &mut [f64], grads: &[f64]) {
+    fn apply(&mut self, values: &mut [f64], grads: &[f64]) {
         check_lengths("Sgd", values.len(), grads.len(), self.velocity.len());
         let lr = self.learning_rate();
         if self.momentum == 0.0 {
@@ -548,20 +856,24 @@ impl Sgd {
 }
 
 impl Optimizer for Sgd {
-    fn step(&mut self, params: &mut Params, grads: &[f64]) {
-        self.step_values(params.values_mut(), grads);
+    fn step_slice(&mut self, values: &mut [f64], grads: &[f64]) {
+        self.apply(values, grads);
     }
 
-    fn step_checked(&mut self, params: &mut Params, grads: &[f64]) -> Result<(), Error> {
-        if let Some(refusal) = self.refusal(params.values(), grads) {
-            return Err(refusal.into_error(self.steps, Some(params)));
+    fn step_slice_checked(&mut self, values: &mut [f64], grads: &[f64]) -> Result<(), Error> {
+        if let Some(refusal) = self.refusal(values, grads) {
+            return Err(refusal.into_error(self.steps));
         }
-        self.step(params, grads);
+        self.apply(values, grads);
         Ok(())
     }
 
     fn learning_rate(&self) -> f64 {
         self.schedule.learning_rate(self.steps)
+    }
+
+    fn set_schedule(&mut self, schedule: Schedule) {
+        self.schedule = schedule;
     }
 
     fn steps(&self) -> usize {
@@ -710,7 +1022,7 @@ impl Adam {
         (p, m, v)
     }
 
-    fn step_values(&mut self, values: &mut [f64], grads: &[f64]) {
+    fn apply(&mut self, values: &mut [f64], grads: &[f64]) {
         check_lengths("Adam", values.len(), grads.len(), self.m.len());
         let s = self.next_step();
         let (mut ms, mut vs) = (std::mem::take(&mut self.m), std::mem::take(&mut self.v));
@@ -746,20 +1058,24 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
-    fn step(&mut self, params: &mut Params, grads: &[f64]) {
-        self.step_values(params.values_mut(), grads);
+    fn step_slice(&mut self, values: &mut [f64], grads: &[f64]) {
+        self.apply(values, grads);
     }
 
-    fn step_checked(&mut self, params: &mut Params, grads: &[f64]) -> Result<(), Error> {
-        if let Some(refusal) = self.refusal(params.values(), grads) {
-            return Err(refusal.into_error(self.steps, Some(params)));
+    fn step_slice_checked(&mut self, values: &mut [f64], grads: &[f64]) -> Result<(), Error> {
+        if let Some(refusal) = self.refusal(values, grads) {
+            return Err(refusal.into_error(self.steps));
         }
-        self.step(params, grads);
+        self.apply(values, grads);
         Ok(())
     }
 
     fn learning_rate(&self) -> f64 {
         self.schedule.learning_rate(self.steps)
+    }
+
+    fn set_schedule(&mut self, schedule: Schedule) {
+        self.schedule = schedule;
     }
 
     fn steps(&self) -> usize {
@@ -796,6 +1112,24 @@ mod tests {
         adam.reset();
         assert!(adam.m.is_empty() && adam.v.is_empty());
         assert_eq!(adam.steps(), 0);
+    }
+
+    #[test]
+    fn a_refused_first_step_allocates_no_state() {
+        let mut sgd = Sgd::new(0.1).unwrap().momentum(0.9).unwrap();
+        let mut adam = Adam::new(0.1).unwrap();
+        assert!(sgd.step_slice_checked(&mut [1.0], &[f64::NAN]).is_err());
+        assert!(adam.step_slice_checked(&mut [1.0], &[f64::NAN]).is_err());
+        assert!(sgd.velocity.is_empty());
+        assert!(adam.m.is_empty() && adam.v.is_empty());
+    }
+
+    #[test]
+    fn huge_warmups_and_step_counts_stay_finite() {
+        let s = Schedule::warmup(usize::MAX, Schedule::constant(1.0).unwrap()).unwrap();
+        assert_eq!(s.learning_rate(usize::MAX - 1), 1.0);
+        let s = Schedule::cosine(1.0, 0.5, usize::MAX).unwrap();
+        assert_eq!(s.learning_rate(usize::MAX), 0.5);
     }
 
     #[test]
