@@ -860,8 +860,9 @@ fn train_xor(opt: &mut impl Optimizer, epochs: usize, seed: u64) -> f64 {
             loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
         }
         last = loss.value();
+        opt.check_loss(last).unwrap();
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.parameters_mut(), &grads);
+        opt.step_checked(mlp.parameters_mut(), &grads).unwrap();
     }
     last
 }
@@ -907,8 +908,9 @@ fn a_relu_regression_net_fits_a_sine() {
         let loss = loss / xs.len() as f64;
         mse = loss.value();
         first.get_or_insert(mse);
+        opt.check_loss(mse).unwrap();
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.parameters_mut(), &grads);
+        opt.step_checked(mlp.parameters_mut(), &grads).unwrap();
     }
     let first = first.unwrap();
     assert!(mse < 0.01 && mse < first / 10.0, "mse {first} -> {mse}");
@@ -938,7 +940,7 @@ fn a_training_step_allocates_nothing_after_the_first() {
     let mut tape = Tape::new();
     let mut grads = Vec::new();
     let mut counts = Vec::new();
-    for step in 0..6 {
+    for step in 0..8 {
         let before = allocations();
         tape.clear();
         let mut bound = mlp.bind(&tape);
@@ -947,17 +949,25 @@ fn a_training_step_allocates_nothing_after_the_first() {
             loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
         }
         bound.gradients_into(&loss.backward(), &mut grads);
-        if step % 2 == 0 {
-            sgd.step(mlp.parameters_mut(), &grads);
-        } else {
-            adam.step(mlp.parameters_mut(), &grads);
+        // Plain and checked steps alike: an accepted check allocates nothing.
+        match step % 4 {
+            0 => sgd.step(mlp.parameters_mut(), &grads),
+            1 => adam.step(mlp.parameters_mut(), &grads),
+            2 => {
+                sgd.check_loss(loss.value()).unwrap();
+                sgd.step_checked(mlp.parameters_mut(), &grads).unwrap();
+            }
+            _ => {
+                adam.check_loss(loss.value()).unwrap();
+                adam.step_checked(mlp.parameters_mut(), &grads).unwrap();
+            }
         }
         counts.push(allocations() - before);
     }
     assert!(counts[0] > 0, "the counter counts: {counts:?}");
     assert_eq!(
         counts[2..],
-        [0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0],
         "allocations per step: {counts:?}"
     );
 }
