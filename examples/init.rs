@@ -7,9 +7,14 @@
 //!
 //! A 2-8-8-8-1 network (three tanh hidden layers, sigmoid output) on XOR, mean squared error,
 //! SGD with momentum 0.9, ten seeds per initializer.
+//!
+//! A run whose loss, gradients or update stop being finite ends the program with an error naming
+//! the initializer, the seed, the step and where the NaN or infinity came from (exit status 1).
 
 #[path = "common/mod.rs"]
 mod common;
+
+use std::process::ExitCode;
 
 use common::{Config, InitChoice, OptimizerChoice, neuron_params, train_xor};
 use tapegrad::nn::Mlp;
@@ -34,7 +39,7 @@ fn distinct_neurons(net: &Mlp, layer: usize) -> usize {
     distinct.len()
 }
 
-fn main() {
+fn main() -> ExitCode {
     println!(
         "2-{h}-{h}-{h}-1 tanh/sigmoid on XOR, SGD with momentum 0.9 at learning rate 0.1, MSE;",
         h = HIDDEN
@@ -64,7 +69,13 @@ fn main() {
                 seed,
                 ..Config::default()
             };
-            let outcome = train_xor(&config, |_, _| {});
+            let outcome = match train_xor(&config, |_, _| {}) {
+                Ok(outcome) => outcome,
+                Err(diverged) => {
+                    eprintln!("error: init {init}, seed {seed}: {diverged}");
+                    return ExitCode::FAILURE;
+                }
+            };
             if outcome.converged(TARGET) {
                 epochs.push(outcome.epochs);
             }
@@ -91,4 +102,5 @@ fn main() {
             losses[losses.len() / 2]
         );
     }
+    ExitCode::SUCCESS
 }

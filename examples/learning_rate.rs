@@ -6,9 +6,14 @@
 //! A 2-4-1 tanh/sigmoid network with Xavier weights, plain SGD (no momentum, so the learning
 //! rate alone sets the step), mean squared error, at most 5,000 full-batch epochs, ten seeds per
 //! rate.
+//!
+//! A run whose loss, gradients or update stop being finite ends the program with an error naming
+//! the rate, the seed, the step and where the NaN or infinity came from (exit status 1).
 
 #[path = "common/mod.rs"]
 mod common;
+
+use std::process::ExitCode;
 
 use common::{Config, OptimizerChoice, train_xor};
 
@@ -29,7 +34,7 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-fn main() {
+fn main() -> ExitCode {
     println!(
         "2-4-1 tanh/sigmoid, xavier, plain SGD, MSE; {SEEDS} seeds per rate, at most {EPOCHS} epochs"
     );
@@ -51,12 +56,17 @@ fn main() {
                 seed,
                 ..Config::default()
             };
-            let outcome = train_xor(&config, |_, _| {});
+            let outcome = match train_xor(&config, |_, _| {}) {
+                Ok(outcome) => outcome,
+                Err(diverged) => {
+                    eprintln!("error: learning rate {lr}, seed {seed}: {diverged}");
+                    return ExitCode::FAILURE;
+                }
+            };
             if outcome.converged(TARGET) {
                 epochs.push(outcome.epochs as f64);
             }
-            // A NaN loss counts as having risen.
-            if outcome.loss() >= outcome.losses[0] || outcome.loss().is_nan() {
+            if outcome.loss() >= outcome.losses[0] {
                 rose += 1;
             }
             finals.push(outcome.loss());
@@ -86,4 +96,5 @@ fn main() {
             "{lr:>13} | {converged:>6}/{SEEDS} | {median_epochs:>13} | {final_loss:>17.5} | {verdict}"
         );
     }
+    ExitCode::SUCCESS
 }

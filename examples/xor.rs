@@ -8,6 +8,10 @@
 //! ```
 //!
 //! The last line is machine-readable: `accuracy 4/4 loss 0.00099 epochs 135`.
+//!
+//! Training stops with an error, and exit status 1, at the first loss, gradient or parameter
+//! update that is NaN or infinite, naming the step, the parameter and the node of the tape it
+//! came from.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -30,7 +34,7 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "network 2-{}-1 ({} hidden, sigmoid output), init {}, {} at learning rate {}, seed {}",
+        "network 2-{}-1 ({} hidden, sigmoid output), init {}, {} at learning rate {:?}, seed {}",
         vec![config.hidden.to_string(); config.layers].join("-"),
         config.activation,
         config.init,
@@ -44,6 +48,13 @@ fn main() -> ExitCode {
             println!("epoch {epoch:>5}  loss {loss:.6}");
         }
     });
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(diverged) => {
+            eprintln!("error: {diverged}\n  try a smaller --lr");
+            return ExitCode::FAILURE;
+        }
+    };
     println!();
     println!(" x0  x1 | target | output  | predicted");
     for ((x, y), p) in XOR_INPUTS.iter().zip(XOR_TARGETS).zip(outcome.predictions) {

@@ -104,6 +104,81 @@ pub enum Error {
         /// The file's.
         actual: String,
     },
+    /// A parameter file holds a number that is NaN, infinite, or too large for an `f64` (`1e400`
+    /// reads as infinity) ([`Mlp::from_text`](crate::nn::Mlp::from_text)).
+    NonFiniteInFile {
+        /// The line, from 1.
+        line: usize,
+        /// The parameter on that line.
+        name: String,
+        /// The number as written.
+        text: String,
+        /// What it reads as.
+        value: f64,
+    },
+    /// A parameter was given, or holds, a value that is NaN or infinite
+    /// ([`Params::set`](crate::nn::Params::set), [`Params::push`](crate::nn::Params::push),
+    /// [`Params::check_finite`](crate::nn::Params::check_finite)).
+    NonFiniteParameter {
+        /// The parameter's name.
+        name: String,
+        /// The value.
+        value: f64,
+    },
+    /// An input given to a network is NaN or infinite ([`Mlp::predict`](crate::nn::Mlp::predict)).
+    NonFiniteInput {
+        /// Its position, from 0.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A network's output is NaN or infinite although its inputs and parameters are finite: a
+    /// value overflowed on the way ([`Mlp::predict`](crate::nn::Mlp::predict)).
+    NonFiniteOutput {
+        /// The output's position, from 0.
+        index: usize,
+        /// Its value.
+        value: f64,
+        /// The first node of the forward pass whose value is not finite.
+        node: NodeId,
+        /// Its operation.
+        op: OpKind,
+    },
+    /// A gradient handed to an optimizer is NaN or infinite; no parameter was updated
+    /// ([`Optimizer::step_checked`](crate::optim::Optimizer::step_checked)).
+    NonFiniteGradient {
+        /// The optimizer's step that was refused, counted from 0.
+        step: usize,
+        /// The parameter's position.
+        index: usize,
+        /// The parameter's name, when the parameters have names.
+        name: Option<String>,
+        /// The gradient.
+        value: f64,
+    },
+    /// An optimizer step would make a parameter, or the optimizer's state for it, NaN or
+    /// infinite; no parameter was updated
+    /// ([`Optimizer::step_checked`](crate::optim::Optimizer::step_checked)).
+    NonFiniteUpdate {
+        /// The optimizer's step that was refused, counted from 0.
+        step: usize,
+        /// The parameter's position.
+        index: usize,
+        /// The parameter's name, when the parameters have names.
+        name: Option<String>,
+        /// What would overflow: `"value"`, `"velocity"`, `"first moment"` or `"second moment"`.
+        quantity: &'static str,
+        /// What it would become.
+        value: f64,
+    },
+    /// A training loss is NaN or infinite
+    /// ([`Optimizer::check_loss`](crate::optim::Optimizer::check_loss)).
+    NonFiniteLoss {
+        /// The optimizer's step the loss was computed for, counted from 0.
+        step: usize,
+        /// The loss.
+        value: f64,
+    },
     /// A compiled tape would contain a custom operation recorded with numbers
     /// ([`Tape::custom`](crate::Tape::custom)), whose value and partials replay cannot recompute
     /// ([`Tape::compile`](crate::Tape::compile)); one recorded with its rule
@@ -191,6 +266,56 @@ impl fmt::Display for Error {
                 f,
                 "parameter file is for the architecture {actual}, the network is {expected}"
             ),
+            Error::NonFiniteInFile {
+                line,
+                name,
+                text,
+                value,
+            } => write!(
+                f,
+                "parameter file line {line}: {name} must be a finite number, got `{text}` \
+                 (reads as {value})"
+            ),
+            Error::NonFiniteParameter { name, value } => {
+                write!(f, "parameter {name:?} must be a finite number, got {value}")
+            }
+            Error::NonFiniteInput { index, value } => {
+                write!(f, "input {index} must be a finite number, got {value}")
+            }
+            Error::NonFiniteOutput {
+                index,
+                value,
+                node,
+                op,
+            } => write!(
+                f,
+                "output {index} is {value} although the inputs and parameters are finite; the \
+                 first non-finite value is node {node} ({})",
+                op.name()
+            ),
+            Error::NonFiniteGradient {
+                step,
+                index,
+                name,
+                value,
+            } => write!(
+                f,
+                "step {step}: the gradient of parameter {} is {value}; no parameter was updated",
+                Parameter(*index, name.as_deref())
+            ),
+            Error::NonFiniteUpdate {
+                step,
+                index,
+                name,
+                quantity,
+                value,
+            } => write!(
+                f,
+                "step {step}: the {quantity} of parameter {} would become {value}; no parameter \
+                 was updated",
+                Parameter(*index, name.as_deref())
+            ),
+            Error::NonFiniteLoss { step, value } => write!(f, "step {step}: the loss is {value}"),
             Error::ReplayCustomOp { node } => write!(
                 f,
                 "node {node} is a custom operation recorded with numbers (Tape::custom), whose \
@@ -216,3 +341,15 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// A parameter as messages name it: `3 (layer0.neuron0.b)`, or `3` without a name.
+struct Parameter<'a>(usize, Option<&'a str>);
+
+impl fmt::Display for Parameter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(name) => write!(f, "{} ({name})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}

@@ -36,8 +36,9 @@
 //!         loss += (out - *y).powi(2);
 //!     }
 //!     loss_value = loss.value();
+//!     opt.check_loss(loss_value)?; // stop at a NaN or infinite loss, naming the step
 //!     net.gradients_into(&loss.backward(), &mut grads);
-//!     opt.step(mlp.parameters_mut(), &grads);
+//!     opt.step_checked(mlp.parameters_mut(), &grads)?; // ... or gradient, naming the parameter
 //! }
 //! assert!(loss_value < 0.05, "loss {loss_value}");
 //! assert!(mlp.predict(&[1.0, 0.0])?[0] > 0.8);
@@ -52,6 +53,12 @@
 //! Parameters are named `layer{l}.neuron{j}.w{i}` and `layer{l}.neuron{j}.b`, counted from 0,
 //! and stored neuron by neuron: the weights of a neuron, then its bias. [`Mlp::save`] writes them
 //! to a text file that [`Mlp::load`] reads back bit for bit.
+//!
+//! Parameters are finite numbers. What enters from outside is checked: [`Params::push`] and
+//! [`Params::set`], loading ([`Mlp::from_text`] names the line and the text of a `NaN`, `inf` or
+//! `1e400`), [`Mlp::predict`] (its inputs, and an output that overflowed), and the optimizers'
+//! [`step_checked`](crate::optim::Optimizer::step_checked). Inside a forward pass on a tape, NaN
+//! is a value as in `f64`; [`Var::backward_checked`] finds the first node that produced one.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -527,8 +534,8 @@ const EMPTY_LAYER: &str = "every layer needs at least one neuron and at least on
 ///
 /// # fn main() -> Result<(), tapegrad::Error> {
 /// let mut params = Params::new();
-/// params.push("slope", 2.0);
-/// params.push("offset", -1.0);
+/// params.push("slope", 2.0)?;
+/// params.push("offset", -1.0)?;
 /// params.set("offset", 0.5)?;
 /// assert_eq!(params.get("offset"), Some(0.5));
 /// assert_eq!(params.values(), &[2.0, 0.5]);
@@ -541,6 +548,11 @@ const EMPTY_LAYER: &str = "every layer needs at least one neuron and at least on
 ///     params.set("bias", 1.0).unwrap_err().to_string(),
 ///     "no parameter is named \"bias\""
 /// );
+/// assert_eq!(
+///     params.set("slope", f64::NAN).unwrap_err().to_string(),
+///     "parameter \"slope\" must be a finite number, got NaN"
+/// );
+/// assert_eq!(params.get("slope"), Some(2.0));
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -564,18 +576,43 @@ impl Params {
 
     /// Appends a parameter and returns its index.
     ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteParameter`] when `value` is NaN or infinite; the store is then
+    /// unchanged.
+    ///
     /// # Panics
     ///
     /// When a parameter already has this name.
-    pub fn push(&mut self, name: impl Into<String>, value: f64) -> usize {
-        let (index, fresh) = self.names.insert_full(name.into());
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut params = Params::new();
+    /// assert_eq!(params.push("a", 1.0)?, 0);
+    /// assert_eq!(
+    ///     params.push("b", f64::INFINITY).unwrap_err().to_string(),
+    ///     "parameter \"b\" must be a finite number, got inf"
+    /// );
+    /// assert_eq!(params.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn push(&mut self, name: impl Into<String>, value: f64) -> Result<usize, Error> {
+        let name = name.into();
+        if !value.is_finite() {
+            return Err(Error::NonFiniteParameter { name, value });
+        }
+        let (index, fresh) = self.names.insert_full(name);
         assert!(
             fresh,
             "Params::push: a parameter is already named {:?}; give each parameter its own name",
             self.names[index]
         );
         self.values.push(value);
-        index
+        Ok(index)
     }
 
     /// The number of parameters.
@@ -597,14 +634,55 @@ impl Params {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownParameter`] when no parameter has this name.
+    /// [`Error::UnknownParameter`] when no parameter has this name;
+    /// [`Error::NonFiniteParameter`] when `value` is NaN or infinite. The store is then
+    /// unchanged.
     pub fn set(&mut self, name: &str, value: f64) -> Result<(), Error> {
-        match self.index_of(name) {
-            Some(i) => {
-                self.values[i] = value;
-                Ok(())
-            }
-            None => Err(Error::UnknownParameter { name: name.into() }),
+        let i = self
+            .index_of(name)
+            .ok_or_else(|| Error::UnknownParameter { name: name.into() })?;
+        if !value.is_finite() {
+            return Err(Error::NonFiniteParameter {
+                name: name.into(),
+                value,
+            });
+        }
+        self.values[i] = value;
+        Ok(())
+    }
+
+    /// Checks that every value is finite, as [`push`](Params::push) and [`set`](Params::set)
+    /// guarantee unless [`values_mut`](Params::values_mut) wrote something else.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFiniteParameter`] naming the first parameter, in order, that is NaN or
+    /// infinite.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tapegrad::nn::Params;
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut params = Params::new();
+    /// params.push("a", 1.0)?;
+    /// params.push("b", 2.0)?;
+    /// params.check_finite()?;
+    /// params.values_mut()[1] = f64::NEG_INFINITY; // raw access: unchecked
+    /// assert_eq!(
+    ///     params.check_finite().unwrap_err().to_string(),
+    ///     "parameter \"b\" must be a finite number, got -inf"
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn check_finite(&self) -> Result<(), Error> {
+        match self.values.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(i) => Err(Error::NonFiniteParameter {
+                name: self.names[i].clone(),
+                value: self.values[i],
+            }),
         }
     }
 
@@ -631,8 +709,8 @@ impl Params {
     /// use tapegrad::nn::Params;
     ///
     /// let mut params = Params::new();
-    /// params.push("a", 1.0);
-    /// params.push("b", 2.0);
+    /// params.push("a", 1.0).unwrap();
+    /// params.push("b", 2.0).unwrap();
     /// let pairs: Vec<(&str, f64)> = params.iter().collect();
     /// assert_eq!(pairs, vec![("a", 1.0), ("b", 2.0)]);
     /// ```
@@ -646,6 +724,10 @@ impl Params {
     }
 
     /// The values, in order, for an optimizer to update.
+    ///
+    /// Raw access: what is written here is not checked. [`check_finite`](Params::check_finite)
+    /// finds a NaN or infinity written this way, and [`Mlp::predict`], [`Mlp::save`] and the
+    /// optimizers' [`step_checked`](crate::optim::Optimizer::step_checked) refuse one.
     pub fn values_mut(&mut self) -> &mut [f64] {
         &mut self.values
     }
@@ -667,8 +749,8 @@ impl Params {
     /// use tapegrad::{nn::Params, Tape};
     ///
     /// let mut params = Params::new();
-    /// params.push("a", 2.0);
-    /// params.push("b", 1.0);
+    /// params.push("a", 2.0).unwrap();
+    /// params.push("b", 1.0).unwrap();
     /// let tape = Tape::new();
     /// let mut p = Vec::new();
     /// params.bind_into(&tape, &mut p);
@@ -779,7 +861,9 @@ impl Mlp {
     ///
     /// [`Error::BadArchitecture`] when `sizes` has fewer than two entries, holds a 0, or the
     /// number of activations is not `sizes.len() - 1`; [`Error::InvalidHyperparameter`] for a
-    /// leaky ReLU whose slope is not finite.
+    /// leaky ReLU whose slope is not finite; [`Error::NonFiniteParameter`] when an initializer
+    /// draws a NaN or an infinity (a normal initializer with a standard deviation near
+    /// `f64::MAX` can).
     ///
     /// # Examples
     ///
@@ -838,10 +922,10 @@ impl Mlp {
             for j in 0..layer.neurons {
                 for i in 0..layer.inputs {
                     let w = weights.sample(layer.inputs, layer.neurons, rng);
-                    params.push(weight_name(l, j, i), w);
+                    params.push(weight_name(l, j, i), w)?;
                 }
                 let b = biases.sample(layer.inputs, layer.neurons, rng);
-                params.push(bias_name(l, j), b);
+                params.push(bias_name(l, j), b)?;
             }
         }
         Ok(Mlp {
@@ -979,17 +1063,74 @@ impl Mlp {
 
     /// The outputs for plain input values, computed on a private tape.
     ///
+    /// Every output is finite: a NaN or an infinity in, or on the way, is an error instead.
+    ///
     /// # Errors
     ///
-    /// [`Error::InputSize`] when `x` does not hold [`inputs`](Mlp::inputs) values.
+    /// [`Error::InputSize`] when `x` does not hold [`inputs`](Mlp::inputs) values;
+    /// [`Error::NonFiniteInput`] naming the first input that is NaN or infinite;
+    /// [`Error::NonFiniteParameter`] naming the first parameter that is (written through
+    /// [`Params::values_mut`]); [`Error::NonFiniteOutput`] naming the first output that
+    /// overflowed from finite inputs and parameters, and the first node of the forward pass
+    /// whose value is not finite (found by [`Var::backward_checked`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad::init::Init;
+    /// use tapegrad::nn::{Activation, Mlp};
+    ///
+    /// # fn main() -> Result<(), tapegrad::Error> {
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let mlp = Mlp::new(&[2, 1], &[Activation::Identity], &Init::constant(1e300)?, &mut rng)?;
+    /// assert_eq!(
+    ///     mlp.predict(&[1.0, f64::NAN]).unwrap_err().to_string(),
+    ///     "input 1 must be a finite number, got NaN"
+    /// );
+    /// // 1e300 · 1e10 overflows in the weighted sum.
+    /// assert_eq!(
+    ///     mlp.predict(&[1e10, 1.0]).unwrap_err().to_string(),
+    ///     "output 0 is inf although the inputs and parameters are finite; the first \
+    ///      non-finite value is node #3 (dot)"
+    /// );
+    /// assert_eq!(mlp.predict(&[1.0, -1.0])?, vec![0.0]);
+    /// # Ok(()) }
+    /// ```
     pub fn predict(&self, x: &[f64]) -> Result<Vec<f64>, Error> {
+        check_inputs(self.inputs(), x)?;
+        if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteInput {
+                index,
+                value: x[index],
+            });
+        }
+        self.params.check_finite()?;
         let tape = Tape::new();
         let mut net = self.bind(&tape);
-        Ok(net.forward(x)?.iter().map(|v| v.value()).collect())
+        let outputs = net.forward(x)?;
+        if let Some(index) = outputs.iter().position(|v| !v.value().is_finite()) {
+            let out = outputs[index];
+            return Err(match out.backward_checked() {
+                Err(Error::NonFiniteValue { node, op, .. }) => Error::NonFiniteOutput {
+                    index,
+                    value: out.value(),
+                    node,
+                    op,
+                },
+                other => unreachable!(
+                    "a checked sweep from the non-finite value {} must report a value, got {other:?}",
+                    out.value()
+                ),
+            });
+        }
+        Ok(outputs.iter().map(|v| v.value()).collect())
     }
 
     /// The network as text: a header with the format version and the architecture, then one
     /// `name value` line per parameter. Values are printed so that they read back bit for bit.
+    /// A NaN or an infinity (written through [`Params::values_mut`]) is printed as `NaN` or
+    /// `inf`, which [`from_text`](Mlp::from_text) refuses.
     ///
     /// # Examples
     ///
@@ -1035,7 +1176,10 @@ impl Mlp {
     /// [`Error::ParamFile`] naming the first line that differs from what the format expects: a
     /// wrong header or version, a parameter count that does not match the architecture, a
     /// parameter name out of place, a number that does not parse, a missing line (`end of
-    /// file`) or a line too many; [`Error::BadArchitecture`] for an unusable architecture.
+    /// file`) or a line too many; [`Error::NonFiniteInFile`] naming the line, the parameter and
+    /// the text of a number that is NaN or infinite (`NaN`, `inf`, `infinity`, or a literal too
+    /// large for an `f64` such as `1e400`); [`Error::BadArchitecture`] for an unusable
+    /// architecture.
     ///
     /// # Examples
     ///
@@ -1046,6 +1190,12 @@ impl Mlp {
     /// assert_eq!(
     ///     Mlp::from_text(text).unwrap_err().to_string(),
     ///     "parameter file line 6: expected `layer0.neuron0.b <number>`, got end of file"
+    /// );
+    /// let overflow = format!("{text}layer0.neuron0.b 1e400\n");
+    /// assert_eq!(
+    ///     Mlp::from_text(&overflow).unwrap_err().to_string(),
+    ///     "parameter file line 6: layer0.neuron0.b must be a finite number, got `1e400` \
+    ///      (reads as inf)"
     /// );
     /// ```
     pub fn from_text(text: &str) -> Result<Self, Error> {
@@ -1123,11 +1273,26 @@ impl Mlp {
                     if words.next() != Some(name.as_str()) {
                         return Err(mismatch(n, expected(), line));
                     }
-                    let value = match (words.next().map(str::parse::<f64>), words.next()) {
-                        (Some(Ok(value)), None) => value,
+                    let (text, value) = match (words.next(), words.next()) {
+                        (Some(text), None) => match text.parse::<f64>() {
+                            Ok(value) => (text, value),
+                            Err(_) => return Err(mismatch(n, expected(), line)),
+                        },
                         _ => return Err(mismatch(n, expected(), line)),
                     };
-                    params.push(name, value);
+                    // `parse` accepts `NaN`, `inf` and `infinity`, and reads a literal too large
+                    // for an f64 (`1e400`) as an infinity: none of them is a usable parameter.
+                    if !value.is_finite() {
+                        return Err(Error::NonFiniteInFile {
+                            line: n,
+                            name,
+                            text: text.into(),
+                            value,
+                        });
+                    }
+                    params
+                        .push(name, value)
+                        .expect("invariant: the value is finite and the names are distinct");
                 }
             }
         }
@@ -1146,8 +1311,11 @@ impl Mlp {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be written.
+    /// [`Error::NonFiniteParameter`] when a parameter is NaN or infinite, which
+    /// [`load`](Mlp::load) would refuse (nothing is written then); [`Error::Io`] when the file
+    /// cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        self.params.check_finite()?;
         let path = path.as_ref();
         std::fs::write(path, self.to_text()).map_err(|e| io_error(path, e))
     }

@@ -284,8 +284,8 @@ fn set_changes_one_parameter_and_unknown_names_are_errors() {
 )]
 fn pushing_a_duplicate_name_panics() {
     let mut p = Params::new();
-    p.push("w", 1.0);
-    p.push("w", 2.0);
+    p.push("w", 1.0).unwrap();
+    let _ = p.push("w", 2.0);
 }
 
 #[test]
@@ -442,19 +442,28 @@ fn save_and_load_round_trip_bit_exactly() {
 
 proptest! {
     #[test]
-    fn any_finite_parameters_survive_the_text_format(
+    fn finite_parameters_survive_the_text_format_and_others_are_refused(
         values in proptest::collection::vec(proptest::num::f64::ANY, 9)
     ) {
         let mut mlp = saved_net();
         mlp.parameters_mut().values_mut().copy_from_slice(&values);
-        let back = Mlp::from_text(&mlp.to_text()).unwrap();
-        // NaN payloads are not kept; every other value is, bit for bit.
-        for (a, b) in back.parameters().values().iter().zip(&values) {
-            if b.is_nan() {
-                prop_assert!(a.is_nan());
-            } else {
-                prop_assert_eq!(a.to_bits(), b.to_bits());
+        let loaded = Mlp::from_text(&mlp.to_text());
+        match values.iter().position(|v| !v.is_finite()) {
+            // Every finite value comes back bit for bit.
+            None => {
+                let back = loaded.unwrap();
+                for (a, b) in back.parameters().values().iter().zip(&values) {
+                    prop_assert_eq!(a.to_bits(), b.to_bits());
+                }
             }
+            // The first NaN or infinity is refused, on its line (the parameters start on line 5).
+            Some(i) => match loaded {
+                Err(Error::NonFiniteInFile { line, name, .. }) => {
+                    prop_assert_eq!(line, 5 + i);
+                    prop_assert_eq!(Some(name.as_str()), mlp.parameters().name(i));
+                }
+                other => prop_assert!(false, "expected NonFiniteInFile, got {:?}", other),
+            },
         }
     }
 }
@@ -577,6 +586,236 @@ fn a_wrong_name_or_unparsable_number_is_an_error_naming_the_line() {
 }
 
 #[test]
+fn non_finite_numbers_in_a_file_are_errors_naming_the_line_the_parameter_and_the_text() {
+    let saved = saved_net();
+    let text = saved.to_text();
+    // `str::parse::<f64>` accepts every one of these; the overflowing literals read as infinity.
+    for (written, reads_as) in [
+        ("NaN", "NaN"),
+        ("nan", "NaN"),
+        ("inf", "inf"),
+        ("-inf", "-inf"),
+        ("+infinity", "inf"),
+        ("-Infinity", "-inf"),
+        ("1e400", "inf"),
+        ("-1e309", "-inf"),
+        (
+            "1797693134862315807937289714053034150799341327710e260",
+            "inf",
+        ),
+    ] {
+        let broken = edit(&text, 7, Some(&format!("layer0.neuron0.b {written}")));
+        let expected = format!(
+            "parameter file line 7: layer0.neuron0.b must be a finite number, got `{written}` \
+             (reads as {reads_as})"
+        );
+        assert_eq!(load_err(&broken), expected);
+
+        let mut other = net(
+            &[2, 2, 1],
+            &[Activation::LeakyRelu(0.01), Activation::Sigmoid],
+            5,
+        );
+        let before = other.clone();
+        assert_eq!(
+            other.load_parameters_text(&broken).unwrap_err().to_string(),
+            expected
+        );
+        assert_eq!(other, before);
+    }
+    // The largest finite f64, and the smallest subnormal, still load.
+    let edge = edit(&text, 7, Some("layer0.neuron0.b 1.7976931348623157e308"));
+    let edge = edit(&edge, 8, Some("layer0.neuron1.w0 -5e-324"));
+    let back = Mlp::from_text(&edge).unwrap();
+    assert_eq!(back.parameters().get("layer0.neuron0.b"), Some(f64::MAX));
+    assert_eq!(back.parameters().get("layer0.neuron1.w0"), Some(-5e-324));
+}
+
+#[test]
+fn loading_a_file_with_an_infinity_is_an_error_naming_the_line() {
+    let text = edit(&saved_net().to_text(), 13, Some("layer1.neuron0.b inf"));
+    let path = std::env::temp_dir().join(format!("tapegrad-nn-inf-{}.txt", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let loaded = Mlp::load(&path);
+    let mut other = saved_net();
+    let into = other.load_parameters(&path);
+    std::fs::remove_file(&path).unwrap();
+    let expected = Error::NonFiniteInFile {
+        line: 13,
+        name: "layer1.neuron0.b".into(),
+        text: "inf".into(),
+        value: f64::INFINITY,
+    };
+    assert_eq!(loaded.unwrap_err(), expected);
+    assert_eq!(into.unwrap_err(), expected);
+    assert_eq!(other, saved_net());
+}
+
+#[test]
+fn saving_a_non_finite_parameter_is_an_error_and_writes_nothing() {
+    let mut mlp = saved_net();
+    mlp.parameters_mut().values_mut()[3] = f64::NAN;
+    let path = std::env::temp_dir().join(format!("tapegrad-nn-nan-{}.txt", std::process::id()));
+    assert_eq!(
+        mlp.save(&path).unwrap_err().to_string(),
+        "parameter \"layer0.neuron1.w0\" must be a finite number, got NaN"
+    );
+    assert!(!path.exists());
+}
+
+#[test]
+fn set_and_push_refuse_non_finite_values_and_change_nothing() {
+    let mut mlp = saved_net();
+    let before = mlp.clone();
+    for value in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let err = mlp
+            .parameters_mut()
+            .set("layer1.neuron0.w1", value)
+            .unwrap_err();
+        // NaN != NaN, so the errors are compared as they print.
+        assert_eq!(
+            format!("{err:?}"),
+            format!(
+                "{:?}",
+                Error::NonFiniteParameter {
+                    name: "layer1.neuron0.w1".into(),
+                    value,
+                }
+            )
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("parameter \"layer1.neuron0.w1\" must be a finite number, got {value}")
+        );
+    }
+    assert_eq!(mlp, before);
+    // An unknown name is reported first, whatever the value.
+    assert_eq!(
+        mlp.parameters_mut().set("nope", f64::NAN).unwrap_err(),
+        Error::UnknownParameter {
+            name: "nope".into()
+        }
+    );
+
+    let mut p = Params::new();
+    p.push("a", 1.0).unwrap();
+    assert_eq!(
+        p.push("b", f64::NAN).unwrap_err().to_string(),
+        "parameter \"b\" must be a finite number, got NaN"
+    );
+    assert_eq!(p.len(), 1);
+    // The refused name is free to be pushed with a finite value.
+    assert_eq!(p.push("b", 2.0), Ok(1));
+}
+
+#[test]
+fn an_initializer_that_overflows_is_an_error_not_an_infinite_weight() {
+    // N(0, f64::MAX) overflows whenever |z| > 1, about one draw in three.
+    let err = Mlp::new(
+        &[4, 4, 1],
+        &[Activation::Tanh, Activation::Sigmoid],
+        &Init::normal(0.0, f64::MAX).unwrap(),
+        &mut StdRng::seed_from_u64(0),
+    )
+    .unwrap_err();
+    match err {
+        Error::NonFiniteParameter { name, value } => {
+            assert!(name.starts_with("layer0.neuron"), "{name}");
+            assert!(value.is_infinite());
+        }
+        other => panic!("expected NonFiniteParameter, got {other:?}"),
+    }
+}
+
+#[test]
+fn check_finite_names_the_first_non_finite_parameter() {
+    let mut mlp = saved_net();
+    mlp.parameters().check_finite().unwrap();
+    mlp.parameters_mut().values_mut()[8] = f64::INFINITY;
+    mlp.parameters_mut().values_mut()[5] = f64::NAN;
+    assert_eq!(
+        mlp.parameters().check_finite().unwrap_err().to_string(),
+        "parameter \"layer0.neuron1.b\" must be a finite number, got NaN"
+    );
+}
+
+#[test]
+fn predict_refuses_a_non_finite_input_naming_its_position() {
+    let mlp = net(&[3, 2, 1], &[Activation::Tanh, Activation::Sigmoid], 2);
+    assert_eq!(
+        mlp.predict(&[0.0, 1.0, f64::NEG_INFINITY])
+            .unwrap_err()
+            .to_string(),
+        "input 2 must be a finite number, got -inf"
+    );
+    assert_eq!(
+        mlp.predict(&[f64::NAN, f64::INFINITY, 0.0])
+            .unwrap_err()
+            .to_string(),
+        "input 0 must be a finite number, got NaN"
+    );
+    // The size is checked first.
+    assert_eq!(
+        mlp.predict(&[f64::NAN]).unwrap_err(),
+        Error::InputSize {
+            expected: 3,
+            actual: 1
+        }
+    );
+}
+
+#[test]
+fn predict_refuses_a_non_finite_parameter_written_through_values_mut() {
+    let mut mlp = net(&[2, 1], &[Activation::Sigmoid], 2);
+    mlp.parameters_mut().values_mut()[2] = f64::INFINITY;
+    assert_eq!(
+        mlp.predict(&[0.0, 1.0]).unwrap_err().to_string(),
+        "parameter \"layer0.neuron0.b\" must be a finite number, got inf"
+    );
+}
+
+#[test]
+fn predict_names_an_output_that_overflowed_and_the_first_non_finite_node() {
+    // Weights of 1e200 and inputs of 1e200: the hidden weighted sums overflow to inf, and the
+    // output neuron's weighted sum is inf - inf = NaN.
+    let mut mlp = net(&[1, 2, 2], &[Activation::Identity, Activation::Identity], 0);
+    let names = [
+        "layer0.neuron0.w0",
+        "layer0.neuron1.w0",
+        "layer1.neuron0.w0",
+        "layer1.neuron0.w1",
+    ];
+    for (name, w) in names.iter().zip([1e200, 1e200, 1.0, -1.0]) {
+        mlp.parameters_mut().set(name, w).unwrap();
+    }
+    mlp.parameters_mut().set("layer1.neuron1.w0", 0.0).unwrap();
+    mlp.parameters_mut().set("layer1.neuron1.w1", 0.0).unwrap();
+    let err = mlp.predict(&[1e200]).unwrap_err();
+    // Leaves #0..#9 (10 parameters), then the first hidden neuron's dot is node #10.
+    match &err {
+        Error::NonFiniteOutput {
+            index,
+            value,
+            node,
+            op,
+        } => {
+            assert_eq!(*index, 0);
+            assert!(value.is_nan());
+            assert_eq!(node.index(), 10);
+            assert_eq!(op.name(), "dot");
+        }
+        other => panic!("expected NonFiniteOutput, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "output 0 is NaN although the inputs and parameters are finite; the first non-finite \
+         value is node #10 (dot)"
+    );
+    // Output 1 multiplies the infinities by 0 and is NaN too, but output 0 is named first.
+    assert!(mlp.predict(&[1.0]).is_ok());
+}
+
+#[test]
 fn loading_another_architecture_is_an_error_and_changes_nothing() {
     let saved = saved_net();
     let acts = [Activation::Tanh, Activation::Sigmoid];
@@ -621,8 +860,9 @@ fn train_xor(opt: &mut impl Optimizer, epochs: usize, seed: u64) -> f64 {
             loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
         }
         last = loss.value();
+        opt.check_loss(last).unwrap();
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.parameters_mut(), &grads);
+        opt.step_checked(mlp.parameters_mut(), &grads).unwrap();
     }
     last
 }
@@ -668,8 +908,9 @@ fn a_relu_regression_net_fits_a_sine() {
         let loss = loss / xs.len() as f64;
         mse = loss.value();
         first.get_or_insert(mse);
+        opt.check_loss(mse).unwrap();
         bound.gradients_into(&loss.backward(), &mut grads);
-        opt.step(mlp.parameters_mut(), &grads);
+        opt.step_checked(mlp.parameters_mut(), &grads).unwrap();
     }
     let first = first.unwrap();
     assert!(mse < 0.01 && mse < first / 10.0, "mse {first} -> {mse}");
@@ -699,7 +940,7 @@ fn a_training_step_allocates_nothing_after_the_first() {
     let mut tape = Tape::new();
     let mut grads = Vec::new();
     let mut counts = Vec::new();
-    for step in 0..6 {
+    for step in 0..8 {
         let before = allocations();
         tape.clear();
         let mut bound = mlp.bind(&tape);
@@ -708,17 +949,25 @@ fn a_training_step_allocates_nothing_after_the_first() {
             loss += (bound.forward(x).unwrap()[0] - *y).powi(2);
         }
         bound.gradients_into(&loss.backward(), &mut grads);
-        if step % 2 == 0 {
-            sgd.step(mlp.parameters_mut(), &grads);
-        } else {
-            adam.step(mlp.parameters_mut(), &grads);
+        // Plain and checked steps alike: an accepted check allocates nothing.
+        match step % 4 {
+            0 => sgd.step(mlp.parameters_mut(), &grads),
+            1 => adam.step(mlp.parameters_mut(), &grads),
+            2 => {
+                sgd.check_loss(loss.value()).unwrap();
+                sgd.step_checked(mlp.parameters_mut(), &grads).unwrap();
+            }
+            _ => {
+                adam.check_loss(loss.value()).unwrap();
+                adam.step_checked(mlp.parameters_mut(), &grads).unwrap();
+            }
         }
         counts.push(allocations() - before);
     }
     assert!(counts[0] > 0, "the counter counts: {counts:?}");
     assert_eq!(
         counts[2..],
-        [0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0],
         "allocations per step: {counts:?}"
     );
 }
@@ -729,7 +978,7 @@ fn a_training_step_allocates_nothing_after_the_first() {
 )]
 fn binding_an_mlp_whose_store_was_extended_panics() {
     let mut mlp = net(&[2, 1], &[Activation::Identity], 18);
-    mlp.parameters_mut().push("extra", 1.0);
+    mlp.parameters_mut().push("extra", 1.0).unwrap();
     let tape = Tape::new();
     let _ = mlp.bind(&tape);
 }

@@ -25,7 +25,7 @@ fn unsolved_seeds(seeds: std::ops::Range<u64>) -> Vec<(u64, String)> {
                 seed,
                 ..Config::default()
             };
-            let outcome = train_xor(&config, |_, _| {});
+            let outcome = train_xor(&config, |_, _| {}).expect("training stays finite");
             (outcome.correct() != 4).then(|| {
                 (
                     seed,
@@ -56,7 +56,7 @@ fn defaults_solve_xor_for_at_least_99_of_100_seeds() {
 #[test]
 fn defaults_reach_the_target_loss_well_within_the_epoch_budget() {
     let config = Config::default();
-    let outcome = train_xor(&config, |_, _| {});
+    let outcome = train_xor(&config, |_, _| {}).expect("training stays finite");
     assert!(
         outcome.loss() < config.target_loss,
         "loss {}",
@@ -82,7 +82,7 @@ fn plain_sgd_on_a_2_4_1_network_falls_below_the_threshold_in_4000_epochs() {
         seed: 1,
         ..Config::default()
     };
-    let outcome = train_xor(&config, |_, _| {});
+    let outcome = train_xor(&config, |_, _| {}).expect("training stays finite");
     assert!(outcome.loss() < 0.01, "loss {}", outcome.loss());
     assert_eq!(outcome.correct(), 4);
 }
@@ -96,7 +96,7 @@ fn zero_initialization_cannot_solve_xor() {
         epochs: 300,
         ..Config::default()
     };
-    let outcome = train_xor(&config, |_, _| {});
+    let outcome = train_xor(&config, |_, _| {}).expect("training stays finite");
     assert!(
         (outcome.loss() - 0.25).abs() < 1e-6,
         "loss {}",
@@ -115,7 +115,8 @@ fn the_loss_seen_each_epoch_is_the_recorded_curve() {
         ..Config::default()
     };
     let mut seen = Vec::new();
-    let outcome = train_xor(&config, |epoch, loss| seen.push((epoch, loss)));
+    let outcome =
+        train_xor(&config, |epoch, loss| seen.push((epoch, loss))).expect("training stays finite");
     assert_eq!(outcome.epochs, 20);
     assert_eq!(seen.len(), 20);
     for (i, (epoch, loss)) in seen.iter().enumerate() {
@@ -299,10 +300,10 @@ fn replay_trains_bit_for_bit_like_recording() {
             "200",
         ][..],
     ] {
-        let recorded = train_xor(&train_config(args), |_, _| {});
+        let recorded = train_xor(&train_config(args), |_, _| {}).expect("training stays finite");
         let mut replayed_config = train_config(args);
         replayed_config.replay = true;
-        let replayed = train_xor(&replayed_config, |_, _| {});
+        let replayed = train_xor(&replayed_config, |_, _| {}).expect("training stays finite");
         let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&recorded.losses), bits(&replayed.losses), "{args:?}");
         assert_eq!(
@@ -321,4 +322,39 @@ fn the_replay_flag_takes_no_value() {
         parse_error(&["--replay=yes"]),
         "--replay takes no value, got '--replay=yes'"
     );
+}
+
+#[test]
+fn a_run_that_diverges_stops_naming_the_step_and_the_node_in_both_modes() {
+    // At learning rate 1e300 the first step throws the weights to about ±1e300; the leaky ReLU
+    // lets the hidden values through, and the output neuron's weighted sum is inf - inf.
+    let args = [
+        "--activation",
+        "leaky-relu",
+        "--lr",
+        "1e300",
+        "--optimizer",
+        "sgd",
+    ];
+    for replay in [false, true] {
+        let mut config = train_config(&args);
+        config.replay = replay;
+        let mut seen = Vec::new();
+        let diverged = train_xor(&config, |epoch, loss| seen.push((epoch, loss))).unwrap_err();
+        assert_eq!(
+            seen.len(),
+            1,
+            "one finite epoch, then the NaN (replay {replay})"
+        );
+        assert!(
+            matches!(diverged.error, tapegrad::Error::NonFiniteLoss { step: 1, value } if value.is_nan()),
+            "{diverged:?}"
+        );
+        assert_eq!(
+            diverged.to_string(),
+            "training diverged at step 1: the loss is NaN\n  on the tape of the loss: value of \
+             node #57 (dot) is NaN; it is the first non-finite value on the tape",
+            "replay {replay}"
+        );
+    }
 }

@@ -227,8 +227,7 @@ impl Config {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub net: Mlp,
-    /// The loss before each epoch's update, then the final loss: `epochs + 1` entries (fewer
-    /// when the loss stopped being finite).
+    /// The loss before each epoch's update, then the final loss: `epochs + 1` entries.
     pub losses: Vec<f64>,
     /// Epochs run (fewer than the maximum when the target loss was reached).
     pub epochs: usize,
@@ -256,8 +255,10 @@ impl Outcome {
 
 /// The network's single output for one input.
 pub fn output(net: &Mlp, x: &[f64]) -> f64 {
-    net.predict(x)
-        .expect("invariant: the network takes the 2 inputs given")[0]
+    net.predict(x).expect(
+        "invariant: the network takes the 2 finite inputs given, and training stops at a loss \
+         that is not finite",
+    )[0]
 }
 
 /// The weights (then the bias) of each neuron of layer `layer`, counted from 0 at the first
@@ -276,18 +277,59 @@ pub fn neuron_params(net: &Mlp, layer: usize) -> Vec<&[f64]> {
         .collect()
 }
 
+/// A training run that stopped at a NaN or an infinity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diverged {
+    /// What the optimizer refused, naming the step: a loss, a gradient or an update that is not
+    /// finite.
+    pub error: tapegrad::Error,
+    /// Where on that step's tape the first NaN or infinity appeared, when one did
+    /// (`Var::backward_checked`); an update that overflows from finite gradients has none.
+    pub origin: Option<Box<tapegrad::Error>>,
+}
+
+impl fmt::Display for Diverged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "training diverged at {}", self.error)?;
+        if let Some(origin) = &self.origin {
+            write!(f, "\n  on the tape of the loss: {origin}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The mean squared error of `net` on the XOR points, recorded on `tape`.
+fn xor_loss<'t>(tape: &'t Tape, net: &Mlp) -> Var<'t> {
+    let mut bound = net.bind(tape);
+    let outputs: [Var; 4] = XOR_INPUTS.map(|x| bound.forward(&x).expect("invariant: 2 inputs")[0]);
+    loss::mse(&outputs, &XOR_TARGETS)
+}
+
+/// Stops a run at `error`, tracing the NaN or infinity on the tape of the loss at the current
+/// parameters, which the refused step left as they were.
+fn diverged(net: &Mlp, error: tapegrad::Error) -> Diverged {
+    let tape = Tape::new();
+    let origin = xor_loss(&tape, net).backward_checked().err().map(Box::new);
+    Diverged { error, origin }
+}
+
 /// Full-batch training on the four XOR points with mean squared error, stopping as soon as the
-/// loss falls below `config.target_loss` or stops being finite. `on_epoch(epoch, loss)` sees the
-/// loss before each update.
-pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outcome {
+/// loss falls below `config.target_loss`. `on_epoch(epoch, loss)` sees the loss before each
+/// update.
+///
+/// Every step is checked: a loss, a gradient or an update that is NaN or infinite stops the
+/// run with a [`Diverged`] naming the step, the parameter and the node of the tape it came
+/// from.
+pub fn train_xor(
+    config: &Config,
+    mut on_epoch: impl FnMut(usize, f64),
+) -> Result<Outcome, Diverged> {
     let mut net = config.network();
     let mut optimizer = config
         .optimizer
         .build(config.lr)
         .expect("invariant: the flags guarantee a positive learning rate");
-    let finished = |epochs: usize, loss: f64| {
-        loss < config.target_loss || epochs == config.epochs || !loss.is_finite()
-    };
+    let finished = |epochs: usize, loss: f64| loss < config.target_loss || epochs == config.epochs;
     let mut losses = Vec::new();
     let mut epochs = 0;
     if config.replay {
@@ -308,11 +350,16 @@ pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outco
                 .expect("invariant: the loss records no comparison, so every replay is valid");
             let value = r.value();
             losses.push(value);
+            if let Err(e) = optimizer.check_loss(value) {
+                return Err(diverged(&net, e));
+            }
             if finished(epochs, value) {
                 break;
             }
             on_epoch(epochs, value);
-            optimizer.step(net.parameters_mut(), r.grad());
+            if let Err(e) = optimizer.step_checked(net.parameters_mut(), r.grad()) {
+                return Err(diverged(&net, e));
+            }
             epochs += 1;
         }
     } else {
@@ -326,22 +373,27 @@ pub fn train_xor(config: &Config, mut on_epoch: impl FnMut(usize, f64)) -> Outco
             let l = loss::mse(&outputs, &XOR_TARGETS);
             let value = l.value();
             losses.push(value);
+            if let Err(e) = optimizer.check_loss(value) {
+                return Err(diverged(&net, e));
+            }
             if finished(epochs, value) {
                 break;
             }
             on_epoch(epochs, value);
             bound.gradients_into(&l.backward(), &mut grads);
-            optimizer.step(net.parameters_mut(), &grads);
+            if let Err(e) = optimizer.step_checked(net.parameters_mut(), &grads) {
+                return Err(diverged(&net, e));
+            }
             epochs += 1;
         }
     }
     let predictions = XOR_INPUTS.map(|x| output(&net, &x));
-    Outcome {
+    Ok(Outcome {
         net,
         losses,
         epochs,
         predictions,
-    }
+    })
 }
 
 /// What the command line asked for.
