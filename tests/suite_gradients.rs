@@ -89,3 +89,28 @@ fn the_suite_has_at_least_eight_workloads_of_every_kind() {
         );
     }
 }
+
+#[test]
+fn every_activation_and_every_loss_of_the_library_is_in_the_suite() {
+    // The names carry each network's activations and loss as the library prints them.
+    let names: Vec<String> = suite::all(Size::Test).iter().map(|w| w.name()).collect();
+    let all = names.join("\n");
+    for part in [
+        "identity",
+        "sigmoid",
+        "tanh",
+        "relu,",
+        "leaky_relu(",
+        "softplus",
+        "+ mse",
+        "+ mae",
+        "+ bce,",
+        "+ bce with logits",
+        "+ hinge",
+        "+ l2",
+        "+ softmax cross-entropy",
+        "log_sum_exp",
+    ] {
+        assert!(all.contains(part), "no workload uses {part}:\n{all}");
+    }
+}

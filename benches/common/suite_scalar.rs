@@ -87,9 +87,12 @@ impl Workload for LogisticRegression {
         let mut total = 0.0;
         for (xi, &y) in self.x.chunks_exact(d).zip(&self.y) {
             let z = xi.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() + b;
-            total += softplus(z) - y * z;
+            // softplus(z) and sigmoid(z) from one exponential, e^-|z|.
+            let e = (-z.abs()).exp();
+            total += z.max(0.0) + e.ln_1p() - y * z;
+            let sigmoid = if z >= 0.0 { 1.0 } else { e } / (1.0 + e);
             // d/dz (softplus z - y z) = sigmoid(z) - y
-            let r = (sigmoid(z) - y) / n;
+            let r = (sigmoid - y) / n;
             for (g, &v) in grad[..d].iter_mut().zip(xi) {
                 *g += r * v;
             }
@@ -504,16 +507,23 @@ impl Workload for GaussianMixture {
         let (gmu, grho) = rest.split_at_mut(k);
         let mut total = 0.0;
         for &x in &self.x {
+            let mut largest = f64::NEG_INFINITY;
             for j in 0..k {
                 z[j] = (x - mu[j]) * inv_sd[j];
                 c[j] = a[j] - rho[j] - 0.5 * z[j] * z[j];
+                largest = largest.max(c[j]);
             }
-            let lse = log_sum_exp(&c);
-            total += lse;
-            // The point's weight on component j, wⱼ = ∂lse/∂cⱼ; then ∂c/∂a = 1,
+            let mut sum = 0.0;
+            for cj in c.iter_mut() {
+                *cj = (*cj - largest).exp();
+                sum += *cj;
+            }
+            total += largest + sum.ln();
+            // The point's weight on component j, wⱼ = ∂lse/∂cⱼ = e^(cⱼ - m) / Σ; then ∂c/∂a = 1,
             // ∂c/∂μ = z e^(-ρ), ∂c/∂ρ = z² - 1, and the point enters with a minus sign.
+            let inv_sum = 1.0 / sum;
             for j in 0..k {
-                let w = (c[j] - lse).exp();
+                let w = c[j] * inv_sum;
                 ga[j] -= w;
                 gmu[j] -= w * z[j] * inv_sd[j];
                 grho[j] -= w * (z[j] * z[j] - 1.0);
