@@ -57,6 +57,7 @@ pub struct Network {
     inputs: Vec<f64>,
     /// `points × outputs` targets or labels; for softmax cross-entropy one class per point.
     targets: Vec<f64>,
+    /// The parameters the benchmark takes the gradient at.
     start: Vec<f64>,
     /// Activations of the current point, `a[0]` its inputs and `a[l + 1]` layer `l`'s outputs.
     a: Vec<Vec<f64>>,
