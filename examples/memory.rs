@@ -4,6 +4,7 @@
 //! cargo run --release --example memory                 # W1 bytes per operation at n = 10^6
 //! cargo run --release --example memory -- --n 100000   # another size
 //! cargo run --release --example memory -- --scale 100000000
+//! cargo run --release --example memory -- --compile 1000000   # compile's peak per operation
 //! ```
 //!
 //! The first form runs the Rosenbrock gradient (W1) twice in child processes — once through a
@@ -13,21 +14,106 @@
 //! `--scale N` records a chain of about N nodes, runs backward, and prints the time per node and
 //! the peak resident memory at 10^6, 10^7, … up to N, in separate processes.
 //!
-//! Peak resident memory is read from `/proc/self/status` (`VmHWM`), so this example needs Linux.
+//! `--compile N` records W1 at size N, compiles it for replay and replays it once, and reports
+//! in bytes per recorded operation what the recording holds, the peak reached while compiling
+//! (the recording still alive, as it is when a user compiles), what the compiled tape keeps and
+//! the peak of its first run. These figures come from a counting global allocator: bytes
+//! requested and not yet freed, including capacity reserved but never written.
+//!
+//! Peak resident memory is read from `/proc/self/status` (`VmHWM`), so the other modes need Linux.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use tapegrad::Tape;
+
+/// The system allocator, counting the bytes allocated and not yet freed, and their peak.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn grew(bytes: usize) {
+    let now = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+fn shrank(bytes: usize) {
+    LIVE.fetch_sub(bytes, Ordering::Relaxed);
+}
+
+// SAFETY: every call is passed on unchanged to the system allocator; the counters only observe
+// the sizes of the blocks it hands out and takes back.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract for `alloc` is the system allocator's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator, which is the system's, with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        shrank(layout.size());
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `dealloc`; the system allocator keeps the block on failure.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                grew(new_size - layout.size());
+            } else {
+                shrank(layout.size() - new_size);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes allocated and not yet freed.
+fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+/// Starts a new peak from the bytes live now.
+fn reset_peak() -> usize {
+    let now = live();
+    PEAK.store(now, Ordering::Relaxed);
+    now
+}
+
+/// The highest count of live bytes since the last [`reset_peak`].
+fn peak() -> usize {
+    PEAK.load(Ordering::Relaxed)
+}
 
 #[path = "../benches/common/rosenbrock.rs"]
 mod rosenbrock;
 
 const USAGE: &str = "\
-usage: memory [--n N] [--scale NODES]
+usage: memory [--n N] [--scale NODES] [--compile N]
 
   --n N          Rosenbrock size for the bytes-per-operation figure (default 1000000)
   --scale NODES  record chains of 10^6, 10^7, ... up to NODES nodes and report time and memory
+  --compile N    bytes per operation of recording, compiling and replaying Rosenbrock of size N
   --help         print this help";
 
 fn main() {
@@ -35,6 +121,7 @@ fn main() {
     match parse(&args) {
         Ok(Mode::PerOp(n)) => per_op(n),
         Ok(Mode::Scale(nodes)) => scale(nodes),
+        Ok(Mode::Compile(n)) => compile(n),
         Ok(Mode::Child(kind, n)) => child(&kind, n),
         Ok(Mode::Help) => println!("{USAGE}"),
         Err(message) => {
@@ -47,6 +134,7 @@ fn main() {
 enum Mode {
     PerOp(usize),
     Scale(usize),
+    Compile(usize),
     Child(String, usize),
     Help,
 }
@@ -69,6 +157,7 @@ fn parse(args: &[String]) -> Result<Mode, String> {
         Some("--help" | "-h") => Ok(Mode::Help),
         Some("--n") => Ok(Mode::PerOp(number("--n", args.get(1))?)),
         Some("--scale") => Ok(Mode::Scale(number("--scale", args.get(1))?)),
+        Some("--compile") => Ok(Mode::Compile(number("--compile", args.get(1))?)),
         Some("--child") => {
             let kind = args.get(1).cloned().ok_or("--child needs a kind")?;
             Ok(Mode::Child(kind, number("--child", args.get(2))?))
@@ -166,6 +255,49 @@ fn per_op(n: usize) {
     println!(
         "bytes per operation {:.1}",
         (tape_peak - hand_peak) / ops.max(1.0)
+    );
+}
+
+/// Records W1 at size `n`, compiles it and replays it once, and prints the bytes per recorded
+/// operation of each stage from the counting allocator.
+fn compile(n: usize) {
+    let x = rosenbrock::inputs(n);
+    let start = reset_peak();
+    let tape = Tape::new();
+    let vars = tape.vars(&x);
+    let f = rosenbrock::on_tape(&vars);
+    let ops = tape.len();
+    let recorded = live() - start;
+    let before = reset_peak();
+    let mut compiled = tape.compile(&vars, &[f]).expect("no custom operations");
+    let compile_peak = peak() - start;
+    let kept = live() - before;
+    reset_peak();
+    let r = compiled.run(&x).expect("no comparisons");
+    let checksum = r.value() + r.grad().iter().sum::<f64>();
+    let run_peak = peak() - start;
+    let per_op = |bytes: usize| bytes as f64 / ops as f64;
+    println!("W1 Rosenbrock compiled for replay, n = {n} ({checksum:.6e})");
+    println!("  operations recorded                 {ops}");
+    println!(
+        "  recording (tape and input Vars)     {:8.1} MiB  {:6.1} bytes per operation",
+        recorded as f64 / 1048576.0,
+        per_op(recorded)
+    );
+    println!(
+        "  peak while compiling, recording too {:8.1} MiB  {:6.1} bytes per operation",
+        compile_peak as f64 / 1048576.0,
+        per_op(compile_peak)
+    );
+    println!(
+        "  compiled tape kept                  {:8.1} MiB  {:6.1} bytes per operation",
+        kept as f64 / 1048576.0,
+        per_op(kept)
+    );
+    println!(
+        "  peak of the first run, all of these {:8.1} MiB  {:6.1} bytes per operation",
+        run_peak as f64 / 1048576.0,
+        per_op(run_peak)
     );
 }
 
