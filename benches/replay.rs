@@ -8,8 +8,8 @@
 //! - W4-like: XOR with a 2-4-1 network, 2,000 full-batch SGD epochs at learning rate 0.5:
 //!   hand-written backprop, recording every epoch, recording once and replaying.
 //!
-//! Run: `cargo bench --bench replay`; the figures are summed up in `docs/replay.md` (Speed) and
-//! recorded run by run in `docs/replay-performance.md`.
+//! Run: `cargo bench --bench replay`; the figures are summed up in `docs/replay.md` (Speed), and
+//! what was learned making replay fast is in `benches/FINDINGS.md`.
 //! `cargo bench --bench replay_best` times the same functions best of N, interleaved.
 
 use std::hint::black_box;

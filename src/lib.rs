@@ -34,8 +34,24 @@
 //! - Record once, replay many: [`Tape::compile`] turns a recording into a [`CompiledTape`] that
 //!   gives values and gradients at new inputs without recording again ([`replay`],
 //!   `docs/replay.md`).
+//!
+//! # Cargo features
+//!
+//! None is on by default.
+//!
+//! - `proptest`: `check::strategies`, proptest strategies that draw random expressions and
+//!   inputs inside their operations' domains (see [`check`]), for property tests of the tape
+//!   and of code built on it. Adds a dependency on `proptest`.
+//!
+//! Items that need a feature are marked with it in this documentation.
+//!
+//! # Minimum supported Rust version
+//!
+//! Rust 1.85, the first with edition 2024, with every feature.
 
 #![warn(missing_docs)]
+// On docs.rs (nightly, `--cfg docsrs`), mark each feature-gated item with its feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "argmin")]
 pub mod argmin;

@@ -20,6 +20,8 @@
 //! # random_expressions_have_exact_gradients();
 //! ```
 
+#![cfg_attr(docsrs, doc(cfg(feature = "proptest")))]
+
 use proptest::collection::vec;
 use proptest::prelude::*;
 
