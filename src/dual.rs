@@ -259,6 +259,27 @@ impl<T: Scalar> DivAssign for Dual<T> {
 }
 
 /// Each function with its derivative rule `f(a + bε) = f(a) + f'(a) b ε`.
+/// The table's functions marked `float`, for dual numbers: the chain rule on the entry's own
+/// value and partial.
+macro_rules! scalar_dual_methods {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $method:ident $name:literal { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_dual_method!($float $method $variant);)*
+    };
+}
+
+macro_rules! scalar_dual_method {
+    (true $method:ident $variant:ident) => {
+        #[inline]
+        fn $method(self) -> Self {
+            self.through(Unary::$variant)
+        }
+    };
+    (false $method:ident $variant:ident) => {};
+}
+
 impl<T: Scalar> Scalar for Dual<T> {
     #[inline]
     fn zero() -> Self {
@@ -288,51 +309,9 @@ impl<T: Scalar> Scalar for Dual<T> {
         self.re.is_finite() && self.eps.is_finite()
     }
 
-    // The elementary functions read their values and derivatives from the operations' rules
-    // (`src/ops`), the one place each derivative is written; a dual number only applies the
-    // chain rule to them.
-
-    /// `(e^x)' = e^x`.
-    #[inline]
-    fn exp(self) -> Self {
-        self.through(Unary::Exp)
-    }
-
-    /// `(ln x)' = 1/x`.
-    #[inline]
-    fn ln(self) -> Self {
-        self.through(Unary::Ln)
-    }
-
-    /// `(√x)' = 1/(2√x)`.
-    #[inline]
-    fn sqrt(self) -> Self {
-        self.through(Unary::Sqrt)
-    }
-
-    /// `(sin x)' = cos x`.
-    #[inline]
-    fn sin(self) -> Self {
-        self.through(Unary::Sin)
-    }
-
-    /// `(cos x)' = -sin x`.
-    #[inline]
-    fn cos(self) -> Self {
-        self.through(Unary::Cos)
-    }
-
-    /// `(tan x)' = 1 + tan² x`.
-    #[inline]
-    fn tan(self) -> Self {
-        self.through(Unary::Tan)
-    }
-
-    /// `(tanh x)' = 1 - tanh² x`.
-    #[inline]
-    fn tanh(self) -> Self {
-        self.through(Unary::Tanh)
-    }
+    // The elementary functions read their values and derivatives from the operations' table
+    // (`src/ops/table.rs`), the one place each derivative is written; a dual number only applies
+    // the chain rule to them: the table's `float` functions below, `powi` and `powf` here.
 
     /// `(xⁿ)' = n xⁿ⁻¹`; `x⁰` is the constant 1.
     #[inline]
@@ -363,17 +342,7 @@ impl<T: Scalar> Scalar for Dual<T> {
         }
     }
 
-    /// `(1/x)' = -1/x²`.
-    #[inline]
-    fn recip(self) -> Self {
-        self.through(Unary::Recip)
-    }
-
-    /// `ln(1 + x)' = 1/(1 + x)`.
-    #[inline]
-    fn ln_1p(self) -> Self {
-        self.chain(self.re.ln_1p(), (T::one() + self.re).recip())
-    }
+    crate::ops::table::functions!(scalar_dual_methods);
 }
 
 /// `c + x`, `c - x`, `c * x` and `c / x` for a plain dual number `c` and a Var on a dual tape,

@@ -659,6 +659,20 @@ fn formulas<T: Scalar>(
     let x = parents.first().map_or(zero, |&p| values[p as usize]);
     let one = |e: String| (e, vec!["1".to_string()]);
     let d = |e: String, f: String| (e, vec![f]);
+    // A function of the operations' table prints the formulas of its entry; a kinked one the
+    // partial of the side its input is on (a NaN input reads as at the kink).
+    if let Some(f) = r.kind.function() {
+        let kink = T::from_f64(f.kink.unwrap_or(0.0));
+        let side = if x > kink {
+            std::cmp::Ordering::Greater
+        } else if x < kink {
+            std::cmp::Ordering::Less
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        let fill = |text: &str| text.replace("{x}", a).replace("{y}", me);
+        return d(fill(f.value_text), fill(f.partial_text(side)));
+    }
     match r.kind {
         OpKind::Var | OpKind::Const => (String::new(), Vec::new()),
         OpKind::Add => (format!("{a} + {b}"), vec!["1".into(), "1".into()]),
@@ -701,22 +715,6 @@ fn formulas<T: Scalar>(
             format!("{a}^{b}"),
             vec![format!("{b} · {a}^({b} - 1)"), format!("{me} · ln({a})")],
         ),
-        OpKind::Exp => d(format!("exp({a})"), format!("exp({a}) = {me}")),
-        OpKind::Ln => d(format!("ln({a})"), format!("1 / {a}")),
-        OpKind::Sqrt => d(format!("sqrt({a})"), format!("1 / (2 · {me})")),
-        OpKind::Sin => d(format!("sin({a})"), format!("cos({a})")),
-        OpKind::Cos => d(format!("cos({a})"), format!("-sin({a})")),
-        OpKind::Tan => d(format!("tan({a})"), format!("1 + {me}²")),
-        OpKind::Tanh => d(format!("tanh({a})"), format!("1 - {me}²")),
-        OpKind::Sigmoid => d(format!("sigmoid({a})"), format!("{me} · (1 - {me})")),
-        OpKind::Relu => {
-            let f = if x > zero {
-                format!("1 (as {a} > 0)")
-            } else {
-                format!("0 (as {a} ≤ 0)")
-            };
-            d(format!("relu({a})"), f)
-        }
         OpKind::LeakyRelu => {
             let f = if x > zero {
                 format!("1 (as {a} > 0)")
@@ -725,18 +723,6 @@ fn formulas<T: Scalar>(
             };
             d(format!("leaky_relu({a}, {c})"), f)
         }
-        OpKind::Softplus => d(format!("softplus({a})"), format!("sigmoid({a})")),
-        OpKind::Abs => {
-            let f = if x > zero {
-                format!("1 (as {a} > 0)")
-            } else if x < zero {
-                format!("-1 (as {a} < 0)")
-            } else {
-                format!("0 (as {a} = 0)")
-            };
-            d(format!("|{a}|"), f)
-        }
-        OpKind::Recip => d(format!("1 / {a}"), format!("-{me}²")),
         OpKind::Max | OpKind::Min => {
             let first = r.partial(s, 0) != zero;
             let max = r.kind == OpKind::Max;
@@ -776,7 +762,7 @@ fn formulas<T: Scalar>(
                 .collect();
             (expr, fs)
         }
-        // Custom and any kind added later: the user (or the op) vouches for the partials.
+        // Custom: the user (or the op) vouches for the partials.
         _ => (
             format!("{}({})", r.kind.name(), names.join(", ")),
             vec!["given".to_string(); names.len()],

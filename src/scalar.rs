@@ -7,6 +7,44 @@
 use std::fmt::{Debug, Display};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
+/// The declarations in [`Scalar`] of the table's functions marked `float`.
+macro_rules! scalar_declarations {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $method:ident $name:literal { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_declaration!($float $method $name);)*
+    };
+}
+
+macro_rules! scalar_declaration {
+    (true $method:ident $name:literal) => {
+        #[doc = concat!("`", $name, "` of `self`, meaning what `f64::", $name, "` means.")]
+        fn $method(self) -> Self;
+    };
+    (false $method:ident $name:literal) => {};
+}
+
+/// The same methods for `f32` and `f64`: their own.
+macro_rules! scalar_float_methods {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $method:ident $name:literal { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_float_method!($float $method);)*
+    };
+}
+
+macro_rules! scalar_float_method {
+    (true $method:ident) => {
+        #[inline]
+        fn $method(self) -> Self {
+            <Self>::$method(self)
+        }
+    };
+    (false $method:ident) => {};
+}
+
 /// The arithmetic and elementary functions a tape needs from its number type.
 ///
 /// Implemented for `f64`, `f32` and [`Dual`](crate::Dual) numbers over either. The methods carry
@@ -67,30 +105,16 @@ pub trait Scalar:
     fn to_f64(self) -> f64;
     /// `true` when neither NaN nor infinite (for dual numbers: every component).
     fn is_finite(self) -> bool;
-    /// `e^self`.
-    fn exp(self) -> Self;
-    /// Natural logarithm.
-    fn ln(self) -> Self;
-    /// Square root.
-    fn sqrt(self) -> Self;
-    /// Sine.
-    fn sin(self) -> Self;
-    /// Cosine.
-    fn cos(self) -> Self;
-    /// Tangent.
-    fn tan(self) -> Self;
-    /// Hyperbolic tangent.
-    fn tanh(self) -> Self;
     /// Integer power.
     fn powi(self, n: i32) -> Self;
     /// Real power with a real exponent.
     fn powf(self, e: Self) -> Self;
     /// Absolute value.
     fn abs(self) -> Self;
-    /// `1 / self`.
-    fn recip(self) -> Self;
-    /// `ln(1 + self)`, accurate near zero.
-    fn ln_1p(self) -> Self;
+
+    // One method per function of the operations' table whose value is the `f64` method of the
+    // same name (`exp`, `ln`, `sin`, …).
+    crate::ops::table::functions!(scalar_declarations);
 }
 
 /// The seal: only the crate's own types implement [`Scalar`].
@@ -127,34 +151,6 @@ macro_rules! impl_scalar_float {
                 <$t>::is_finite(self)
             }
             #[inline]
-            fn exp(self) -> Self {
-                <$t>::exp(self)
-            }
-            #[inline]
-            fn ln(self) -> Self {
-                <$t>::ln(self)
-            }
-            #[inline]
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
-            }
-            #[inline]
-            fn sin(self) -> Self {
-                <$t>::sin(self)
-            }
-            #[inline]
-            fn cos(self) -> Self {
-                <$t>::cos(self)
-            }
-            #[inline]
-            fn tan(self) -> Self {
-                <$t>::tan(self)
-            }
-            #[inline]
-            fn tanh(self) -> Self {
-                <$t>::tanh(self)
-            }
-            #[inline]
             fn powi(self, n: i32) -> Self {
                 <$t>::powi(self, n)
             }
@@ -166,14 +162,8 @@ macro_rules! impl_scalar_float {
             fn abs(self) -> Self {
                 <$t>::abs(self)
             }
-            #[inline]
-            fn recip(self) -> Self {
-                <$t>::recip(self)
-            }
-            #[inline]
-            fn ln_1p(self) -> Self {
-                <$t>::ln_1p(self)
-            }
+
+            crate::ops::table::functions!(scalar_float_methods);
         }
     };
 }

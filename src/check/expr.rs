@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::ops::nary::weighted_sum;
-use crate::ops::{Binary, Unary};
+use crate::ops::{Binary, FUNCTIONS, FunctionSpec, Image, OpKind, Steepest, Unary};
 use crate::{Scalar, Var};
 
 /// Inputs of [`Expr::random`] lie in `[-INPUT_BOUND, INPUT_BOUND]`.
@@ -103,19 +103,9 @@ enum Node {
     Powi(usize, i32),
     Powf(usize, f64),
     Pow(usize, usize),
-    Exp(usize),
-    Ln(usize),
-    Sqrt(usize),
-    Sin(usize),
-    Cos(usize),
-    Tan(usize),
-    Tanh(usize),
-    Sigmoid(usize),
-    Relu(usize),
+    /// A function of the operations' table (`exp`, `sin`, `relu`, …), by its kind.
+    Function(OpKind, usize),
     LeakyRelu(usize, f64),
-    Softplus(usize),
-    Abs(usize),
-    Recip(usize),
     Max(usize, usize),
     Min(usize, usize),
     Sum(Vec<usize>),
@@ -143,19 +133,8 @@ impl Node {
             | DivConst(a, _)
             | Powi(a, _)
             | Powf(a, _)
-            | Exp(a)
-            | Ln(a)
-            | Sqrt(a)
-            | Sin(a)
-            | Cos(a)
-            | Tan(a)
-            | Tanh(a)
-            | Sigmoid(a)
-            | Relu(a)
-            | LeakyRelu(a, _)
-            | Softplus(a)
-            | Abs(a)
-            | Recip(a) => vec![*a],
+            | Function(_, a)
+            | LeakyRelu(a, _) => vec![*a],
             Sum(xs) | DotConst(xs, _) => xs.clone(),
             Dot(xs, ys) => xs.iter().chain(ys).copied().collect(),
         }
@@ -219,8 +198,22 @@ struct Generator<'r, R: ?Sized> {
     inputs: usize,
 }
 
-/// The kinds of operation generation draws from, uniformly.
-const KINDS: usize = 30;
+/// The operations generation draws from, uniformly: the fixed ones (arithmetic, powers, the
+/// leaky ReLU, `max`, `min`, the n-ary operations and a custom one), then each function of the
+/// operations' table.
+const FIXED_KINDS: usize = 18;
+const KINDS: usize = FIXED_KINDS + FUNCTIONS.len();
+
+/// The table's entry for `kind`, a function.
+fn spec(kind: OpKind) -> &'static FunctionSpec {
+    kind.function()
+        .unwrap_or_else(|| unreachable!("{} is not a function of the table", kind.name()))
+}
+
+/// The rule of the table's function `kind`.
+fn function_rule<T: Scalar>(kind: OpKind) -> Unary<T> {
+    Unary::from_record(kind, T::zero(), T::zero(), 0)
+}
 
 impl<R: Rng + ?Sized> Generator<'_, R> {
     /// A slot to use as an operand: half the time one of the three latest, which builds depth,
@@ -282,7 +275,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
             Add(a, b) | Sub(a, b) | Norm(a, b) => s(a) + s(b),
             Mul(a, b) => big(a) * s(b) + big(b) * s(a),
             Div(a, d) => s(a) / small(d) + big(a) * s(d) / (small(d) * small(d)),
-            Neg(a) | AddConst(a, _) | Sin(a) | Cos(a) | Tanh(a) | Softplus(a) | Abs(a) => s(a),
+            Neg(a) | AddConst(a, _) => s(a),
             MulConst(a, c) => c.abs() * s(a),
             DivConst(a, c) => s(a) / c.abs(),
             Powi(_, 0) => 0.0,
@@ -299,18 +292,13 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 let ln = rb.lo.ln().abs().max(rb.hi.ln().abs());
                 big(e) * corners(1.0) * s(b) + corners(0.0) * ln * s(e)
             }
-            Exp(a) => r(a).hi.exp() * s(a),
-            Ln(a) => s(a) / small(a),
-            Sqrt(a) => s(a) / (2.0 * small(a).sqrt()),
-            Tan(a) => (1.0 + r(a).lo.tan().powi(2).max(r(a).hi.tan().powi(2))) * s(a),
-            Sigmoid(a) => s(a) / 4.0,
-            Relu(a) => {
-                if r(a).lo > 0.0 {
-                    s(a)
-                } else {
-                    0.0
+            Function(kind, a) => match spec(kind).steepest {
+                Steepest::AtMost(bound) => bound * s(a),
+                Steepest::AtEnds => {
+                    let steep = |x: f64| function_rule(kind).eval(x).1.abs();
+                    steep(r(a).lo).max(steep(r(a).hi)) * s(a)
                 }
-            }
+            },
             LeakyRelu(a, slope) => {
                 if r(a).lo > 0.0 {
                     s(a)
@@ -318,7 +306,6 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     slope * s(a)
                 }
             }
-            Recip(a) => s(a) / (small(a) * small(a)),
             Max(a, b) | Min(a, b) => s(a).max(s(b)),
             Sum(ref xs) => xs.iter().map(|&x| s(x)).sum(),
             Dot(ref xs, ref ys) => xs
@@ -340,7 +327,8 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
         match self.rng.gen_range(0..3) {
             0 => {
-                let s = self.push(Node::Softplus(u), r.monotone(|x| Unary::Softplus.eval(x).0));
+                let softplus = |x| function_rule(OpKind::Softplus).eval(x).0;
+                let s = self.push(Node::Function(OpKind::Softplus, u), r.monotone(softplus));
                 Some(self.push(
                     Node::AddConst(s, POSITIVE),
                     self.range(s).add(Range::new(POSITIVE, POSITIVE)),
@@ -354,7 +342,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 ))
             }
             2 if r.lo >= POSITIVE.ln() && r.hi <= 4.0 => {
-                Some(self.push(Node::Exp(u), r.monotone(f64::exp)))
+                Some(self.push(Node::Function(OpKind::Exp, u), r.monotone(f64::exp)))
             }
             _ => None,
         }
@@ -427,7 +415,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     b
                 } else {
                     let rb = self.range(b);
-                    self.push(Tanh(b), rb.monotone(f64::tanh))
+                    self.push(Function(OpKind::Tanh, b), rb.monotone(f64::tanh))
                 };
                 let (rb, re) = (self.range(base), self.range(e));
                 let corners = [
@@ -438,51 +426,14 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 ];
                 one(Pow(base, e), Range::hull(&corners))
             }
-            11 if ra.hi <= 4.0 => one(Exp(a), ra.monotone(f64::exp)),
-            12 => {
-                let u = self.positive(a)?;
-                one(Ln(u), self.range(u).monotone(f64::ln))
-            }
-            13 => {
-                let u = self.positive(a)?;
-                one(Sqrt(u), self.range(u).monotone(f64::sqrt))
-            }
-            14 => one(Sin(a), Range::new(-1.0, 1.0)),
-            15 => one(Cos(a), Range::new(-1.0, 1.0)),
-            16 => {
-                let u = if ra.lo >= -1.2 && ra.hi <= 1.2 {
-                    a
-                } else {
-                    self.push(Tanh(a), ra.monotone(f64::tanh))
-                };
-                one(Tan(u), self.range(u).monotone(f64::tan))
-            }
-            17 => one(Tanh(a), ra.monotone(f64::tanh)),
-            18 => one(Sigmoid(a), ra.monotone(|x| Unary::Sigmoid.eval(x).0)),
-            19 if ra.clear_of_zero(KINK_MARGIN) => one(
-                Relu(a),
-                if ra.lo > 0.0 {
-                    ra
-                } else {
-                    Range::new(0.0, 0.0)
-                },
-            ),
-            20 if ra.clear_of_zero(KINK_MARGIN) => {
+            11 if ra.clear_of_zero(KINK_MARGIN) => {
                 let slope = [0.01, 0.1, 0.3][self.rng.gen_range(0..3)];
                 one(
                     LeakyRelu(a, slope),
                     if ra.lo > 0.0 { ra } else { ra.scale(slope) },
                 )
             }
-            21 => one(Softplus(a), ra.monotone(|x| Unary::Softplus.eval(x).0)),
-            22 if ra.clear_of_zero(KINK_MARGIN) => {
-                one(Abs(a), if ra.lo > 0.0 { ra } else { ra.scale(-1.0) })
-            }
-            23 => {
-                let u = self.positive(a)?;
-                one(Recip(u), self.range(u).monotone(f64::recip))
-            }
-            24 | 25 => {
+            12 | 13 => {
                 let b = self.pick();
                 let rb = self.range(b);
                 let (big, small) = if ra.lo >= rb.hi + KINK_MARGIN {
@@ -498,13 +449,13 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 } else {
                     (b, a)
                 };
-                if kind == 24 {
+                if kind == 12 {
                     one(Max(x, y), big)
                 } else {
                     one(Min(x, y), small)
                 }
             }
-            26 => {
+            14 => {
                 let k = self.rng.gen_range(2..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -513,7 +464,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     .fold(Range::new(0.0, 0.0), |acc, &x| acc.add(self.range(x)));
                 one(Sum(xs), r)
             }
-            27 => {
+            15 => {
                 let k = self.rng.gen_range(1..=3);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -531,7 +482,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(Dot(xs, ys), r)
             }
-            28 => {
+            16 => {
                 let k = self.rng.gen_range(1..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -544,7 +495,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(DotConst(xs, cs), r)
             }
-            29 => {
+            17 => {
                 let b = self.pick();
                 let r = self
                     .range(a)
@@ -554,7 +505,62 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     .monotone(f64::sqrt);
                 one(Norm(a, b), r)
             }
+            k if k >= FIXED_KINDS => self.function(&FUNCTIONS[k - FIXED_KINDS], a),
             _ => None,
+        }
+    }
+
+    /// The function `f` of the table on `a`, guarded into its domain; `None` where the operand
+    /// comes near its kink.
+    fn function(&mut self, f: &FunctionSpec, a: usize) -> Option<(Node, Range)> {
+        let u = self.guard_into(a, f.domain)?;
+        let r = self.range(u);
+        if let Some(kink) = f.kink {
+            if !r.add(Range::new(-kink, -kink)).clear_of_zero(KINK_MARGIN) {
+                return None;
+            }
+        }
+        let value = |x: f64| function_rule(f.kind).eval(x).0;
+        let image = match f.image {
+            Image::Monotone => r.monotone(value),
+            Image::Within(lo, hi) => Range::new(lo, hi),
+            Image::Even => {
+                let big = r.lo.abs().max(r.hi.abs());
+                let small = if r.lo > 0.0 || r.hi < 0.0 {
+                    r.lo.abs().min(r.hi.abs())
+                } else {
+                    0.0
+                };
+                Range::new(value(small), value(big))
+            }
+        };
+        Some((Node::Function(f.kind, u), image))
+    }
+
+    /// `a`, or guard nodes that bring it inside the open interval `domain` with a margin: where
+    /// the domain is bounded below only (at 0 or below), an operand of at least [`POSITIVE`];
+    /// where it is bounded on both sides (symmetric about 0, as `tan`'s), `tanh(a)` scaled to
+    /// three quarters of it.
+    fn guard_into(&mut self, a: usize, (lo, hi): (f64, f64)) -> Option<usize> {
+        let r = self.range(a);
+        if lo == f64::NEG_INFINITY && hi == f64::INFINITY {
+            return Some(a);
+        }
+        if hi == f64::INFINITY {
+            if r.lo >= lo + POSITIVE && r.within_cap() {
+                return Some(a);
+            }
+            return self.positive(a);
+        }
+        let inner = 0.76 * hi.min(-lo);
+        if r.lo >= -inner && r.hi <= inner {
+            return Some(a);
+        }
+        let t = self.push(Node::Function(OpKind::Tanh, a), r.monotone(f64::tanh));
+        if inner >= 1.0 {
+            Some(t)
+        } else {
+            Some(self.push(Node::MulConst(t, inner), self.range(t).scale(inner)))
         }
     }
 
@@ -580,7 +586,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
         let a = self.pick();
         let r = self.range(a).monotone(f64::tanh);
-        self.push(Node::Tanh(a), r);
+        self.push(Node::Function(OpKind::Tanh, a), r);
     }
 }
 
@@ -789,19 +795,8 @@ impl Expr {
                 Powi(a, n) => v[a].powi(n),
                 Powf(a, k) => v[a].powf(c(k)),
                 Pow(a, b) => v[a].pow(v[b]),
-                Exp(a) => v[a].exp(),
-                Ln(a) => v[a].ln(),
-                Sqrt(a) => v[a].sqrt(),
-                Sin(a) => v[a].sin(),
-                Cos(a) => v[a].cos(),
-                Tan(a) => v[a].tan(),
-                Tanh(a) => v[a].tanh(),
-                Sigmoid(a) => v[a].sigmoid(),
-                Relu(a) => v[a].relu(),
+                Function(kind, a) => v[a].unary(function_rule(kind)),
                 LeakyRelu(a, s) => v[a].leaky_relu(c(s)),
-                Softplus(a) => v[a].softplus(),
-                Abs(a) => v[a].abs(),
-                Recip(a) => v[a].recip(),
                 Max(a, b) => v[a].max(v[b]),
                 Min(a, b) => v[a].min(v[b]),
                 Sum(ref xs) => {
@@ -883,19 +878,8 @@ impl Expr {
                 Powi(a, n) => un(Unary::Powi(n), v[a]),
                 Powf(a, k) => un(Unary::Powf(c(k)), v[a]),
                 Pow(a, b) => bin(Binary::Pow, v[a], v[b]),
-                Exp(a) => un(Unary::Exp, v[a]),
-                Ln(a) => un(Unary::Ln, v[a]),
-                Sqrt(a) => un(Unary::Sqrt, v[a]),
-                Sin(a) => un(Unary::Sin, v[a]),
-                Cos(a) => un(Unary::Cos, v[a]),
-                Tan(a) => un(Unary::Tan, v[a]),
-                Tanh(a) => un(Unary::Tanh, v[a]),
-                Sigmoid(a) => un(Unary::Sigmoid, v[a]),
-                Relu(a) => un(Unary::Relu, v[a]),
+                Function(kind, a) => un(function_rule(kind), v[a]),
                 LeakyRelu(a, k) => un(Unary::LeakyRelu(c(k)), v[a]),
-                Softplus(a) => un(Unary::Softplus, v[a]),
-                Abs(a) => un(Unary::Abs, v[a]),
-                Recip(a) => un(Unary::Recip, v[a]),
                 Max(a, b) => bin(Binary::Max, v[a], v[b]),
                 Min(a, b) => bin(Binary::Min, v[a], v[b]),
                 Sum(ref xs) => xs.iter().fold(T::zero(), |acc, &x| acc + v[x]),
@@ -1008,19 +992,8 @@ impl fmt::Display for Expr {
                 Powi(a, n) => format!("{}.powi({n})", s(*a)),
                 Powf(a, k) => format!("{}.powf({k})", s(*a)),
                 Pow(a, b) => format!("{}.pow({})", s(*a), s(*b)),
-                Exp(a) => format!("{}.exp()", s(*a)),
-                Ln(a) => format!("{}.ln()", s(*a)),
-                Sqrt(a) => format!("{}.sqrt()", s(*a)),
-                Sin(a) => format!("{}.sin()", s(*a)),
-                Cos(a) => format!("{}.cos()", s(*a)),
-                Tan(a) => format!("{}.tan()", s(*a)),
-                Tanh(a) => format!("{}.tanh()", s(*a)),
-                Sigmoid(a) => format!("{}.sigmoid()", s(*a)),
-                Relu(a) => format!("{}.relu()", s(*a)),
+                Function(kind, a) => format!("{}.{}()", s(*a), spec(*kind).method),
                 LeakyRelu(a, k) => format!("{}.leaky_relu({k})", s(*a)),
-                Softplus(a) => format!("{}.softplus()", s(*a)),
-                Abs(a) => format!("{}.abs()", s(*a)),
-                Recip(a) => format!("{}.recip()", s(*a)),
                 Max(a, b) => format!("{}.max({})", s(*a), s(*b)),
                 Min(a, b) => format!("{}.min({})", s(*a), s(*b)),
                 Sum(xs) => format!("sum[{}]", self.list(xs)),
@@ -1060,7 +1033,7 @@ mod tests {
             bound: 2.0,
             nodes: vec![
                 Node::Mul(0, 1),
-                Node::Sin(2),
+                Node::Function(OpKind::Sin, 2),
                 Node::DotConst(vec![2, 3], vec![0.5, -1.25]),
                 Node::Norm(0, 4),
             ],
@@ -1093,10 +1066,15 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(0);
         for _ in 0..50 {
             for node in Expr::random(&mut rng, 3, 40).nodes {
-                seen.insert(std::mem::discriminant(&node));
+                let function = match node {
+                    Node::Function(kind, _) => Some(kind),
+                    _ => None,
+                };
+                seen.insert((std::mem::discriminant(&node), function));
             }
         }
-        assert_eq!(seen.len(), 30);
+        // Every fixed kind (the custom `Norm` counted, `Function` not) and every function.
+        assert_eq!(seen.len(), FIXED_KINDS + FUNCTIONS.len());
     }
 
     #[test]

@@ -1,69 +1,15 @@
-//! Elementary functions as methods on [`Var`], named as on `f64`.
+//! Methods on [`Var`] named as on `f64`: powers, the leaky ReLU, `max` and `min`. The elementary
+//! functions of one input (`exp`, `sin`, `tanh`, …) are declared in the table of `src/ops/table.rs`,
+//! which generates their methods.
 //!
 //! Each method records one node holding the local partial derivative computed from values already
-//! in hand (tanh, exp and sigmoid reuse their output). NaN is a value, not an error: outside an
-//! operation's domain the value and the partial are NaN or infinite, as for `f64`.
+//! in hand. NaN is a value, not an error: outside an operation's domain the value and the partial
+//! are NaN or infinite, as for `f64`.
 
 use crate::ops::{Binary, Unary};
 use crate::{Scalar, Var};
 
 impl<'t, T: Scalar> Var<'t, T> {
-    /// `e^x`.
-    ///
-    /// Local derivative: `e^x`, the output itself.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(1.0);
-    /// assert_eq!(x.exp().backward()[x], 1f64.exp());
-    /// ```
-    #[inline]
-    pub fn exp(self) -> Self {
-        self.unary(Unary::Exp)
-    }
-
-    /// Natural logarithm.
-    ///
-    /// Local derivative: `1 / x`.
-    /// Domain: `x > 0`; at 0 the value is `-inf`, below it NaN.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(4.0);
-    /// assert_eq!(x.ln().backward()[x], 0.25);
-    /// ```
-    #[inline]
-    pub fn ln(self) -> Self {
-        self.unary(Unary::Ln)
-    }
-
-    /// Square root.
-    ///
-    /// Local derivative: `1 / (2√x)`, from the output.
-    /// Domain: `x ≥ 0`; at 0 the partial is `+inf`, below it the value is NaN.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(9.0);
-    /// assert_eq!(x.sqrt().backward()[x], 1.0 / 6.0);
-    /// ```
-    #[inline]
-    pub fn sqrt(self) -> Self {
-        self.unary(Unary::Sqrt)
-    }
-
     /// `x^n` for an integer `n`.
     ///
     /// Local derivative: `n x^(n-1)`. `powi(2)` is computed as `x * x` with partial `2x`.
@@ -129,118 +75,6 @@ impl<'t, T: Scalar> Var<'t, T> {
         self.binary(y, Binary::Pow, "pow")
     }
 
-    /// Sine.
-    ///
-    /// Local derivative: `cos x`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.sin().backward()[x], 1.0);
-    /// ```
-    #[inline]
-    pub fn sin(self) -> Self {
-        self.unary(Unary::Sin)
-    }
-
-    /// Cosine.
-    ///
-    /// Local derivative: `-sin x`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(0.5);
-    /// assert_eq!(x.cos().backward()[x], -(0.5f64.sin()));
-    /// ```
-    #[inline]
-    pub fn cos(self) -> Self {
-        self.unary(Unary::Cos)
-    }
-
-    /// Tangent.
-    ///
-    /// Local derivative: `1 + tan² x`, from the output.
-    /// Domain: `x ≠ π/2 + kπ`, where the value is huge rather than infinite in floating point.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.tan().backward()[x], 1.0);
-    /// ```
-    #[inline]
-    pub fn tan(self) -> Self {
-        self.unary(Unary::Tan)
-    }
-
-    /// Hyperbolic tangent.
-    ///
-    /// Local derivative: `1 - t²` where `t` is the output.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.tanh().backward()[x], 1.0);
-    /// ```
-    #[inline]
-    pub fn tanh(self) -> Self {
-        self.unary(Unary::Tanh)
-    }
-
-    /// Logistic sigmoid, `1 / (1 + e^(-x))`, evaluated without overflow for large `|x|`.
-    ///
-    /// Local derivative: `s * (1 - s)` where `s` is the output, so the partial is computed from
-    /// the value already in hand.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(0.0);
-    /// let g = x.sigmoid().backward();
-    /// assert_eq!(g.wrt(x), 0.25);
-    /// ```
-    #[inline]
-    pub fn sigmoid(self) -> Self {
-        self.unary(Unary::Sigmoid)
-    }
-
-    /// Rectified linear unit, `max(x, 0)`.
-    ///
-    /// Local derivative: 1 for `x > 0`, 0 otherwise; at the kink `x = 0` the partial is 0.
-    /// NaN gives NaN, value and partial.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(0.0);
-    /// assert_eq!(x.relu().backward()[x], 0.0);
-    /// ```
-    #[inline]
-    pub fn relu(self) -> Self {
-        self.unary(Unary::Relu)
-    }
-
     /// Leaky ReLU: `x` for `x > 0`, `slope * x` otherwise.
     ///
     /// Local derivative: 1 for `x > 0`, `slope` otherwise; at the kink `x = 0` the partial is
@@ -260,66 +94,6 @@ impl<'t, T: Scalar> Var<'t, T> {
     #[inline]
     pub fn leaky_relu(self, slope: T) -> Self {
         self.unary(Unary::LeakyRelu(slope))
-    }
-
-    /// Softplus, `ln(1 + e^x)`, a smooth ReLU; finite for any finite `x`.
-    ///
-    /// Local derivative: `sigmoid(x)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(0.0);
-    /// let y = x.softplus();
-    /// assert_eq!(y.value(), 2f64.ln());
-    /// assert_eq!(y.backward()[x], 0.5);
-    /// assert_eq!(tape.var(1000.0).softplus().value(), 1000.0);
-    /// ```
-    #[inline]
-    pub fn softplus(self) -> Self {
-        self.unary(Unary::Softplus)
-    }
-
-    /// Absolute value.
-    ///
-    /// Local derivative: the sign of `x`; at the kink `x = 0` the partial is 0.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(-3.0);
-    /// assert_eq!(x.abs().backward()[x], -1.0);
-    /// let zero = tape.var(0.0);
-    /// assert_eq!(zero.abs().backward()[zero], 0.0);
-    /// ```
-    #[inline]
-    pub fn abs(self) -> Self {
-        self.unary(Unary::Abs)
-    }
-
-    /// `1 / x`.
-    ///
-    /// Local derivative: `-1 / x²`, from the output.
-    /// Domain: `x ≠ 0`; at 0 the value and partial are infinite.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(2.0);
-    /// assert_eq!(x.recip().backward()[x], -0.25);
-    /// ```
-    #[inline]
-    pub fn recip(self) -> Self {
-        self.unary(Unary::Recip)
     }
 
     /// The larger of `x` and `y`.

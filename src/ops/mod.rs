@@ -14,241 +14,389 @@ pub mod compare;
 pub mod elementary;
 pub(crate) mod forward;
 pub mod nary;
+pub(crate) mod table;
 
 use crate::Scalar;
 
-/// The kind of operation a tape node records: one byte per node.
-///
-/// Used in error messages, statistics and explanations of the chain rule; [`OpKind::name`] gives
-/// the short name that appears in them.
-///
-/// # Examples
-///
-/// ```
-/// use tapegrad::{OpKind, Tape};
-///
-/// let tape = Tape::new();
-/// let x = tape.var(1.0);
-/// let y = x.sin();
-/// assert_eq!(tape.kind(y), OpKind::Sin);
-/// assert_eq!(OpKind::Sin.name(), "sin");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u8)]
-#[non_exhaustive]
-pub enum OpKind {
-    /// An input or parameter created by [`Tape::var`](crate::Tape::var).
-    Var,
-    /// A constant that never receives a gradient ([`Tape::constant`](crate::Tape::constant),
-    /// [`Var::detach`](crate::Var::detach)).
-    Const,
-    /// `x + y`.
-    Add,
-    /// `x - y`.
-    Sub,
-    /// `x * y`.
-    Mul,
-    /// `x / y`.
-    Div,
-    /// `-x`.
-    Neg,
-    /// `x + c` (and `x - c`, recorded as `x + (-c)`, which IEEE makes identical).
-    AddConst,
-    /// `c - x`.
-    RSubConst,
-    /// `c * x`.
-    MulConst,
-    /// `x / c`.
-    DivConst,
-    /// `c / x`.
-    RDivConst,
-    /// `x^n` for an integer `n`.
-    Powi,
-    /// `x^c` for a real constant `c`.
-    Powf,
-    /// `x^y` for two Vars.
-    Pow,
-    /// `e^x`.
-    Exp,
-    /// `ln x`.
-    Ln,
-    /// `√x`.
-    Sqrt,
-    /// `sin x`.
-    Sin,
-    /// `cos x`.
-    Cos,
-    /// `tan x`.
-    Tan,
-    /// `tanh x`.
-    Tanh,
-    /// `1 / (1 + e^(-x))`.
-    Sigmoid,
-    /// `max(x, 0)`.
-    Relu,
-    /// `x` for `x > 0`, `slope * x` otherwise.
-    LeakyRelu,
-    /// `ln(1 + e^x)`.
-    Softplus,
-    /// `|x|`.
-    Abs,
-    /// `1 / x`.
-    Recip,
-    /// `max(x, y)`.
-    Max,
-    /// `min(x, y)`.
-    Min,
-    /// `x₁ + … + xₙ` in one node.
-    Sum,
-    /// `x₁y₁ + … + xₙyₙ` for two slices of Vars, in one node.
-    Dot,
-    /// `x₁c₁ + … + xₙcₙ` for Vars and plain numbers, in one node.
-    DotConst,
-    /// A user-defined operation with its own value and partials.
-    Custom,
-    /// A comparison of two Vars whose outcome was recorded ([`Var::lt`](crate::Var::lt), …):
-    /// no value, no gradient; replay checks that it comes out the same.
-    Compare,
-    /// A comparison of a Var with a plain number, recorded like [`OpKind::Compare`].
-    CompareConst,
+/// The fixed operations and the functions of [`table`], as one set of definitions: the
+/// [`OpKind`] enum with its names and layouts, the [`Unary`] rules, the methods on `Var` for
+/// the functions, and [`FUNCTIONS`], what random expressions and explanations read.
+macro_rules! define_operations {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $method:ident $name:literal {
+            float: $float:ident,
+            value: |$vx:ident| $value:expr,
+            partial: |$px:ident, $py:ident| $partial:expr,
+            of_output: $of_output:expr,
+            explain: $value_text:literal, $partial_text:expr,
+            domain: $domain:expr,
+            image: $image:expr,
+            kink: $kink:expr,
+            steepest: $steepest:expr $(,)?
+        }
+    ),* $(,)?) => {
+        /// The kind of operation a tape node records: one byte per node.
+        ///
+        /// Used in error messages, statistics and explanations of the chain rule; [`OpKind::name`]
+        /// gives the short name that appears in them.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use tapegrad::{OpKind, Tape};
+        ///
+        /// let tape = Tape::new();
+        /// let x = tape.var(1.0);
+        /// let y = x.sin();
+        /// assert_eq!(tape.kind(y), OpKind::Sin);
+        /// assert_eq!(OpKind::Sin.name(), "sin");
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        #[non_exhaustive]
+        pub enum OpKind {
+            /// An input or parameter created by [`Tape::var`](crate::Tape::var).
+            Var,
+            /// A constant that never receives a gradient ([`Tape::constant`](crate::Tape::constant),
+            /// [`Var::detach`](crate::Var::detach)).
+            Const,
+            /// `x + y`.
+            Add,
+            /// `x - y`.
+            Sub,
+            /// `x * y`.
+            Mul,
+            /// `x / y`.
+            Div,
+            /// `-x`.
+            Neg,
+            /// `x + c` (and `x - c`, recorded as `x + (-c)`, which IEEE makes identical).
+            AddConst,
+            /// `c - x`.
+            RSubConst,
+            /// `c * x`.
+            MulConst,
+            /// `x / c`.
+            DivConst,
+            /// `c / x`.
+            RDivConst,
+            /// `x^n` for an integer `n`.
+            Powi,
+            /// `x^c` for a real constant `c`.
+            Powf,
+            /// `x^y` for two Vars.
+            Pow,
+            /// `x` for `x > 0`, `slope * x` otherwise.
+            LeakyRelu,
+            $(
+                #[doc = concat!("`", $name, "`: [`Var::", stringify!($method), "`](crate::Var::",
+                    stringify!($method), ").")]
+                $variant,
+            )*
+            /// `max(x, y)`.
+            Max,
+            /// `min(x, y)`.
+            Min,
+            /// `x₁ + … + xₙ` in one node.
+            Sum,
+            /// `x₁y₁ + … + xₙyₙ` for two slices of Vars, in one node.
+            Dot,
+            /// `x₁c₁ + … + xₙcₙ` for Vars and plain numbers, in one node.
+            DotConst,
+            /// A user-defined operation with its own value and partials.
+            Custom,
+            /// A comparison of two Vars whose outcome was recorded ([`Var::lt`](crate::Var::lt), …):
+            /// no value, no gradient; replay checks that it comes out the same.
+            Compare,
+            /// A comparison of a Var with a plain number, recorded like [`OpKind::Compare`].
+            CompareConst,
+        }
+
+        impl OpKind {
+            /// The short name used in messages and explanations: `"+"`, `"sin"`, `"dot"`, …
+            pub fn name(self) -> &'static str {
+                match self {
+                    OpKind::Var => "var",
+                    OpKind::Const => "const",
+                    OpKind::Add => "+",
+                    OpKind::Sub => "-",
+                    OpKind::Mul => "*",
+                    OpKind::Div => "/",
+                    OpKind::Neg => "neg",
+                    OpKind::AddConst => "+ c",
+                    OpKind::RSubConst => "c -",
+                    OpKind::MulConst => "* c",
+                    OpKind::DivConst => "/ c",
+                    OpKind::RDivConst => "c /",
+                    OpKind::Powi => "powi",
+                    OpKind::Powf => "powf",
+                    OpKind::Pow => "pow",
+                    OpKind::LeakyRelu => "leaky_relu",
+                    $(OpKind::$variant => $name,)*
+                    OpKind::Max => "max",
+                    OpKind::Min => "min",
+                    OpKind::Sum => "sum",
+                    OpKind::Dot => "dot",
+                    OpKind::DotConst => "dot",
+                    OpKind::Custom => "custom",
+                    OpKind::Compare | OpKind::CompareConst => "compare",
+                }
+            }
+
+            /// Every kind, in the order of their byte values.
+            pub const ALL: [OpKind; 24 + [$($name),*].len()] = [
+                OpKind::Var,
+                OpKind::Const,
+                OpKind::Add,
+                OpKind::Sub,
+                OpKind::Mul,
+                OpKind::Div,
+                OpKind::Neg,
+                OpKind::AddConst,
+                OpKind::RSubConst,
+                OpKind::MulConst,
+                OpKind::DivConst,
+                OpKind::RDivConst,
+                OpKind::Powi,
+                OpKind::Powf,
+                OpKind::Pow,
+                OpKind::LeakyRelu,
+                $(OpKind::$variant,)*
+                OpKind::Max,
+                OpKind::Min,
+                OpKind::Sum,
+                OpKind::Dot,
+                OpKind::DotConst,
+                OpKind::Custom,
+                OpKind::Compare,
+                OpKind::CompareConst,
+            ];
+
+            /// How the node's operands are laid out on the tape, which is all the reverse sweep
+            /// needs.
+            #[inline(always)]
+            pub(crate) fn shape(self) -> Shape {
+                match self {
+                    OpKind::Var | OpKind::Const => Shape::Leaf,
+                    OpKind::AddConst => Shape::UnitUnary(Sign::Plus),
+                    OpKind::Neg | OpKind::RSubConst => Shape::UnitUnary(Sign::Minus),
+                    OpKind::Powi => Shape::UnaryAux,
+                    OpKind::MulConst
+                    | OpKind::DivConst
+                    | OpKind::RDivConst
+                    | OpKind::Powf
+                    | OpKind::LeakyRelu
+                    $(| OpKind::$variant)* => Shape::Unary,
+                    OpKind::Add => Shape::UnitBinary(Sign::Plus),
+                    OpKind::Sub => Shape::UnitBinary(Sign::Minus),
+                    OpKind::Mul | OpKind::Div | OpKind::Pow | OpKind::Max | OpKind::Min => {
+                        Shape::Binary
+                    }
+                    OpKind::Sum => Shape::UnitNary,
+                    OpKind::Dot | OpKind::DotConst | OpKind::Custom => Shape::Nary,
+                    OpKind::Compare => Shape::Guard(3),
+                    OpKind::CompareConst => Shape::Guard(2),
+                }
+            }
+
+            /// How many plain constants the node keeps for replay and explanation (`c` in
+            /// `x + c`, a leaf's value, …). N-ary nodes keep theirs in their partials, custom
+            /// nodes their value; the functions of the table keep none.
+            #[inline(always)]
+            pub(crate) fn consts(self) -> usize {
+                match self {
+                    OpKind::Var
+                    | OpKind::Const
+                    | OpKind::AddConst
+                    | OpKind::RSubConst
+                    | OpKind::DivConst
+                    | OpKind::RDivConst
+                    | OpKind::Powf
+                    | OpKind::LeakyRelu
+                    | OpKind::Custom
+                    | OpKind::CompareConst => 1,
+                    _ => 0,
+                }
+            }
+
+            /// The table's entry for a function of one input, if this is one.
+            pub(crate) fn function(self) -> Option<&'static FunctionSpec> {
+                FUNCTIONS.iter().find(|f| f.kind == self)
+            }
+        }
+
+        /// A one-input operation with its constants: the rule that gives its value and local
+        /// partial.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub(crate) enum Unary<T> {
+            AddConst(T),
+            RSubConst(T),
+            Neg,
+            MulConst(T),
+            DivConst(T),
+            RDivConst(T),
+            Powi(i32),
+            Powf(T),
+            LeakyRelu(T),
+            $($variant,)*
+        }
+
+        impl<T: Scalar> Unary<T> {
+            /// The kind recorded on the tape.
+            #[inline(always)]
+            pub(crate) fn kind(self) -> OpKind {
+                match self {
+                    Unary::AddConst(_) => OpKind::AddConst,
+                    Unary::RSubConst(_) => OpKind::RSubConst,
+                    Unary::Neg => OpKind::Neg,
+                    Unary::MulConst(_) => OpKind::MulConst,
+                    Unary::DivConst(_) => OpKind::DivConst,
+                    Unary::RDivConst(_) => OpKind::RDivConst,
+                    Unary::Powi(_) => OpKind::Powi,
+                    Unary::Powf(_) => OpKind::Powf,
+                    Unary::LeakyRelu(_) => OpKind::LeakyRelu,
+                    $(Unary::$variant => OpKind::$variant,)*
+                }
+            }
+
+            /// Rebuilds the operation from its recorded kind, constant and partial (replay).
+            pub(crate) fn from_record(kind: OpKind, constant: T, partial: T, aux: u32) -> Self {
+                match kind {
+                    OpKind::AddConst => Unary::AddConst(constant),
+                    OpKind::RSubConst => Unary::RSubConst(constant),
+                    OpKind::Neg => Unary::Neg,
+                    OpKind::MulConst => Unary::MulConst(partial),
+                    OpKind::DivConst => Unary::DivConst(constant),
+                    OpKind::RDivConst => Unary::RDivConst(constant),
+                    OpKind::Powi => Unary::Powi(aux as i32),
+                    OpKind::Powf => Unary::Powf(constant),
+                    OpKind::LeakyRelu => Unary::LeakyRelu(constant),
+                    $(OpKind::$variant => Unary::$variant,)*
+                    other => unreachable!("{} is not a unary operation", other.name()),
+                }
+            }
+
+            /// Value and local partial `d value / d x` at `x`: the table's rule for a function,
+            /// [`Unary::eval_fixed`] for the others.
+            #[inline(always)]
+            pub(crate) fn eval(self, x: T) -> (T, T) {
+                match self {
+                    $(Unary::$variant => {
+                        let $vx = x;
+                        let value: T = $value;
+                        let ($px, $py) = (x, value);
+                        (value, $partial)
+                    })*
+                    fixed => fixed.eval_fixed(x),
+                }
+            }
+
+            /// The partial from the output `y` alone, for the functions whose partial reads only
+            /// it (`of_output` in the table); `None` for the others.
+            #[inline(always)]
+            #[allow(unused_variables)]
+            pub(crate) fn partial_of_output(self, y: T) -> Option<T> {
+                match self {
+                    $(Unary::$variant if $of_output => {
+                        // The input is not read: `of_output` says so.
+                        let ($px, $py) = (y, y);
+                        Some($partial)
+                    })*
+                    _ => None,
+                }
+            }
+        }
+
+        impl<'t, T: Scalar> crate::Var<'t, T> {
+            $(
+                $(#[$attr])*
+                #[inline]
+                pub fn $method(self) -> Self {
+                    self.unary(Unary::$variant)
+                }
+            )*
+        }
+
+        /// The table's functions, as data: what random expressions and explanations read.
+        pub(crate) const FUNCTIONS: &[FunctionSpec] = &[$(
+            FunctionSpec {
+                kind: OpKind::$variant,
+                method: stringify!($method),
+                of_output: $of_output,
+                value_text: $value_text,
+                partial_text: $partial_text,
+                domain: $domain,
+                image: $image,
+                kink: $kink,
+                steepest: $steepest,
+            },
+        )*];
+    };
 }
 
-impl OpKind {
-    /// The short name used in messages and explanations: `"+"`, `"sin"`, `"dot"`, …
-    pub fn name(self) -> &'static str {
-        match self {
-            OpKind::Var => "var",
-            OpKind::Const => "const",
-            OpKind::Add => "+",
-            OpKind::Sub => "-",
-            OpKind::Mul => "*",
-            OpKind::Div => "/",
-            OpKind::Neg => "neg",
-            OpKind::AddConst => "+ c",
-            OpKind::RSubConst => "c -",
-            OpKind::MulConst => "* c",
-            OpKind::DivConst => "/ c",
-            OpKind::RDivConst => "c /",
-            OpKind::Powi => "powi",
-            OpKind::Powf => "powf",
-            OpKind::Pow => "pow",
-            OpKind::Exp => "exp",
-            OpKind::Ln => "ln",
-            OpKind::Sqrt => "sqrt",
-            OpKind::Sin => "sin",
-            OpKind::Cos => "cos",
-            OpKind::Tan => "tan",
-            OpKind::Tanh => "tanh",
-            OpKind::Sigmoid => "sigmoid",
-            OpKind::Relu => "relu",
-            OpKind::LeakyRelu => "leaky_relu",
-            OpKind::Softplus => "softplus",
-            OpKind::Abs => "abs",
-            OpKind::Recip => "recip",
-            OpKind::Max => "max",
-            OpKind::Min => "min",
-            OpKind::Sum => "sum",
-            OpKind::Dot => "dot",
-            OpKind::DotConst => "dot",
-            OpKind::Custom => "custom",
-            OpKind::Compare | OpKind::CompareConst => "compare",
-        }
-    }
+/// An elementary function of the [`table`], as data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FunctionSpec {
+    /// Its kind on the tape.
+    pub(crate) kind: OpKind,
+    /// The name of its method on `Var`.
+    pub(crate) method: &'static str,
+    /// Whether its partial reads only the output.
+    pub(crate) of_output: bool,
+    /// The value's formula, `{x}` standing for the input's name.
+    pub(crate) value_text: &'static str,
+    /// The partial's formula for an input below, at and above the kink (all three the same for a
+    /// smooth function); `{x}` and `{y}` stand for the input's and the output's names.
+    pub(crate) partial_text: [&'static str; 3],
+    /// The open interval where the function is smooth and finite.
+    pub(crate) domain: (f64, f64),
+    /// How an interval of inputs maps to outputs.
+    pub(crate) image: Image,
+    /// Where the partial jumps, if anywhere.
+    pub(crate) kink: Option<f64>,
+    /// Where `|partial|` is largest over an interval of inputs.
+    pub(crate) steepest: Steepest,
+}
 
-    /// Every kind, in the order of their byte values.
-    pub const ALL: [OpKind; 36] = [
-        OpKind::Var,
-        OpKind::Const,
-        OpKind::Add,
-        OpKind::Sub,
-        OpKind::Mul,
-        OpKind::Div,
-        OpKind::Neg,
-        OpKind::AddConst,
-        OpKind::RSubConst,
-        OpKind::MulConst,
-        OpKind::DivConst,
-        OpKind::RDivConst,
-        OpKind::Powi,
-        OpKind::Powf,
-        OpKind::Pow,
-        OpKind::Exp,
-        OpKind::Ln,
-        OpKind::Sqrt,
-        OpKind::Sin,
-        OpKind::Cos,
-        OpKind::Tan,
-        OpKind::Tanh,
-        OpKind::Sigmoid,
-        OpKind::Relu,
-        OpKind::LeakyRelu,
-        OpKind::Softplus,
-        OpKind::Abs,
-        OpKind::Recip,
-        OpKind::Max,
-        OpKind::Min,
-        OpKind::Sum,
-        OpKind::Dot,
-        OpKind::DotConst,
-        OpKind::Custom,
-        OpKind::Compare,
-        OpKind::CompareConst,
-    ];
-
-    /// How the node's operands are laid out on the tape, which is all the reverse sweep needs.
-    #[inline(always)]
-    pub(crate) fn shape(self) -> Shape {
-        match self {
-            OpKind::Var | OpKind::Const => Shape::Leaf,
-            OpKind::AddConst => Shape::UnitUnary(Sign::Plus),
-            OpKind::Neg | OpKind::RSubConst => Shape::UnitUnary(Sign::Minus),
-            OpKind::Powi => Shape::UnaryAux,
-            OpKind::MulConst
-            | OpKind::DivConst
-            | OpKind::RDivConst
-            | OpKind::Powf
-            | OpKind::Exp
-            | OpKind::Ln
-            | OpKind::Sqrt
-            | OpKind::Sin
-            | OpKind::Cos
-            | OpKind::Tan
-            | OpKind::Tanh
-            | OpKind::Sigmoid
-            | OpKind::Relu
-            | OpKind::LeakyRelu
-            | OpKind::Softplus
-            | OpKind::Abs
-            | OpKind::Recip => Shape::Unary,
-            OpKind::Add => Shape::UnitBinary(Sign::Plus),
-            OpKind::Sub => Shape::UnitBinary(Sign::Minus),
-            OpKind::Mul | OpKind::Div | OpKind::Pow | OpKind::Max | OpKind::Min => Shape::Binary,
-            OpKind::Sum => Shape::UnitNary,
-            OpKind::Dot | OpKind::DotConst | OpKind::Custom => Shape::Nary,
-            OpKind::Compare => Shape::Guard(3),
-            OpKind::CompareConst => Shape::Guard(2),
-        }
-    }
-
-    /// How many plain constants the node keeps for replay and explanation (`c` in `x + c`, a
-    /// leaf's value, …). N-ary nodes keep theirs in their partials, custom nodes their value.
-    #[inline(always)]
-    pub(crate) fn consts(self) -> usize {
-        match self {
-            OpKind::Var
-            | OpKind::Const
-            | OpKind::AddConst
-            | OpKind::RSubConst
-            | OpKind::DivConst
-            | OpKind::RDivConst
-            | OpKind::Powf
-            | OpKind::LeakyRelu
-            | OpKind::Custom
-            | OpKind::CompareConst => 1,
-            _ => 0,
-        }
+impl FunctionSpec {
+    /// The partial's formula for an input on the given side of the kink.
+    pub(crate) fn partial_text(&self, side: std::cmp::Ordering) -> &'static str {
+        self.partial_text[(side as i8 + 1) as usize]
     }
 }
+
+/// How an interval of inputs maps to outputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Image {
+    /// Monotone: the outputs lie between the values at the ends.
+    Monotone,
+    /// Within fixed bounds, whatever the inputs.
+    Within(f64, f64),
+    /// Even and increasing in `|x|`: between the values at the smallest and largest `|x|`.
+    Even,
+}
+
+/// Where `|partial|` is largest over an interval of inputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Steepest {
+    /// At one of the interval's ends.
+    AtEnds,
+    /// Never above this bound.
+    AtMost(f64),
+}
+
+/// The same partial formula on every side (a smooth function).
+const fn same(text: &'static str) -> [&'static str; 3] {
+    [text, text, text]
+}
+
+/// A partial formula for an input below, at and above the kink.
+const fn by_sign(below: &'static str, at: &'static str, above: &'static str) -> [&'static str; 3] {
+    [below, at, above]
+}
+
+table::functions!(define_operations);
 
 /// The sign of a partial that is ±1 and therefore not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,61 +430,7 @@ pub(crate) enum Shape {
     Guard(u8),
 }
 
-/// A one-input operation with its constants: the rule that gives its value and local partial.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Unary<T> {
-    AddConst(T),
-    RSubConst(T),
-    Neg,
-    MulConst(T),
-    DivConst(T),
-    RDivConst(T),
-    Powi(i32),
-    Powf(T),
-    Exp,
-    Ln,
-    Sqrt,
-    Sin,
-    Cos,
-    Tan,
-    Tanh,
-    Sigmoid,
-    Relu,
-    LeakyRelu(T),
-    Softplus,
-    Abs,
-    Recip,
-}
-
 impl<T: Scalar> Unary<T> {
-    /// The kind recorded on the tape.
-    #[inline(always)]
-    pub(crate) fn kind(self) -> OpKind {
-        match self {
-            Unary::AddConst(_) => OpKind::AddConst,
-            Unary::RSubConst(_) => OpKind::RSubConst,
-            Unary::Neg => OpKind::Neg,
-            Unary::MulConst(_) => OpKind::MulConst,
-            Unary::DivConst(_) => OpKind::DivConst,
-            Unary::RDivConst(_) => OpKind::RDivConst,
-            Unary::Powi(_) => OpKind::Powi,
-            Unary::Powf(_) => OpKind::Powf,
-            Unary::Exp => OpKind::Exp,
-            Unary::Ln => OpKind::Ln,
-            Unary::Sqrt => OpKind::Sqrt,
-            Unary::Sin => OpKind::Sin,
-            Unary::Cos => OpKind::Cos,
-            Unary::Tan => OpKind::Tan,
-            Unary::Tanh => OpKind::Tanh,
-            Unary::Sigmoid => OpKind::Sigmoid,
-            Unary::Relu => OpKind::Relu,
-            Unary::LeakyRelu(_) => OpKind::LeakyRelu,
-            Unary::Softplus => OpKind::Softplus,
-            Unary::Abs => OpKind::Abs,
-            Unary::Recip => OpKind::Recip,
-        }
-    }
-
     /// The constant kept on the tape for replay, if the operation has one besides its partial.
     #[inline(always)]
     pub(crate) fn constant(self) -> Option<T> {
@@ -351,40 +445,12 @@ impl<T: Scalar> Unary<T> {
         }
     }
 
-    /// Rebuilds the operation from its recorded kind, constant and partial (replay).
-    pub(crate) fn from_record(kind: OpKind, constant: T, partial: T, aux: u32) -> Self {
-        match kind {
-            OpKind::AddConst => Unary::AddConst(constant),
-            OpKind::RSubConst => Unary::RSubConst(constant),
-            OpKind::Neg => Unary::Neg,
-            OpKind::MulConst => Unary::MulConst(partial),
-            OpKind::DivConst => Unary::DivConst(constant),
-            OpKind::RDivConst => Unary::RDivConst(constant),
-            OpKind::Powi => Unary::Powi(aux as i32),
-            OpKind::Powf => Unary::Powf(constant),
-            OpKind::Exp => Unary::Exp,
-            OpKind::Ln => Unary::Ln,
-            OpKind::Sqrt => Unary::Sqrt,
-            OpKind::Sin => Unary::Sin,
-            OpKind::Cos => Unary::Cos,
-            OpKind::Tan => Unary::Tan,
-            OpKind::Tanh => Unary::Tanh,
-            OpKind::Sigmoid => Unary::Sigmoid,
-            OpKind::Relu => Unary::Relu,
-            OpKind::LeakyRelu => Unary::LeakyRelu(constant),
-            OpKind::Softplus => Unary::Softplus,
-            OpKind::Abs => Unary::Abs,
-            OpKind::Recip => Unary::Recip,
-            other => unreachable!("{} is not a unary operation", other.name()),
-        }
-    }
-
-    /// Value and local partial `d value / d x` at `x`.
+    /// Value and local partial of the operations outside the table: arithmetic with a constant,
+    /// powers and the leaky ReLU, whose rules carry a constant or an exponent.
     ///
-    /// Kinks: relu, leaky relu and abs take the partial of the left-hand piece at 0 (0, `slope`
-    /// and 0 respectively), so a point at the kink receives the subgradient 0 (relu, abs).
+    /// Kink: the leaky ReLU takes the partial of the left-hand piece at 0, `slope`.
     #[inline(always)]
-    pub(crate) fn eval(self, x: T) -> (T, T) {
+    fn eval_fixed(self, x: T) -> (T, T) {
         let zero = T::zero();
         let one = T::one();
         match self {
@@ -413,46 +479,7 @@ impl<T: Scalar> Unary<T> {
                 let d = if c == zero { zero } else { c * x.powf(c - one) };
                 (x.powf(c), d)
             }
-            Unary::Exp => {
-                let y = x.exp();
-                (y, y)
-            }
-            // Below the domain the value is NaN and so is the partial; at -0.0 the partial is
-            // +inf like at +0.0 (adding +0 turns -0 into +0 and leaves every other value alone).
-            Unary::Ln => {
-                let d = if x < zero { x.ln() } else { (x + zero).recip() };
-                (x.ln(), d)
-            }
-            Unary::Sqrt => {
-                let y = x.sqrt();
-                (y, (y + y + zero).recip())
-            }
-            Unary::Sin => (x.sin(), x.cos()),
-            Unary::Cos => (x.cos(), -x.sin()),
-            Unary::Tan => {
-                let y = x.tan();
-                (y, one + y * y)
-            }
-            // Both partials come from the output, as replay's fused neurons form them too; they
-            // lose relative precision in the tails (docs/ops.md gives where and how much).
-            Unary::Tanh => {
-                let y = x.tanh();
-                (y, one - y * y)
-            }
-            Unary::Sigmoid => {
-                let y = sigmoid(x);
-                (y, y * (one - y))
-            }
             // NaN fails both comparisons and comes out as NaN, value and partial.
-            Unary::Relu => {
-                if x > zero {
-                    (x, one)
-                } else if x <= zero {
-                    (zero, zero)
-                } else {
-                    (x, x)
-                }
-            }
             Unary::LeakyRelu(slope) => {
                 if x > zero {
                     (x, one)
@@ -462,26 +489,7 @@ impl<T: Scalar> Unary<T> {
                     (x, x)
                 }
             }
-            Unary::Softplus => {
-                // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|): finite for any x.
-                let relu = if x > zero { x } else { zero };
-                (relu + (-x.abs()).exp().ln_1p(), sigmoid(x))
-            }
-            Unary::Abs => {
-                if x > zero {
-                    (x, one)
-                } else if x < zero {
-                    (-x, -one)
-                } else if x == zero {
-                    (x.abs(), zero)
-                } else {
-                    (x, x)
-                }
-            }
-            Unary::Recip => {
-                let y = x.recip();
-                (y, -(y * y))
-            }
+            function => unreachable!("{} is a function of the table", function.kind().name()),
         }
     }
 }

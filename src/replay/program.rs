@@ -304,6 +304,14 @@ impl Act {
         }
     }
 
+    /// The partial of a function of the table marked `of_output`, from its output `y`.
+    #[inline(always)]
+    fn partial_of<T: Scalar>(unary: Unary<T>, y: T) -> T {
+        // invariant: only called with functions the table marks `of_output` (a unit test checks
+        // exp, tanh, sigmoid and relu).
+        unary.partial_of_output(y).unwrap()
+    }
+
     /// Whether the activation calls a function: tanh and sigmoid (`exp`).
     #[inline(always)]
     const fn calls(self) -> bool {
@@ -327,18 +335,17 @@ impl Act {
         }
     }
 
-    /// The partial the rule records, from the value `y`: `1 - y²` for tanh, `y (1 - y)` for
-    /// sigmoid (the rules' own expressions), and for relu the partial at `y`, which has the sign
-    /// class of the input (positive, zero or NaN) and so the same partial.
+    /// The partial the rule records, from the value `y`: the operations' table forms it from the
+    /// output for each of these activations (`of_output`), exactly as recording does.
     #[inline(always)]
     fn partial<T: Scalar>(self, y: T) -> T {
-        let one = T::one();
-        match self {
-            Act::Identity => one,
-            Act::Tanh => one - y * y,
-            Act::Sigmoid => y * (one - y),
-            Act::Relu => Unary::<T>::Relu.eval(y).1,
-        }
+        let unary = match self {
+            Act::Identity => return T::one(),
+            Act::Tanh => Unary::<T>::Tanh,
+            Act::Sigmoid => Unary::Sigmoid,
+            Act::Relu => Unary::Relu,
+        };
+        Act::partial_of(unary, y)
     }
 }
 
@@ -1510,7 +1517,7 @@ impl<T: Scalar> Program<T> {
                 Ins::RSubConstSquared { .. } => self.fused_square_backward(ins, a, adj, values),
                 Ins::SubSquared { .. } => self.fused_square_backward(ins, a, adj, values),
                 Ins::SubSquareSquared { .. } => self.fused_square_backward(ins, a, adj, values),
-                Ins::Exp { x } => add(adj, x, *output * a),
+                Ins::Exp { x } => add(adj, x, Act::partial_of(Unary::Exp, *output) * a),
                 Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(*output) * a),
                 Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(*output) * a),
                 Ins::Unary { x, q, .. } => add(adj, x, self.partials[q as usize] * a),
