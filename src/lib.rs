@@ -42,6 +42,9 @@
 //! - `proptest`: `check::strategies`, proptest strategies that draw random expressions and
 //!   inputs inside their operations' domains (see [`check`]), for property tests of the tape
 //!   and of code built on it. Adds a dependency on `proptest`.
+//! - `argmin`: [`argmin`] (the module), argmin's solvers — L-BFGS, Newton-CG,
+//!   trust regions, … — on a [`functional::Function`] with no glue: its cost, gradient and
+//!   Hessian over `Vec<f64>`. Adds dependencies on `argmin` and `argmin-math`.
 //!
 //! Items that need a feature are marked with it in this documentation.
 //!
@@ -54,6 +57,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "argmin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "argmin")))]
 pub mod argmin;
 pub mod check;
 pub mod dual;
