@@ -25,7 +25,7 @@
 //! each, plus a stored partial only where the partial is not ±1 (`+`, `-`, negation and adding a
 //! constant store none). Constants needed to replay or explain the tape (a leaf's value, `c` in
 //! `x + c`) go on a third stack. Values are not stored: a [`Var`] carries its own. See
-//! `docs/performance.md` for the measured effect of this layout.
+//! `docs/performance.md` for why each choice of this layout is there.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
