@@ -7,7 +7,8 @@
 //!   tapegrad gradient of the end with respect to the start.
 //! - Per-node cost of a long chain at 10^5, 10^6 and 10^7 nodes (linear scaling).
 //!
-//! Run: `cargo bench --bench tape`; `benches/suite.rs` gives the ratios against hand-written gradients that `docs/performance.md` quotes.
+//! Run: `cargo bench --bench tape`. The ratios against hand-written gradients that
+//! `docs/performance.md` quotes come from `benches/suite.rs`.
 
 use std::hint::black_box;
 use std::time::Duration;
