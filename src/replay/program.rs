@@ -874,21 +874,28 @@ impl<T: Scalar> Program<T> {
 
     /// The squared difference that starts at instruction `k` of `old`, spanning two, or three
     /// with a constant factor after it; one more when it opens with the square of `(x - y²)²`.
+    /// It looks at most four instructions ahead, whatever follows: a run of squares is
+    /// fused in one pass over it.
     fn squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
-        // Two instructions at least, the last being a square.
-        if k + 1 >= old.len() {
-            return None;
-        }
         let u = word(self.leaves + k);
-        // A square read only as the second operand of the squared difference after it.
+        // A square read only as the second operand of the squared difference after it, whose
+        // base cannot itself be a square.
         if let Ins::Square { x: y } = old[k] {
-            return match self.squared_at(old, k + 1, uses)? {
+            return match self.base_squared_at(old, k + 1, uses)? {
                 (Ins::SubSquared { x, y: sq, s }, span) if sq == u && uses[u as usize] == 1 => {
                     Some((Ins::SubSquareSquared { x, y, s }, span + 1))
                 }
                 _ => None,
             };
         }
+        self.base_squared_at(old, k, uses)
+    }
+
+    /// The square of `x + c`, `c - x` or `x - y` that starts at instruction `k` of `old`, with
+    /// its constant factor if one follows: [`Program::squared_at`] without a leading square.
+    fn base_squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
+        let base = *old.get(k)?;
+        let u = word(self.leaves + k);
         if uses[u as usize] != 1 || old.get(k + 1) != Some(&Ins::Square { x: u }) {
             return None;
         }
@@ -898,7 +905,7 @@ impl<T: Scalar> Program<T> {
             Some(&Ins::MulConst { x, c }) if x == square && uses[square as usize] == 1 => (c, 3),
             _ => (UNSCALED, 2),
         };
-        let fused = match old[k] {
+        let fused = match base {
             Ins::AddConst { x, c } => Ins::AddConstSquared { x, c, s },
             Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c, s },
             Ins::Sub { x, y } => Ins::SubSquared { x, y, s },
