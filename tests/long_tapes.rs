@@ -185,6 +185,29 @@ fn network_batch(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     (p.clone(), tape.sum(&terms) * (1.0 / points as f64))
 }
 
+/// A gated recurrent layer as wide as the tape is long, run for four steps: each step's neurons,
+/// tanh and sigmoid in turn as an LSTM's candidates and gates, read two neighbours of the step
+/// before, with the same weights at every step. Each step would repeat the one before but for
+/// reading it, and a neuron does not repeat the one before it.
+fn gated_recurrent_layer(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
+    let width = n / 12 + 2;
+    let w = tape.vars(&inputs(3 * width));
+    let mut h: Vec<_> = (0..width)
+        .map(|j| tape.constant(j as f64 / width as f64))
+        .collect();
+    for _ in 0..4 {
+        h = w
+            .chunks_exact(3)
+            .enumerate()
+            .map(|(j, p)| {
+                let z = tape.dot(&p[..2], &[h[j], h[(j + 1) % width]]) + p[2];
+                if j % 2 == 0 { z.tanh() } else { z.sigmoid() }
+            })
+            .collect();
+    }
+    (w, tape.sum(&h))
+}
+
 /// `f += xₖ · c` in a loop: a chain of accumulating sums.
 fn accumulated_sum(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     let x = tape.vars(&inputs(n / 3));
@@ -261,7 +284,7 @@ fn one_long_node(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     (x.clone(), tape.sum(&x) + dot)
 }
 
-const SHAPES: [(&str, Build); 15] = [
+const SHAPES: [(&str, Build); 16] = [
     ("sum of squares", sum_of_squares),
     ("chain of squares", chain_of_squares),
     ("squared differences", squared_differences),
@@ -271,6 +294,7 @@ const SHAPES: [(&str, Build); 15] = [
     ("wide layer", wide_layer),
     ("deep neurons", deep_neurons),
     ("network batch", network_batch),
+    ("gated recurrent layer", gated_recurrent_layer),
     ("accumulated sum", accumulated_sum),
     ("accumulated pairs", accumulated_pairs),
     ("plain chain", plain_chain),
