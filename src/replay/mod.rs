@@ -288,10 +288,10 @@ impl<T: Scalar> Tape<T> {
     /// assert_eq!(r.grad(), &[12.0, 0.0]); // constants receive no gradient
     ///
     /// // An operation's result is no input.
-    /// let e = tape.compile(&[w, w * x], &[loss]).unwrap_err();
+    /// let e = tape.compile(&[w, w.sin()], &[loss]).unwrap_err();
     /// assert_eq!(
     ///     e.to_string(),
-    ///     "compile: input 1 (node #2) is a mul node, not a leaf; \
+    ///     "compile: input 1 (node #5) is a sin node, not a leaf; \
     ///      pass the Vars returned by tape.var or tape.constant"
     /// );
     /// # Ok(())
