@@ -7,10 +7,10 @@
 //! - every shape at more than 10^5 nodes goes through `compile`, one replay, `explain`,
 //!   `to_dot` and `to_dot_all` on a thread with a 2 MiB stack, the default of test threads, so
 //!   a pass that recursed once per node would overflow it;
-//! - every shape is timed at `n` and `8n` nodes (best of a few runs, each phase apart): a pass
-//!   linear in the tape's length takes about the same time per node at both sizes, a quadratic
-//!   one eight times as long. The bound allows three times as long, for caches and a noisy shared
-//!   machine.
+//! - every shape is timed at `n` and `8n` nodes (the thread's processor time, best of a few runs,
+//!   each phase apart): a pass linear in the tape's length takes about the same time per node at
+//!   both sizes, a quadratic one eight times as long. The bound allows three times as long, for
+//!   caches and a noisy shared machine.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -30,6 +30,10 @@ const TIMED: usize = 2_500;
 /// The most a linear pass may take per node at `8n` over its time per node at `n`.
 const MAX_GROWTH: f64 = 3.0;
 
+/// A generous ceiling on the time per node of each phase in the debug profile, against a pass
+/// that is slow at every size.
+const MAX_PER_NODE: Duration = Duration::from_micros(200);
+
 /// Times below this, at the larger size, are too short to compare: noise, not growth.
 const NOISE_FLOOR: Duration = Duration::from_micros(500);
 
@@ -39,10 +43,6 @@ const ROUNDS: usize = 3;
 /// Held by each test while it runs, so that the timings do not share the machine with the other
 /// test of this file.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-/// A generous ceiling on the time per node of each phase in the debug profile, against a pass
-/// that is slow at every size.
-const MAX_PER_NODE: Duration = Duration::from_micros(200);
 
 /// The processor time this thread has used: unlike the wall clock, it does not count the time
 /// the thread waits while other processes run, which on a busy machine would make a longer
