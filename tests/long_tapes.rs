@@ -208,6 +208,48 @@ fn gated_recurrent_layer(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     (w, tape.sum(&h))
 }
 
+/// A deep network of one neuron per layer on two points, each point's output through a log loss
+/// (`-ln σ(h)`), which no repeat takes in: each layer's weights are read again one point on, but
+/// the blocks that would repeat hold the loss.
+fn deep_network_with_log_loss(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
+    let depth = n / 8;
+    let w = tape.vars(&inputs(2 * depth));
+    let losses: Vec<_> = [0.25, -0.5]
+        .into_iter()
+        .map(|x| {
+            let mut h = tape.constant(x);
+            for p in w.chunks_exact(2) {
+                h = (tape.dot(&p[..1], &[h]) + p[1]).tanh();
+            }
+            -h.sigmoid().ln()
+        })
+        .collect();
+    (w, tape.sum(&losses))
+}
+
+/// A wide layer of tanh and sigmoid neurons in turn on four points, each point's activations
+/// summed: the neurons of one point do not repeat one another, and each would repeat one point
+/// on but for the sum between.
+fn gated_layer_on_four_points(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
+    let width = n / 10;
+    let w = tape.vars(&inputs(3 * width));
+    let sums: Vec<_> = [[0.25, -0.5], [1.0, 0.5], [-0.75, 0.25], [0.5, 1.0]]
+        .iter()
+        .map(|x| {
+            let acts: Vec<_> = w
+                .chunks_exact(3)
+                .enumerate()
+                .map(|(j, p)| {
+                    let z = tape.dot(&p[..2], x.as_slice()) + p[2];
+                    if j % 2 == 0 { z.tanh() } else { z.sigmoid() }
+                })
+                .collect();
+            tape.sum(&acts)
+        })
+        .collect();
+    (w, tape.sum(&sums))
+}
+
 /// `f += xₖ · c` in a loop: a chain of accumulating sums.
 fn accumulated_sum(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     let x = tape.vars(&inputs(n / 3));
@@ -284,7 +326,7 @@ fn one_long_node(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     (x.clone(), tape.sum(&x) + dot)
 }
 
-const SHAPES: [(&str, Build); 16] = [
+const SHAPES: [(&str, Build); 18] = [
     ("sum of squares", sum_of_squares),
     ("chain of squares", chain_of_squares),
     ("squared differences", squared_differences),
@@ -295,6 +337,8 @@ const SHAPES: [(&str, Build); 16] = [
     ("deep neurons", deep_neurons),
     ("network batch", network_batch),
     ("gated recurrent layer", gated_recurrent_layer),
+    ("deep network with a log loss", deep_network_with_log_loss),
+    ("gated layer on four points", gated_layer_on_four_points),
     ("accumulated sum", accumulated_sum),
     ("accumulated pairs", accumulated_pairs),
     ("plain chain", plain_chain),

@@ -345,6 +345,16 @@ impl<T: Scalar> Program<T> {
         let uses = self.uses(outputs);
         let n = self.ins.len();
         let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
+        // Where the run of instructions with a key from each one ends: two blocks fit only
+        // within it, which a search tells at once instead of after reading up to its end.
+        let mut keyed_end = vec![n; n + 1];
+        for k in (0..n).rev() {
+            keyed_end[k] = if keys[k].is_some() {
+                keyed_end[k + 1]
+            } else {
+                k
+            };
+        }
         // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
         let slots = self.leaves + n;
         let mut first = vec![0u32; slots + 1];
@@ -390,6 +400,7 @@ impl<T: Scalar> Program<T> {
             lens.dedup();
             let best = lens
                 .iter()
+                .filter(|&&len| s + 2 * len <= keyed_end[s])
                 .map(|&len| (len, self.grow(s, len, &keys, &mut reads, &mut touched)))
                 .filter(|&(_, times)| times >= 2)
                 .max_by_key(|&(len, times)| len * times);
