@@ -774,9 +774,8 @@ impl<T: Scalar> Program<T> {
                 continue;
             };
             // A start read elsewhere stays out: the chain starts from the head's value.
-            if uses[*start as usize] != 1 {
-                members.remove(0);
-            }
+            let skip = usize::from(uses[*start as usize] != 1);
+            let members = &members[skip..];
             let [first, .., last] = members[..] else {
                 continue;
             };
@@ -785,7 +784,7 @@ impl<T: Scalar> Program<T> {
                 None => unreachable!("chain members are steps"),
             };
             let mut list = vec![start];
-            for &m in &members {
+            for &m in members {
                 let (terms, n) = steps[m].as_ref().expect("a step").1;
                 list.extend_from_slice(&terms[..n]);
                 gone[m] = m != last;
