@@ -250,6 +250,33 @@ fn gated_layer_on_four_points(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) 
     (w, tape.sum(&sums))
 }
 
+/// A gated recurrent layer unrolled for four steps on each of four points, the same weights at
+/// every step and point, each point's last step summed: a weight is read again one step on,
+/// and from the last step one point on.
+fn gated_recurrent_layer_on_four_points(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
+    let width = n / 48 + 2;
+    let w = tape.vars(&inputs(3 * width));
+    let losses: Vec<_> = (0..4)
+        .map(|point| {
+            let mut h: Vec<_> = (0..width)
+                .map(|j| tape.constant((j + point) as f64 / width as f64))
+                .collect();
+            for _ in 0..4 {
+                h = w
+                    .chunks_exact(3)
+                    .enumerate()
+                    .map(|(j, p)| {
+                        let z = tape.dot(&p[..2], &[h[j], h[(j + 1) % width]]) + p[2];
+                        if j % 2 == 0 { z.tanh() } else { z.sigmoid() }
+                    })
+                    .collect();
+            }
+            tape.sum(&h)
+        })
+        .collect();
+    (w, tape.sum(&losses))
+}
+
 /// `f += xₖ · c` in a loop: a chain of accumulating sums.
 fn accumulated_sum(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     let x = tape.vars(&inputs(n / 3));
@@ -326,7 +353,7 @@ fn one_long_node(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     (x.clone(), tape.sum(&x) + dot)
 }
 
-const SHAPES: [(&str, Build); 18] = [
+const SHAPES: [(&str, Build); 19] = [
     ("sum of squares", sum_of_squares),
     ("chain of squares", chain_of_squares),
     ("squared differences", squared_differences),
@@ -339,6 +366,10 @@ const SHAPES: [(&str, Build); 18] = [
     ("gated recurrent layer", gated_recurrent_layer),
     ("deep network with a log loss", deep_network_with_log_loss),
     ("gated layer on four points", gated_layer_on_four_points),
+    (
+        "gated recurrent layer on four points",
+        gated_recurrent_layer_on_four_points,
+    ),
     ("accumulated sum", accumulated_sum),
     ("accumulated pairs", accumulated_pairs),
     ("plain chain", plain_chain),
