@@ -1,6 +1,7 @@
 //! Random tapes under random inputs, edge values among them (±0, ±1, huge, tiny, subnormal, NaN,
 //! ±∞): recording and the reverse sweep never panic, a compiled tape never panics and gives what
-//! recording afresh gives, bit for bit (any NaN equal to any NaN), and `backward_checked` is `Ok`
+//! recording afresh gives — the values, each output's gradient and a vector–Jacobian product — bit
+//! for bit (any NaN equal to any NaN), and `backward_checked` is `Ok`
 //! only when the output, its gradient and every adjoint are finite, and names a node whose
 //! adjoint ends non-finite when it reports one.
 //!
@@ -32,8 +33,12 @@ fn same(a: &[f64], b: &[f64]) -> bool {
             .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
 }
 
-/// The values of the outputs and the gradient of each, from a fresh recording at `at`.
-fn record<F>(build: &F, at: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>)
+/// The weights of the vector–Jacobian products, one per output.
+const VJP_WEIGHTS: [f64; 3] = [1.0, -0.5, 2.0];
+
+/// What a fresh recording at `at` gives: the values of the outputs, the gradient of each, and the
+/// gradient of their sum weighted by [`VJP_WEIGHTS`].
+fn record<F>(build: &F, at: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>, Vec<f64>)
 where
     F: for<'t> Fn(&'t Tape, &[Var<'t>]) -> Vec<Var<'t>>,
 {
@@ -42,7 +47,8 @@ where
     let outs = build(&tape, &xs);
     let values = outs.iter().map(|o| o.value()).collect();
     let grads = outs.iter().map(|o| o.backward().wrt_all(&xs)).collect();
-    (values, grads)
+    let vjp = tape.vjp(&outs, &VJP_WEIGHTS[..outs.len()]).wrt_all(&xs);
+    (values, grads, vjp)
 }
 
 /// Records `build` at `base`, compiles it, and replays it at `base` and at `at`, checking each
@@ -57,7 +63,18 @@ where
     match tape.compile(&xs, &outs) {
         Ok(mut compiled) => {
             for point in [base, at] {
-                let (values, grads) = record(&build, point);
+                let (values, grads, vjp) = record(&build, point);
+                let forward = compiled
+                    .forward(point)
+                    .expect("no comparisons were recorded");
+                prop_assert!(same(forward, &values), "forward values at {point:?}");
+                let weights = &VJP_WEIGHTS[..values.len()];
+                let r = compiled.vjp(point, weights).expect("no comparisons");
+                prop_assert!(
+                    same(r.grad(), &vjp),
+                    "vector-Jacobian product at {point:?}: replay {:?}, recording {vjp:?}",
+                    r.grad()
+                );
                 let r = compiled.run(point).expect("no comparisons were recorded");
                 prop_assert!(
                     same(r.values(), &values),
