@@ -1,9 +1,9 @@
 //! Random tapes under random inputs, edge values among them (±0, ±1, huge, tiny, subnormal, NaN,
 //! ±∞): recording and the reverse sweep never panic, a compiled tape never panics and gives what
 //! recording afresh gives — the values, each output's gradient and a vector–Jacobian product — bit
-//! for bit (any NaN equal to any NaN), and `backward_checked` is `Ok`
-//! only when the output, its gradient and every adjoint are finite, and names a node whose
-//! adjoint ends non-finite when it reports one.
+//! for bit (any NaN equal to any NaN), and `backward_checked` is `Ok` only when the output, its
+//! gradient and every adjoint are finite, and names a node whose adjoint ends non-finite when it
+//! reports one.
 //!
 //! Two kinds of tapes: the random expressions of `tapegrad::check::Expr`, which use every
 //! operation, and random programs of this file made of the shapes the compiler fuses — squares,
