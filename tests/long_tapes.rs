@@ -152,12 +152,14 @@ fn wide_layer(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     (w, tape.sum(&acts))
 }
 
-/// A chain of neurons, each reading the one before: sigmoid, relu and no activation in turn.
+/// A chain of neurons, each reading the one before: sigmoid, relu and no activation in turn, the
+/// bias after the sum and before it in turn.
 fn deep_neurons(tape: &Tape, n: usize) -> (Vec<Var<'_>>, Var<'_>) {
     let w = tape.vars(&inputs(n / 4 * 2));
     let mut h = tape.var(0.5);
     for (k, p) in w.chunks_exact(2).enumerate() {
-        let z = tape.dot(&p[..1], &[h]) + p[1];
+        let dot = tape.dot(&p[..1], &[h]);
+        let z = if k % 2 == 0 { dot + p[1] } else { p[1] + dot };
         h = match k % 3 {
             0 => z.sigmoid(),
             1 => z.relu(),
