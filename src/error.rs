@@ -202,6 +202,60 @@ pub enum Error {
         /// The outcome recorded; the outcome on replay is the opposite.
         recorded: bool,
     },
+    /// [`Tape::compile`](crate::Tape::compile) was given no outputs.
+    ReplayNoOutputs,
+    /// A Var given to [`Tape::compile`](crate::Tape::compile) as an input or a data leaf is not
+    /// a leaf: an operation's result has no value of its own to bind.
+    ReplayNotLeaf {
+        /// The list it was given in: `"input"` or `"data"`.
+        list: &'static str,
+        /// Its position in that list, from 0.
+        position: usize,
+        /// Its node on the tape.
+        node: NodeId,
+        /// The node's operation.
+        op: OpKind,
+    },
+    /// A leaf was given to [`Tape::compile`](crate::Tape::compile) twice, among the inputs, the
+    /// data leaves or both.
+    ReplayLeafTwice {
+        /// The list of its second occurrence: `"input"` or `"data"`.
+        list: &'static str,
+        /// Its position in that list, from 0.
+        position: usize,
+        /// The list of its first occurrence.
+        first_list: &'static str,
+        /// Its position there.
+        first_position: usize,
+        /// The leaf's node on the tape.
+        node: NodeId,
+    },
+    /// A [`CompiledTape`](crate::CompiledTape) was called with a number of input values other
+    /// than its number of inputs.
+    ReplayInputCount {
+        /// The method called: `"forward"`, `"run"`, `"vjp"` or `"run_with_data"`.
+        call: &'static str,
+        /// The number of compiled inputs.
+        expected: usize,
+        /// The number of values given.
+        actual: usize,
+    },
+    /// [`CompiledTape::run_with_data`](crate::CompiledTape::run_with_data) was given a number of
+    /// data values other than its number of data leaves.
+    ReplayDataCount {
+        /// The number of data leaves.
+        expected: usize,
+        /// The number of values given.
+        actual: usize,
+    },
+    /// [`CompiledTape::vjp`](crate::CompiledTape::vjp) was given a number of weights other than
+    /// its number of outputs.
+    ReplayWeightCount {
+        /// The number of outputs.
+        expected: usize,
+        /// The number of weights given.
+        actual: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -335,6 +389,52 @@ impl fmt::Display for Error {
                  the new inputs take another branch, so the tape must be recorded again",
                 comparison.symbol(),
                 !recorded
+            ),
+            Error::ReplayNoOutputs => {
+                write!(
+                    f,
+                    "compile: no outputs; pass at least one Var to differentiate"
+                )
+            }
+            Error::ReplayNotLeaf {
+                list,
+                position,
+                node,
+                op,
+            } => write!(
+                f,
+                "compile: {list} {position} (node {node}) is a {} node, not a leaf; pass the Vars \
+                 returned by tape.var or tape.constant",
+                op.name()
+            ),
+            Error::ReplayLeafTwice {
+                list,
+                position,
+                first_list,
+                first_position,
+                node,
+            } => write!(
+                f,
+                "compile: {list} {position} is {first_list} {first_position} again (node {node}); \
+                 pass each leaf once"
+            ),
+            Error::ReplayInputCount {
+                call,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{call}: got {actual} input values for {expected} compiled inputs; pass one value \
+                 per input, in the order given to Tape::compile"
+            ),
+            Error::ReplayDataCount { expected, actual } => write!(
+                f,
+                "run_with_data: got {actual} data values for {expected} data leaves; pass one \
+                 value per data leaf, in the order given to Tape::compile_with_data"
+            ),
+            Error::ReplayWeightCount { expected, actual } => write!(
+                f,
+                "vjp: got {actual} weights for {expected} outputs; pass one weight per output"
             ),
         }
     }

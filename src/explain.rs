@@ -514,7 +514,13 @@ fn build<T: Scalar>(tape: &Tape<T>, s: &Storage<T>, out: usize, max: usize) -> E
         running[p] = after;
         counts[p] += 1;
         let listed_leaf = leaf_slot[p] != usize::MAX;
-        if !shown[n] && !listed_leaf {
+        // A term past a listed leaf's first `max` is only counted: a leaf read by every node of
+        // a long tape costs no names for the terms not shown.
+        let term_shown = listed_leaf && gradients[leaf_slot[p]].terms.len() < max;
+        if listed_leaf && !term_shown {
+            gradients[leaf_slot[p]].omitted_terms += 1;
+        }
+        if !shown[n] && !term_shown {
             return;
         }
         let edge = SweepEdge {
@@ -529,13 +535,8 @@ fn build<T: Scalar>(tape: &Tape<T>, s: &Storage<T>, out: usize, max: usize) -> E
             after,
             count: counts[p],
         };
-        if listed_leaf {
-            let g = &mut gradients[leaf_slot[p]];
-            if g.terms.len() < max {
-                g.terms.push(edge.clone());
-            } else {
-                g.omitted_terms += 1;
-            }
+        if term_shown {
+            gradients[leaf_slot[p]].terms.push(edge.clone());
         }
         if shown[n] {
             edges.push(edge);

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tapegrad::{Comparison, Error, Tape, Var};
+use tapegrad::{Comparison, Error, OpKind, Tape, Var};
 
 /// Records `f` at `at`, then returns the output values and the gradient of each output with
 /// respect to every input, read from a fresh recording.
@@ -475,33 +475,123 @@ fn a_custom_op_nothing_depends_on_does_not_stop_compiling() {
 }
 
 #[test]
-#[should_panic(
-    expected = "replay: got 1 input values for 2 compiled inputs; pass one value per input, in the order given to Tape::compile"
-)]
-fn replaying_with_the_wrong_number_of_inputs_panics_with_both_counts() {
+fn each_call_with_the_wrong_number_of_inputs_errs_naming_both_counts() {
     let tape = Tape::new();
     let x = tape.vars(&[1.0, 2.0]);
-    let mut f = tape.compile(&x, &[x[0] * x[1]]).unwrap();
-    let _ = f.run(&[1.0]);
+    let d = tape.constant(3.0);
+    let y = x[0] * x[1] * d;
+    let mut f = tape.compile_with_data(&x, &[d], &[y, x[0]]).unwrap();
+    let message = |call: &str, got: usize| {
+        format!(
+            "{call}: got {got} input values for 2 compiled inputs; pass one value per input, \
+             in the order given to Tape::compile"
+        )
+    };
+    assert_eq!(
+        f.run(&[1.0]).unwrap_err(),
+        Error::ReplayInputCount {
+            call: "run",
+            expected: 2,
+            actual: 1
+        }
+    );
+    assert_eq!(f.run(&[1.0]).unwrap_err().to_string(), message("run", 1));
+    assert_eq!(
+        f.forward(&[1.0, 2.0, 3.0]).unwrap_err().to_string(),
+        message("forward", 3)
+    );
+    assert_eq!(
+        f.vjp(&[], &[1.0, 1.0]).unwrap_err().to_string(),
+        message("vjp", 0)
+    );
+    assert_eq!(
+        f.run_with_data(&[1.0], &[3.0]).unwrap_err().to_string(),
+        message("run_with_data", 1)
+    );
+    // A failed call leaves the compiled tape as it was.
+    assert_eq!(f.run(&[2.0, 5.0]).unwrap().values(), &[30.0, 2.0]);
 }
 
 #[test]
-#[should_panic(
-    expected = "compile: input #1 is a sin node, not a leaf; pass Vars made by Tape::var or Tape::constant as inputs"
-)]
-fn an_intermediate_as_input_panics_naming_it() {
+fn a_vjp_with_the_wrong_number_of_weights_errs_naming_both_counts() {
     let tape = Tape::new();
     let x = tape.var(1.0);
+    let mut f = tape.compile(&[x], &[x * 2.0, x * 3.0]).unwrap();
+    let err = f.vjp(&[1.0], &[1.0]).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ReplayWeightCount {
+            expected: 2,
+            actual: 1
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "vjp: got 1 weights for 2 outputs; pass one weight per output"
+    );
+}
+
+#[test]
+fn an_intermediate_as_input_errs_naming_its_position_and_node() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let c = tape.constant(2.0);
     let s = x.sin();
-    let _ = tape.compile(&[s], &[s * 2.0]);
+    let err = tape.compile(&[x, s], &[s * 2.0]).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ReplayNotLeaf {
+            list: "input",
+            position: 1,
+            node: s.id(),
+            op: OpKind::Sin
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "compile: input 1 (node #2) is a sin node, not a leaf; pass the Vars returned by tape.var \
+         or tape.constant"
+    );
+    let err = tape.compile_with_data(&[x], &[c, s], &[s * c]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "compile: data 1 (node #2) is a sin node, not a leaf; pass the Vars returned by tape.var \
+         or tape.constant"
+    );
 }
 
 #[test]
-#[should_panic(expected = "compile: input #0 is given twice; pass each input once")]
-fn an_input_given_twice_panics() {
+fn a_leaf_given_twice_errs_naming_both_positions() {
     let tape = Tape::new();
     let x = tape.var(1.0);
-    let _ = tape.compile(&[x, x], &[x * 2.0]);
+    let y = tape.var(2.0);
+    let err = tape.compile(&[y, x, y, x], &[x * y]).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ReplayLeafTwice {
+            list: "input",
+            position: 2,
+            first_list: "input",
+            first_position: 0,
+            node: y.id()
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "compile: input 2 is input 0 again (node #1); pass each leaf once"
+    );
+}
+
+#[test]
+fn no_outputs_err() {
+    let tape = Tape::new();
+    let x = tape.var(1.0);
+    let err = tape.compile(&[x], &[]).unwrap_err();
+    assert_eq!(err, Error::ReplayNoOutputs);
+    assert_eq!(
+        err.to_string(),
+        "compile: no outputs; pass at least one Var to differentiate"
+    );
 }
 
 #[test]
@@ -924,23 +1014,37 @@ fn data_leaves_are_bound_per_call_and_get_no_gradient_row() {
 }
 
 #[test]
-#[should_panic(
-    expected = "replay: got 1 data values for 3 data leaves; pass one value per data leaf, in the order given to Tape::compile_with_data"
-)]
-fn replaying_with_the_wrong_number_of_data_values_panics_with_both_counts() {
+fn replaying_with_the_wrong_number_of_data_values_errs_and_binds_nothing() {
     let tape = Tape::new();
     let w = tape.var(1.0);
     let d = [tape.constant(1.0), tape.constant(2.0), tape.constant(3.0)];
     let mut f = tape.compile_with_data(&[w], &d, &[w * d[0]]).unwrap();
-    let _ = f.run_with_data(&[1.0], &[1.0]);
+    let err = f.run_with_data(&[1.0], &[5.0]).unwrap_err();
+    assert_eq!(
+        err,
+        Error::ReplayDataCount {
+            expected: 3,
+            actual: 1
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "run_with_data: got 1 data values for 3 data leaves; pass one value per data leaf, in \
+         the order given to Tape::compile_with_data"
+    );
+    assert_eq!(f.run(&[1.0]).unwrap().value(), 1.0);
 }
 
 #[test]
-#[should_panic(expected = "compile: input #0 is given twice; pass each input once")]
-fn a_leaf_given_as_input_and_as_data_panics() {
+fn a_leaf_given_as_input_and_as_data_errs_naming_both() {
     let tape = Tape::new();
     let x = tape.var(1.0);
-    let _ = tape.compile_with_data(&[x], &[x], &[x * 2.0]);
+    let c = tape.constant(2.0);
+    let err = tape.compile_with_data(&[x], &[c, x], &[x * c]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "compile: data 1 is input 0 again (node #0); pass each leaf once"
+    );
 }
 
 mod with_nn {

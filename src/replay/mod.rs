@@ -215,37 +215,6 @@ fn no_row(k: usize, rows: usize) -> ! {
     panic!("replay: no gradient row {k}; this replay has {rows}")
 }
 
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn bad_input(var: NodeId, kind: OpKind) -> ! {
-    panic!(
-        "compile: input {var} is a {} node, not a leaf; pass Vars made by Tape::var or \
-         Tape::constant as inputs",
-        kind.name()
-    )
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn wrong_input_count(got: usize, want: usize) -> ! {
-    panic!(
-        "replay: got {got} input values for {want} compiled inputs; pass one value per input, \
-         in the order given to Tape::compile"
-    )
-}
-
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn wrong_data_count(got: usize, want: usize) -> ! {
-    panic!(
-        "replay: got {got} data values for {want} data leaves; pass one value per data leaf, \
-         in the order given to Tape::compile_with_data"
-    )
-}
-
 /// Where a node's operands start on the parent, partial and constant stacks.
 #[derive(Debug, Clone, Copy)]
 struct Cursor {
@@ -294,13 +263,15 @@ impl<T: Scalar> Tape<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::ReplayCustomOp`] when an output or a comparison depends on a custom operation
-    /// ([`Tape::custom`]), whose value and partials replay cannot recompute.
+    /// - [`Error::ReplayNoOutputs`] when `outputs` is empty;
+    /// - [`Error::ReplayNotLeaf`] when an input is not a leaf, naming its position in `inputs`;
+    /// - [`Error::ReplayLeafTwice`] when an input is given twice, naming both positions;
+    /// - [`Error::ReplayCustomOp`] when an output or a comparison depends on a custom operation
+    ///   ([`Tape::custom`]), whose value and partials replay cannot recompute.
     ///
     /// # Panics
     ///
-    /// When `outputs` is empty, an input is not a leaf or appears twice, or a Var belongs to
-    /// another tape.
+    /// When a Var belongs to another tape.
     ///
     /// # Examples
     ///
@@ -315,6 +286,14 @@ impl<T: Scalar> Tape<T> {
     /// let r = f.run(&[1.0, 3.0])?;
     /// assert_eq!(r.value(), 4.0);
     /// assert_eq!(r.grad(), &[12.0, 0.0]); // constants receive no gradient
+    ///
+    /// // An operation's result is no input.
+    /// let e = tape.compile(&[w, w.sin()], &[loss]).unwrap_err();
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "compile: input 1 (node #5) is a sin node, not a leaf; \
+    ///      pass the Vars returned by tape.var or tape.constant"
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -323,10 +302,6 @@ impl<T: Scalar> Tape<T> {
         inputs: &[Var<'t, T>],
         outputs: &[Var<'t, T>],
     ) -> Result<CompiledTape<T>, Error> {
-        assert!(
-            !outputs.is_empty(),
-            "compile: no outputs; pass at least one Var to differentiate"
-        );
         for v in inputs.iter().chain(outputs) {
             self.assert_owns(*v, "compile");
         }
@@ -338,11 +313,12 @@ impl<T: Scalar> Tape<T> {
     ///
     /// # Errors
     ///
-    /// As [`compile`](Tape::compile).
+    /// As [`compile`](Tape::compile), for `inputs` and `data` alike: a leaf given twice may be
+    /// among the inputs, among the data or in both.
     ///
     /// # Panics
     ///
-    /// As [`compile`](Tape::compile), for `inputs` and `data` alike.
+    /// As [`compile`](Tape::compile).
     ///
     /// # Examples
     ///
@@ -365,15 +341,67 @@ impl<T: Scalar> Tape<T> {
         data: &[Var<'t, T>],
         outputs: &[Var<'t, T>],
     ) -> Result<CompiledTape<T>, Error> {
-        assert!(
-            !outputs.is_empty(),
-            "compile: no outputs; pass at least one Var to differentiate"
-        );
         for v in inputs.iter().chain(data).chain(outputs) {
             self.assert_owns(*v, "compile");
         }
         self.with_storage(|s| compile(s, &self.rules(), inputs, data, outputs))
     }
+}
+
+/// Checks what `compile` was given: at least one output, and leaves as inputs and data, each
+/// once. Errors name positions in the caller's lists.
+fn check_lists<T: Scalar>(
+    s: &Storage<T>,
+    inputs: &[Var<'_, T>],
+    data: &[Var<'_, T>],
+    outputs: &[Var<'_, T>],
+) -> Result<(), Error> {
+    if outputs.is_empty() {
+        return Err(Error::ReplayNoOutputs);
+    }
+    let lists = [("input", inputs), ("data", data)];
+    let given = || {
+        lists
+            .iter()
+            .flat_map(|&(list, vars)| vars.iter().enumerate().map(move |(k, x)| (list, k, x)))
+    };
+    for (list, position, x) in given() {
+        let op = s.kinds[x.id().index()];
+        if !matches!(op, OpKind::Var | OpKind::Const) {
+            return Err(Error::ReplayNotLeaf {
+                list,
+                position,
+                node: x.id(),
+                op,
+            });
+        }
+    }
+    // Sorted by node, then in the order given: a leaf given twice sits next to its first
+    // occurrence. Of all such pairs, the error names the one whose second occurrence comes first.
+    let mut order: Vec<_> = given()
+        .enumerate()
+        .map(|(at, (_, _, x))| (x.id(), at))
+        .collect();
+    order.sort_unstable();
+    let twice = order
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .min_by_key(|w| w[1].1);
+    if let Some(w) = twice {
+        let place = |at: usize| {
+            let (list, position, _) = given().nth(at).expect("invariant: a position given");
+            (list, position)
+        };
+        let ((first_list, first_position), (list, position)) = (place(w[0].1), place(w[1].1));
+        return Err(Error::ReplayLeafTwice {
+            list,
+            position,
+            first_list,
+            first_position,
+            node: w[0].0,
+        });
+    }
+    Ok(())
 }
 
 fn compile<T: Scalar>(
@@ -383,6 +411,7 @@ fn compile<T: Scalar>(
     data: &[Var<'_, T>],
     outputs: &[Var<'_, T>],
 ) -> Result<CompiledTape<T>, Error> {
+    check_lists(s, inputs, data, outputs)?;
     let end = outputs
         .iter()
         .map(|o| o.id().index() + 1)
@@ -407,26 +436,9 @@ fn compile<T: Scalar>(
         live[o.id().index()] = true;
     }
     for x in inputs.iter().chain(data) {
-        let i = x.id().index();
-        let kind = s.kinds[i];
-        if !matches!(kind, OpKind::Var | OpKind::Const) {
-            bad_input(x.id(), kind);
+        if x.id().index() < end {
+            live[x.id().index()] = true;
         }
-        if i < end {
-            live[i] = true;
-        }
-    }
-    let mut seen = inputs
-        .iter()
-        .chain(data)
-        .map(|x| x.id())
-        .collect::<Vec<_>>();
-    seen.sort_unstable();
-    if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
-        panic!(
-            "compile: input {} is given twice; pass each input once",
-            w[0]
-        );
     }
     for (i, &kind) in kinds.iter().enumerate().rev() {
         if matches!(kind.shape(), Shape::Guard(_)) {
@@ -573,11 +585,8 @@ impl<T: Scalar> CompiledTape<T> {
     ///
     /// # Errors
     ///
+    /// [`Error::ReplayInputCount`] when `inputs` does not hold one value per compiled input;
     /// [`Error::BranchChanged`] when a recorded comparison comes out differently on these inputs.
-    ///
-    /// # Panics
-    ///
-    /// When `inputs` does not hold one value per compiled input.
     ///
     /// # Examples
     ///
@@ -592,6 +601,7 @@ impl<T: Scalar> CompiledTape<T> {
     /// # }
     /// ```
     pub fn forward(&mut self, inputs: &[T]) -> Result<&[T], Error> {
+        self.check_inputs("forward", inputs)?;
         self.forward_pass(inputs)?;
         Ok(&self.out_values)
     }
@@ -604,12 +614,9 @@ impl<T: Scalar> CompiledTape<T> {
     ///
     /// # Errors
     ///
+    /// [`Error::ReplayInputCount`] when `inputs` does not hold one value per compiled input;
     /// [`Error::BranchChanged`] when a recorded comparison comes out differently on these inputs:
     /// the tape must be recorded again. The compiled tape stays usable for other inputs.
-    ///
-    /// # Panics
-    ///
-    /// When `inputs` does not hold one value per compiled input.
     ///
     /// # Examples
     ///
@@ -622,8 +629,19 @@ impl<T: Scalar> CompiledTape<T> {
     /// let mut f = tape.compile(&[x], &[y]).unwrap();
     /// assert_eq!(f.run(&[4.0]).unwrap().grad(), &[0.25]);
     /// assert!(matches!(f.run(&[-4.0]), Err(Error::BranchChanged { .. })));
+    /// assert_eq!(
+    ///     f.run(&[4.0, 1.0]).unwrap_err().to_string(),
+    ///     "run: got 2 input values for 1 compiled inputs; \
+    ///      pass one value per input, in the order given to Tape::compile"
+    /// );
     /// ```
     pub fn run(&mut self, inputs: &[T]) -> Result<Replay<'_, T>, Error> {
+        self.check_inputs("run", inputs)?;
+        self.run_checked(inputs)
+    }
+
+    /// [`run`](CompiledTape::run) on inputs of the right number.
+    fn run_checked(&mut self, inputs: &[T]) -> Result<Replay<'_, T>, Error> {
         self.forward_pass(inputs)?;
         let n = self.inputs.len();
         // One output's gradient can be read where its sweep left it; several need their rows.
@@ -653,11 +671,9 @@ impl<T: Scalar> CompiledTape<T> {
     ///
     /// # Errors
     ///
+    /// [`Error::ReplayInputCount`] when `inputs` does not hold one value per compiled input,
+    /// [`Error::ReplayWeightCount`] when `weights` does not hold one per output;
     /// [`Error::BranchChanged`] as for [`run`](CompiledTape::run).
-    ///
-    /// # Panics
-    ///
-    /// When `inputs` does not hold one value per compiled input, or `weights` one per output.
     ///
     /// # Examples
     ///
@@ -673,12 +689,13 @@ impl<T: Scalar> CompiledTape<T> {
     /// # }
     /// ```
     pub fn vjp(&mut self, inputs: &[T], weights: &[T]) -> Result<Replay<'_, T>, Error> {
-        assert!(
-            weights.len() == self.outputs.len(),
-            "vjp: got {} weights for {} outputs; pass one weight per output",
-            weights.len(),
-            self.outputs.len()
-        );
+        self.check_inputs("vjp", inputs)?;
+        if weights.len() != self.outputs.len() {
+            return Err(Error::ReplayWeightCount {
+                expected: self.outputs.len(),
+                actual: weights.len(),
+            });
+        }
         self.forward_pass(inputs)?;
         let n = self.inputs.len();
         let len = self
@@ -710,21 +727,36 @@ impl<T: Scalar> CompiledTape<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::BranchChanged`] as for [`run`](CompiledTape::run).
-    ///
-    /// # Panics
-    ///
-    /// When `inputs` or `data` does not hold one value per compiled input or data leaf.
+    /// [`Error::ReplayInputCount`] when `inputs` does not hold one value per compiled input,
+    /// [`Error::ReplayDataCount`] when `data` does not hold one per data leaf (and then no
+    /// value is bound); [`Error::BranchChanged`] as for [`run`](CompiledTape::run).
     pub fn run_with_data(&mut self, inputs: &[T], data: &[T]) -> Result<Replay<'_, T>, Error> {
+        self.check_inputs("run_with_data", inputs)?;
         if data.len() != self.data.len() {
-            wrong_data_count(data.len(), self.data.len());
+            return Err(Error::ReplayDataCount {
+                expected: self.data.len(),
+                actual: data.len(),
+            });
         }
         for (&slot, &v) in self.data.iter().zip(data) {
             if let Some(x) = self.values.get_mut(slot as usize) {
                 *x = v;
             }
         }
-        self.run(inputs)
+        self.run_checked(inputs)
+    }
+
+    /// Fails unless `inputs` holds one value per compiled input; `call` names the method.
+    fn check_inputs(&self, call: &'static str, inputs: &[T]) -> Result<(), Error> {
+        if inputs.len() == self.inputs.len() {
+            Ok(())
+        } else {
+            Err(Error::ReplayInputCount {
+                call,
+                expected: self.inputs.len(),
+                actual: inputs.len(),
+            })
+        }
     }
 
     /// Sweeps the seeded adjoints of the nodes `0..len` and finds the inputs' gradient. With
@@ -752,11 +784,14 @@ impl<T: Scalar> CompiledTape<T> {
         None
     }
 
-    /// Binds the inputs and recomputes every value and stored partial, checking the comparisons.
+    /// Binds the inputs, one value per input ([`CompiledTape::check_inputs`]), and recomputes
+    /// every value and stored partial, checking the comparisons.
     fn forward_pass(&mut self, inputs: &[T]) -> Result<(), Error> {
-        if inputs.len() != self.inputs.len() {
-            wrong_input_count(inputs.len(), self.inputs.len());
-        }
+        debug_assert_eq!(
+            inputs.len(),
+            self.inputs.len(),
+            "invariant: checked by the caller"
+        );
         if let Some(first) = self.vars_run {
             self.values[first..first + inputs.len()].copy_from_slice(inputs);
         } else {

@@ -781,9 +781,8 @@ impl<T: Scalar> Program<T> {
                 continue;
             };
             // A start read elsewhere stays out: the chain starts from the head's value.
-            if uses[*start as usize] != 1 {
-                members.remove(0);
-            }
+            let skip = usize::from(uses[*start as usize] != 1);
+            let members = &members[skip..];
             let [first, .., last] = members[..] else {
                 continue;
             };
@@ -792,7 +791,7 @@ impl<T: Scalar> Program<T> {
                 None => unreachable!("chain members are steps"),
             };
             let mut list = vec![start];
-            for &m in &members {
+            for &m in members {
                 let (terms, n) = steps[m].as_ref().expect("a step").1;
                 list.extend_from_slice(&terms[..n]);
                 gone[m] = m != last;
@@ -881,21 +880,28 @@ impl<T: Scalar> Program<T> {
 
     /// The squared difference that starts at instruction `k` of `old`, spanning two, or three
     /// with a constant factor after it; one more when it opens with the square of `(x - y²)²`.
+    /// It looks at most four instructions ahead, whatever follows: a run of squares is
+    /// fused in one pass over it.
     fn squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
-        // Two instructions at least, the last being a square.
-        if k + 1 >= old.len() {
-            return None;
-        }
         let u = word(self.leaves + k);
-        // A square read only as the second operand of the squared difference after it.
+        // A square read only as the second operand of the squared difference after it, whose
+        // base cannot itself be a square.
         if let Ins::Square { x: y } = old[k] {
-            return match self.squared_at(old, k + 1, uses)? {
+            return match self.base_squared_at(old, k + 1, uses)? {
                 (Ins::SubSquared { x, y: sq, s }, span) if sq == u && uses[u as usize] == 1 => {
                     Some((Ins::SubSquareSquared { x, y, s }, span + 1))
                 }
                 _ => None,
             };
         }
+        self.base_squared_at(old, k, uses)
+    }
+
+    /// The square of `x + c`, `c - x` or `x - y` that starts at instruction `k` of `old`, with
+    /// its constant factor if one follows: [`Program::squared_at`] without a leading square.
+    fn base_squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
+        let base = *old.get(k)?;
+        let u = word(self.leaves + k);
         if uses[u as usize] != 1 || old.get(k + 1) != Some(&Ins::Square { x: u }) {
             return None;
         }
@@ -905,7 +911,7 @@ impl<T: Scalar> Program<T> {
             Some(&Ins::MulConst { x, c }) if x == square && uses[square as usize] == 1 => (c, 3),
             _ => (UNSCALED, 2),
         };
-        let fused = match old[k] {
+        let fused = match base {
             Ins::AddConst { x, c } => Ins::AddConstSquared { x, c, s },
             Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c, s },
             Ins::Sub { x, y } => Ins::SubSquared { x, y, s },

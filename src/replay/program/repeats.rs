@@ -345,6 +345,16 @@ impl<T: Scalar> Program<T> {
         let uses = self.uses(outputs);
         let n = self.ins.len();
         let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
+        // Where the run of instructions with a key from each one ends: two blocks fit only
+        // within it, which a search tells at once instead of after reading up to its end.
+        let mut keyed_end = vec![n; n + 1];
+        for k in (0..n).rev() {
+            keyed_end[k] = if keys[k].is_some() {
+                keyed_end[k + 1]
+            } else {
+                k
+            };
+        }
         // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
         let slots = self.leaves + n;
         let mut first = vec![0u32; slots + 1];
@@ -390,6 +400,7 @@ impl<T: Scalar> Program<T> {
             lens.dedup();
             let best = lens
                 .iter()
+                .filter(|&&len| s + 2 * len <= keyed_end[s])
                 .map(|&len| (len, self.grow(s, len, &keys, &mut reads, &mut touched)))
                 .filter(|&(_, times)| times >= 2)
                 .max_by_key(|&(len, times)| len * times);
@@ -439,9 +450,16 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// How many blocks of `len` instructions from `s` repeat the first; `reads` is all `None`
-    /// before and after, and `touched` (where the reads made are noted, to undo them) is
-    /// scratch space.
+    /// How many blocks of `len` instructions from `s` repeat the first, when at least two do,
+    /// else 0; `reads` is all `None` before and after, and `touched` (where the reads made are
+    /// noted, to undo them) is scratch space.
+    ///
+    /// The first two blocks are read side by side, position by position: where the second does
+    /// not repeat the first — as where each block reads the block before, a recurrent layer — the
+    /// search stops at the first position that differs. Read one after the other, the whole
+    /// first block was read at every instruction a block could start from, which made finding
+    /// the repeats quadratic in a block's length. Whether a block fits does not depend on the
+    /// order its reads are made in ([`Program::read_at`]), so both orders find the same blocks.
     fn grow(
         &self,
         s: usize,
@@ -450,40 +468,13 @@ impl<T: Scalar> Program<T> {
         reads: &mut [Option<Reads>],
         touched: &mut Vec<(u32, Option<Reads>)>,
     ) -> usize {
-        let outside = self.leaves + s;
         touched.clear();
-        let mut times = 0;
-        while s + (times + 1) * len <= self.ins.len() {
-            let p = times;
-            let block = outside + p * len;
+        let pair_fits = s + 2 * len <= self.ins.len()
+            && (0..len).all(|j| (0..2).all(|p| self.read_at(s, len, (p, j), keys, reads, touched)));
+        let mut times = if pair_fits { 2 } else { 0 };
+        while pair_fits && s + (times + 1) * len <= self.ins.len() {
             let undo = touched.len();
-            let mut fits = true;
-            for j in 0..len {
-                let k = s + p * len + j;
-                fits &= keys[k].is_some() && keys[k] == keys[s + j];
-                if !fits {
-                    break;
-                }
-                self.each_operand(self.ins[k], |x| {
-                    let x = x as usize;
-                    if x >= outside {
-                        // Its own block's earlier slots only.
-                        fits &= x >= block;
-                        return;
-                    }
-                    touched.push((super::word(x), reads[x]));
-                    let (block, position) = (super::word(p), super::word(j));
-                    let r = reads[x].get_or_insert(Reads {
-                        block,
-                        position,
-                        other_block: false,
-                        other_position: false,
-                    });
-                    r.other_block |= r.block != block;
-                    r.other_position |= r.position != position;
-                    fits &= !(r.other_block && r.other_position);
-                });
-            }
+            let fits = (0..len).all(|j| self.read_at(s, len, (times, j), keys, reads, touched));
             if !fits {
                 for &(x, was) in touched[undo..].iter().rev() {
                     reads[x as usize] = was;
@@ -497,6 +488,50 @@ impl<T: Scalar> Program<T> {
             reads[x as usize] = None;
         }
         times
+    }
+
+    /// Notes in `reads` the reads of the instruction at `(block, position)` of the blocks of
+    /// `len` instructions from `s`, each noted in `touched` with what it replaced, and whether
+    /// the instruction fits: of the kind and shape of the first block's at that position,
+    /// reading its own block's earlier slots and slots from before `s`, and no slot from before
+    /// `s` read both by two blocks and at two positions. That last condition holds or fails on
+    /// the set of reads made, whatever their order.
+    fn read_at(
+        &self,
+        s: usize,
+        len: usize,
+        (block, position): (usize, usize),
+        keys: &[Option<Key>],
+        reads: &mut [Option<Reads>],
+        touched: &mut Vec<(u32, Option<Reads>)>,
+    ) -> bool {
+        let outside = self.leaves + s;
+        let own = outside + block * len;
+        let k = s + block * len + position;
+        if keys[k].is_none() || keys[k] != keys[s + position] {
+            return false;
+        }
+        let mut fits = true;
+        self.each_operand(self.ins[k], |x| {
+            let x = x as usize;
+            if x >= outside {
+                // Its own block's earlier slots only.
+                fits &= x >= own;
+                return;
+            }
+            touched.push((super::word(x), reads[x]));
+            let (block, position) = (super::word(block), super::word(position));
+            let r = reads[x].get_or_insert(Reads {
+                block,
+                position,
+                other_block: false,
+                other_position: false,
+            });
+            r.other_block |= r.block != block;
+            r.other_position |= r.position != position;
+            fits &= !(r.other_block && r.other_position);
+        });
+        fits
     }
 
     /// Sorts the positions of `repeat` into [`Group`]s, appended to [`Program::groups`] (and
