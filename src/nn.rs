@@ -57,7 +57,12 @@
 //! With the `serde` feature, [`Mlp`], [`Params`] and [`Activation`] serialize and deserialize
 //! (an `Mlp` as its sizes, its activations by name and its parameters as a map from name to
 //! value); reading checks what [`Mlp::from_text`] checks, and refuses a NaN or an infinity
-//! naming the parameter.
+//! naming the parameter. Written with `serde_json`, numbers read back to the bit only with its
+//! `float_roundtrip` feature turned on.
+//!
+//! A batch: [`BoundMlp::forward_batch`] records every point's forward pass on the bound tape,
+//! [`Mlp::predict_batch`] predicts without a tape of the caller's, and [`accuracy`] scores a
+//! classifier's predictions.
 //!
 //! Parameters are finite numbers. What enters from outside is checked: [`Params::push`] and
 //! [`Params::set`], loading ([`Mlp::from_text`] names the line and the text of a `NaN`, `inf` or

@@ -17,6 +17,8 @@
 //! (velocity or moment estimates, step count) and their hyper-parameters, so a run saved between
 //! two steps resumes with the numbers it would have had; reading them back checks every
 //! hyper-parameter as its setter does and every number of the state ([`Error::InvalidState`]).
+//! With `serde_json`, turn on its `float_roundtrip` feature, without which a number can read
+//! back a bit off.
 //!
 //! # NaN and infinity
 //!
