@@ -256,6 +256,96 @@ pub enum Error {
         /// The number of weights given.
         actual: usize,
     },
+    /// One point of a batch failed; `error` says how
+    /// ([`BoundMlp::forward_batch`](crate::nn::BoundMlp::forward_batch),
+    /// [`Mlp::predict_batch`](crate::nn::Mlp::predict_batch)).
+    BatchPoint {
+        /// The point's position in the batch, from 0.
+        index: usize,
+        /// What is wrong with it: [`Error::InputSize`], [`Error::NonFiniteInput`] or
+        /// [`Error::NonFiniteOutput`].
+        error: Box<Error>,
+    },
+    /// A metric was given no predictions ([`accuracy`](crate::nn::accuracy)).
+    NoPredictions,
+    /// A metric was given as many labels as predictions, but not one each
+    /// ([`accuracy`](crate::nn::accuracy)).
+    LabelCount {
+        /// The number of predictions.
+        predictions: usize,
+        /// The number of labels.
+        labels: usize,
+    },
+    /// A label is not the index of a class ([`accuracy`](crate::nn::accuracy)).
+    BadLabel {
+        /// The label's position, from 0.
+        index: usize,
+        /// The label.
+        label: f64,
+        /// The number of classes: a label must be an integer from 0 below it.
+        classes: usize,
+    },
+    /// A prediction holds another number of outputs than expected
+    /// ([`accuracy`](crate::nn::accuracy)).
+    OutputCount {
+        /// The prediction's position, from 0.
+        index: usize,
+        /// The number of outputs expected.
+        expected: usize,
+        /// The number it holds.
+        actual: usize,
+    },
+    /// A name that is not an activation's ([`Activation`](crate::nn::Activation)'s `FromStr`).
+    UnknownActivation {
+        /// The text given.
+        text: String,
+    },
+    /// Two parameters of a store have the same name (deserializing a
+    /// [`Params`](crate::nn::Params)).
+    DuplicateParameter {
+        /// The name.
+        name: String,
+    },
+    /// A network's parameters do not fit its layers (deserializing an
+    /// [`Mlp`](crate::nn::Mlp)).
+    ParameterCount {
+        /// The architecture, as [`Mlp::architecture`](crate::nn::Mlp::architecture) writes it.
+        architecture: String,
+        /// The number of parameters its layers have.
+        expected: usize,
+        /// The number given.
+        actual: usize,
+    },
+    /// A network's parameter is not named after its place in the layers (deserializing an
+    /// [`Mlp`](crate::nn::Mlp)).
+    ParameterName {
+        /// The parameter's position, from 0.
+        index: usize,
+        /// The name of that place, e.g. `layer0.neuron1.b`.
+        expected: String,
+        /// The name given.
+        actual: String,
+    },
+    /// An optimizer's state for a parameter is outside its range (deserializing an
+    /// [`Sgd`](crate::optim::Sgd) or an [`Adam`](crate::optim::Adam)).
+    InvalidState {
+        /// What it is: `"velocity"`, `"first moment"` or `"second moment"`.
+        quantity: &'static str,
+        /// The parameter's position, from 0.
+        index: usize,
+        /// What it must be, e.g. `"a finite number"`.
+        expected: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// Adam's state holds another number of first moments than of second moments
+    /// (deserializing an [`Adam`](crate::optim::Adam)).
+    MomentCount {
+        /// The number of first moments.
+        first: usize,
+        /// The number of second moments.
+        second: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -436,11 +526,82 @@ impl fmt::Display for Error {
                 f,
                 "vjp: got {actual} weights for {expected} outputs; pass one weight per output"
             ),
+            Error::BatchPoint { index, error } => write!(f, "batch point {index}: {error}"),
+            Error::NoPredictions => f.write_str("accuracy needs at least one prediction, got none"),
+            Error::LabelCount {
+                predictions,
+                labels,
+            } => write!(
+                f,
+                "got {predictions} predictions and {labels} labels; pass one label per prediction"
+            ),
+            Error::BadLabel {
+                index,
+                label,
+                classes,
+            } => write!(
+                f,
+                "label {index} must be a class index, an integer from 0 below {classes}, got {label}"
+            ),
+            Error::OutputCount {
+                index,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "prediction {index} has {actual} outputs, expected {expected}"
+            ),
+            Error::UnknownActivation { text } => write!(
+                f,
+                "unknown activation `{text}`; expected identity, sigmoid, tanh, relu, \
+                 leaky_relu(<finite slope>) or softplus"
+            ),
+            Error::DuplicateParameter { name } => write!(
+                f,
+                "two parameters are named {name:?}; each parameter needs its own name"
+            ),
+            Error::ParameterCount {
+                architecture,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "the architecture {architecture} has {expected} parameters, got {actual}"
+            ),
+            Error::ParameterName {
+                index,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "parameter {index} must be named {expected:?}, got {actual:?}"
+            ),
+            Error::InvalidState {
+                quantity,
+                index,
+                expected,
+                value,
+            } => write!(
+                f,
+                "the {quantity} of parameter {index} must be {expected}, got {value}"
+            ),
+            Error::MomentCount { first, second } => write!(
+                f,
+                "adam state holds {first} first moments and {second} second moments; it needs \
+                 one of each per parameter"
+            ),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::BatchPoint { error, .. } => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// A parameter as messages name it: `3 (layer0.neuron0.b)`, or `3` without a name.
 struct Parameter<'a>(usize, Option<&'a str>);

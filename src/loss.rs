@@ -298,12 +298,89 @@ pub fn binary_cross_entropy_with_logits<'t, T: Scalar>(
 }
 
 fn bce_logits_rule<T: Scalar>(logits: &[T], labels: &[T], partials: &mut [T]) -> T {
+    mean_rule(logits, labels, partials, bce_logits_term)
+}
+
+/// One element of [`binary_cross_entropy_with_logits`]: its loss and `∂/∂z`.
+#[inline(always)]
+fn bce_logits_term<T: Scalar>(z: T, y: T) -> (T, T) {
     let zero = T::zero();
-    mean_rule(logits, labels, partials, |z, y| {
-        let relu = if z > zero { z } else { zero };
-        let value = relu - z * y + (-z.abs()).exp().ln_1p();
-        (value, sigmoid(z) - y)
-    })
+    let relu = if z > zero { z } else { zero };
+    let value = relu - z * y + (-z.abs()).exp().ln_1p();
+    (value, sigmoid(z) - y)
+}
+
+/// [`binary_cross_entropy_with_logits`] with the labels as Vars: data leaves of a tape, so that
+/// one [compiled](crate::Tape::compile_with_data) loss replays for any labels
+/// ([`CompiledTape::run_with_data`](crate::CompiledTape::run_with_data)) instead of keeping
+/// the labels it was recorded with.
+///
+/// The value and the partials with respect to the logits are bit for bit those of
+/// [`binary_cross_entropy_with_logits`] with the labels' values. The loss is linear in each
+/// label, and its partial is `∂/∂yᵢ = -zᵢ / n`; a label made by [`Tape::constant`](crate::Tape::constant)
+/// receives no gradient in a [`Gradients`](crate::Gradients) read, so the partial matters only
+/// for a label that is itself computed.
+///
+/// # Panics
+///
+/// When `logits` and `labels` differ in length or are empty, or a Var belongs to another tape.
+///
+/// # Examples
+///
+/// One point's loss, compiled once with its label as data and replayed for both labels:
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let tape = Tape::new();
+/// let w = tape.var(2.0);
+/// let x = tape.constant(0.5);
+/// let y = tape.constant(1.0);
+/// let l = loss::binary_cross_entropy_with_logits_var(&[w * x], &[y]);
+/// let mut compiled = tape.compile_with_data(&[w], &[x, y], &[l])?;
+///
+/// // Replay with the label 0: the same bits as recording with the plain label 0.
+/// let replay = compiled.run_with_data(&[2.0], &[0.5, 0.0])?;
+/// let fresh = Tape::new();
+/// let w = fresh.var(2.0);
+/// let l = loss::binary_cross_entropy_with_logits(&[w * 0.5], &[0.0]);
+/// assert_eq!(replay.value(), l.value());
+/// assert_eq!(replay.grad(), &[l.backward()[w]]);
+/// # Ok(()) }
+/// ```
+pub fn binary_cross_entropy_with_logits_var<'t, T: Scalar>(
+    logits: &[Var<'t, T>],
+    labels: &[Var<'t, T>],
+) -> Var<'t, T> {
+    let name = "binary_cross_entropy_with_logits_var";
+    if logits.len() != labels.len() {
+        length_mismatch(name, logits.len(), labels.len(), "labels");
+    }
+    if logits.is_empty() {
+        empty(name, "logits");
+    }
+    let mut operands = Vec::with_capacity(2 * logits.len());
+    operands.extend_from_slice(logits);
+    operands.extend_from_slice(labels);
+    logits[0]
+        .tape()
+        .custom_rule(bce_logits_var_rule, &operands, &[])
+}
+
+/// The rule of [`binary_cross_entropy_with_logits_var`]: `operands` holds the logits, then as
+/// many labels. The sum runs in the order of [`bce_logits_rule`], so the value and the logits'
+/// partials are its bits.
+fn bce_logits_var_rule<T: Scalar>(operands: &[T], _: &[T], partials: &mut [T]) -> T {
+    let n = operands.len() / 2;
+    let (logits, labels) = operands.split_at(n);
+    let (d_logits, d_labels) = partials.split_at_mut(n);
+    let total = mean_rule(logits, labels, d_logits, bce_logits_term);
+    let inv_n = T::one() / T::from_f64(n as f64);
+    for (d, &z) in d_labels.iter_mut().zip(logits) {
+        *d = -z * inv_n;
+    }
+    total
 }
 
 /// Hinge loss of scores `sᵢ` against labels `yᵢ ∈ {-1, 1}`: `(1/n) Σ max(0, 1 - yᵢ sᵢ)`, the loss
@@ -485,6 +562,104 @@ fn softmax_cross_entropy_rule<T: Scalar>(logits: &[T], class: &[T], partials: &m
     lse - logits[class]
 }
 
+/// The class a number names among `classes`: an integer from 0 below `classes`.
+fn class_index(class: f64, classes: usize) -> Option<usize> {
+    (class >= 0.0 && class < classes as f64 && class.fract() == 0.0).then_some(class as usize)
+}
+
+/// [`softmax_cross_entropy`] with the class as a Var holding its index (`0.0`, `1.0`, …): a
+/// data leaf of a tape, so that one [compiled](crate::Tape::compile_with_data) per-example loss
+/// replays for any class ([`CompiledTape::run_with_data`](crate::CompiledTape::run_with_data))
+/// instead of keeping the class it was recorded with.
+///
+/// The value and the partials with respect to the logits are bit for bit those of
+/// [`softmax_cross_entropy`] with the class `class.value()`. The class takes whole values only;
+/// its partial is 0.
+///
+/// **A class out of range on replay.** Recording checks the class and panics, as
+/// [`softmax_cross_entropy`] does. A replay cannot fail that way: when the data bound for the
+/// class is not an integer from 0 below `logits.len()` (a NaN, `-1`, `2.5`, `3` for three
+/// logits), the loss and its partials are NaN, which
+/// [`check_loss`](crate::optim::Optimizer::check_loss) and
+/// [`step_checked`](crate::optim::Optimizer::step_checked) refuse.
+///
+/// # Panics
+///
+/// When `logits` is empty, the class is not an integer index into it, or a Var belongs to
+/// another tape.
+///
+/// # Examples
+///
+/// One compiled loss for every class:
+///
+/// ```
+/// use tapegrad::{loss, Tape};
+///
+/// # fn main() -> Result<(), tapegrad::Error> {
+/// let tape = Tape::new();
+/// let z = tape.vars(&[1.0, 2.0, 3.0]);
+/// let class = tape.constant(0.0);
+/// let l = loss::softmax_cross_entropy_var(&z, class);
+/// let mut compiled = tape.compile_with_data(&z, &[class], &[l])?;
+///
+/// for c in 0..3 {
+///     let replay = compiled.run_with_data(&[1.0, 2.0, 3.0], &[c as f64])?;
+///     let fresh = Tape::new();
+///     let z = fresh.vars(&[1.0, 2.0, 3.0]);
+///     let l = loss::softmax_cross_entropy(&z, c);
+///     assert_eq!(replay.value(), l.value());
+///     assert_eq!(replay.grad(), l.backward().wrt_all(&z).as_slice());
+/// }
+/// assert!(compiled.run_with_data(&[1.0, 2.0, 3.0], &[3.0])?.value().is_nan());
+/// # Ok(()) }
+/// ```
+pub fn softmax_cross_entropy_var<'t, T: Scalar>(
+    logits: &[Var<'t, T>],
+    class: Var<'t, T>,
+) -> Var<'t, T> {
+    if logits.is_empty() {
+        empty("softmax_cross_entropy_var", "logits");
+    }
+    let value = class.value().to_f64();
+    if class_index(value, logits.len()).is_none() {
+        panic!(
+            "softmax_cross_entropy_var: class {value} is not an index into {} logits; pass an \
+             integer from 0 below {}",
+            logits.len(),
+            logits.len()
+        );
+    }
+    let mut operands = Vec::with_capacity(logits.len() + 1);
+    operands.extend_from_slice(logits);
+    operands.push(class);
+    logits[0]
+        .tape()
+        .custom_rule(softmax_cross_entropy_var_rule, &operands, &[])
+}
+
+/// The rule of [`softmax_cross_entropy_var`]: `operands` holds the logits, then the class.
+fn softmax_cross_entropy_var_rule<T: Scalar>(operands: &[T], _: &[T], partials: &mut [T]) -> T {
+    let (class, logits) = operands
+        .split_last()
+        .expect("invariant: recording passed the logits and the class");
+    let (d_class, d_logits) = partials
+        .split_last_mut()
+        .expect("invariant: one partial per operand");
+    *d_class = T::zero();
+    match class_index(class.to_f64(), logits.len()) {
+        Some(class) => {
+            let lse = log_sum_exp_rule(logits, &[], d_logits);
+            d_logits[class] -= T::one();
+            lse - logits[class]
+        }
+        None => {
+            let nan = T::from_f64(f64::NAN);
+            d_logits.fill(nan);
+            nan
+        }
+    }
+}
+
 /// The code of `docs/neural-networks.md`, compiled and run as doctests so that it cannot go stale.
 #[doc = include_str!("../docs/neural-networks.md")]
 #[cfg(doctest)]
@@ -500,6 +675,7 @@ mod tests {
         let tape = Tape::new();
         let p = tape.vars(&[0.2, 0.7, 0.5]);
         let y = [0.0, 1.0, 1.0];
+        let class = tape.constant(2.0);
         let before = tape.len();
         let losses = [
             mse(&p, &y),
@@ -510,6 +686,8 @@ mod tests {
             l2_penalty(&p, 0.5),
             log_sum_exp(&p),
             softmax_cross_entropy(&p, 2),
+            binary_cross_entropy_with_logits_var(&p, &p),
+            softmax_cross_entropy_var(&p, class),
         ];
         assert_eq!(tape.len(), before + losses.len());
         for l in losses {

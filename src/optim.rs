@@ -13,6 +13,13 @@
 //! parameters have no names; the optimizer's state does not depend on which form steps it. A
 //! gradient buffer of another length is a programming mistake and panics with both lengths.
 //!
+//! With the `serde` feature, [`Sgd`], [`Adam`] and [`Schedule`] serialize with their state
+//! (velocity or moment estimates, step count) and their hyper-parameters, so a run saved between
+//! two steps resumes with the numbers it would have had; reading them back checks every
+//! hyper-parameter as its setter does and every number of the state ([`Error::InvalidState`]).
+//! With `serde_json`, turn on its `float_roundtrip` feature, without which a number can read
+//! back a bit off.
+//!
 //! # NaN and infinity
 //!
 //! `step` does arithmetic and nothing else: a NaN gradient makes a NaN parameter, as it would
@@ -122,6 +129,7 @@ fn unit_interval(name: &'static str, value: f64) -> Result<f64, Error> {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Schedule {
     /// Steps of linear warm-up before `decay` starts, 0 for none.
     warmup: usize,
@@ -130,6 +138,11 @@ pub struct Schedule {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 enum Decay {
     Constant(f64),
     Step { lr: f64, factor: f64, every: usize },
@@ -710,6 +723,7 @@ fn check_lengths(who: &str, params: usize, grads: usize, state: usize) {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Sgd {
     schedule: Schedule,
     momentum: f64,
@@ -922,6 +936,7 @@ impl Optimizer for Sgd {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Adam {
     schedule: Schedule,
     beta1: f64,
@@ -1086,6 +1101,156 @@ impl Optimizer for Adam {
         self.m.clear();
         self.v.clear();
         self.steps = 0;
+    }
+}
+
+/// Serialization behind the `serde` feature. Everything read goes through the constructors
+/// and builder methods, so a hyper-parameter out of range is refused as it is when set, and the
+/// state is checked to be finite: no optimizer can be built this way that could not be built by
+/// training.
+#[cfg(feature = "serde")]
+mod serde_impls {
+    use super::*;
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer};
+
+    /// What a [`Schedule`] is read from, before it is checked.
+    #[derive(Deserialize)]
+    #[serde(rename = "Schedule", deny_unknown_fields)]
+    struct ScheduleData {
+        warmup: usize,
+        decay: Decay,
+    }
+
+    impl TryFrom<ScheduleData> for Schedule {
+        type Error = Error;
+
+        fn try_from(data: ScheduleData) -> Result<Self, Error> {
+            let decay = match data.decay {
+                Decay::Constant(lr) => Schedule::constant(lr)?,
+                Decay::Step { lr, factor, every } => Schedule::step_decay(lr, factor, every)?,
+                Decay::Exponential { lr, gamma } => Schedule::exponential(lr, gamma)?,
+                Decay::Linear { lr, last, steps } => Schedule::linear(lr, last, steps)?,
+                Decay::Cosine { lr, last, steps } => Schedule::cosine(lr, last, steps)?,
+            };
+            match data.warmup {
+                0 => Ok(decay),
+                steps => Schedule::warmup(steps, decay),
+            }
+        }
+    }
+
+    /// Checked by the constructors: a rate, factor or step count out of range is an
+    /// [`Error::InvalidHyperparameter`] naming it.
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+    impl<'de> Deserialize<'de> for Schedule {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Schedule::try_from(ScheduleData::deserialize(deserializer)?).map_err(de::Error::custom)
+        }
+    }
+
+    /// Each value of `state` finite (and, with `non_negative`, at least 0).
+    fn check_state(quantity: &'static str, state: &[f64], non_negative: bool) -> Result<(), Error> {
+        let bad = |v: f64| !v.is_finite() || (non_negative && v < 0.0);
+        match state.iter().position(|&v| bad(v)) {
+            None => Ok(()),
+            Some(index) => Err(Error::InvalidState {
+                quantity,
+                index,
+                expected: if non_negative {
+                    "a finite number >= 0"
+                } else {
+                    "a finite number"
+                },
+                value: state[index],
+            }),
+        }
+    }
+
+    /// What an [`Sgd`] is read from, before it is checked.
+    #[derive(Deserialize)]
+    #[serde(rename = "Sgd", deny_unknown_fields)]
+    struct SgdData {
+        schedule: Schedule,
+        momentum: f64,
+        nesterov: bool,
+        weight_decay: f64,
+        velocity: Vec<f64>,
+        steps: usize,
+    }
+
+    impl TryFrom<SgdData> for Sgd {
+        type Error = Error;
+
+        fn try_from(data: SgdData) -> Result<Self, Error> {
+            let sgd = Sgd::with_schedule(data.schedule);
+            let sgd = if data.nesterov {
+                sgd.nesterov(data.momentum)?
+            } else {
+                sgd.momentum(data.momentum)?
+            };
+            let mut sgd = sgd.weight_decay(data.weight_decay)?;
+            check_state("velocity", &data.velocity, false)?;
+            sgd.velocity = data.velocity;
+            sgd.steps = data.steps;
+            Ok(sgd)
+        }
+    }
+
+    /// Checked as when set: a hyper-parameter out of range is an
+    /// [`Error::InvalidHyperparameter`] naming it, a NaN or infinite velocity an
+    /// [`Error::InvalidState`] naming the parameter's position.
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+    impl<'de> Deserialize<'de> for Sgd {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Sgd::try_from(SgdData::deserialize(deserializer)?).map_err(de::Error::custom)
+        }
+    }
+
+    /// What an [`Adam`] is read from, before it is checked.
+    #[derive(Deserialize)]
+    #[serde(rename = "Adam", deny_unknown_fields)]
+    struct AdamData {
+        schedule: Schedule,
+        beta1: f64,
+        beta2: f64,
+        eps: f64,
+        weight_decay: f64,
+        m: Vec<f64>,
+        v: Vec<f64>,
+        steps: usize,
+    }
+
+    impl TryFrom<AdamData> for Adam {
+        type Error = Error;
+
+        fn try_from(data: AdamData) -> Result<Self, Error> {
+            let mut adam = Adam::with_schedule(data.schedule)
+                .betas(data.beta1, data.beta2)?
+                .eps(data.eps)?
+                .weight_decay(data.weight_decay)?;
+            if data.m.len() != data.v.len() {
+                return Err(Error::MomentCount {
+                    first: data.m.len(),
+                    second: data.v.len(),
+                });
+            }
+            check_state("first moment", &data.m, false)?;
+            check_state("second moment", &data.v, true)?;
+            (adam.m, adam.v, adam.steps) = (data.m, data.v, data.steps);
+            Ok(adam)
+        }
+    }
+
+    /// Checked as when set: a hyper-parameter out of range is an
+    /// [`Error::InvalidHyperparameter`] naming it; first and second moments must be as many,
+    /// finite, and the second ones at least 0, or an [`Error::InvalidState`] names the
+    /// parameter's position.
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+    impl<'de> Deserialize<'de> for Adam {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            Adam::try_from(AdamData::deserialize(deserializer)?).map_err(de::Error::custom)
+        }
     }
 }
 

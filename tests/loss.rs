@@ -261,3 +261,166 @@ fn softmax_cross_entropy_with_a_class_out_of_range_panics() {
 fn log_sum_exp_of_nothing_panics() {
     let _ = loss::log_sum_exp::<f64>(&[]);
 }
+
+/// The bits of a value and of a gradient, so that `assert_eq!` compares NaN and -0 exactly.
+fn bits(value: f64, grad: &[f64]) -> (u64, Vec<u64>) {
+    (value.to_bits(), grad.iter().map(|g| g.to_bits()).collect())
+}
+
+proptest! {
+    #![proptest_config(proptest_config(64))]
+
+    #[test]
+    fn with_logits_var_matches_finite_difference_in_logits_and_labels(
+        (z, y) in (1usize..6).prop_flat_map(|n| {
+            (prop::collection::vec(-20.0f64..20.0, n), labels_01(n))
+        })
+    ) {
+        let n = z.len();
+        let at: Vec<f64> = z.iter().chain(&y).copied().collect();
+        // The loss is linear in each label: ∂/∂yᵢ = -zᵢ / n.
+        assert_grad_close(|v| loss::binary_cross_entropy_with_logits_var(&v[..n], &v[n..]), &at);
+    }
+
+    #[test]
+    fn softmax_cross_entropy_var_matches_finite_difference_in_the_logits(
+        (z, class) in (1usize..6).prop_flat_map(|n| {
+            (prop::collection::vec(-10.0f64..10.0, n), 0..n)
+        })
+    ) {
+        assert_grad_close(
+            |v| loss::softmax_cross_entropy_var(v, v[0].tape().constant(class as f64)),
+            &z,
+        );
+    }
+
+    #[test]
+    fn one_compiled_with_logits_loss_replays_any_labels_as_recording_them(
+        (z, labels) in (1usize..6).prop_flat_map(|n| {
+            (
+                prop::collection::vec(-20.0f64..20.0, n),
+                prop::collection::vec(labels_01(n), 1..5),
+            )
+        })
+    ) {
+        let n = z.len();
+        let tape = Tape::new();
+        let zs = tape.vars(&z);
+        let ys: Vec<Var> = (0..n).map(|_| tape.constant(0.5)).collect();
+        let l = loss::binary_cross_entropy_with_logits_var(&zs, &ys);
+        let mut compiled = tape.compile_with_data(&zs, &ys, &[l]).unwrap();
+        for y in &labels {
+            let replay = compiled.run_with_data(&z, y).unwrap();
+            let replayed = bits(replay.value(), replay.grad());
+
+            let fresh = Tape::new();
+            let zs = fresh.vars(&z);
+            let plain = loss::binary_cross_entropy_with_logits(&zs, y);
+            prop_assert_eq!(&replayed, &bits(plain.value(), &plain.backward().wrt_all(&zs)));
+            let labels_as_vars: Vec<Var> = y.iter().map(|&y| fresh.constant(y)).collect();
+            let var = loss::binary_cross_entropy_with_logits_var(&zs, &labels_as_vars);
+            prop_assert_eq!(&replayed, &bits(var.value(), &var.backward().wrt_all(&zs)));
+        }
+    }
+}
+
+#[test]
+fn one_compiled_softmax_cross_entropy_replays_every_class_as_recording_it() {
+    let z = [0.5, -2.0, 3.0, 1000.0, -1000.0];
+    let tape = Tape::new();
+    let zs = tape.vars(&z);
+    let class = tape.constant(0.0);
+    let l = loss::softmax_cross_entropy_var(&zs, class);
+    let mut compiled = tape.compile_with_data(&zs, &[class], &[l]).unwrap();
+    for c in [3, 0, 4, 1, 2] {
+        let replay = compiled.run_with_data(&z, &[c as f64]).unwrap();
+        let replayed = bits(replay.value(), replay.grad());
+
+        let fresh = Tape::new();
+        let zs = fresh.vars(&z);
+        let plain = loss::softmax_cross_entropy(&zs, c);
+        assert_eq!(
+            replayed,
+            bits(plain.value(), &plain.backward().wrt_all(&zs)),
+            "class {c}"
+        );
+        let var = loss::softmax_cross_entropy_var(&zs, fresh.constant(c as f64));
+        assert_eq!(
+            replayed,
+            bits(var.value(), &var.backward().wrt_all(&zs)),
+            "class {c}"
+        );
+    }
+}
+
+#[test]
+fn a_replayed_class_that_is_not_an_index_gives_nan_and_the_next_good_one_recovers() {
+    let z = [0.5, -2.0, 3.0];
+    let tape = Tape::new();
+    let zs = tape.vars(&z);
+    let class = tape.constant(1.0);
+    let l = loss::softmax_cross_entropy_var(&zs, class);
+    let mut compiled = tape.compile_with_data(&zs, &[class], &[l]).unwrap();
+    for bad in [3.0, -1.0, 0.5, f64::NAN, f64::INFINITY, -0.5] {
+        let r = compiled.run_with_data(&z, &[bad]).unwrap();
+        assert!(r.value().is_nan(), "class {bad}: value {}", r.value());
+        assert!(
+            r.grad().iter().all(|g| g.is_nan()),
+            "class {bad}: {:?}",
+            r.grad()
+        );
+    }
+    let r = compiled.run_with_data(&z, &[2.0]).unwrap();
+    let fresh = Tape::new();
+    let zs = fresh.vars(&z);
+    let plain = loss::softmax_cross_entropy(&zs, 2);
+    assert_eq!(
+        bits(r.value(), r.grad()),
+        bits(plain.value(), &plain.backward().wrt_all(&zs))
+    );
+}
+
+#[test]
+fn labels_as_vars_work_in_f32() {
+    let tape = Tape::<f32>::new();
+    let z = tape.vars(&[0.25f32, -1.5]);
+    let y = [tape.constant(1.0f32), tape.constant(0.0)];
+    let var = loss::binary_cross_entropy_with_logits_var(&z, &y);
+    let plain = loss::binary_cross_entropy_with_logits(&z, &[1.0f32, 0.0]);
+    assert_eq!(var.value().to_bits(), plain.value().to_bits());
+    let class = loss::softmax_cross_entropy_var(&z, tape.constant(1.0f32));
+    assert_eq!(
+        class.value().to_bits(),
+        loss::softmax_cross_entropy(&z, 1).value().to_bits()
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "softmax_cross_entropy_var: class 3 is not an index into 3 logits; pass an integer from 0 below 3"
+)]
+fn softmax_cross_entropy_var_with_a_class_out_of_range_panics_when_recorded() {
+    let tape = Tape::new();
+    let z = tape.vars(&[1.0, 2.0, 3.0]);
+    let _ = loss::softmax_cross_entropy_var(&z, tape.constant(3.0));
+}
+
+#[test]
+#[should_panic(
+    expected = "softmax_cross_entropy_var: class 1.5 is not an index into 3 logits; pass an integer from 0 below 3"
+)]
+fn softmax_cross_entropy_var_with_a_fractional_class_panics_when_recorded() {
+    let tape = Tape::new();
+    let z = tape.vars(&[1.0, 2.0, 3.0]);
+    let _ = loss::softmax_cross_entropy_var(&z, tape.constant(1.5));
+}
+
+#[test]
+#[should_panic(
+    expected = "binary_cross_entropy_with_logits_var: got 2 predictions and 1 labels; pass slices of equal length"
+)]
+fn with_logits_var_of_unequal_lengths_panics_with_both_lengths() {
+    let tape = Tape::new();
+    let z = tape.vars(&[1.0, 2.0]);
+    let _ = loss::binary_cross_entropy_with_logits_var(&z, &[tape.constant(1.0)]);
+}

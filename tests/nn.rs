@@ -4,9 +4,9 @@
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use tapegrad::init::Init;
-use tapegrad::nn::{Activation, Layer, Mlp, Neuron, Params};
+use tapegrad::nn::{Activation, Decision, Layer, Mlp, Neuron, Params, accuracy};
 use tapegrad::optim::{Adam, Optimizer, Sgd};
-use tapegrad::{Error, OpKind, Tape};
+use tapegrad::{Error, OpKind, Tape, Var, loss};
 
 /// Counts the allocations made by the current thread, so a test can assert that a loop makes
 /// none (tests run on parallel threads; each counts its own).
@@ -1068,5 +1068,367 @@ proptest! {
             },
             &at,
         );
+    }
+}
+
+// Batches.
+
+/// Every activation, two outputs: a network whose batch paths have something to get wrong.
+fn batch_net() -> Mlp {
+    let acts = [
+        Activation::Tanh,
+        Activation::LeakyRelu(0.1),
+        Activation::Softplus,
+    ];
+    net(&[3, 5, 4, 2], &acts, 21)
+}
+
+fn points(n: usize, inputs: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| (0..inputs).map(|_| rng.gen_range(-2.0..2.0)).collect())
+        .collect()
+}
+
+fn value_bits(vars: &[Var]) -> Vec<u64> {
+    vars.iter().map(|v| v.value().to_bits()).collect()
+}
+
+#[test]
+fn forward_batch_records_what_forward_records_point_by_point() {
+    let mlp = batch_net();
+    let xs = points(6, 3, 1);
+
+    let tape = Tape::new();
+    let mut net = mlp.bind(&tape);
+    let batch = net.forward_batch(&xs).unwrap();
+    assert_eq!(
+        batch.len(),
+        6 * 2,
+        "two outputs per point, point after point"
+    );
+    let loss = tape.sum(&batch);
+    let batch_grads = net.gradients(&loss.backward());
+
+    let by_point = Tape::new();
+    let mut net = mlp.bind(&by_point);
+    let mut outputs = Vec::new();
+    for x in &xs {
+        outputs.extend_from_slice(net.forward(x).unwrap());
+    }
+    let loss = by_point.sum(&outputs);
+    let point_grads = net.gradients(&loss.backward());
+
+    assert_eq!(value_bits(&batch), value_bits(&outputs));
+    assert_eq!(tape.len(), by_point.len());
+    let bits = |g: &[f64]| g.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&batch_grads), bits(&point_grads));
+}
+
+#[test]
+fn forward_batch_reads_arrays_vecs_slices_and_vars() {
+    let mlp = net(&[2, 3, 1], &[Activation::Tanh, Activation::Identity], 2);
+    let tape = Tape::new();
+    let mut net = mlp.bind(&tape);
+    let arrays = net.forward_batch(&[[0.5, -1.0], [2.0, 0.25]]).unwrap();
+    let slices: [&[f64]; 2] = [&[0.5, -1.0], &[2.0, 0.25]];
+    let from_slices = net.forward_batch(&slices).unwrap();
+    let vars = [tape.vars(&[0.5, -1.0]), tape.vars(&[2.0, 0.25])];
+    let from_vars = net.forward_batch(&vars).unwrap();
+    assert_eq!(value_bits(&arrays), value_bits(&from_slices));
+    assert_eq!(value_bits(&arrays), value_bits(&from_vars));
+    let g = tape.sum(&from_vars).backward();
+    assert!(g[vars[1][0]] != 0.0, "inputs that are Vars get gradients");
+}
+
+#[test]
+fn forward_batch_names_the_first_point_of_the_wrong_size_and_records_nothing() {
+    let mlp = batch_net();
+    let tape = Tape::new();
+    let mut net = mlp.bind(&tape);
+    let leaves = tape.len();
+    let mut out = vec![tape.constant(7.0)];
+    let xs = vec![vec![1.0, 2.0, 3.0], vec![1.0, 2.0], vec![1.0]];
+    let err = net.forward_batch_into(&xs, &mut out).unwrap_err();
+    assert_eq!(
+        err,
+        Error::BatchPoint {
+            index: 1,
+            error: Box::new(Error::InputSize {
+                expected: 3,
+                actual: 2
+            })
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "batch point 1: network takes 3 inputs, got 2"
+    );
+    assert_eq!(
+        std::error::Error::source(&err).map(|e| e.to_string()),
+        Some("network takes 3 inputs, got 2".to_string())
+    );
+    assert_eq!(tape.len(), leaves + 1, "only the constant made above");
+    assert_eq!(out.len(), 1, "the buffer is unchanged on error");
+    net.forward_batch_into(&xs[..1], &mut out).unwrap();
+    assert_eq!(out.len(), 2, "cleared, then the point's two outputs");
+    assert!(net.forward_batch::<Vec<f64>>(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn predict_batch_gives_predict_bit_for_bit_whether_it_records_or_replays() {
+    let mlp = batch_net();
+    let r = Mlp::REPLAY_FROM;
+    for n in [0, 1, 5, r - 1, r, r + 1, 100] {
+        let xs = points(n, 3, n as u64);
+        let batch = mlp.predict_batch(&xs).unwrap();
+        let one_by_one: Vec<Vec<f64>> = xs.iter().map(|x| mlp.predict(x).unwrap()).collect();
+        let bits = |ys: &[Vec<f64>]| {
+            ys.iter()
+                .map(|y| y.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&batch), bits(&one_by_one), "{n} points");
+    }
+}
+
+#[test]
+fn predict_batch_refuses_a_bad_point_naming_it_before_computing_anything() {
+    let mlp = batch_net();
+    for n in [4, 2 * Mlp::REPLAY_FROM] {
+        let mut xs = points(n, 3, 9);
+        xs[n - 1] = vec![1.0, 2.0];
+        xs[n - 2][2] = f64::NEG_INFINITY;
+        assert_eq!(
+            mlp.predict_batch(&xs).unwrap_err().to_string(),
+            format!(
+                "batch point {}: input 2 must be a finite number, got -inf",
+                n - 2
+            )
+        );
+        xs[n - 2][2] = 0.0;
+        assert_eq!(
+            mlp.predict_batch(&xs).unwrap_err().to_string(),
+            format!("batch point {}: network takes 3 inputs, got 2", n - 1)
+        );
+    }
+    let mut mlp = mlp;
+    mlp.parameters_mut().values_mut()[3] = f64::NAN;
+    assert_eq!(
+        mlp.predict_batch(&points(3, 3, 0)).unwrap_err().to_string(),
+        "parameter \"layer0.neuron0.b\" must be a finite number, got NaN"
+    );
+}
+
+#[test]
+fn predict_batch_names_the_point_whose_output_overflowed_as_predict_names_the_node() {
+    // As in predict's test: identity layers whose weighted sums overflow for a large input.
+    let mut mlp = net(&[1, 2, 2], &[Activation::Identity, Activation::Identity], 0);
+    let names = [
+        "layer0.neuron0.w0",
+        "layer0.neuron1.w0",
+        "layer1.neuron0.w0",
+        "layer1.neuron0.w1",
+    ];
+    for (name, w) in names.iter().zip([1e200, 1e200, 1.0, -1.0]) {
+        mlp.parameters_mut().set(name, w).unwrap();
+    }
+    let alone = mlp.predict(&[1e200]).unwrap_err();
+    for n in [3, Mlp::REPLAY_FROM + 5] {
+        let mut xs = vec![vec![1.0]; n];
+        xs[n - 2] = vec![1e200];
+        // The output is NaN, so compare the messages: NaN != NaN in the errors' fields.
+        match mlp.predict_batch(&xs).unwrap_err() {
+            Error::BatchPoint { index, error } => {
+                assert_eq!(index, n - 2, "{n} points");
+                assert_eq!(error.to_string(), alone.to_string(), "{n} points");
+            }
+            other => panic!("expected BatchPoint, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn accuracy_thresholds_one_output_above_the_threshold() {
+    let probabilities = [[0.9], [0.5], [0.51], [0.1]];
+    // Classes 1, 0 (equal is not above), 1, 0.
+    let labels = [1.0, 0.0, 1.0, 1.0];
+    assert_eq!(
+        accuracy(&probabilities, &labels, Decision::Threshold(0.5)),
+        Ok(0.75)
+    );
+    let logits = [[3.0], [0.0], [-0.0], [-2.0], [f64::NAN]];
+    let labels = [1.0, 0.0, 0.0, 0.0, 0.0];
+    assert_eq!(
+        accuracy(&logits, &labels, Decision::Threshold(0.0)),
+        Ok(1.0)
+    );
+}
+
+#[test]
+fn accuracy_by_argmax_takes_the_first_largest_output() {
+    let outputs = vec![
+        vec![0.1, 0.7, 0.2],
+        vec![1.0, 1.0, 0.0],      // a tie: class 0
+        vec![f64::NAN, 0.0, 0.5], // NaN is never the largest: class 2
+        vec![-1.0, -3.0, -2.0],
+    ];
+    assert_eq!(
+        accuracy(&outputs, &[1.0, 0.0, 2.0, 0.0], Decision::Argmax),
+        Ok(1.0)
+    );
+    assert_eq!(
+        accuracy(&outputs, &[1.0, 1.0, 0.0, 0.0], Decision::Argmax),
+        Ok(0.5)
+    );
+}
+
+#[test]
+fn accuracy_refuses_empty_mismatched_and_bad_inputs_naming_them() {
+    let msg = |r: Result<f64, Error>| r.unwrap_err().to_string();
+    let none: [[f64; 1]; 0] = [];
+    assert_eq!(
+        msg(accuracy(&none, &[], Decision::Argmax)),
+        "accuracy needs at least one prediction, got none"
+    );
+    assert_eq!(
+        msg(accuracy(&[[0.5], [0.2]], &[1.0], Decision::Threshold(0.5))),
+        "got 2 predictions and 1 labels; pass one label per prediction"
+    );
+    assert_eq!(
+        msg(accuracy(
+            &[[0.5], [0.2]],
+            &[1.0, 2.0],
+            Decision::Threshold(0.5)
+        )),
+        "label 1 must be a class index, an integer from 0 below 2, got 2"
+    );
+    for bad in [-1.0, 0.5, f64::NAN, 3.0] {
+        assert_eq!(
+            msg(accuracy(&[[0.0, 1.0, 2.0]], &[bad], Decision::Argmax)),
+            format!("label 0 must be a class index, an integer from 0 below 3, got {bad}")
+        );
+    }
+    assert_eq!(
+        msg(accuracy(
+            &[vec![0.5], vec![0.2, 0.8]],
+            &[1.0, 0.0],
+            Decision::Threshold(0.5)
+        )),
+        "prediction 1 has 2 outputs, expected 1"
+    );
+    assert_eq!(
+        msg(accuracy(
+            &[vec![0.5, 0.5], vec![0.2]],
+            &[1.0, 0.0],
+            Decision::Argmax
+        )),
+        "prediction 1 has 1 outputs, expected 2"
+    );
+    let empty: [Vec<f64>; 1] = [vec![]];
+    assert_eq!(
+        msg(accuracy(&empty, &[0.0], Decision::Argmax)),
+        "prediction 0 has 0 outputs, expected 1"
+    );
+}
+
+/// Three clusters in the plane, one per class, with the class as a number.
+fn three_clusters(n: usize, seed: u64) -> Vec<([f64; 2], f64)> {
+    let centres = [[0.0, 1.5], [-1.5, -1.0], [1.5, -1.0]];
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|i| {
+            let c = i % 3;
+            let x = [
+                centres[c][0] + rng.gen_range(-0.6..0.6),
+                centres[c][1] + rng.gen_range(-0.6..0.6),
+            ];
+            (x, c as f64)
+        })
+        .collect()
+}
+
+#[test]
+fn a_classifier_compiled_once_with_its_class_as_data_trains_as_recording_every_step() {
+    let acts = [Activation::Tanh, Activation::Identity];
+    let data = three_clusters(30, 4);
+    let start = net(&[2, 6, 3], &acts, 8);
+
+    // Recording every step, with the class as a plain index.
+    let mut recorded = start.clone();
+    let mut opt = Sgd::new(0.05).unwrap().momentum(0.5).unwrap();
+    let mut tape = Tape::new();
+    let mut grads = Vec::new();
+    let mut recorded_losses = Vec::new();
+    for _ in 0..20 {
+        for (x, class) in &data {
+            tape.clear();
+            let mut net = recorded.bind(&tape);
+            let logits = net.forward(x).unwrap().to_vec();
+            let l = loss::softmax_cross_entropy(&logits, *class as usize);
+            recorded_losses.push(l.value().to_bits());
+            net.gradients_into(&l.backward(), &mut grads);
+            opt.step(recorded.parameters_mut(), &grads);
+        }
+    }
+
+    // One compiled per-point loss: the point and its class are data leaves.
+    let mut replayed = start;
+    let mut opt = Sgd::new(0.05).unwrap().momentum(0.5).unwrap();
+    let mut step = replayed
+        .compile_loss(&[0.0, 0.0, 0.0], |_, net, d| {
+            let logits = net.forward(&d[..2])?.to_vec();
+            Ok(loss::softmax_cross_entropy_var(&logits, d[2]))
+        })
+        .unwrap();
+    let mut replayed_losses = Vec::new();
+    for _ in 0..20 {
+        for (x, class) in &data {
+            let r = step
+                .run_with_data(replayed.parameters().values(), &[x[0], x[1], *class])
+                .unwrap();
+            replayed_losses.push(r.value().to_bits());
+            opt.step(replayed.parameters_mut(), r.grad());
+        }
+    }
+
+    assert_eq!(recorded_losses, replayed_losses);
+    assert_eq!(bits(&recorded), bits(&replayed));
+    let xs: Vec<[f64; 2]> = data.iter().map(|(x, _)| *x).collect();
+    let labels: Vec<f64> = data.iter().map(|(_, c)| *c).collect();
+    let acc = accuracy(
+        &replayed.predict_batch(&xs).unwrap(),
+        &labels,
+        Decision::Argmax,
+    )
+    .unwrap();
+    assert!(acc >= 0.9, "accuracy {acc}");
+}
+
+#[test]
+fn a_binary_classifier_compiled_once_with_its_label_as_data_replays_as_recording() {
+    let acts = [Activation::Tanh, Activation::Identity];
+    let mlp = net(&[2, 4, 1], &acts, 3);
+    let mut compiled = mlp
+        .compile_loss(&[0.0, 0.0, 0.0], |_, net, d| {
+            let logit = net.forward(&d[..2])?[0];
+            Ok(loss::binary_cross_entropy_with_logits_var(
+                &[logit],
+                &d[2..],
+            ))
+        })
+        .unwrap();
+    for (x, y) in [([0.5, -1.0], 1.0), ([0.5, -1.0], 0.0), ([-2.0, 0.25], 1.0)] {
+        let r = compiled
+            .run_with_data(mlp.parameters().values(), &[x[0], x[1], y])
+            .unwrap();
+        let tape = Tape::new();
+        let mut net = mlp.bind(&tape);
+        let logit = net.forward(&x).unwrap()[0];
+        let l = loss::binary_cross_entropy_with_logits(&[logit], &[y]);
+        let g = net.gradients(&l.backward());
+        assert_eq!(r.value().to_bits(), l.value().to_bits());
+        let bits = |g: &[f64]| g.iter().map(|g| g.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(r.grad()), bits(&g));
     }
 }
