@@ -353,7 +353,7 @@ fn a_run_that_diverges_stops_naming_the_step_and_the_node_in_both_modes() {
         assert_eq!(
             diverged.to_string(),
             "training diverged at step 1: the loss is NaN\n  on the tape of the loss: value of \
-             node #57 (dot) is NaN; it is the first non-finite value on the tape",
+             node #57 (dot) is NaN; it is the first non-finite value the output depends on",
             "replay {replay}"
         );
     }
