@@ -346,6 +346,21 @@ pub enum Error {
         /// The number of second moments.
         second: usize,
     },
+    /// A compiled tape given to [`Batch`](crate::batch::Batch) is not a per-point loss: it needs
+    /// one output and the point's numbers as data leaves ([`Tape::compile_with_data`](crate::Tape::compile_with_data)).
+    BatchShape {
+        /// Its number of outputs.
+        outputs: usize,
+        /// Its number of data leaves.
+        data: usize,
+    },
+    /// A batch's data is not a whole number of points ([`Batch::gradient`](crate::batch::Batch::gradient)).
+    BatchData {
+        /// The numbers given.
+        len: usize,
+        /// The numbers of one point: the compiled tape's data leaves.
+        per_point: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -589,6 +604,17 @@ impl fmt::Display for Error {
                 f,
                 "adam state holds {first} first moments and {second} second moments; it needs \
                  one of each per parameter"
+            ),
+            Error::BatchShape { outputs, data } => write!(
+                f,
+                "a batch replays a per-point loss with one output and data leaves, got a compiled \
+                 tape with {outputs} outputs and {data} data leaves; compile the loss of one point \
+                 with Tape::compile_with_data"
+            ),
+            Error::BatchData { len, per_point } => write!(
+                f,
+                "batch data holds {len} numbers, not a whole number of points of {per_point}; \
+                 pass the points one after the other"
             ),
         }
     }

@@ -35,6 +35,33 @@
 //!   gives values and gradients at new inputs without recording again ([`replay`],
 //!   `docs/replay.md`).
 //!
+//! # Threads: which types are `Send` and `Sync`
+//!
+//! | type | `Send` | `Sync` | why |
+//! |---|---|---|---|
+//! | [`Tape`] | yes | no | recording appends through `&self` without locks: one thread records on a tape at a time, and a tape can move to another thread between recordings |
+//! | [`Var`], [`nn::BoundMlp`] | no | no | handles that borrow their tape: they live on the thread that records |
+//! | [`CompiledTape`] | yes | yes | a program and its buffers; `run` takes `&mut self`, so each thread replays its own copy ([`CompiledTape::clone`](Clone) or compile once per thread) |
+//! | [`Gradients`], [`Jacobian`], [`functional::Hessian`], [`Replay`], [`Dual`] | yes | yes | plain numbers, detached from the tape |
+//! | [`nn::Mlp`], [`nn::Params`], [`nn::Layer`], [`nn::Neuron`], [`optim::Sgd`], [`optim::Adam`], [`optim::Schedule`], [`init::Init`] | yes | yes | models and optimizers own their numbers |
+//! | [`Error`], [`OpKind`], [`NodeId`], [`Explanation`], [`TapeStats`], [`check::Expr`], [`check::GradReport`], the option types | yes | yes | values |
+//!
+//! To use every core, give each thread its own tape (or its own compiled tape) and add the
+//! gradients afterwards. `tests/send_sync.rs` checks the table; the two "no" rows are checked
+//! here:
+//!
+//! ```compile_fail
+//! // A tape cannot be shared between threads: it is not `Sync`.
+//! fn sync<T: Sync>() {}
+//! sync::<tapegrad::Tape>();
+//! ```
+//!
+//! ```compile_fail
+//! // A Var cannot leave its thread: it borrows its tape.
+//! fn send<T: Send>() {}
+//! send::<tapegrad::Var<'static>>();
+//! ```
+//!
 //! # Cargo features
 //!
 //! None is on by default.
@@ -59,6 +86,7 @@
 #[cfg(feature = "argmin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "argmin")))]
 pub mod argmin;
+pub mod batch;
 pub mod check;
 pub mod dual;
 pub mod error;

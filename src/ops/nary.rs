@@ -17,6 +17,7 @@ pub type CustomRule<T> = fn(inputs: &[T], consts: &[T], partials: &mut [T]) -> T
 /// The rules of custom nodes recorded with [`Tape::custom_rule`], in node order, with their
 /// constants in one buffer: a tape's (cleared with it), and a compiled tape's, under the
 /// program's node indices.
+#[derive(Clone)]
 pub(crate) struct Rules<T> {
     /// Node index, rule, and where its constants start and end in `consts`.
     entries: Vec<(u32, CustomRule<T>, usize, usize)>,

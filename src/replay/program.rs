@@ -151,6 +151,7 @@ pub(super) enum Ins {
 }
 
 /// The instructions of a compiled tape and the side arrays they index.
+#[derive(Clone)]
 pub(super) struct Program<T> {
     ins: Vec<Ins>,
     /// The details of the [`Ins::Neuron`] instructions.
@@ -189,7 +190,7 @@ pub(super) struct Program<T> {
 /// repeats, run one by one, or one [`Group`](repeats::Group) of a repeat, by its kernel.
 /// Flat, a pass holds nothing but its place in the list across the calls: walking the repeats
 /// and each one's groups, it kept the repeat, its bounds and the loop's state on the stack
-/// across every call (docs/replay-performance.md, change 37).
+/// across every call (benches/FINDINGS.md: fixed work per call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     /// The instructions `start..end`.
@@ -1199,7 +1200,7 @@ impl<T: Scalar> Program<T> {
     /// `(u + u) a` to `u`, whose adjoint it starts; `u` passes that on. Each passes nothing on
     /// when its adjoint is zero. `u` is computed again as the forward pass did. A zero adjoint
     /// makes the square's term zero or NaN, so a term above or below zero says the adjoint was
-    /// not zero, in one compare (docs/replay-performance.md, change 41).
+    /// not zero, in one compare (benches/FINDINGS.md: one compare for the zero-adjoint test).
     #[inline(always)]
     fn square_passed(&self, s: u32, a: T, u: impl FnOnce() -> T) -> Option<T> {
         let zero = T::zero();
@@ -1286,7 +1287,7 @@ impl<T: Scalar> Program<T> {
     /// stretch, but for a short one the sums and constant factors it starts with — the sum and
     /// the mean after a batch's repeat — here, and the rest, if any, through it. Out of line:
     /// kept inline, its set-up was paid on every run even where no stretch is left, as when a
-    /// head runs the sum and the mean (docs/replay-performance.md, change 33).
+    /// head runs the sum and the mean (benches/FINDINGS.md: fixed work per call).
     #[inline(never)]
     fn forward_stretch(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
         if range.len() > SHORT_STRETCH {
@@ -1318,7 +1319,7 @@ impl<T: Scalar> Program<T> {
         let v = |x: u32| values[x as usize].get();
         let outs = &values[self.leaves + range.start..self.leaves + range.end];
         // Matched through the reference, each arm loads only the fields it reads (a copied
-        // instruction is loaded whole before the jump): 8% fewer instructions on W1.
+        // instruction is loaded whole before the jump).
         for (k, (ins, out)) in self.ins[range.clone()].iter().zip(outs).enumerate() {
             let k = range.start + k;
             let value = match *ins {

@@ -173,7 +173,8 @@ fn square_of<const KIND: u8>(x: u32, other: u32, s: u32) -> Ins {
 /// ([`Kernel::of`]) and called with the group, which holds all it needs. A run makes
 /// no choice of code but one call per group, and each kernel, a small function of its own,
 /// sets up only what its own loops use: one large function holding every variant, as before,
-/// saved and loaded the state of all of them on each call (W3: 5% fewer instructions).
+/// saved and loaded the state of all of them on each call.
+#[derive(Clone, Copy)]
 pub(super) struct Kernel<T> {
     forward: fn(&Program<T>, &Group, &[Cell<T>]),
     backward: BackwardKernel<T>,
@@ -916,7 +917,7 @@ type Partners<T> = ([T; LANE_INPUTS], usize);
 /// from a zero `a`, nor by an activation that passes zero on. The activation passes `a` times
 /// its partial, which for a zero `a` is zero or NaN (0 · ∞, or a NaN partial): so what it
 /// passes, above or below zero, says that `a` is not zero, in one compare where there were two
-/// per neuron and block (docs/replay-performance.md, change 40).
+/// per neuron and block (benches/FINDINGS.md: one compare for the zero-adjoint test).
 #[inline(always)]
 fn lane_pass<T: Scalar>(
     a: T,
@@ -1103,8 +1104,7 @@ impl<T: Scalar> Program<T> {
 /// The weights and the biases of the four lanes `quad`, of `n` inputs each, as `get` reads
 /// them from `slots` (values or adjoints). If `packed` ([`Kind::Layer`]), the twenty or fewer
 /// slots are one checked slice, each lane's at fixed offsets within it: with `n` a constant of
-/// the kernel, no other check is left (a lane's own slices took two each, 40 instructions per
-/// quad on W4).
+/// the kernel, no other check is left (a lane's own slices took two checks each).
 #[inline(always)]
 fn quad_params<S, X: Copy>(
     slots: &[S],
@@ -1231,7 +1231,7 @@ fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
 
 /// The values of the slots a sweep covers, as many as their adjoints `adj`: a backward kernel's
 /// check of a slot's adjoint then covers its value too, one compare and branch fewer for each
-/// (docs/replay-performance.md, change 42).
+/// (benches/FINDINGS.md: slices of equal length merge bounds checks).
 #[inline(always)]
 fn swept<'v, T>(values: &'v [T], adj: &[Cell<T>]) -> &'v [T] {
     &values[..adj.len()]
@@ -1269,7 +1269,7 @@ fn is_packed(group: &Group) -> bool {
 
 /// The forward kernel of a group of [`Kind::Layer`]: [`Program::quad`] on each four lanes,
 /// [`Program::shared_neurons`] on the rest. (Kept apart from [`lanes_forward`]: one kernel
-/// for both executes 0.8% more instructions on W4, whose output neuron is a lone lane.)
+/// for both executes more instructions where an output neuron is a lone lane.)
 fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     program: &Program<T>,
     group: &Group,
@@ -1279,8 +1279,7 @@ fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     let (lanes, first, packed) = (group.lanes(), group.first as usize, is_packed(&group));
     // A layer of exactly four neurons (XOR's hidden layer) runs its one quad alone: kept across
     // the loop of quads, the set-up of the loop and of the lanes after the last quad spills to
-    // the stack: 27 loads and stores per call on W4, 22 in the backward kernel. A loop over
-    // several quads still pays it.
+    // the stack, in the backward kernel too. A loop over several quads still pays it.
     if lanes.len() == QUAD {
         return program.quad(repeat, (lanes.start, packed), first, n, shape, values);
     }
@@ -1573,7 +1572,7 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// one loop; but in one loop each call of the function clobbers every floating-point register,
 /// so the weights and partners held across it go to the stack and come back, block after block:
 /// on a busy core a load or a store costs several times an arithmetic instruction
-/// (docs/replay-performance.md, change 31).
+/// (benches/FINDINGS.md: loads and stores around libm calls).
 #[inline(always)]
 fn activate_later<T: Scalar>(
     act: Act,
