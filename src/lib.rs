@@ -129,6 +129,11 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 pub struct SecondDerivativesDoctests;
 
+/// The code of `docs/threads-and-solvers.md`, run as doctests.
+#[doc = include_str!("../docs/threads-and-solvers.md")]
+#[cfg(doctest)]
+pub struct ThreadsAndSolversDoctests;
+
 /// The code of `docs/replay.md`, run as doctests.
 #[doc = include_str!("../docs/replay.md")]
 #[cfg(doctest)]
