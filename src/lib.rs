@@ -33,7 +33,9 @@
 //!   from one neuron to a trained network;
 //! - Record once, replay many: [`Tape::compile`] turns a recording into a [`CompiledTape`] that
 //!   gives values and gradients at new inputs without recording again ([`replay`],
-//!   `docs/replay.md`).
+//!   `docs/replay.md`);
+//! - Every core: [`batch`] computes a batch loss's gradient on several threads, the same bits for
+//!   any number of them (`docs/threads-and-solvers.md`).
 //!
 //! # Threads: which types are `Send` and `Sync`
 //!
@@ -72,6 +74,10 @@
 //! - `argmin`: [`argmin`] (the module), argmin's solvers — L-BFGS, Newton-CG,
 //!   trust regions, … — on a [`functional::Function`] with no glue: its cost, gradient and
 //!   Hessian over `Vec<f64>`. Adds dependencies on `argmin` and `argmin-math`.
+//! - `serde`: `Serialize` and `Deserialize` for [`nn::Mlp`], [`nn::Params`], [`nn::Activation`],
+//!   [`optim::Sgd`], [`optim::Adam`] and [`optim::Schedule`], state included, so that a run
+//!   stops and resumes bit for bit; deserializing checks every number and shape as loading a
+//!   parameter file does. Adds a dependency on `serde`.
 //!
 //! Items that need a feature are marked with it in this documentation.
 //!
