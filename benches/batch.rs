@@ -10,26 +10,15 @@
 //! Prints each round's times and the speed-up of 2 threads over 1, then their medians.
 
 use std::hint::black_box;
-use std::time::Instant;
 
 #[path = "common/batch_net.rs"]
 mod batch_net;
+#[path = "common/timing.rs"]
+mod timing;
 
 use batch_net::{compiled, point_loss, problem};
 use tapegrad::batch::{Batch, gradient_recorded};
-
-/// The shortest of `reps` calls of each of `fs`, in seconds, the calls taken in turn.
-fn bests<const K: usize>(reps: usize, mut fs: [&mut dyn FnMut(); K]) -> [f64; K] {
-    let mut best = [f64::INFINITY; K];
-    for _ in 0..reps {
-        for (f, best) in fs.iter_mut().zip(&mut best) {
-            let start = Instant::now();
-            f();
-            *best = best.min(start.elapsed().as_secs_f64());
-        }
-    }
-    best
-}
+use timing::{bests, median};
 
 fn main() {
     let args: Vec<usize> = std::env::args()
@@ -83,10 +72,6 @@ fn main() {
             c1 / c2
         );
     }
-    let median = |xs: &mut Vec<f64>| {
-        xs.sort_by(f64::total_cmp);
-        xs[xs.len() / 2]
-    };
     println!(
         "median speed-up of 2 threads over 1: replay {:.2}×, recorded {:.2}×",
         median(&mut replay_ratios),

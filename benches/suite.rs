@@ -23,34 +23,12 @@ use std::time::Instant;
 
 #[path = "common/suite.rs"]
 mod suite;
+#[path = "common/timing.rs"]
+mod timing;
 
 use suite::{Size, Workload};
 use tapegrad::Tape;
-
-/// The shortest of `reps` calls of each of `fs`, in seconds, the calls taken in turn: `fs[0]`,
-/// `fs[1]`, …, `fs[0]`, … so that every function meets the same phases of the machine.
-fn bests<const K: usize>(reps: usize, mut fs: [&mut dyn FnMut(); K]) -> [f64; K] {
-    let mut best = [f64::INFINITY; K];
-    for _ in 0..reps {
-        for (f, best) in fs.iter_mut().zip(&mut best) {
-            let start = Instant::now();
-            f();
-            *best = best.min(start.elapsed().as_secs_f64());
-        }
-    }
-    best
-}
-
-/// The median of `xs` (not empty), which it sorts.
-fn median(xs: &mut [f64]) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
-}
+use timing::{bests, median};
 
 /// Rounds, calls per round and a filter on workload names from the command line; `cargo bench`
 /// adds `--bench`, skipped.

@@ -4,22 +4,10 @@
 //! valgrind, where a broken invariant shows as an invalid read or write even if the assertions
 //! here happen to pass.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use tapegrad::{Tape, Var};
 
-/// The message `f` panics with.
-#[track_caller]
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else {
-        panic!("panic payload is neither String nor &str")
-    }
-}
+mod common;
+use common::panic_message;
 
 /// `a^(k+1)` recorded as `k` products, far past any spare capacity the tape had: every one of
 /// these appends is unchecked while the tape's `room` lasts, so a `room` that overstates the

@@ -1,8 +1,6 @@
 //! Tape behaviour: identities of the reverse sweep, node counts, reuse, and the messages of every
 //! misuse (asserted verbatim).
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -10,20 +8,7 @@ use tapegrad::check::Expr;
 use tapegrad::{Error, OpKind, Scalar, Tape, Var};
 
 mod common;
-use common::proptest_config;
-
-/// The message `f` panics with.
-#[track_caller]
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else {
-        panic!("panic payload is neither String nor &str")
-    }
-}
+use common::{panic_message, proptest_config};
 
 /// Two random expressions over the same three inputs, and inputs in their range.
 fn two_exprs(seed: u64) -> (Expr, Expr, Vec<f64>) {

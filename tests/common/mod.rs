@@ -1,13 +1,30 @@
 //! Helpers shared by the integration tests (each test file includes this with `mod common;`).
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use proptest::test_runner::Config;
 
 /// Proptest settings: `cases` cases by default, since the suite runs in debug mode;
 /// `PROPTEST_CASES` raises them for deep runs.
+#[allow(dead_code)] // not every test file that includes this module runs property tests
 pub fn proptest_config(cases: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(cases);
     Config::with_cases(cases)
+}
+
+/// The message `f` panics with.
+#[track_caller]
+#[allow(dead_code)] // not every test file that includes this module asserts a panic
+pub fn panic_message(f: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        panic!("panic payload is neither String nor &str")
+    }
 }
