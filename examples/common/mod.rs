@@ -1,11 +1,12 @@
 //! Code shared by the XOR examples and `tests/train_xor.rs`: the training loop on
-//! [`tapegrad::nn::Mlp`], the choices the command line offers, flag parsing and the SVG picture.
+//! [`tapegrad::nn::Mlp`], the choices the command line offers, flag parsing and the picture
+//! ([`plot`]).
 //!
 //! Included with `#[path = "common/mod.rs"] mod common;` (from `tests/`: `"../examples/common/mod.rs"`);
 //! not every includer uses every item.
 #![allow(dead_code)]
 
-pub mod svg;
+pub mod plot;
 
 use std::fmt;
 
