@@ -6,6 +6,7 @@ mod common;
 use common::moons::{self, Command, Config, make_moons, parse_args, train_moons};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use tapegrad::{Tape, loss};
 
 fn bits(xs: &[f64]) -> Vec<u64> {
     xs.iter().map(|x| x.to_bits()).collect()
@@ -161,6 +162,47 @@ fn the_loss_is_the_mean_cross_entropy_plus_the_l2_penalty() {
         outcome.loss(),
         mean_bce + l2
     );
+}
+
+#[test]
+fn one_epoch_steps_down_the_gradient_of_the_mean_loss_plus_the_penalty() {
+    // The whole loss recorded on one tape, differentiated at the initial network: one epoch of
+    // SGD at rate lr must move every parameter by -lr times its gradient, on every path.
+    let config = Config {
+        points: 50,
+        epochs: 1,
+        ..Config::default()
+    };
+    let (points, net) = moons::setup(&config);
+    let tape = Tape::new();
+    let mut bound = net.bind(&tape);
+    let xs: Vec<[f64; 2]> = points.iter().map(|p| p.0).collect();
+    let labels: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let logits = bound.forward_batch(&xs).unwrap();
+    let l = loss::binary_cross_entropy_with_logits(&logits, &labels)
+        + loss::l2_penalty(bound.parameters(), moons::L2);
+    let grads = bound.gradients(&l.backward());
+    for (replay, threads) in [(false, 1), (true, 1), (true, 2)] {
+        let outcome = train_moons(
+            &Config {
+                replay,
+                threads,
+                ..config.clone()
+            },
+            |_| {},
+        )
+        .expect("finite");
+        assert!((outcome.losses[0] - l.value()).abs() < 1e-12);
+        let before = net.parameters().values();
+        let after = outcome.net.parameters().values();
+        for (i, ((b, a), g)) in before.iter().zip(after).zip(&grads).enumerate() {
+            let expected = b - config.lr * g;
+            assert!(
+                (a - expected).abs() < 1e-12,
+                "parameter {i}: {a} after the step, expected {expected} (replay {replay}, threads {threads})"
+            );
+        }
+    }
 }
 
 #[test]
