@@ -75,13 +75,20 @@ fn main() -> ExitCode {
             outcome.loss(),
             outcome.epochs
         );
-        let svg = common::svg::render(
-            &title,
-            &outcome.losses,
-            |u, v| common::output(net, &[u, v]),
-            &points,
-            50,
-        );
+        let boundary = common::plot::Boundary {
+            probability: |u, v| common::output(net, &[u, v]),
+            points: &points,
+            corners: ([-0.25, -0.25], [1.25, 1.25]),
+            resolution: 50,
+            radius: 7,
+        };
+        let svg = match common::plot::render(&title, &outcome.losses, &boundary) {
+            Ok(svg) => svg,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         if let Err(e) = std::fs::write(path, svg) {
             eprintln!("error: cannot write {path}: {e}");
             return ExitCode::FAILURE;

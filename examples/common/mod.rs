@@ -1,11 +1,14 @@
 //! Code shared by the XOR examples and `tests/train_xor.rs`: the training loop on
-//! [`tapegrad::nn::Mlp`], the choices the command line offers, flag parsing and the SVG picture.
+//! [`tapegrad::nn::Mlp`], the choices the command line offers and flag parsing; the two-moons
+//! example's training ([`moons`], shared with `tests/moons.rs`) and the pictures of both
+//! ([`plot`]).
 //!
 //! Included with `#[path = "common/mod.rs"] mod common;` (from `tests/`: `"../examples/common/mod.rs"`);
 //! not every includer uses every item.
 #![allow(dead_code)]
 
-pub mod svg;
+pub mod moons;
+pub mod plot;
 
 use std::fmt;
 
