@@ -145,6 +145,7 @@ impl<T: Scalar + Send + Sync> Batch<T> {
                 .collect();
             handles
                 .into_iter()
+                // A panic in a worker reaches the caller with its own message.
                 .map(|h| {
                     h.join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -200,6 +201,10 @@ fn add_blocks<'g, T: Scalar>(blocks: &[T], stride: usize, grad: &'g mut Vec<T>) 
 ///
 /// `term` records one point's term on the tape it is given, from the parameters bound there.
 ///
+/// # Panics
+///
+/// When `term` panics, with its message.
+///
 /// # Errors
 ///
 /// [`Error::InvalidHyperparameter`] for 0 threads.
@@ -243,25 +248,33 @@ where
     let per_thread = blocks.div_ceil(threads).max(1);
     let term = &term;
     thread::scope(|scope| {
-        for (sums, points) in sums
+        let jobs = sums
             .chunks_mut(per_thread * stride)
-            .zip(points.chunks(per_thread * BLOCK))
-        {
-            scope.spawn(move || {
-                let mut tape = Tape::new();
-                for (sum, block) in sums.chunks_mut(stride).zip(points.chunks(BLOCK)) {
-                    tape.clear();
-                    let vars = tape.vars(params);
-                    let terms: Vec<Var<'_, T>> =
-                        block.iter().map(|p| term(&tape, &vars, p)).collect();
-                    let total = tape.sum(&terms);
-                    let g = total.backward();
-                    sum[0] = total.value();
-                    for (s, &v) in sum[1..].iter_mut().zip(&vars) {
-                        *s = g.wrt(v);
+            .zip(points.chunks(per_thread * BLOCK));
+        let handles: Vec<_> = jobs
+            .map(|(sums, points)| {
+                scope.spawn(move || {
+                    let mut tape = Tape::new();
+                    for (sum, block) in sums.chunks_mut(stride).zip(points.chunks(BLOCK)) {
+                        tape.clear();
+                        let vars = tape.vars(params);
+                        let terms: Vec<Var<'_, T>> =
+                            block.iter().map(|p| term(&tape, &vars, p)).collect();
+                        let total = tape.sum(&terms);
+                        let g = total.backward();
+                        sum[0] = total.value();
+                        for (s, &v) in sum[1..].iter_mut().zip(&vars) {
+                            *s = g.wrt(v);
+                        }
                     }
-                }
-            });
+                })
+            })
+            .collect();
+        // A panic in `term` reaches the caller with its own message.
+        for handle in handles {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
     });
     let mut grad = Vec::new();

@@ -119,3 +119,13 @@ fn batch_mistakes_are_errors_that_say_what_is_wrong() {
     );
     assert!(gradient_recorded(&[1.0], &[1.0], 0, |_, p, &x: &f64| p[0] * x).is_err());
 }
+
+#[test]
+#[should_panic(expected = "the term of point 40 is not defined")]
+fn a_panic_in_a_recorded_term_reaches_the_caller_with_its_message() {
+    let points: Vec<usize> = (0..100).collect();
+    let _ = gradient_recorded(&[1.0], &points, 2, |_, p, &i| {
+        assert!(i != 40, "the term of point {i} is not defined");
+        p[0] * 2.0
+    });
+}
