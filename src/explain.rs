@@ -35,96 +35,10 @@
 use std::fmt;
 
 use crate::gradients::sweep;
-use crate::ops::{OpKind, Shape, Sign};
+pub(crate) use crate::ops::record::{Record, decode};
+use crate::ops::{OpKind, Shape};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
-
-/// Where one node's operands sit on the tape's stacks.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Record {
-    pub(crate) kind: OpKind,
-    /// First parent index on `parents` (after an n-ary count).
-    first: usize,
-    /// Number of parents.
-    pub(crate) arity: usize,
-    /// First stored partial on `partials`, if the node stores any.
-    partials: Option<usize>,
-    /// Index of the node's constant on `consts`, if it keeps one.
-    konst: Option<usize>,
-    /// The auxiliary word (the exponent of `powi`, a comparison with its outcome).
-    pub(crate) aux: u32,
-}
-
-impl Record {
-    /// The node's parents, in operand order.
-    pub(crate) fn parents<'s, T>(&self, s: &'s Storage<T>) -> &'s [u32] {
-        &s.parents[self.first..self.first + self.arity]
-    }
-
-    /// The local partial on operand `k`, as the reverse sweep uses it.
-    pub(crate) fn partial<T: Scalar>(&self, s: &Storage<T>, k: usize) -> T {
-        if let Some(q) = self.partials {
-            return s.partials[q + k];
-        }
-        let minus = match self.kind.shape() {
-            Shape::UnitUnary(sign) => sign == Sign::Minus,
-            Shape::UnitBinary(sign) => k == 1 && sign == Sign::Minus,
-            _ => false,
-        };
-        if minus { -T::one() } else { T::one() }
-    }
-
-    /// The constant the node keeps (a leaf's value, `c` in `x + c`), or zero.
-    pub(crate) fn constant<T: Scalar>(&self, s: &Storage<T>) -> T {
-        self.konst.map_or_else(T::zero, |c| s.consts[c])
-    }
-}
-
-/// Decodes where the operands of the nodes `0..end` sit, walking the stacks forwards.
-pub(crate) fn decode<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<Record> {
-    let mut records = Vec::with_capacity(end);
-    let (mut p, mut q, mut c) = (0usize, 0usize, 0usize);
-    for &kind in &s.kinds[..end] {
-        let konst = (kind.consts() == 1).then(|| {
-            c += 1;
-            c - 1
-        });
-        let (first, arity, stored, aux, words) = match kind.shape() {
-            Shape::Leaf => (p, 0, 0, 0, 0),
-            Shape::UnitUnary(_) => (p, 1, 0, 0, 1),
-            Shape::Unary => (p, 1, 1, 0, 1),
-            Shape::UnaryAux => (p, 1, 1, s.parents[p + 1], 2),
-            Shape::UnitBinary(_) => (p, 2, 0, 0, 2),
-            Shape::Binary => (p, 2, 2, 0, 2),
-            Shape::UnitNary => {
-                let n = s.parents[p] as usize;
-                (p + 1, n, 0, 0, n + 2)
-            }
-            Shape::Nary => {
-                let n = s.parents[p] as usize;
-                (p + 1, n, n, 0, n + 2)
-            }
-            // The compared operands, then the word holding the comparison and its outcome. No
-            // gradient flows through a comparison and no Var refers to it, so it never belongs to
-            // an output's sub-graph; only a drawing of the whole tape shows it.
-            Shape::Guard(words) => {
-                let words = words as usize;
-                (p, words - 1, 0, s.parents[p + words - 1], words)
-            }
-        };
-        records.push(Record {
-            kind,
-            first,
-            arity,
-            partials: (stored > 0).then_some(q),
-            konst,
-            aux,
-        });
-        p += words;
-        q += stored;
-    }
-    records
-}
 
 /// Marks the nodes `output` depends on (itself included).
 pub(crate) fn depends_on<T>(s: &Storage<T>, records: &[Record], output: usize) -> Vec<bool> {

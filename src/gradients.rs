@@ -13,6 +13,7 @@
 use std::fmt;
 use std::ops::Index;
 
+use crate::ops::record::Layout;
 use crate::ops::{OpKind, Shape, Sign};
 use crate::tape::{NodeId, Storage, pool};
 use crate::{Error, Scalar, Tape, Var};
@@ -167,20 +168,8 @@ impl<'t, T: Scalar> Index<Var<'t, T>> for Gradients<T> {
 /// Moves the operand cursors `(p, q)` back over node `i`, returning where its operands start.
 #[inline(always)]
 fn step_back<T>(s: &Storage<T>, shape: Shape, p: usize, q: usize) -> (usize, usize) {
-    match shape {
-        Shape::Leaf => (p, q),
-        Shape::UnitUnary(_) => (p - 1, q),
-        Shape::Unary => (p - 1, q - 1),
-        Shape::UnaryAux => (p - 2, q - 1),
-        Shape::UnitBinary(_) => (p - 2, q),
-        Shape::Binary => (p - 2, q - 2),
-        Shape::UnitNary => (p - 2 - s.parents[p - 1] as usize, q),
-        Shape::Nary => {
-            let n = s.parents[p - 1] as usize;
-            (p - 2 - n, q - n)
-        }
-        Shape::Guard(words) => (p - words as usize, q),
-    }
+    let (words, stored) = Layout::backward(s, shape, p);
+    (p - words, q - stored)
 }
 
 /// Where the operands of the nodes `0..end` end on the parent and partial stacks.
@@ -528,7 +517,7 @@ impl<'t, T: Scalar> Var<'t, T> {
             let first = values.iter().position(|v| !v.is_finite())?;
             // Only a node the output depends on can spoil it: a NaN recorded beside the output
             // (another loss, an unused branch) is none of this backward's business.
-            let records = crate::explain::decode(s, end);
+            let records = crate::ops::record::decode(s, end);
             let needed = crate::explain::depends_on(s, &records, end - 1);
             (first..end)
                 .find(|&i| needed[i] && !values[i].is_finite())

@@ -7,84 +7,58 @@
 use crate::Scalar;
 use crate::ops::compare::Comparison;
 use crate::ops::nary::weighted_sum;
+use crate::ops::record::records;
 use crate::ops::{Binary, OpKind, Shape, Unary};
 use crate::tape::Storage;
 
 /// The values of the nodes `0..end`.
 pub(crate) fn values<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<T> {
     let mut values: Vec<T> = Vec::with_capacity(end);
-    let (mut p, mut q, mut c) = (0usize, 0usize, 0usize);
-    for &kind in &s.kinds[..end] {
-        let konst = if kind.consts() == 1 {
-            c += 1;
-            s.consts[c - 1]
-        } else {
-            T::zero()
-        };
+    for r in records(s, end) {
+        let kind = r.kind;
+        let konst = r.constant(s);
+        let parents = r.parents(s);
         let value = match kind.shape() {
             Shape::Leaf => konst,
+            // Partials ±1 are not stored; `MulConst`'s factor is its stored partial.
             Shape::UnitUnary(_) => {
-                p += 1;
-                let x = values[s.parents[p - 1] as usize];
-                Unary::from_record(kind, konst, T::zero(), 0).eval(x).0
+                Unary::from_record(kind, konst, T::zero(), 0)
+                    .eval(values[parents[0] as usize])
+                    .0
             }
             Shape::Unary | Shape::UnaryAux => {
-                let x = values[s.parents[p] as usize];
-                let aux = if kind.shape() == Shape::UnaryAux {
-                    p += 1;
-                    s.parents[p]
-                } else {
-                    0
-                };
-                p += 1;
-                q += 1;
-                Unary::from_record(kind, konst, s.partials[q - 1], aux)
-                    .eval(x)
+                Unary::from_record(kind, konst, r.partial(s, 0), r.aux)
+                    .eval(values[parents[0] as usize])
                     .0
             }
             Shape::UnitBinary(_) | Shape::Binary => {
-                let (x, y) = (
-                    values[s.parents[p] as usize],
-                    values[s.parents[p + 1] as usize],
-                );
-                p += 2;
-                if kind.shape() == Shape::Binary {
-                    q += 2;
-                }
+                let (x, y) = (values[parents[0] as usize], values[parents[1] as usize]);
                 Binary::from_kind(kind).eval(x, y).0
             }
-            Shape::UnitNary | Shape::Nary => {
-                let n = s.parents[p] as usize;
-                let xs = &s.parents[p + 1..p + 1 + n];
-                p += n + 2;
-                let value = match kind {
-                    OpKind::Sum => xs
-                        .iter()
-                        .fold(T::zero(), |acc, &x| acc + values[x as usize]),
-                    OpKind::Dot => {
-                        let (left, right) = xs.split_at(n / 2);
-                        weighted_sum(
-                            left.iter()
-                                .zip(right)
-                                .map(|(&x, &y)| (values[x as usize], values[y as usize])),
-                        )
-                    }
-                    OpKind::DotConst => weighted_sum(
-                        xs.iter()
-                            .zip(&s.partials[q..q + n])
-                            .map(|(&x, &w)| (values[x as usize], w)),
-                    ),
-                    _ => konst,
-                };
-                if kind.shape() == Shape::Nary {
-                    q += n;
+            Shape::UnitNary | Shape::Nary => match kind {
+                OpKind::Sum => parents
+                    .iter()
+                    .fold(T::zero(), |acc, &x| acc + values[x as usize]),
+                OpKind::Dot => {
+                    let (left, right) = parents.split_at(parents.len() / 2);
+                    weighted_sum(
+                        left.iter()
+                            .zip(right)
+                            .map(|(&x, &y)| (values[x as usize], values[y as usize])),
+                    )
                 }
-                value
-            }
-            Shape::Guard(words) => {
-                // A comparison has no value; its slot holds the recorded outcome as 0 or 1.
-                p += words as usize;
-                let (_, outcome) = Comparison::decode(s.parents[p - 1]);
+                OpKind::DotConst => weighted_sum(
+                    parents
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &x)| (values[x as usize], r.partial(s, k))),
+                ),
+                // A custom node keeps its value as its constant.
+                _ => konst,
+            },
+            // A comparison has no value; its slot holds the recorded outcome as 0 or 1.
+            Shape::Guard(_) => {
+                let (_, outcome) = Comparison::decode(r.aux);
                 if outcome { T::one() } else { T::zero() }
             }
         };

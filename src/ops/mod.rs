@@ -14,6 +14,7 @@ pub mod compare;
 pub mod elementary;
 pub(crate) mod forward;
 pub mod nary;
+pub(crate) mod record;
 pub(crate) mod table;
 
 use crate::Scalar;

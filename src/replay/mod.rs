@@ -67,6 +67,7 @@ use std::ops::Range;
 
 use crate::ops::compare::Comparison;
 use crate::ops::nary::Rules;
+use crate::ops::record::Layout;
 use crate::ops::{OpKind, Shape};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
@@ -226,31 +227,13 @@ struct Cursor {
 
 /// How many parent words and partials a node occupies.
 fn footprint<T>(s: &Storage<T>, kind: OpKind, p: usize) -> (usize, usize) {
-    match kind.shape() {
-        Shape::Leaf => (0, 0),
-        Shape::UnitUnary(_) => (1, 0),
-        Shape::Unary => (1, 1),
-        Shape::UnaryAux => (2, 1),
-        Shape::UnitBinary(_) => (2, 0),
-        Shape::Binary => (2, 2),
-        Shape::UnitNary => (s.parents[p] as usize + 2, 0),
-        Shape::Nary => {
-            let n = s.parents[p] as usize;
-            (n + 2, n)
-        }
-        Shape::Guard(words) => (words as usize, 0),
-    }
+    let layout = Layout::forward(s, kind, p);
+    (layout.words, layout.stored)
 }
 
 /// The parent words of a node that are node indices (not counts, exponents or codes).
 fn operand_words<T>(s: &Storage<T>, kind: OpKind, p: usize) -> std::ops::Range<usize> {
-    match kind.shape() {
-        Shape::Leaf => p..p,
-        Shape::UnitUnary(_) | Shape::Unary | Shape::UnaryAux => p..p + 1,
-        Shape::UnitBinary(_) | Shape::Binary => p..p + 2,
-        Shape::UnitNary | Shape::Nary => p + 1..p + 1 + s.parents[p] as usize,
-        Shape::Guard(words) => p..p + words as usize - 1,
-    }
+    Layout::forward(s, kind, p).operand_words()
 }
 
 impl<T: Scalar> Tape<T> {
