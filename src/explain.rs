@@ -585,7 +585,8 @@ fn formulas<T: Scalar>(
         } else {
             std::cmp::Ordering::Equal
         };
-        let fill = |text: &str| text.replace("{x}", a).replace("{y}", me);
+        let c = konst(c);
+        let fill = |text: &str| text.replace("{x}", a).replace("{y}", me).replace("{c}", &c);
         return d(fill(f.value_text), fill(f.partial_text(side)));
     }
     match r.kind {
@@ -622,22 +623,10 @@ fn formulas<T: Scalar>(
             };
             d(format!("{a}^{n}"), f)
         }
-        OpKind::Powf => d(
-            format!("{a}^{}", konst(c)),
-            format!("{} · {a}^{}", konst(c), konst(c - T::one())),
-        ),
         OpKind::Pow => (
             format!("{a}^{b}"),
             vec![format!("{b} · {a}^({b} - 1)"), format!("{me} · ln({a})")],
         ),
-        OpKind::LeakyRelu => {
-            let f = if x > zero {
-                format!("1 (as {a} > 0)")
-            } else {
-                format!("{c} (as {a} ≤ 0)")
-            };
-            d(format!("leaky_relu({a}, {c})"), f)
-        }
         OpKind::Max | OpKind::Min => {
             let first = r.partial(s, 0) != zero;
             let max = r.kind == OpKind::Max;

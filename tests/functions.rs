@@ -3,7 +3,8 @@
 //! finite differences and against the closed form, a replay against recording bit for bit, and
 //! the second derivative through `Dual` numbers against its closed form.
 //!
-//! A line reads `function_case!(method, derivative, second derivative, points)`, the derivatives
+//! A line reads `function_case!(method, derivative, second derivative, points)` (with the
+//! parameter after the method where it has one, `powf(1.3)`), the derivatives
 //! written out by hand in `f64`, the points inside the function's domain and clear of its kinks.
 //! A unit test in `src/ops/table.rs` fails when a function of the table has no line here.
 
@@ -70,15 +71,16 @@ fn check_function<F: Function>(
     }
 }
 
-/// One line of the table: a test named after the method that checks it every way.
+/// One line of the table: a test named after the method that checks it every way. A function
+/// with a parameter gives it after the name: `function_case!(powf(1.3), …)`.
 macro_rules! function_case {
-    ($method:ident, $derivative:expr, $second:expr, $points:expr) => {
+    ($method:ident $(($($param:expr),*))?, $derivative:expr, $second:expr, $points:expr) => {
         #[test]
         fn $method() {
             struct F;
             impl Function for F {
                 fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
-                    x[0].$method()
+                    x[0].$method($($(T::from_f64($param)),*)?)
                 }
             }
             check_function(stringify!($method), &F, $derivative, $second, &$points);
@@ -142,4 +144,16 @@ function_case!(
     |x| 1.0 / (1.0 + x),
     |x| -1.0 / (1.0 + x).powi(2),
     [-0.5, 0.0, 1e-9, 3.0]
+);
+function_case!(
+    powf(1.3),
+    |x: f64| 1.3 * x.powf(0.3),
+    |x: f64| 1.3 * 0.3 * x.powf(-0.7),
+    [0.2, 1.0, 3.5]
+);
+function_case!(
+    leaky_relu(0.1),
+    |x| if x > 0.0 { 1.0 } else { 0.1 },
+    |_| 0.0,
+    [-2.0, -0.3, 0.5, 4.0]
 );

@@ -101,11 +101,10 @@ enum Node {
     MulConst(usize, f64),
     DivConst(usize, f64),
     Powi(usize, i32),
-    Powf(usize, f64),
     Pow(usize, usize),
-    /// A function of the operations' table (`exp`, `sin`, `relu`, …), by its kind.
-    Function(OpKind, usize),
-    LeakyRelu(usize, f64),
+    /// A function of the operations' table (`exp`, `sin`, `relu`, …), by its kind, with its
+    /// parameter (`powf`'s exponent, the leaky ReLU's slope; 0 for the others).
+    Function(OpKind, usize, f64),
     Max(usize, usize),
     Min(usize, usize),
     Sum(Vec<usize>),
@@ -132,9 +131,7 @@ impl Node {
             | MulConst(a, _)
             | DivConst(a, _)
             | Powi(a, _)
-            | Powf(a, _)
-            | Function(_, a)
-            | LeakyRelu(a, _) => vec![*a],
+            | Function(_, a, _) => vec![*a],
             Sum(xs) | DotConst(xs, _) => xs.clone(),
             Dot(xs, ys) => xs.iter().chain(ys).copied().collect(),
         }
@@ -201,7 +198,7 @@ struct Generator<'r, R: ?Sized> {
 /// The operations generation draws from, uniformly: the fixed ones (arithmetic, powers, the
 /// leaky ReLU, `max`, `min`, the n-ary operations and a custom one), then each function of the
 /// operations' table.
-const FIXED_KINDS: usize = 18;
+const FIXED_KINDS: usize = 16;
 const KINDS: usize = FIXED_KINDS + FUNCTIONS.len();
 
 /// The table's entry for `kind`, a function.
@@ -210,9 +207,9 @@ fn spec(kind: OpKind) -> &'static FunctionSpec {
         .unwrap_or_else(|| unreachable!("{} is not a function of the table", kind.name()))
 }
 
-/// The rule of the table's function `kind`.
-fn function_rule<T: Scalar>(kind: OpKind) -> Unary<T> {
-    Unary::from_record(kind, T::zero(), T::zero(), 0)
+/// The rule of the table's function `kind`, with its parameter if it has one.
+fn function_rule<T: Scalar>(kind: OpKind, param: f64) -> Unary<T> {
+    Unary::from_record(kind, T::from_f64(param), T::zero(), 0)
 }
 
 impl<R: Rng + ?Sized> Generator<'_, R> {
@@ -280,7 +277,6 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
             DivConst(a, c) => s(a) / c.abs(),
             Powi(_, 0) => 0.0,
             Powi(a, n) => f64::from(n.abs()) * big_pow(a, f64::from(n - 1)) * s(a),
-            Powf(a, c) => c.abs() * big_pow(a, c - 1.0) * s(a),
             Pow(b, e) => {
                 let (rb, re) = (r(b), r(e));
                 let corners = |d: f64| {
@@ -292,20 +288,13 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 let ln = rb.lo.ln().abs().max(rb.hi.ln().abs());
                 big(e) * corners(1.0) * s(b) + corners(0.0) * ln * s(e)
             }
-            Function(kind, a) => match spec(kind).steepest {
+            Function(kind, a, param) => match spec(kind).steepest {
                 Steepest::AtMost(bound) => bound * s(a),
                 Steepest::AtEnds => {
-                    let steep = |x: f64| function_rule(kind).eval(x).1.abs();
+                    let steep = |x: f64| function_rule(kind, param).eval(x).1.abs();
                     steep(r(a).lo).max(steep(r(a).hi)) * s(a)
                 }
             },
-            LeakyRelu(a, slope) => {
-                if r(a).lo > 0.0 {
-                    s(a)
-                } else {
-                    slope * s(a)
-                }
-            }
             Max(a, b) | Min(a, b) => s(a).max(s(b)),
             Sum(ref xs) => xs.iter().map(|&x| s(x)).sum(),
             Dot(ref xs, ref ys) => xs
@@ -327,8 +316,11 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
         match self.rng.gen_range(0..3) {
             0 => {
-                let softplus = |x| function_rule(OpKind::Softplus).eval(x).0;
-                let s = self.push(Node::Function(OpKind::Softplus, u), r.monotone(softplus));
+                let softplus = |x| function_rule(OpKind::Softplus, 0.0).eval(x).0;
+                let s = self.push(
+                    Node::Function(OpKind::Softplus, u, 0.0),
+                    r.monotone(softplus),
+                );
                 Some(self.push(
                     Node::AddConst(s, POSITIVE),
                     self.range(s).add(Range::new(POSITIVE, POSITIVE)),
@@ -342,7 +334,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 ))
             }
             2 if r.lo >= POSITIVE.ln() && r.hi <= 4.0 => {
-                Some(self.push(Node::Function(OpKind::Exp, u), r.monotone(f64::exp)))
+                Some(self.push(Node::Function(OpKind::Exp, u, 0.0), r.monotone(f64::exp)))
             }
             _ => None,
         }
@@ -404,18 +396,13 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 one(Powi(base, n), Range::hull(&ends))
             }
             9 => {
-                let c = self.constant(-1.5, 2.5);
-                let base = self.positive(a)?;
-                one(Powf(base, c), self.range(base).monotone(|x| x.powf(c)))
-            }
-            10 => {
                 let base = self.positive(a)?;
                 let b = self.pick();
                 let e = if self.range(b).lo >= -3.0 && self.range(b).hi <= 3.0 {
                     b
                 } else {
                     let rb = self.range(b);
-                    self.push(Function(OpKind::Tanh, b), rb.monotone(f64::tanh))
+                    self.push(Function(OpKind::Tanh, b, 0.0), rb.monotone(f64::tanh))
                 };
                 let (rb, re) = (self.range(base), self.range(e));
                 let corners = [
@@ -426,14 +413,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 ];
                 one(Pow(base, e), Range::hull(&corners))
             }
-            11 if ra.clear_of_zero(KINK_MARGIN) => {
-                let slope = [0.01, 0.1, 0.3][self.rng.gen_range(0..3)];
-                one(
-                    LeakyRelu(a, slope),
-                    if ra.lo > 0.0 { ra } else { ra.scale(slope) },
-                )
-            }
-            12 | 13 => {
+            10 | 11 => {
                 let b = self.pick();
                 let rb = self.range(b);
                 let (big, small) = if ra.lo >= rb.hi + KINK_MARGIN {
@@ -449,13 +429,13 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 } else {
                     (b, a)
                 };
-                if kind == 12 {
+                if kind == 10 {
                     one(Max(x, y), big)
                 } else {
                     one(Min(x, y), small)
                 }
             }
-            14 => {
+            12 => {
                 let k = self.rng.gen_range(2..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -464,7 +444,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     .fold(Range::new(0.0, 0.0), |acc, &x| acc.add(self.range(x)));
                 one(Sum(xs), r)
             }
-            15 => {
+            13 => {
                 let k = self.rng.gen_range(1..=3);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -482,7 +462,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(Dot(xs, ys), r)
             }
-            16 => {
+            14 => {
                 let k = self.rng.gen_range(1..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -495,7 +475,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(DotConst(xs, cs), r)
             }
-            17 => {
+            15 => {
                 let b = self.pick();
                 let r = self
                     .range(a)
@@ -513,6 +493,11 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
     /// The function `f` of the table on `a`, guarded into its domain; `None` where the operand
     /// comes near its kink.
     fn function(&mut self, f: &FunctionSpec, a: usize) -> Option<(Node, Range)> {
+        let param = if f.param_choices.is_empty() {
+            0.0
+        } else {
+            f.param_choices[self.rng.gen_range(0..f.param_choices.len())]
+        };
         let u = self.guard_into(a, f.domain)?;
         let r = self.range(u);
         if let Some(kink) = f.kink {
@@ -520,7 +505,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 return None;
             }
         }
-        let value = |x: f64| function_rule(f.kind).eval(x).0;
+        let value = |x: f64| function_rule(f.kind, param).eval(x).0;
         let image = match f.image {
             Image::Monotone => r.monotone(value),
             Image::Within(lo, hi) => Range::new(lo, hi),
@@ -534,7 +519,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 Range::new(value(small), value(big))
             }
         };
-        Some((Node::Function(f.kind, u), image))
+        Some((Node::Function(f.kind, u, param), image))
     }
 
     /// `a`, or guard nodes that bring it inside the open interval `domain` with a margin: where
@@ -556,7 +541,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         if r.lo >= -inner && r.hi <= inner {
             return Some(a);
         }
-        let t = self.push(Node::Function(OpKind::Tanh, a), r.monotone(f64::tanh));
+        let t = self.push(Node::Function(OpKind::Tanh, a, 0.0), r.monotone(f64::tanh));
         if inner >= 1.0 {
             Some(t)
         } else {
@@ -586,7 +571,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
         let a = self.pick();
         let r = self.range(a).monotone(f64::tanh);
-        self.push(Node::Function(OpKind::Tanh, a), r);
+        self.push(Node::Function(OpKind::Tanh, a, 0.0), r);
     }
 }
 
@@ -793,10 +778,8 @@ impl Expr {
                 MulConst(a, k) => v[a] * c(k),
                 DivConst(a, k) => v[a] / c(k),
                 Powi(a, n) => v[a].powi(n),
-                Powf(a, k) => v[a].powf(c(k)),
                 Pow(a, b) => v[a].pow(v[b]),
-                Function(kind, a) => v[a].unary(function_rule(kind)),
-                LeakyRelu(a, s) => v[a].leaky_relu(c(s)),
+                Function(kind, a, k) => v[a].unary(function_rule(kind, k)),
                 Max(a, b) => v[a].max(v[b]),
                 Min(a, b) => v[a].min(v[b]),
                 Sum(ref xs) => {
@@ -876,10 +859,8 @@ impl Expr {
                 MulConst(a, k) => un(Unary::MulConst(c(k)), v[a]),
                 DivConst(a, k) => un(Unary::DivConst(c(k)), v[a]),
                 Powi(a, n) => un(Unary::Powi(n), v[a]),
-                Powf(a, k) => un(Unary::Powf(c(k)), v[a]),
                 Pow(a, b) => bin(Binary::Pow, v[a], v[b]),
-                Function(kind, a) => un(function_rule(kind), v[a]),
-                LeakyRelu(a, k) => un(Unary::LeakyRelu(c(k)), v[a]),
+                Function(kind, a, k) => un(function_rule(kind, k), v[a]),
                 Max(a, b) => bin(Binary::Max, v[a], v[b]),
                 Min(a, b) => bin(Binary::Min, v[a], v[b]),
                 Sum(ref xs) => xs.iter().fold(T::zero(), |acc, &x| acc + v[x]),
@@ -990,10 +971,11 @@ impl fmt::Display for Expr {
                 MulConst(a, k) => format!("{} * {k}", s(*a)),
                 DivConst(a, k) => format!("{} / {k}", s(*a)),
                 Powi(a, n) => format!("{}.powi({n})", s(*a)),
-                Powf(a, k) => format!("{}.powf({k})", s(*a)),
                 Pow(a, b) => format!("{}.pow({})", s(*a), s(*b)),
-                Function(kind, a) => format!("{}.{}()", s(*a), spec(*kind).method),
-                LeakyRelu(a, k) => format!("{}.leaky_relu({k})", s(*a)),
+                Function(kind, a, k) if spec(*kind).param_choices.is_empty() => {
+                    format!("{}.{}()", s(*a), spec(*kind).method)
+                }
+                Function(kind, a, k) => format!("{}.{}({k})", s(*a), spec(*kind).method),
                 Max(a, b) => format!("{}.max({})", s(*a), s(*b)),
                 Min(a, b) => format!("{}.min({})", s(*a), s(*b)),
                 Sum(xs) => format!("sum[{}]", self.list(xs)),
@@ -1033,7 +1015,7 @@ mod tests {
             bound: 2.0,
             nodes: vec![
                 Node::Mul(0, 1),
-                Node::Function(OpKind::Sin, 2),
+                Node::Function(OpKind::Sin, 2, 0.0),
                 Node::DotConst(vec![2, 3], vec![0.5, -1.25]),
                 Node::Norm(0, 4),
             ],
@@ -1067,7 +1049,7 @@ mod tests {
         for _ in 0..50 {
             for node in Expr::random(&mut rng, 3, 40).nodes {
                 let function = match node {
-                    Node::Function(kind, _) => Some(kind),
+                    Node::Function(kind, _, _) => Some(kind),
                     _ => None,
                 };
                 seen.insert((std::mem::discriminant(&node), function));

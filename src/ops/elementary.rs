@@ -28,25 +28,6 @@ impl<'t, T: Scalar> Var<'t, T> {
         self.unary(Unary::Powi(n))
     }
 
-    /// `x^c` for a plain real exponent `c`.
-    ///
-    /// Local derivative: `c x^(c-1)`.
-    /// Domain: `x > 0` for non-integer `c`; below it the value is NaN.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(4.0);
-    /// assert_eq!(x.powf(1.5).backward()[x], 3.0);
-    /// ```
-    #[inline]
-    pub fn powf(self, c: T) -> Self {
-        self.unary(Unary::Powf(c))
-    }
-
     /// `x^y` for two Vars.
     ///
     /// Local derivatives: `∂/∂x = y x^(y-1)`, `∂/∂y = x^y ln x`.
@@ -73,27 +54,6 @@ impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
     pub fn pow(self, y: Self) -> Self {
         self.binary(y, Binary::Pow, "pow")
-    }
-
-    /// Leaky ReLU: `x` for `x > 0`, `slope * x` otherwise.
-    ///
-    /// Local derivative: 1 for `x > 0`, `slope` otherwise; at the kink `x = 0` the partial is
-    /// `slope`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use tapegrad::Tape;
-    ///
-    /// let tape = Tape::new();
-    /// let x = tape.var(-2.0);
-    /// let y = x.leaky_relu(0.01);
-    /// assert_eq!(y.value(), -0.02);
-    /// assert_eq!(y.backward()[x], 0.01);
-    /// ```
-    #[inline]
-    pub fn leaky_relu(self, slope: T) -> Self {
-        self.unary(Unary::LeakyRelu(slope))
     }
 
     /// The larger of `x` and `y`.

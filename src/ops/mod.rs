@@ -19,6 +19,27 @@ pub(crate) mod table;
 
 use crate::Scalar;
 
+/// `1`, for a function of the table with a parameter.
+macro_rules! one_if {
+    ($param:ident) => {
+        1
+    };
+}
+
+/// The type of a function's parameter: the tape's scalar.
+macro_rules! param_type {
+    ($param:ident) => {
+        T
+    };
+}
+
+/// The parameter of a function rebuilt from the node's recorded constant.
+macro_rules! param_value {
+    ($param:ident $constant:ident) => {
+        $constant
+    };
+}
+
 /// The fixed operations and the functions of [`table`], as one set of definitions: the
 /// [`OpKind`] enum with its names and layouts, the [`Unary`] rules, the methods on `Var` for
 /// the functions, and [`FUNCTIONS`], what random expressions and explanations read.
@@ -27,6 +48,7 @@ macro_rules! define_operations {
         $(#[$attr:meta])*
         $variant:ident $method:ident $name:literal {
             float: $float:ident,
+            $(param: $param:ident in [$($choice:expr),* $(,)?],)?
             value: |$vx:ident| $value:expr,
             partial: |$px:ident, $py:ident| $partial:expr,
             of_output: $of_output:expr,
@@ -84,12 +106,8 @@ macro_rules! define_operations {
             RDivConst,
             /// `x^n` for an integer `n`.
             Powi,
-            /// `x^c` for a real constant `c`.
-            Powf,
             /// `x^y` for two Vars.
             Pow,
-            /// `x` for `x > 0`, `slope * x` otherwise.
-            LeakyRelu,
             $(
                 #[doc = concat!("`", $name, "`: [`Var::", stringify!($method), "`](crate::Var::",
                     stringify!($method), ").")]
@@ -131,9 +149,7 @@ macro_rules! define_operations {
                     OpKind::DivConst => "/ c",
                     OpKind::RDivConst => "c /",
                     OpKind::Powi => "powi",
-                    OpKind::Powf => "powf",
                     OpKind::Pow => "pow",
-                    OpKind::LeakyRelu => "leaky_relu",
                     $(OpKind::$variant => $name,)*
                     OpKind::Max => "max",
                     OpKind::Min => "min",
@@ -146,7 +162,7 @@ macro_rules! define_operations {
             }
 
             /// Every kind, in the order of their byte values.
-            pub const ALL: [OpKind; 24 + [$($name),*].len()] = [
+            pub const ALL: [OpKind; 22 + [$($name),*].len()] = [
                 OpKind::Var,
                 OpKind::Const,
                 OpKind::Add,
@@ -160,9 +176,7 @@ macro_rules! define_operations {
                 OpKind::DivConst,
                 OpKind::RDivConst,
                 OpKind::Powi,
-                OpKind::Powf,
                 OpKind::Pow,
-                OpKind::LeakyRelu,
                 $(OpKind::$variant,)*
                 OpKind::Max,
                 OpKind::Min,
@@ -186,8 +200,6 @@ macro_rules! define_operations {
                     OpKind::MulConst
                     | OpKind::DivConst
                     | OpKind::RDivConst
-                    | OpKind::Powf
-                    | OpKind::LeakyRelu
                     $(| OpKind::$variant)* => Shape::Unary,
                     OpKind::Add => Shape::UnitBinary(Sign::Plus),
                     OpKind::Sub => Shape::UnitBinary(Sign::Minus),
@@ -213,10 +225,10 @@ macro_rules! define_operations {
                     | OpKind::RSubConst
                     | OpKind::DivConst
                     | OpKind::RDivConst
-                    | OpKind::Powf
-                    | OpKind::LeakyRelu
                     | OpKind::Custom
                     | OpKind::CompareConst => 1,
+                    // A function of the table keeps its parameter, if it has one.
+                    $(OpKind::$variant => 0 $(+ one_if!($param))?,)*
                     _ => 0,
                 }
             }
@@ -228,8 +240,8 @@ macro_rules! define_operations {
         }
 
         /// A one-input operation with its constants: the rule that gives its value and local
-        /// partial.
-        #[derive(Debug, Clone, Copy, PartialEq)]
+        /// partial. (`Debug`, `Clone`, `Copy` and `PartialEq` are written out below: a derive
+        /// cannot see through the macro that names a parameter's type.)
         pub(crate) enum Unary<T> {
             AddConst(T),
             RSubConst(T),
@@ -238,9 +250,22 @@ macro_rules! define_operations {
             DivConst(T),
             RDivConst(T),
             Powi(i32),
-            Powf(T),
-            LeakyRelu(T),
-            $($variant,)*
+            $($variant $((param_type!($param)))?,)*
+        }
+
+        impl<T: Clone> Clone for Unary<T> {
+            fn clone(&self) -> Self {
+                match self {
+                    Unary::AddConst(c) => Unary::AddConst(c.clone()),
+                    Unary::RSubConst(c) => Unary::RSubConst(c.clone()),
+                    Unary::Neg => Unary::Neg,
+                    Unary::MulConst(c) => Unary::MulConst(c.clone()),
+                    Unary::DivConst(c) => Unary::DivConst(c.clone()),
+                    Unary::RDivConst(c) => Unary::RDivConst(c.clone()),
+                    Unary::Powi(n) => Unary::Powi(*n),
+                    $(Unary::$variant $(($param))? => Unary::$variant $(($param.clone()))?,)*
+                }
+            }
         }
 
         impl<T: Scalar> Unary<T> {
@@ -255,9 +280,7 @@ macro_rules! define_operations {
                     Unary::DivConst(_) => OpKind::DivConst,
                     Unary::RDivConst(_) => OpKind::RDivConst,
                     Unary::Powi(_) => OpKind::Powi,
-                    Unary::Powf(_) => OpKind::Powf,
-                    Unary::LeakyRelu(_) => OpKind::LeakyRelu,
-                    $(Unary::$variant => OpKind::$variant,)*
+                    $(Unary::$variant { .. } => OpKind::$variant,)*
                 }
             }
 
@@ -271,9 +294,7 @@ macro_rules! define_operations {
                     OpKind::DivConst => Unary::DivConst(constant),
                     OpKind::RDivConst => Unary::RDivConst(constant),
                     OpKind::Powi => Unary::Powi(aux as i32),
-                    OpKind::Powf => Unary::Powf(constant),
-                    OpKind::LeakyRelu => Unary::LeakyRelu(constant),
-                    $(OpKind::$variant => Unary::$variant,)*
+                    $(OpKind::$variant => Unary::$variant $((param_value!($param constant)))?,)*
                     other => unreachable!("{} is not a unary operation", other.name()),
                 }
             }
@@ -283,7 +304,7 @@ macro_rules! define_operations {
             #[inline(always)]
             pub(crate) fn eval(self, x: T) -> (T, T) {
                 match self {
-                    $(Unary::$variant => {
+                    $(Unary::$variant $(($param))? => {
                         let $vx = x;
                         let value: T = $value;
                         let ($px, $py) = (x, value);
@@ -293,13 +314,23 @@ macro_rules! define_operations {
                 }
             }
 
+            /// The parameter of a function of the table that has one (kept on the tape as the
+            /// node's constant).
+            #[inline(always)]
+            fn param(self) -> Option<T> {
+                match self {
+                    $($(Unary::$variant($param) => Some($param),)?)*
+                    _ => None,
+                }
+            }
+
             /// The partial from the output `y` alone, for the functions whose partial reads only
             /// it (`of_output` in the table); `None` for the others.
             #[inline(always)]
             #[allow(unused_variables)]
             pub(crate) fn partial_of_output(self, y: T) -> Option<T> {
                 match self {
-                    $(Unary::$variant if $of_output => {
+                    $(Unary::$variant $(($param))? if $of_output => {
                         // The input is not read: `of_output` says so.
                         let ($px, $py) = (y, y);
                         Some($partial)
@@ -313,8 +344,8 @@ macro_rules! define_operations {
             $(
                 $(#[$attr])*
                 #[inline]
-                pub fn $method(self) -> Self {
-                    self.unary(Unary::$variant)
+                pub fn $method(self $(, $param: T)?) -> Self {
+                    self.unary(Unary::$variant $(($param))?)
                 }
             )*
         }
@@ -324,6 +355,7 @@ macro_rules! define_operations {
             FunctionSpec {
                 kind: OpKind::$variant,
                 method: stringify!($method),
+                param_choices: &[$($($choice),*)?],
                 of_output: $of_output,
                 value_text: $value_text,
                 partial_text: $partial_text,
@@ -336,6 +368,31 @@ macro_rules! define_operations {
     };
 }
 
+impl<T: Copy> Copy for Unary<T> {}
+
+impl<T: Scalar> PartialEq for Unary<T> {
+    /// The same operation with the same constant or exponent.
+    fn eq(&self, other: &Self) -> bool {
+        let exponent = |u: &Self| match *u {
+            Unary::Powi(n) => Some(n),
+            _ => None,
+        };
+        self.kind() == other.kind()
+            && self.constant() == other.constant()
+            && exponent(self) == exponent(other)
+    }
+}
+
+impl<T: Scalar> std::fmt::Debug for Unary<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (*self, self.constant()) {
+            (Unary::Powi(n), _) => write!(f, "Powi({n})"),
+            (_, Some(c)) => write!(f, "{:?}({c:?})", self.kind()),
+            (_, None) => write!(f, "{:?}", self.kind()),
+        }
+    }
+}
+
 /// An elementary function of the [`table`], as data.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct FunctionSpec {
@@ -343,6 +400,8 @@ pub(crate) struct FunctionSpec {
     pub(crate) kind: OpKind,
     /// The name of its method on `Var`.
     pub(crate) method: &'static str,
+    /// The values random expressions draw its parameter from; empty when it has none.
+    pub(crate) param_choices: &'static [f64],
     /// Whether its partial reads only the output.
     pub(crate) of_output: bool,
     /// The value's formula, `{x}` standing for the input's name.
@@ -436,20 +495,15 @@ impl<T: Scalar> Unary<T> {
     #[inline(always)]
     pub(crate) fn constant(self) -> Option<T> {
         match self {
-            Unary::AddConst(c)
-            | Unary::RSubConst(c)
-            | Unary::DivConst(c)
-            | Unary::RDivConst(c)
-            | Unary::Powf(c)
-            | Unary::LeakyRelu(c) => Some(c),
-            _ => None,
+            Unary::AddConst(c) | Unary::RSubConst(c) | Unary::DivConst(c) | Unary::RDivConst(c) => {
+                Some(c)
+            }
+            function => function.param(),
         }
     }
 
-    /// Value and local partial of the operations outside the table: arithmetic with a constant,
-    /// powers and the leaky ReLU, whose rules carry a constant or an exponent.
-    ///
-    /// Kink: the leaky ReLU takes the partial of the left-hand piece at 0, `slope`.
+    /// Value and local partial of the operations outside the table: arithmetic with a constant
+    /// and integer powers.
     #[inline(always)]
     fn eval_fixed(self, x: T) -> (T, T) {
         let zero = T::zero();
@@ -475,21 +529,6 @@ impl<T: Scalar> Unary<T> {
                 }
                 _ => (powi(x, n), T::from_f64(n as f64) * powi(x, n - 1)),
             },
-            // At c = 0 the partial is 0 everywhere, 0⁰ included, where `c · x^(c-1)` is 0 · inf.
-            Unary::Powf(c) => {
-                let d = if c == zero { zero } else { c * x.powf(c - one) };
-                (x.powf(c), d)
-            }
-            // NaN fails both comparisons and comes out as NaN, value and partial.
-            Unary::LeakyRelu(slope) => {
-                if x > zero {
-                    (x, one)
-                } else if x <= zero {
-                    (slope * x, slope)
-                } else {
-                    (x, x)
-                }
-            }
             function => unreachable!("{} is a function of the table", function.kind().name()),
         }
     }

@@ -15,6 +15,9 @@
 //! - `float: true` when the value is the `f64` method of the same name: [`Scalar`](crate::Scalar)
 //!   then gains that method, for `f32` and `f64` by calling theirs and for
 //!   [`Dual`](crate::Dual) numbers by the chain rule on this entry;
+//! - `param: c in [choices]` for a function with a plain parameter (`powf`'s exponent, the leaky
+//!   ReLU's slope): the method takes it as its argument, the tape keeps it as the node's
+//!   constant, explanations print it as `{c}`, and random expressions draw it from the choices;
 //! - `value: |x| …` and `partial: |x, y| …`, in any [`Scalar`](crate::Scalar) `T`, `y` being the
 //!   value; `of_output` when the partial reads `y` alone (a compiled tape's fused neurons form it
 //!   from the output);
@@ -372,6 +375,76 @@ macro_rules! functions {
                 kink: None,
                 steepest: Steepest::AtEnds,
             },
+            /// `x^c` for a plain real exponent `c`.
+            ///
+            /// Local derivative: `c x^(c-1)`; exactly 0 for `c = 0`, at `x = 0` too.
+            /// Domain: `x > 0` for non-integer `c`; below it the value and the partial are NaN.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use tapegrad::Tape;
+            ///
+            /// let tape = Tape::new();
+            /// let x = tape.var(4.0);
+            /// assert_eq!(x.powf(1.5).backward()[x], 3.0);
+            /// ```
+            Powf powf "powf" {
+                float: false,
+                param: c in [-1.5, -0.5, 0.5, 1.3, 2.5],
+                value: |x| x.powf(c),
+                // At c = 0 the partial is 0 everywhere, 0⁰ included, where `c · x^(c-1)` is
+                // 0 · inf.
+                partial: |x, _y| if c == T::zero() { T::zero() } else { c * x.powf(c - T::one()) },
+                of_output: false,
+                explain: "{x}^{c}", same("{c} · {x}^({c} - 1)"),
+                domain: (0.0, f64::INFINITY),
+                image: Image::Monotone,
+                kink: None,
+                steepest: Steepest::AtEnds,
+            },
+            /// Leaky ReLU: `x` for `x > 0`, `slope * x` otherwise.
+            ///
+            /// Local derivative: 1 for `x > 0`, `slope` otherwise; at the kink `x = 0` the partial
+            /// is `slope`. NaN gives NaN, value and partial.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use tapegrad::Tape;
+            ///
+            /// let tape = Tape::new();
+            /// let x = tape.var(-2.0);
+            /// let y = x.leaky_relu(0.01);
+            /// assert_eq!(y.value(), -0.02);
+            /// assert_eq!(y.backward()[x], 0.01);
+            /// ```
+            LeakyRelu leaky_relu "leaky_relu" {
+                float: false,
+                param: slope in [0.01, 0.1, 0.3],
+                // NaN fails both comparisons and comes out as NaN, value and partial.
+                value: |x| if x > T::zero() {
+                    x
+                } else if x <= T::zero() {
+                    slope * x
+                } else {
+                    x
+                },
+                partial: |x, _y| if x > T::zero() {
+                    T::one()
+                } else if x <= T::zero() {
+                    slope
+                } else {
+                    x
+                },
+                of_output: false,
+                explain: "leaky_relu({x}, {c})",
+                    by_sign("{c} (as {x} ≤ 0)", "{c} (as {x} ≤ 0)", "1 (as {x} > 0)"),
+                domain: (f64::NEG_INFINITY, f64::INFINITY),
+                image: Image::Monotone,
+                kink: Some(0.0),
+                steepest: Steepest::AtMost(1.0),
+            },
             /// `ln(1 + x)`, accurate when `x` is near zero (where `(1.0 + x).ln()` loses the digits of
             /// `x`).
             ///
@@ -417,11 +490,12 @@ mod tests {
             .split_whitespace()
             .collect();
         for f in FUNCTIONS {
+            let line = format!("function_case!({}", f.method);
+            let found = table.contains(&format!("{line},")) || table.contains(&format!("{line}("));
             assert!(
-                table.contains(&format!("function_case!({},", f.method)),
+                found,
                 "{} has no line in tests/functions.rs; add `function_case!({}, …)`",
-                f.method,
-                f.method
+                f.method, f.method
             );
         }
     }
