@@ -16,8 +16,10 @@
 //!    of any buffer, including after a panic caught halfway through an n-ary push (a Var of
 //!    another tape among its operands), which takes its half-written node off again.
 //!
-//! `tests/soundness.rs` states each of these as a test, and `scripts/valgrind.sh` runs it under
-//! valgrind.
+//! Facts 1 and 4 are checked at compile time (`compile_fail` examples in the crate documentation
+//! and on [`Scalar`]); fact 2 holds by construction (no method returns a reference into the
+//! buffers); `tests/soundness.rs` tests fact 5 and the panics of fact 2, and
+//! `scripts/valgrind.sh` runs it under valgrind.
 //!
 //! # Layout
 //!
