@@ -471,15 +471,21 @@ fn parse_count(flag: &str, value: &str, min: usize) -> Result<usize, String> {
     }
 }
 
-/// Parses the flags after the program name. `Err` holds a one-line message naming the culprit.
-pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
-    let mut config = Config::default();
+/// Walks the flags after a program's name, handing each to `set`: a switch of `switches` with
+/// no value, a flag of `valued` with its value (`--flag v` or `--flag=v`). `Ok(true)` when
+/// `--help` came first; `Err` holds a one-line message naming the culprit, `set`'s included.
+pub fn scan_flags<S: AsRef<str>>(
+    args: &[S],
+    switches: &[&str],
+    valued: &[&str],
+    mut set: impl FnMut(&str, &str) -> Result<(), String>,
+) -> Result<bool, String> {
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].as_ref();
         i += 1;
         if arg == "--help" || arg == "-h" {
-            return Ok(Command::Help);
+            return Ok(true);
         }
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
@@ -488,27 +494,14 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
         if !flag.starts_with("--") {
             return Err(format!("unexpected argument '{arg}'; flags start with --"));
         }
-        if flag == "--replay" {
+        if switches.contains(&flag) {
             if inline.is_some() {
-                return Err(format!("--replay takes no value, got '{arg}'"));
+                return Err(format!("{flag} takes no value, got '{arg}'"));
             }
-            config.replay = true;
+            set(flag, "")?;
             continue;
         }
-        const FLAGS: [&str; 11] = [
-            "--hidden",
-            "--layers",
-            "--activation",
-            "--init",
-            "--lr",
-            "--optimizer",
-            "--epochs",
-            "--target-loss",
-            "--seed",
-            "--print-every",
-            "--plot",
-        ];
-        if !FLAGS.contains(&flag) {
+        if !valued.contains(&flag) {
             return Err(format!("unknown flag '{flag}'"));
         }
         let value = match inline {
@@ -519,8 +512,38 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
             }
             None => return Err(format!("{flag} needs a value")),
         };
-        let v = value.as_str();
+        set(flag, &value)?;
+    }
+    Ok(false)
+}
+
+/// The file name given to `--plot`, not empty.
+pub fn parse_file(flag: &str, value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err(format!("{flag} needs a file name"));
+    }
+    Ok(value.to_string())
+}
+
+/// Parses the flags after the program name. `Err` holds a one-line message naming the culprit.
+pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
+    const FLAGS: [&str; 11] = [
+        "--hidden",
+        "--layers",
+        "--activation",
+        "--init",
+        "--lr",
+        "--optimizer",
+        "--epochs",
+        "--target-loss",
+        "--seed",
+        "--print-every",
+        "--plot",
+    ];
+    let mut config = Config::default();
+    let help = scan_flags(args, &["--replay"], &FLAGS, |flag, v| {
         match flag {
+            "--replay" => config.replay = true,
             "--hidden" => config.hidden = parse_count(flag, v, 1)?,
             "--layers" => config.layers = parse_count(flag, v, 1)?,
             "--activation" => {
@@ -546,14 +569,14 @@ pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
             "--target-loss" => config.target_loss = parse_positive(flag, v)?,
             "--seed" => config.seed = parse_number(flag, v, "a whole number")?,
             "--print-every" => config.print_every = parse_count(flag, v, 0)?,
-            "--plot" => {
-                if v.is_empty() {
-                    return Err("--plot needs a file name".to_string());
-                }
-                config.plot = Some(value.clone())
-            }
-            _ => unreachable!("every flag in FLAGS has an arm"),
+            "--plot" => config.plot = Some(parse_file(flag, v)?),
+            _ => unreachable!("every flag scan_flags accepts has an arm"),
         }
-    }
-    Ok(Command::Train(config))
+        Ok(())
+    })?;
+    Ok(if help {
+        Command::Help
+    } else {
+        Command::Train(config)
+    })
 }

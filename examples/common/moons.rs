@@ -20,7 +20,7 @@ use tapegrad::nn::{Activation, Input, Mlp};
 use tapegrad::optim::{Optimizer, Schedule, Sgd};
 use tapegrad::{Tape, Var, loss};
 
-use super::{Diverged, parse_count, parse_number, parse_positive};
+use super::{Diverged, parse_count, parse_file, parse_number, parse_positive, scan_flags};
 
 /// Layer sizes: two inputs, two hidden layers of 16, one logit.
 pub const SIZES: [usize; 4] = [2, 16, 16, 1];
@@ -374,62 +374,31 @@ flags (default in brackets):
 
 /// Parses the flags after the program name. `Err` holds a one-line message naming the culprit.
 pub fn parse_args<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
+    const FLAGS: [&str; 6] = [
+        "--points",
+        "--epochs",
+        "--lr",
+        "--seed",
+        "--threads",
+        "--plot",
+    ];
     let mut config = Config::default();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_ref();
-        i += 1;
-        if arg == "--help" || arg == "-h" {
-            return Ok(Command::Help);
-        }
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg, None),
-        };
-        if !flag.starts_with("--") {
-            return Err(format!("unexpected argument '{arg}'; flags start with --"));
-        }
-        if flag == "--replay" {
-            if inline.is_some() {
-                return Err(format!("--replay takes no value, got '{arg}'"));
-            }
-            config.replay = true;
-            continue;
-        }
-        const FLAGS: [&str; 6] = [
-            "--points",
-            "--epochs",
-            "--lr",
-            "--seed",
-            "--threads",
-            "--plot",
-        ];
-        if !FLAGS.contains(&flag) {
-            return Err(format!("unknown flag '{flag}'"));
-        }
-        let value = match inline {
-            Some(v) => v,
-            None if i < args.len() => {
-                i += 1;
-                args[i - 1].as_ref().to_string()
-            }
-            None => return Err(format!("{flag} needs a value")),
-        };
-        let v = value.as_str();
+    let help = scan_flags(args, &["--replay"], &FLAGS, |flag, v| {
         match flag {
+            "--replay" => config.replay = true,
             "--points" => config.points = parse_count(flag, v, 2)?,
             "--epochs" => config.epochs = parse_count(flag, v, 0)?,
             "--lr" => config.lr = parse_positive(flag, v)?,
             "--seed" => config.seed = parse_number(flag, v, "a whole number")?,
             "--threads" => config.threads = parse_count(flag, v, 1)?,
-            "--plot" => {
-                if v.is_empty() {
-                    return Err("--plot needs a file name".to_string());
-                }
-                config.plot = Some(value.clone())
-            }
-            _ => unreachable!("every flag in FLAGS has an arm"),
+            "--plot" => config.plot = Some(parse_file(flag, v)?),
+            _ => unreachable!("every flag scan_flags accepts has an arm"),
         }
-    }
-    Ok(Command::Train(config))
+        Ok(())
+    })?;
+    Ok(if help {
+        Command::Help
+    } else {
+        Command::Train(config)
+    })
 }
