@@ -77,15 +77,8 @@ fn main() -> ExitCode {
             resolution: 50,
             radius: if n <= 200 { 4 } else { 2 },
         };
-        let svg = match common::plot::render(&title, &outcome.losses, &boundary) {
-            Ok(svg) => svg,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        if let Err(e) = std::fs::write(path, svg) {
-            eprintln!("error: cannot write {path}: {e}");
+        if let Err(e) = common::plot::write(path, &title, &outcome.losses, &boundary) {
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
         println!("wrote {path}");

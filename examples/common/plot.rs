@@ -73,6 +73,17 @@ pub fn render<F: Fn(f64, f64) -> f64>(
     Ok(svg)
 }
 
+/// [`render`]s the picture into the file `path`; `Err` says what failed, the path included.
+pub fn write<F: Fn(f64, f64) -> f64>(
+    path: &str,
+    title: &str,
+    losses: &[f64],
+    boundary: &Boundary<'_, F>,
+) -> Result<(), String> {
+    let svg = render(title, losses, boundary)?;
+    std::fs::write(path, svg).map_err(|e| format!("cannot write {path}: {e}"))
+}
+
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 fn draw<F: Fn(f64, f64) -> f64>(
