@@ -71,48 +71,12 @@ pub(crate) fn values<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<T> {
 mod tests {
     use super::values;
     use crate::Tape;
+    use crate::ops::record_every_operation;
 
     #[test]
     fn replayed_values_equal_recorded_ones_bit_for_bit() {
         let tape = Tape::new();
-        let x = tape.var(0.3f64);
-        let y = tape.var(-1.7);
-        let w = tape.vars(&[0.5, 2.0]);
-        let vars = [
-            x,
-            y,
-            x + y,
-            x - 2.0,
-            3.0 - y,
-            -x,
-            x * y,
-            x / y,
-            2.0 / y,
-            y / 4.0,
-            x.powi(3),
-            x.powf(1.3),
-            x.pow(y),
-            y.exp(),
-            x.ln(),
-            x.sqrt(),
-            y.sin(),
-            y.cos(),
-            y.tan(),
-            y.tanh(),
-            y.sigmoid(),
-            y.relu(),
-            y.leaky_relu(0.1),
-            y.softplus(),
-            y.abs(),
-            y.recip(),
-            x.max(y),
-            x.min(y),
-            tape.sum(&[x, y, x]),
-            tape.dot(&w, &[x, y]),
-            tape.dot(&[x, y], &[0.25, -3.0]),
-            tape.custom(7.0, &[(x, 1.0)]),
-            x.detach(),
-        ];
+        let vars = record_every_operation(&tape);
         let replayed = tape.with_storage(|s| values(s, tape.len()));
         for v in vars {
             assert_eq!(

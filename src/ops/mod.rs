@@ -662,6 +662,49 @@ impl Binary {
     }
 }
 
+/// Records one node of every operation on `tape`, every function of the table included, and
+/// returns the Vars of those that have one (comparisons record a node but give no Var): the
+/// fixture of the tests that walk a tape of every shape.
+#[cfg(test)]
+pub(crate) fn record_every_operation(tape: &crate::Tape) -> Vec<crate::Var<'_>> {
+    let x = tape.var(0.3f64);
+    let y = tape.var(-1.7);
+    let w = tape.vars(&[0.5, 2.0]);
+    let c = tape.constant(4.0);
+    let mut vars = vec![
+        x,
+        y,
+        c,
+        x + y,
+        x - y,
+        x - 2.0,
+        3.0 - y,
+        -x,
+        x * y,
+        x / y,
+        2.0 * y,
+        2.0 / y,
+        y / 4.0,
+        x.powi(3),
+        x.pow(y),
+        x.max(y),
+        x.min(y),
+        tape.sum(&[x, y, x]),
+        tape.dot(&w, &[x, y]),
+        tape.dot(&[x, y, c], &[0.25, -3.0, 1.0]),
+        tape.custom(7.0, &[(x, 1.0), (y, 2.0)]),
+        x.detach(),
+    ];
+    // Every function of the table, at an input inside its domain, its parameter if any 0.1.
+    for f in FUNCTIONS {
+        let at = if f.domain.0 >= 0.0 { x } else { y * 0.5 };
+        vars.push(at.unary(Unary::from_record(f.kind, 0.1, 0.0, 0)));
+    }
+    let _ = x.lt(y);
+    let _ = x.ge(0.5);
+    vars
+}
+
 #[cfg(test)]
 mod tests {
     use std::hint::black_box;

@@ -159,37 +159,12 @@ pub(crate) fn decode<T>(s: &Storage<T>, end: usize) -> Vec<Record> {
 mod tests {
     use super::*;
     use crate::Tape;
+    use crate::ops::record_every_operation;
 
     #[test]
     fn the_sweep_steps_back_over_exactly_what_was_read_forwards() {
         let tape = Tape::new();
-        let x = tape.var(0.3f64);
-        let y = tape.var(-1.7);
-        let w = tape.vars(&[0.5, 2.0]);
-        let c = tape.constant(4.0);
-        let _ = [
-            x + y,
-            x - 2.0,
-            3.0 - y,
-            -x,
-            x * y,
-            x / y,
-            2.0 / y,
-            y / 4.0,
-            x.powi(3),
-            x.powf(1.3),
-            x.pow(y),
-            y.exp(),
-            x.ln_1p(),
-            y.leaky_relu(0.1),
-            x.max(y),
-            tape.sum(&[x, y, x]),
-            tape.dot(&w, &[x, y]),
-            tape.dot(&[x, y, c], &[0.25, -3.0, 1.0]),
-            tape.custom(7.0, &[(x, 1.0), (y, 2.0)]),
-        ];
-        let _ = x.lt(y);
-        let _ = x.ge(0.5);
+        record_every_operation(&tape);
         tape.with_storage(|s| {
             let mut p = 0;
             let mut forward = Vec::new();
