@@ -774,10 +774,10 @@ fn predict_refuses_a_non_finite_parameter_written_through_values_mut() {
     );
 }
 
-#[test]
-fn predict_names_an_output_that_overflowed_and_the_first_non_finite_node() {
-    // Weights of 1e200 and inputs of 1e200: the hidden weighted sums overflow to inf, and the
-    // output neuron's weighted sum is inf - inf = NaN.
+/// A 1-2-2 network of identity layers whose outputs overflow for an input of 1e200: weights of
+/// 1e200 make the hidden weighted sums inf, and the output neuron's weighted sum is
+/// inf - inf = NaN.
+fn overflowing_net() -> Mlp {
     let mut mlp = net(&[1, 2, 2], &[Activation::Identity, Activation::Identity], 0);
     let names = [
         "layer0.neuron0.w0",
@@ -788,6 +788,12 @@ fn predict_names_an_output_that_overflowed_and_the_first_non_finite_node() {
     for (name, w) in names.iter().zip([1e200, 1e200, 1.0, -1.0]) {
         mlp.parameters_mut().set(name, w).unwrap();
     }
+    mlp
+}
+
+#[test]
+fn predict_names_an_output_that_overflowed_and_the_first_non_finite_node() {
+    let mut mlp = overflowing_net();
     mlp.parameters_mut().set("layer1.neuron1.w0", 0.0).unwrap();
     mlp.parameters_mut().set("layer1.neuron1.w1", 0.0).unwrap();
     let err = mlp.predict(&[1e200]).unwrap_err();
@@ -1222,17 +1228,7 @@ fn predict_batch_refuses_a_bad_point_naming_it_before_computing_anything() {
 
 #[test]
 fn predict_batch_names_the_point_whose_output_overflowed_as_predict_names_the_node() {
-    // As in predict's test: identity layers whose weighted sums overflow for a large input.
-    let mut mlp = net(&[1, 2, 2], &[Activation::Identity, Activation::Identity], 0);
-    let names = [
-        "layer0.neuron0.w0",
-        "layer0.neuron1.w0",
-        "layer1.neuron0.w0",
-        "layer1.neuron0.w1",
-    ];
-    for (name, w) in names.iter().zip([1e200, 1e200, 1.0, -1.0]) {
-        mlp.parameters_mut().set(name, w).unwrap();
-    }
+    let mlp = overflowing_net();
     let alone = mlp.predict(&[1e200]).unwrap_err();
     for n in [3, Mlp::REPLAY_FROM + 5] {
         let mut xs = vec![vec![1.0]; n];

@@ -338,13 +338,9 @@ fn a_nan_or_infinite_parameter_is_refused_naming_it() {
     );
 }
 
-/// The tokens of an Adam state with moments `m` and `v`.
-fn adam_tokens(m: &[f64], v: &[f64]) -> Vec<Token> {
-    let mut tokens = vec![
-        Token::Struct {
-            name: "Adam",
-            len: 8,
-        },
+/// The tokens of the field `schedule` holding a constant learning rate `lr`.
+fn constant_schedule_tokens(lr: f64) -> [Token; 8] {
+    [
         Token::Str("schedule"),
         Token::Struct {
             name: "Schedule",
@@ -357,8 +353,19 @@ fn adam_tokens(m: &[f64], v: &[f64]) -> Vec<Token> {
             name: "Decay",
             variant: "constant",
         },
-        Token::F64(0.1),
+        Token::F64(lr),
         Token::StructEnd,
+    ]
+}
+
+/// The tokens of an Adam state with moments `m` and `v`.
+fn adam_tokens(m: &[f64], v: &[f64]) -> Vec<Token> {
+    let mut tokens = vec![Token::Struct {
+        name: "Adam",
+        len: 8,
+    }];
+    tokens.extend(constant_schedule_tokens(0.1));
+    tokens.extend([
         Token::Str("beta1"),
         Token::F64(0.9),
         Token::Str("beta2"),
@@ -369,7 +376,7 @@ fn adam_tokens(m: &[f64], v: &[f64]) -> Vec<Token> {
         Token::F64(0.0),
         Token::Str("m"),
         Token::Seq { len: Some(m.len()) },
-    ];
+    ]);
     tokens.extend(m.iter().map(|&x| Token::F64(x)));
     tokens.extend([
         Token::SeqEnd,
@@ -423,25 +430,12 @@ fn an_sgd_velocity_that_is_not_finite_is_refused_naming_the_parameter() {
         json_error::<Sgd>(&json.replace("VALUE", "1e999")),
         "number out of range"
     );
-    let tokens = [
-        Token::Struct {
-            name: "Sgd",
-            len: 6,
-        },
-        Token::Str("schedule"),
-        Token::Struct {
-            name: "Schedule",
-            len: 2,
-        },
-        Token::Str("warmup"),
-        Token::U64(0),
-        Token::Str("decay"),
-        Token::NewtypeVariant {
-            name: "Decay",
-            variant: "constant",
-        },
-        Token::F64(0.1),
-        Token::StructEnd,
+    let mut tokens = vec![Token::Struct {
+        name: "Sgd",
+        len: 6,
+    }];
+    tokens.extend(constant_schedule_tokens(0.1));
+    tokens.extend([
         Token::Str("momentum"),
         Token::F64(0.9),
         Token::Str("nesterov"),
@@ -456,7 +450,7 @@ fn an_sgd_velocity_that_is_not_finite_is_refused_naming_the_parameter() {
         Token::Str("steps"),
         Token::U64(2),
         Token::StructEnd,
-    ];
+    ]);
     assert_de_tokens_error::<Sgd>(
         &tokens,
         "the velocity of parameter 1 must be a finite number, got -inf",
