@@ -65,6 +65,7 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::gradients::operand_ends;
 use crate::ops::compare::Comparison;
 use crate::ops::nary::Rules;
 use crate::ops::record::Layout;
@@ -215,25 +216,6 @@ impl<'a, T: Copy> Replay<'a, T> {
 #[track_caller]
 fn no_row(k: usize, rows: usize) -> ! {
     panic!("replay: no gradient row {k}; this replay has {rows}")
-}
-
-/// Where a node's operands start on the parent, partial and constant stacks.
-#[derive(Debug, Clone, Copy)]
-struct Cursor {
-    p: usize,
-    q: usize,
-    c: usize,
-}
-
-/// How many parent words and partials a node occupies.
-fn footprint<T>(s: &Storage<T>, kind: OpKind, p: usize) -> (usize, usize) {
-    let layout = Layout::forward(s, kind, p);
-    (layout.words, layout.stored)
-}
-
-/// The parent words of a node that are node indices (not counts, exponents or codes).
-fn operand_words<T>(s: &Storage<T>, kind: OpKind, p: usize) -> std::ops::Range<usize> {
-    Layout::forward(s, kind, p).operand_words()
 }
 
 impl<T: Scalar> Tape<T> {
@@ -401,99 +383,114 @@ fn compile<T: Scalar>(
         .map(|o| o.id().index() + 1)
         .max()
         .unwrap_or(0);
-    let kinds = &s.kinds[..end];
 
-    // Where each node's operands start.
-    let mut cursors = Vec::with_capacity(end);
-    let mut at = Cursor { p: 0, q: 0, c: 0 };
-    for &kind in kinds {
-        cursors.push(at);
-        let (words, partials) = footprint(s, kind, at.p);
-        at.p += words;
-        at.q += partials;
-        at.c += kind.consts();
-    }
-
-    // Which nodes the outputs and the comparisons depend on.
+    // Which nodes the outputs and the comparisons depend on, in one pass back over the records
+    // (no per-node cursors kept: compiling a long tape costs little beyond the program), counting
+    // what the kept nodes take on each stack.
     let mut live = vec![false; end];
-    for o in outputs {
-        live[o.id().index()] = true;
-    }
-    for x in inputs.iter().chain(data) {
+    for x in outputs.iter().chain(inputs).chain(data) {
         if x.id().index() < end {
             live[x.id().index()] = true;
         }
     }
-    for (i, &kind) in kinds.iter().enumerate().rev() {
+    let (mut p, _) = operand_ends(s, end);
+    let (mut nodes, mut words, mut stored, mut consts) = (0, 0, 0, 0);
+    for i in (0..end).rev() {
+        let kind = s.kinds[i];
+        p -= Layout::backward(s, kind.shape(), p).0;
         if matches!(kind.shape(), Shape::Guard(_)) {
             live[i] = true;
         }
         if live[i] {
-            for w in operand_words(s, kind, cursors[i].p) {
+            let layout = Layout::forward(s, kind, p);
+            for w in layout.operand_words() {
                 live[s.parents[w] as usize] = true;
             }
+            nodes += 1;
+            words += layout.words;
+            stored += layout.stored;
+            consts += kind.consts();
         }
     }
 
     // The program: the live leaves first, then the other live nodes in recorded order,
     // renumbered. Leaves have no operands, so moving them to the front changes no node's
     // operands nor the order in which any adjoint receives its terms; the passes then skip them.
-    let is_leaf = |i: usize| matches!(kinds[i].shape(), Shape::Leaf);
-    let leaves = (0..end).filter(|&i| live[i] && is_leaf(i)).count();
-    let order = (0..end)
-        .filter(|&i| live[i] && is_leaf(i))
-        .chain((0..end).filter(|&i| live[i] && !is_leaf(i)));
     let mut index = vec![u32::MAX; end];
     let mut storage = Storage::default();
-    let mut values = Vec::new();
+    storage.kinds.reserve_exact(nodes);
+    storage.parents.reserve_exact(words);
+    storage.partials.reserve_exact(stored);
+    storage.consts.reserve_exact(consts);
+    let mut values = Vec::with_capacity(nodes);
     let mut guard_nodes = Vec::new();
     let mut custom = Rules::default();
-    for i in order {
-        let kind = kinds[i];
-        if kind == OpKind::Custom {
-            let Some((rule, consts)) = rules.get(i as u32) else {
-                return Err(Error::ReplayCustomOp {
-                    node: NodeId(i as u32),
+    let mut leaves = 0;
+    for leaf_pass in [true, false] {
+        let (mut p, mut q, mut c) = (0, 0, 0);
+        for (i, &kind) in s.kinds[..end].iter().enumerate() {
+            let layout = Layout::forward(s, kind, p);
+            let is_leaf = kind.shape() == Shape::Leaf;
+            if live[i] && is_leaf == leaf_pass {
+                if kind == OpKind::Custom {
+                    let Some((rule, consts)) = rules.get(i as u32) else {
+                        return Err(Error::ReplayCustomOp {
+                            node: NodeId(i as u32),
+                        });
+                    };
+                    // The node's program index is the number of values pushed so far.
+                    custom.push(values.len() as u32, rule, consts);
+                    custom.reserve_inputs(layout.arity);
+                }
+                let operands = layout.operand_words();
+                for w in layout.words_range(p) {
+                    let word = s.parents[w];
+                    storage.parents.push(if operands.contains(&w) {
+                        index[word as usize]
+                    } else {
+                        word
+                    });
+                }
+                storage
+                    .partials
+                    .extend_from_slice(&s.partials[q..q + layout.stored]);
+                storage
+                    .consts
+                    .extend_from_slice(&s.consts[c..c + kind.consts()]);
+                storage.kinds.push(kind);
+                if matches!(kind.shape(), Shape::Guard(_)) {
+                    guard_nodes.push(i as u32);
+                }
+                values.push(if kind.consts() == 1 {
+                    s.consts[c]
+                } else {
+                    T::zero()
                 });
-            };
-            // The node's program index is the number of values pushed so far.
-            custom.push(values.len() as u32, rule, consts);
-            custom.reserve_inputs(s.parents[cursors[i].p] as usize);
+                index[i] = (values.len() - 1) as u32;
+            }
+            p += layout.words;
+            q += layout.stored;
+            c += kind.consts();
         }
-        let Cursor { p, q, c } = cursors[i];
-        let (words, npartials) = footprint(s, kind, p);
-        let konst = if kind.consts() == 1 {
-            s.consts[c]
-        } else {
-            T::zero()
-        };
-        let new = |w: usize| index[s.parents[w] as usize];
-        let operands = operand_words(s, kind, p);
-        for w in p..p + words {
-            storage.parents.push(if operands.contains(&w) {
-                new(w)
-            } else {
-                s.parents[w]
-            });
+        if leaf_pass {
+            leaves = values.len();
         }
-        storage
-            .partials
-            .extend_from_slice(&s.partials[q..q + npartials]);
-        storage
-            .consts
-            .extend_from_slice(&s.consts[c..c + kind.consts()]);
-        storage.kinds.push(kind);
-        if matches!(kind.shape(), Shape::Guard(_)) {
-            guard_nodes.push(i as u32);
-        }
-        values.push(konst);
-        index[i] = (values.len() - 1) as u32;
     }
+    debug_assert_eq!(
+        leaves,
+        storage
+            .kinds
+            .iter()
+            .take_while(|k| k.shape() == Shape::Leaf)
+            .count()
+    );
+    drop(live);
 
     let slot = |x: &Var<'_, T>| index.get(x.id().index()).copied().unwrap_or(u32::MAX);
     let inputs: Vec<u32> = inputs.iter().map(slot).collect();
     let data: Vec<u32> = data.iter().map(slot).collect();
     let mut outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
+    drop(index);
     let program = Program::build(
         &storage,
         leaves,

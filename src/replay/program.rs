@@ -581,9 +581,9 @@ impl<T: Scalar> Program<T> {
                 }
             };
             prog.ins.push(ins);
-            let (words, npartials) = super::footprint(s, kind, p);
-            p += words;
-            q += npartials;
+            let layout = crate::ops::record::Layout::forward(s, kind, p);
+            p += layout.words;
+            q += layout.stored;
             c += kind.consts();
         }
         prog.fuse(outputs, values);
