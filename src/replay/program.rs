@@ -753,32 +753,39 @@ impl<T: Scalar> Program<T> {
                 .all(once)
                 .then_some((x, terms, pairs))
         };
-        let steps: Vec<_> = self.ins.iter().map(|&ins| step(ins)).collect();
+        // Packed: the accumulator, the terms, how many, and whether in pairs.
+        let steps: Vec<Option<(u32, [u32; 2], u8, bool)>> = self
+            .ins
+            .iter()
+            .map(|&ins| step(ins).map(|(x, (terms, n), pairs)| (x, terms, n as u8, pairs)))
+            .collect();
         // The step that reads each step's value, as its accumulator, when nothing else does.
-        let mut next = vec![None; self.ins.len()];
+        const NONE: u32 = u32::MAX;
+        let mut next = vec![NONE; self.ins.len()];
         let mut is_next = vec![false; self.ins.len()];
         for (j, s) in steps.iter().enumerate() {
-            let Some((x, _, pairs)) = s else { continue };
+            let Some((x, _, _, pairs)) = s else { continue };
             let Some(k) = (*x as usize).checked_sub(self.leaves) else {
                 continue;
             };
-            if uses[*x as usize] == 1 && matches!(&steps[k], Some((_, _, p)) if p == pairs) {
-                next[k] = Some(j);
+            if uses[*x as usize] == 1 && matches!(&steps[k], Some((_, _, _, p)) if p == pairs) {
+                next[k] = word(j);
                 is_next[j] = true;
             }
         }
-        // The chain ending at each instruction, and the instructions chains replace.
-        let mut chain_at = vec![None; self.ins.len()];
+        // The chain ending at each instruction (few: kept sorted by instruction), and the
+        // instructions chains replace.
+        let mut chain_at: Vec<(usize, Ins)> = Vec::new();
         let mut gone = vec![false; self.ins.len()];
         for head in 0..self.ins.len() {
-            if is_next[head] || next[head].is_none() {
+            if is_next[head] || next[head] == NONE {
                 continue;
             }
             let mut members = vec![head];
-            while let Some(j) = next[*members.last().expect("not empty")] {
-                members.push(j);
+            while next[*members.last().expect("not empty")] != NONE {
+                members.push(next[*members.last().expect("not empty")] as usize);
             }
-            let Some((start, _, pairs)) = &steps[head] else {
+            let Some((start, _, _, pairs)) = &steps[head] else {
                 continue;
             };
             // A start read elsewhere stays out: the chain starts from the head's value.
@@ -788,32 +795,39 @@ impl<T: Scalar> Program<T> {
                 continue;
             };
             let start = match &steps[first] {
-                Some((x, _, _)) => *x,
+                Some((x, _, _, _)) => *x,
                 None => unreachable!("chain members are steps"),
             };
             let mut list = vec![start];
             for &m in members {
-                let (terms, n) = steps[m].as_ref().expect("a step").1;
-                list.extend_from_slice(&terms[..n]);
+                let (_, terms, n, _) = steps[m].expect("a step");
+                list.extend_from_slice(&terms[..usize::from(n)]);
                 gone[m] = m != last;
             }
-            chain_at[last] = Some(Ins::Chain {
+            let chain = Ins::Chain {
                 at: self.operand_list(&list),
                 n: word(list.len()),
                 pairs: *pairs,
-            });
+            };
+            chain_at.push((last, chain));
         }
         if !gone.contains(&true) {
             return;
         }
+        drop((steps, next, is_next));
         let old = std::mem::take(&mut self.ins);
         let mut renumbered: Vec<u32> = (0..self.leaves).map(word).collect();
+        let mut chains = chain_at.into_iter().peekable();
         for (k, ins) in old.into_iter().enumerate() {
             if gone[k] {
                 renumbered.push(u32::MAX);
                 continue;
             }
-            self.ins.push(chain_at[k].unwrap_or(ins));
+            let ins = match chains.next_if(|&(last, _)| last == k) {
+                Some((_, chain)) => chain,
+                None => ins,
+            };
+            self.ins.push(ins);
             renumbered.push(slot(self.ins.len() - 1));
         }
         self.renumber(&renumbered, outputs, values);
