@@ -32,7 +32,7 @@ use std::fmt::Write;
 
 use crate::Comparison;
 use crate::explain::{Num, Record, adjoints_of, check_owner, decode, depends_on, name_of};
-use crate::ops::{OpKind, Shape};
+use crate::ops::{OpKind, Shape, Unary};
 use crate::tape::Storage;
 use crate::{Error, Scalar, Tape, Var};
 
@@ -213,19 +213,13 @@ fn escape_field(text: &str, out: &mut String) {
 /// The label of an operation node: its name, with its constant when it has one.
 fn op_label<T: Scalar>(r: &Record, s: &Storage<T>, precision: Option<usize>) -> String {
     let c = Num(r.constant(s), precision);
+    if r.kind.is_fixed_unary() {
+        let rule = Unary::from_record(r.kind, r.constant(s), r.partial(s, 0), r.aux);
+        let num = |v: T| Num(v, precision).to_string();
+        // invariant: a fixed unary's rule has a label.
+        return rule.fixed_label(num).unwrap();
+    }
     match r.kind {
-        OpKind::AddConst => {
-            if r.constant(s) < T::zero() {
-                format!("- {}", Num(-r.constant(s), precision))
-            } else {
-                format!("+ {c}")
-            }
-        }
-        OpKind::RSubConst => format!("{c} -"),
-        OpKind::MulConst => format!("* {}", Num(r.partial(s, 0), precision)),
-        OpKind::DivConst => format!("/ {c}"),
-        OpKind::RDivConst => format!("{c} /"),
-        OpKind::Powi => format!("^{}", r.aux as i32),
         OpKind::Powf => format!("^{c}"),
         OpKind::LeakyRelu => format!("leaky_relu {c}"),
         OpKind::Compare => Comparison::decode(r.aux).0.symbol().to_string(),
