@@ -25,6 +25,25 @@ macro_rules! scalar_declaration {
     (false $method:ident $name:literal) => {};
 }
 
+/// The declarations in [`Scalar`] of the table's operations of two Vars marked `float`.
+macro_rules! scalar_binary_declarations {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $name:literal $(method $method:ident)? { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_binary_declaration!($float $name $($method)?);)*
+    };
+}
+
+macro_rules! scalar_binary_declaration {
+    (true $name:literal $method:ident) => {
+        #[doc = concat!("`", $name, "` of `self` and `other`, meaning what `f64::", $name,
+                    "` means.")]
+        fn $method(self, other: Self) -> Self;
+    };
+    (false $name:literal $($method:ident)?) => {};
+}
+
 /// The same methods for `f32` and `f64`: their own.
 macro_rules! scalar_float_methods {
     ($(
@@ -43,6 +62,26 @@ macro_rules! scalar_float_method {
         }
     };
     (false $method:ident) => {};
+}
+
+/// The same methods of two numbers for `f32` and `f64`: their own.
+macro_rules! scalar_float_binary_methods {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $name:literal $(method $method:ident)? { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_float_binary_method!($float $($method)?);)*
+    };
+}
+
+macro_rules! scalar_float_binary_method {
+    (true $method:ident) => {
+        #[inline]
+        fn $method(self, other: Self) -> Self {
+            <Self>::$method(self, other)
+        }
+    };
+    (false $($method:ident)?) => {};
 }
 
 /// The arithmetic and elementary functions a tape needs from its number type.
@@ -115,6 +154,8 @@ pub trait Scalar:
     // One method per function of the operations' table whose value is the `f64` method of the
     // same name (`exp`, `ln`, `sin`, …).
     crate::ops::table::functions!(scalar_declarations);
+    // And one per operation of two Vars whose value is the `f64` method of the same name.
+    crate::ops::table::binaries!(scalar_binary_declarations);
 }
 
 /// The seal: only the crate's own types implement [`Scalar`].
@@ -164,6 +205,7 @@ macro_rules! impl_scalar_float {
             }
 
             crate::ops::table::functions!(scalar_float_methods);
+            crate::ops::table::binaries!(scalar_float_binary_methods);
         }
     };
 }

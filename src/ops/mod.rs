@@ -2,10 +2,13 @@
 //!
 //! An operation is defined by a rule that maps its input values to its output value and its
 //! local partials. Recording (the methods on [`Var`](crate::Var) and the operators) and replaying
-//! a recorded tape both go through these rules, so the two can never disagree.
+//! a recorded tape both go through these rules, so the two can never disagree. The rules of the
+//! elementary operations are entries of the tables in `src/ops/table.rs`, from which this module
+//! generates the kinds, the rules and the methods on `Var`.
 //!
-//! - [`arith`]: `+ - * /`, unary `-` and the compound assignments;
-//! - [`elementary`]: the methods on `Var` (`exp`, `sin`, `relu`, …);
+//! - [`arith`]: the operators `+ - * /`, unary `-` and the compound assignments;
+//! - [`elementary`]: `powi`; the other methods on `Var` (`exp`, `sin`, `pow`, `max`, …) come from
+//!   the tables;
 //! - [`nary`]: one-node sums and dot products, and user-defined operations;
 //! - [`compare`]: comparisons that record their outcome, for replay.
 
@@ -700,26 +703,23 @@ pub(crate) fn record_every_operation(tape: &crate::Tape) -> Vec<crate::Var<'_>> 
         x,
         y,
         c,
-        x + y,
-        x - y,
         x - 2.0,
         3.0 - y,
         -x,
-        x * y,
-        x / y,
         2.0 * y,
         2.0 / y,
         y / 4.0,
         x.powi(3),
-        x.pow(y),
-        x.max(y),
-        x.min(y),
         tape.sum(&[x, y, x]),
         tape.dot(&w, &[x, y]),
         tape.dot(&[x, y, c], &[0.25, -3.0, 1.0]),
         tape.custom(7.0, &[(x, 1.0), (y, 2.0)]),
         x.detach(),
     ];
+    // Every operation of two Vars of the table.
+    for b in BINARIES {
+        vars.push(x.binary(y, b.rule, b.kind.name()));
+    }
     // Every function of the table, at an input inside its domain, its parameter if any 0.1.
     for f in FUNCTIONS {
         let at = if f.domain.0 >= 0.0 { x } else { y * 0.5 };

@@ -1,15 +1,22 @@
-//! The table of elementary functions of one input: each declared once, with its name, value,
-//! local partial, kinks and domain, and the formulas an explanation prints.
+//! The tables of operations: every elementary operation declared once, with its name, value,
+//! local partials, kinks and domain, and the formulas an explanation prints. Three tables:
+//! [`functions!`] (the functions of one input: `exp`, `sin`, `powf(c)`, …), [`binaries!`] (the
+//! operations of two Vars: `+ - * /`, `pow`, `max`, `min`, …) and [`fixed_unaries!`] (negation,
+//! arithmetic with a plain number, `powi`).
 //!
-//! Everything that needs to know a function reads its entry here: recording (the methods on
-//! [`Var`](crate::Var) are generated from it, doc comments included), the tape's kind
-//! ([`OpKind`](super::OpKind)), the rule that gives value and partial ([`Unary::eval`](super::Unary)),
-//! which also serves replay, forward recomputation and dual numbers, the text of
-//! [`explain`](crate::explain), and the random expressions of [`check`](crate::check), which read
-//! the domain, kinks and image to stay where the function is smooth.
+//! Everything that needs to know an operation reads its entry here: recording (the methods on
+//! [`Var`](crate::Var) are generated from it, doc comments included), the tape's kind and layout
+//! ([`OpKind`](super::OpKind)), the rules that give value and partials
+//! ([`Unary::eval`](super::Unary), [`Binary::eval`](super::Binary)), which also serve replay,
+//! forward recomputation and dual numbers, the text of [`explain`](crate::explain) and the labels
+//! of [`graph`](crate::graph), and the random expressions of [`check`](crate::check), which read
+//! the domains, kinks and images to stay where the operations are smooth. The n-ary operations
+//! (`sum`, `dot`, custom ones) and comparisons have rules of their own in `nary.rs` and
+//! `compare.rs`.
 //!
-//! Adding a function is one entry below, one row in `docs/ops.md` and one line in the shared
-//! test table of `tests/functions.rs`. An entry reads:
+//! Adding an operation is one entry in a table, one row in `docs/ops.md` and one line in the
+//! shared test table of `tests/functions.rs` (`function_case!` or `binary_case!`). The entries of
+//! the other tables are described above their macros. An entry of the functions reads:
 //!
 //! - the doc comment of the method on `Var`, then `Variant method "name"`;
 //! - `float: true` when the value is the `f64` method of the same name: [`Scalar`](crate::Scalar)
