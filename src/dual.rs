@@ -288,9 +288,9 @@ macro_rules! scalar_dual_methods {
 macro_rules! scalar_dual_binary_methods {
     ($(
         $(#[$attr:meta])*
-        $variant:ident $name:literal $(method $method:ident)? { float: $float:ident, $($rest:tt)* }
+        $variant:ident $name:literal $kind:ident $method:ident { float: $float:ident, $($rest:tt)* }
     ),* $(,)?) => {
-        $(scalar_dual_binary_method!($float $variant $($method)?);)*
+        $(scalar_dual_binary_method!($float $variant $method);)*
     };
 }
 
@@ -301,7 +301,7 @@ macro_rules! scalar_dual_binary_method {
             self.through2(Binary::$variant, other)
         }
     };
-    (false $variant:ident $($method:ident)?) => {};
+    (false $variant:ident $method:ident) => {};
 }
 
 macro_rules! scalar_dual_method {

@@ -29,19 +29,19 @@ macro_rules! scalar_declaration {
 macro_rules! scalar_binary_declarations {
     ($(
         $(#[$attr:meta])*
-        $variant:ident $name:literal $(method $method:ident)? { float: $float:ident, $($rest:tt)* }
+        $variant:ident $name:literal $kind:ident $method:ident { float: $float:ident, $($rest:tt)* }
     ),* $(,)?) => {
-        $(scalar_binary_declaration!($float $name $($method)?);)*
+        $(scalar_binary_declaration!($float $name $method);)*
     };
 }
 
 macro_rules! scalar_binary_declaration {
     (true $name:literal $method:ident) => {
         #[doc = concat!("`", $name, "` of `self` and `other`, meaning what `f64::", $name,
-                    "` means.")]
+                            "` means.")]
         fn $method(self, other: Self) -> Self;
     };
-    (false $name:literal $($method:ident)?) => {};
+    (false $name:literal $method:ident) => {};
 }
 
 /// The same methods for `f32` and `f64`: their own.
@@ -68,9 +68,9 @@ macro_rules! scalar_float_method {
 macro_rules! scalar_float_binary_methods {
     ($(
         $(#[$attr:meta])*
-        $variant:ident $name:literal $(method $method:ident)? { float: $float:ident, $($rest:tt)* }
+        $variant:ident $name:literal $kind:ident $method:ident { float: $float:ident, $($rest:tt)* }
     ),* $(,)?) => {
-        $(scalar_float_binary_method!($float $($method)?);)*
+        $(scalar_float_binary_method!($float $method);)*
     };
 }
 
@@ -81,7 +81,7 @@ macro_rules! scalar_float_binary_method {
             <Self>::$method(self, other)
         }
     };
-    (false $($method:ident)?) => {};
+    (false $method:ident) => {};
 }
 
 /// The arithmetic and elementary functions a tape needs from its number type.

@@ -900,13 +900,14 @@ impl fmt::Display for Expr {
             use Node::*;
             let s = |x: usize| self.slot(x);
             let rhs = match node {
-                Binary(kind, a, b) => match binary_spec(*kind).method {
-                    Some(method) => format!("{}.{method}({})", s(*a), s(*b)),
-                    None => binary_spec(*kind)
-                        .value_text
-                        .replace("{x}", &s(*a))
-                        .replace("{y}", &s(*b)),
-                },
+                Binary(kind, a, b) => {
+                    let op = binary_spec(*kind);
+                    if op.operator {
+                        op.value_text.replace("{x}", &s(*a)).replace("{y}", &s(*b))
+                    } else {
+                        format!("{}.{}({})", s(*a), op.method, s(*b))
+                    }
+                }
                 Neg(a) => format!("-{}", s(*a)),
                 AddConst(a, k) => format!("{} + {k}", s(*a)),
                 MulConst(a, k) => format!("{} * {k}", s(*a)),

@@ -46,8 +46,8 @@ macro_rules! param_value {
 /// A method on `Var` for an operation of two Vars that has one (`x.pow(y)`); nothing for an
 /// operator (`x + y`).
 macro_rules! binary_method {
-    (; $(#[$attr:meta])* ; $variant:ident $name:literal) => {};
-    ($method:ident ; $(#[$attr:meta])* ; $variant:ident $name:literal) => {
+    (operator $method:ident ; $(#[$attr:meta])* ; $variant:ident $name:literal) => {};
+    (method $method:ident ; $(#[$attr:meta])* ; $variant:ident $name:literal) => {
         $(#[$attr])*
         #[inline]
         #[track_caller]
@@ -57,13 +57,13 @@ macro_rules! binary_method {
     };
 }
 
-/// The name of an operation of two Vars' method, if it has one.
-macro_rules! method_name {
-    () => {
-        None
+/// Whether an operation of two Vars is an operator.
+macro_rules! is_operator {
+    (operator) => {
+        true
     };
-    ($method:ident) => {
-        Some(stringify!($method))
+    (method) => {
+        false
     };
 }
 
@@ -75,7 +75,7 @@ macro_rules! define_operations {
     (
         binaries: [$(
             $(#[$battr:meta])*
-            $bvariant:ident $bname:literal $(method $bmethod:ident)? {
+            $bvariant:ident $bname:literal $bkind:ident $bmethod:ident {
                 float: $bfloat:ident,
                 shape: $bshape:expr,
                 eval: |$bx:ident, $by:ident| $beval:expr,
@@ -289,7 +289,8 @@ macro_rules! define_operations {
             BinarySpec {
                 kind: OpKind::$bvariant,
                 rule: Binary::$bvariant,
-                method: method_name!($($bmethod)?),
+                method: stringify!($bmethod),
+                operator: is_operator!($bkind),
                 value_text: $bvalue_text,
                 partial_text: $bpartial_text,
                 domains: [$bdomain_x, $bdomain_y],
@@ -299,7 +300,7 @@ macro_rules! define_operations {
         )*];
 
         impl<'t, T: Scalar> crate::Var<'t, T> {
-            $(binary_method!($($bmethod)? ; $(#[$battr])* ; $bvariant $bname);)*
+            $(binary_method!($bkind $bmethod ; $(#[$battr])* ; $bvariant $bname);)*
         }
 
         /// A one-input operation with its constants: the rule that gives its value and local
@@ -549,8 +550,10 @@ pub(crate) struct BinarySpec {
     pub(crate) kind: OpKind,
     /// Its rule.
     pub(crate) rule: Binary,
-    /// The name of its method on `Var`; `None` for an operator.
-    pub(crate) method: Option<&'static str>,
+    /// The name of its method on `Var`, or of its operator's trait (`add` for `+`).
+    pub(crate) method: &'static str,
+    /// Whether it is an operator (`x + y`) rather than a method (`x.pow(y)`).
+    pub(crate) operator: bool,
     /// The value's formula, `{x}` and `{y}` standing for the operands' names.
     pub(crate) value_text: &'static str,
     /// The partials' formulas `[∂/∂x, ∂/∂y]` when `x` is the piece taken, then when `y` is (the

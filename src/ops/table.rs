@@ -492,10 +492,10 @@ macro_rules! functions {
 ///
 /// An entry reads:
 ///
-/// - the doc comment of the method on `Var`, then `Variant "name"`, then `method m` when the
-///   operation is a method on `Var` (`x.pow(y)`) rather than an operator (`x + y`, whose impl in
-///   `arith.rs` names the variant); `name` is the kind's short name and the operator shown when
-///   the two Vars come from different tapes;
+/// - the doc comment of the method on `Var`, then `Variant "name"`, then `method m` for a method
+///   on `Var` (`x.pow(y)`), which the entry generates, or `operator m` for an operator and the
+///   method of its trait (`x + y`, `add`), whose impl in `arith.rs` names the variant; `name` is
+///   the kind's short name and the operator shown when the two Vars come from different tapes;
 /// - `float: true` when the value is the `f64` method of the same name: [`Scalar`](crate::Scalar)
 ///   then gains that method, for `f32` and `f64` by calling theirs and for
 ///   [`Dual`](crate::Dual) numbers by the chain rule on this entry;
@@ -517,7 +517,7 @@ macro_rules! binaries {
     ($then:ident $(($($before:tt)*))?) => {
         $then! {
             $($($before)*)?
-            Add "+" {
+            Add "+" operator add {
                 float: false,
                 shape: Shape::UnitBinary(Sign::Plus),
                 eval: |x, y| (x + y, T::one(), T::one()),
@@ -526,7 +526,7 @@ macro_rules! binaries {
                 tie: false,
                 steepest: |_x, _y| [1.0, 1.0],
             },
-            Sub "-" {
+            Sub "-" operator sub {
                 float: false,
                 shape: Shape::UnitBinary(Sign::Minus),
                 eval: |x, y| (x - y, T::one(), -T::one()),
@@ -535,7 +535,7 @@ macro_rules! binaries {
                 tie: false,
                 steepest: |_x, _y| [1.0, 1.0],
             },
-            Mul "*" {
+            Mul "*" operator mul {
                 float: false,
                 shape: Shape::Binary,
                 eval: |x, y| (x * y, y, x),
@@ -544,7 +544,7 @@ macro_rules! binaries {
                 tie: false,
                 steepest: |x, y| [largest(y), largest(x)],
             },
-            Div "/" {
+            Div "/" operator div {
                 float: false,
                 shape: Shape::Binary,
                 // Both partials from `1/y` and the value: `-x/y²` is `-(x/y)·(1/y)`.
@@ -822,6 +822,21 @@ mod tests {
                 found,
                 "{} has no line in tests/functions.rs; add `function_case!({}, …)`",
                 f.method, f.method
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_of_two_vars_has_a_line_in_the_shared_test_table() {
+        let table: String = include_str!("../../tests/functions.rs")
+            .split_whitespace()
+            .collect();
+        for b in crate::ops::BINARIES {
+            assert!(
+                table.contains(&format!("binary_case!({},", b.method)),
+                "{} has no line in tests/functions.rs; add `binary_case!({}, …)`",
+                b.method,
+                b.method
             );
         }
     }
