@@ -37,8 +37,7 @@ macro_rules! scalar_binary_declarations {
 
 macro_rules! scalar_binary_declaration {
     (true $name:literal $method:ident) => {
-        #[doc = concat!("`", $name, "` of `self` and `other`, meaning what `f64::", $name,
-                            "` means.")]
+        #[doc = concat!("`", $name, "` of `self` and `other`, as `f64::", $name, "`.")]
         fn $method(self, other: Self) -> Self;
     };
     (false $name:literal $method:ident) => {};
