@@ -295,7 +295,7 @@ macro_rules! define_operations {
                 partial_text: $bpartial_text,
                 domains: [$bdomain_x, $bdomain_y],
                 tie: $btie,
-                steepest: |$bsx: (f64, f64), $bsy: (f64, f64)| -> [f64; 2] { $bsteepest },
+                steepest: |$bsx: Interval, $bsy: Interval| -> [f64; 2] { $bsteepest },
             },
         )*];
 
@@ -543,6 +543,9 @@ const fn by_sign(below: &'static str, at: &'static str, above: &'static str) -> 
     [below, at, above]
 }
 
+/// An interval of numbers `(lo, hi)`: an operand's domain, or the values it takes.
+pub(crate) type Interval = (f64, f64);
+
 /// An operation of two Vars of the [`table`], as data.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BinarySpec {
@@ -560,11 +563,11 @@ pub(crate) struct BinarySpec {
     /// same for a smooth operation); `{z}` stands for the output's name.
     pub(crate) partial_text: [[&'static str; 2]; 2],
     /// The open interval each operand is kept inside by random expressions.
-    pub(crate) domains: [(f64, f64); 2],
+    pub(crate) domains: [Interval; 2],
     /// Whether the partials jump where `x == y`.
     pub(crate) tie: bool,
     /// Bounds on `|∂/∂x|` and `|∂/∂y|` for operands in the intervals given.
-    pub(crate) steepest: fn((f64, f64), (f64, f64)) -> [f64; 2],
+    pub(crate) steepest: fn(Interval, Interval) -> [f64; 2],
 }
 
 impl BinarySpec {
@@ -590,15 +593,15 @@ const fn by_branch(
 }
 
 /// The domain of an operand that may be any number.
-const ANYWHERE: (f64, f64) = (f64::NEG_INFINITY, f64::INFINITY);
+const ANYWHERE: Interval = (f64::NEG_INFINITY, f64::INFINITY);
 
 /// The largest `|x|` over the interval `(lo, hi)`.
-fn largest((lo, hi): (f64, f64)) -> f64 {
+fn largest((lo, hi): Interval) -> f64 {
     lo.abs().max(hi.abs())
 }
 
 /// The smallest `|x|` over the interval `(lo, hi)`: 0 when it holds 0.
-fn smallest((lo, hi): (f64, f64)) -> f64 {
+fn smallest((lo, hi): Interval) -> f64 {
     if lo > 0.0 {
         lo
     } else if hi < 0.0 {
