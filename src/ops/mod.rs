@@ -43,6 +43,13 @@ macro_rules! param_value {
     };
 }
 
+/// The second of two names: a binding for the other operand's number in a pattern.
+macro_rules! second {
+    ($first:ident $second:ident) => {
+        $second
+    };
+}
+
 /// A method on `Var` for an operation of two Vars that has one (`x.pow(y)`); nothing for an
 /// operator (`x + y`).
 macro_rules! binary_method {
@@ -311,6 +318,35 @@ macro_rules! define_operations {
             $($variant $((param_type!($param)))?,)*
         }
 
+        impl<T: Scalar> PartialEq for Unary<T> {
+            /// The same operation with the same number (constant, factor, exponent, parameter).
+            fn eq(&self, other: &Self) -> bool {
+                match (*self, *other) {
+                    $((Unary::$uvariant $(($un))?, Unary::$uvariant $((second!($un theirs)))?) => {
+                        true $(&& $un == theirs)?
+                    })*
+                    $((Unary::$variant $(($param))?, Unary::$variant $((second!($param theirs)))?) => {
+                        true $(&& $param == theirs)?
+                    })*
+                    _ => false,
+                }
+            }
+        }
+
+        impl<T: Scalar> std::fmt::Debug for Unary<T> {
+            /// The variant with its number, `AddConst(2.0)`, `Powi(3)`, `Exp`.
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match *self {
+                    $(Unary::$uvariant $(($un))? => {
+                        f.debug_tuple(stringify!($uvariant)) $(.field(&$un))? .finish()
+                    })*
+                    $(Unary::$variant $(($param))? => {
+                        f.debug_tuple(stringify!($variant)) $(.field(&$param))? .finish()
+                    })*
+                }
+            }
+        }
+
         impl<T: Clone> Clone for Unary<T> {
             fn clone(&self) -> Self {
                 match self {
@@ -456,29 +492,6 @@ macro_rules! gather_tables {
 }
 
 impl<T: Copy> Copy for Unary<T> {}
-
-impl<T: Scalar> PartialEq for Unary<T> {
-    /// The same operation with the same constant or exponent.
-    fn eq(&self, other: &Self) -> bool {
-        let exponent = |u: &Self| match *u {
-            Unary::Powi(n) => Some(n),
-            _ => None,
-        };
-        self.kind() == other.kind()
-            && self.constant() == other.constant()
-            && exponent(self) == exponent(other)
-    }
-}
-
-impl<T: Scalar> std::fmt::Debug for Unary<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (*self, self.constant()) {
-            (Unary::Powi(n), _) => write!(f, "Powi({n})"),
-            (_, Some(c)) => write!(f, "{:?}({c:?})", self.kind()),
-            (_, None) => write!(f, "{:?}", self.kind()),
-        }
-    }
-}
 
 /// An elementary function of the [`table`], as data.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -740,7 +753,26 @@ pub(crate) fn record_every_operation(tape: &crate::Tape) -> Vec<crate::Var<'_>> 
 mod tests {
     use std::hint::black_box;
 
-    use super::powi;
+    use super::{Unary, powi};
+
+    #[test]
+    fn unary_rules_are_equal_only_with_the_same_number() {
+        assert_eq!(Unary::AddConst(1.0), Unary::AddConst(1.0));
+        assert_ne!(Unary::MulConst(2.0), Unary::MulConst(3.0));
+        assert_ne!(Unary::<f64>::Powi(2), Unary::Powi(3));
+        assert_ne!(Unary::Powf(1.5), Unary::Powf(2.5));
+        assert_ne!(Unary::AddConst(1.0), Unary::RSubConst(1.0));
+        assert_eq!(Unary::<f64>::Exp, Unary::Exp);
+        assert_ne!(Unary::<f64>::Exp, Unary::Ln);
+    }
+
+    #[test]
+    fn unary_rules_print_their_number() {
+        assert_eq!(format!("{:?}", Unary::<f64>::Powi(3)), "Powi(3)");
+        assert_eq!(format!("{:?}", Unary::AddConst(2.0)), "AddConst(2.0)");
+        assert_eq!(format!("{:?}", Unary::<f64>::Neg), "Neg");
+        assert_eq!(format!("{:?}", Unary::<f64>::Exp), "Exp");
+    }
 
     #[test]
     fn powi_gives_the_bits_of_the_runtime_powi() {
