@@ -276,9 +276,8 @@ macro_rules! define_operations {
                 }
             }
 
-            /// Value and local partials `(d/dx, d/dy)` at `(x, y)`, by the table's rule.
-            ///
-            /// Kinks: at a tie `x == y`, `max` and `min` send the whole partial to `x` (`(1, 0)`).
+            /// Value and local partials `(d/dx, d/dy)` at `(x, y)`, by the table's rule, kinks and
+            /// domain conventions included.
             #[inline(always)]
             pub(crate) fn eval<T: Scalar>(self, x: T, y: T) -> (T, T, T) {
                 match self {
