@@ -145,12 +145,12 @@ macro_rules! define_operations {
             /// [`Var::detach`](crate::Var::detach)).
             Const,
             $(
-                #[doc = concat!("`", $bname, "` of two Vars.")]
-                $bvariant,
-            )*
-            $(
                 $(#[$uattr])*
                 $uvariant,
+            )*
+            $(
+                #[doc = concat!("`", $bname, "` of two Vars.")]
+                $bvariant,
             )*
             $(
                 #[doc = concat!("`", $name, "`: [`Var::", stringify!($method), "`](crate::Var::",
@@ -194,8 +194,8 @@ macro_rules! define_operations {
                 + [$($name),*].len()] = [
                 OpKind::Var,
                 OpKind::Const,
-                $(OpKind::$bvariant,)*
                 $(OpKind::$uvariant,)*
+                $(OpKind::$bvariant,)*
                 $(OpKind::$variant,)*
                 OpKind::Sum,
                 OpKind::Dot,
