@@ -22,7 +22,8 @@ pub(crate) mod table;
 
 use crate::Scalar;
 
-/// `1`, for a function of the table with a parameter.
+/// `1`, for an entry whose number the tape keeps as the node's constant (a function's parameter,
+/// the `c` of `x + c`).
 macro_rules! one_if {
     ($param:ident) => {
         1
