@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::ops::nary::weighted_sum;
 use crate::ops::{
-    BINARIES, Binary, BinarySpec, FUNCTIONS, FunctionSpec, Image, OpKind, Steepest, Unary,
+    BINARIES, Binary, BinarySpec, FUNCTIONS, FunctionSpec, Image, Interval, OpKind, Steepest, Unary,
 };
 use crate::{Scalar, Var};
 
@@ -85,8 +85,8 @@ impl Range {
         self.lo >= m || self.hi <= -m
     }
 
-    /// The interval as `(lo, hi)`, as the operations' table reads it.
-    fn interval(self) -> (f64, f64) {
+    /// The interval as the operations' table reads it.
+    fn interval(self) -> Interval {
         (self.lo, self.hi)
     }
 
