@@ -683,6 +683,44 @@ macro_rules! binaries {
                 tie: true,
                 steepest: |x, y| if x.1 <= y.0 { [1.0, 0.0] } else { [0.0, 1.0] },
             },
+            /// The four-quadrant arctangent of `self / other`, as `f64::atan2`: the angle of the
+            /// point `(other, self)`, in `[-π, π]`.
+            ///
+            /// Local derivatives: `∂/∂self = other / (self² + other²)`,
+            /// `∂/∂other = -self / (self² + other²)`.
+            /// Domain: every point but the origin, where both partials are NaN; the value jumps by
+            /// `2π` across `self = 0` for `other < 0`.
+            ///
+            /// # Panics
+            ///
+            /// When `self` and `other` belong to different tapes.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use tapegrad::Tape;
+            ///
+            /// let tape = Tape::new();
+            /// let y = tape.var(1.0);
+            /// let x = tape.var(1.0);
+            /// let angle = y.atan2(x);
+            /// assert_eq!(angle.value(), std::f64::consts::FRAC_PI_4);
+            /// let g = angle.backward();
+            /// assert_eq!((g[y], g[x]), (0.5, -0.5));
+            /// ```
+            Atan2 "atan2" method atan2 {
+                float: true,
+                shape: Shape::Binary,
+                eval: |x, y| {
+                    let r = (x * x + y * y).recip();
+                    (x.atan2(y), y * r, -(x * r))
+                },
+                explain: "atan2({x}, {y})", same2(["{y} / ({x}² + {y}²)", "-{x} / ({x}² + {y}²)"]),
+                domains: [ANYWHERE, (0.0, f64::INFINITY)],
+                tie: false,
+                // |x| / (x² + y²) is at most 1 / (2|y|), and |y| / (x² + y²) at most 1 / |y|.
+                steepest: |_x, y| [1.0 / smallest(y), 0.5 / smallest(y)],
+            },
         }
     };
 }
