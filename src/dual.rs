@@ -156,6 +156,19 @@ impl<T: Scalar> Dual<T> {
         let (value, derivative) = op.eval(self.re);
         self.chain(value, derivative)
     }
+
+    /// `op(self, other)` by the operation's own rule: its value and partials at the real parts,
+    /// `d op = ∂x dx + ∂y dy`.
+    ///
+    /// A term whose tangent is 0 is left out, as the reverse sweep skips a zero adjoint.
+    #[inline]
+    fn through2(self, op: Binary, other: Self) -> Self {
+        let (value, dx, dy) = op.eval(self.re, other.re);
+        Dual::new(
+            value,
+            times_tangent(dx, self.eps) + times_tangent(dy, other.eps),
+        )
+    }
 }
 
 /// `derivative · tangent`, exactly zero for a zero tangent.
@@ -270,6 +283,27 @@ macro_rules! scalar_dual_methods {
     };
 }
 
+/// The table's operations of two Vars marked `float`, for dual numbers: the chain rule on the
+/// entry's own value and partials.
+macro_rules! scalar_dual_binary_methods {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $name:literal $kind:ident $method:ident { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_dual_binary_method!($float $variant $method);)*
+    };
+}
+
+macro_rules! scalar_dual_binary_method {
+    (true $variant:ident $method:ident) => {
+        #[inline]
+        fn $method(self, other: Self) -> Self {
+            self.through2(Binary::$variant, other)
+        }
+    };
+    (false $variant:ident $method:ident) => {};
+}
+
 macro_rules! scalar_dual_method {
     (true $method:ident $variant:ident) => {
         #[inline]
@@ -309,9 +343,9 @@ impl<T: Scalar> Scalar for Dual<T> {
         self.re.is_finite() && self.eps.is_finite()
     }
 
-    // The elementary functions read their values and derivatives from the operations' table
+    // The elementary functions read their values and derivatives from the operations' tables
     // (`src/ops/table.rs`), the one place each derivative is written; a dual number only applies
-    // the chain rule to them: the table's `float` functions below, `powi` and `powf` here.
+    // the chain rule to them: the tables' `float` operations below, `powi` and `powf` here.
 
     /// `(xⁿ)' = n xⁿ⁻¹`; `x⁰` is the constant 1.
     #[inline]
@@ -326,8 +360,7 @@ impl<T: Scalar> Scalar for Dual<T> {
     /// `ln x` is NaN.
     #[inline]
     fn powf(self, e: Self) -> Self {
-        let (v, dx, dy) = Binary::Pow.eval(self.re, e.re);
-        Dual::new(v, times_tangent(dx, self.eps) + times_tangent(dy, e.eps))
+        self.through2(Binary::Pow, e)
     }
 
     /// `|x|' = sign(x)`. At `x = 0` the tangent is that of the left piece `-x`: the piece `relu`
@@ -343,6 +376,7 @@ impl<T: Scalar> Scalar for Dual<T> {
     }
 
     crate::ops::table::functions!(scalar_dual_methods);
+    crate::ops::table::binaries!(scalar_dual_binary_methods);
 }
 
 /// `c + x`, `c - x`, `c * x` and `c / x` for a plain dual number `c` and a Var on a dual tape,

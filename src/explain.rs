@@ -36,7 +36,7 @@ use std::fmt;
 
 use crate::gradients::sweep;
 pub(crate) use crate::ops::record::{Record, decode};
-use crate::ops::{OpKind, Shape};
+use crate::ops::{OpKind, Shape, Unary, paren};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
 
@@ -549,15 +549,6 @@ fn join_terms(terms: impl ExactSizeIterator<Item = String>) -> String {
     out.join(" + ")
 }
 
-/// A constant inside an expression, parenthesised when negative.
-fn konst<T: Scalar>(c: T) -> String {
-    if c < T::zero() {
-        format!("({c})")
-    } else {
-        c.to_string()
-    }
-}
-
 /// The equation's right-hand side and one derivative formula per operand.
 fn formulas<T: Scalar>(
     r: &Record,
@@ -572,7 +563,6 @@ fn formulas<T: Scalar>(
     let a = names.first().map_or("", String::as_str);
     let b = names.get(1).map_or("", String::as_str);
     let x = parents.first().map_or(zero, |&p| values[p as usize]);
-    let one = |e: String| (e, vec!["1".to_string()]);
     let d = |e: String, f: String| (e, vec![f]);
     // A function of the operations' table prints the formulas of its entry; a kinked one the
     // partial of the side its input is on (a NaN input reads as at the kink).
@@ -585,66 +575,26 @@ fn formulas<T: Scalar>(
         } else {
             std::cmp::Ordering::Equal
         };
-        let c = konst(c);
+        let c = paren(c);
         let fill = |text: &str| text.replace("{x}", a).replace("{y}", me).replace("{c}", &c);
         return d(fill(f.value_text), fill(f.partial_text(side)));
     }
+    // An operation of two Vars prints the formulas of its entry, a piecewise one those of the
+    // piece taken.
+    if let Some(op) = r.kind.binary() {
+        let fill = |text: &str| text.replace("{x}", a).replace("{y}", b).replace("{z}", me);
+        let partials = op.partial_text(r.partial(s, 0)).map(fill);
+        return (fill(op.value_text), partials.to_vec());
+    }
+    // So does every other operation of one input, from its rule rebuilt from the record.
+    if r.kind.is_fixed_unary() {
+        let rule = Unary::from_record(r.kind, c, r.partial(s, 0), r.aux);
+        // invariant: a fixed unary's rule has texts.
+        let (value, partial) = rule.fixed_texts(a).unwrap();
+        return d(value, partial);
+    }
     match r.kind {
         OpKind::Var | OpKind::Const => (String::new(), Vec::new()),
-        OpKind::Add => (format!("{a} + {b}"), vec!["1".into(), "1".into()]),
-        OpKind::Sub => (format!("{a} - {b}"), vec!["1".into(), "-1".into()]),
-        OpKind::Mul => (format!("{a} * {b}"), vec![b.to_string(), a.to_string()]),
-        OpKind::Div => (
-            format!("{a} / {b}"),
-            vec![format!("1 / {b}"), format!("-{a} / {b}²")],
-        ),
-        OpKind::Neg => d(format!("-{a}"), "-1".into()),
-        OpKind::AddConst => {
-            if c < zero {
-                one(format!("{a} - {}", -c))
-            } else {
-                one(format!("{a} + {c}"))
-            }
-        }
-        OpKind::RSubConst => d(format!("{c} - {a}"), "-1".into()),
-        OpKind::MulConst => {
-            let k = r.partial(s, 0);
-            d(format!("{a} * {}", konst(k)), k.to_string())
-        }
-        OpKind::DivConst => d(format!("{a} / {}", konst(c)), format!("1 / {}", konst(c))),
-        OpKind::RDivConst => d(format!("{c} / {a}"), format!("-{} / {a}²", konst(c))),
-        OpKind::Powi => {
-            let n = r.aux as i32;
-            let f = match n {
-                0 => "0".to_string(),
-                1 => "1".to_string(),
-                2 => format!("2 · {a}"),
-                _ => format!("{n} · {a}^{}", n - 1),
-            };
-            d(format!("{a}^{n}"), f)
-        }
-        OpKind::Pow => (
-            format!("{a}^{b}"),
-            vec![format!("{b} · {a}^({b} - 1)"), format!("{me} · ln({a})")],
-        ),
-        OpKind::Max | OpKind::Min => {
-            let first = r.partial(s, 0) != zero;
-            let max = r.kind == OpKind::Max;
-            let cond = match (max, first) {
-                (true, true) => "≥",
-                (true, false) => "<",
-                (false, true) => "≤",
-                (false, false) => ">",
-            };
-            let (da, db) = if first { ("1", "0") } else { ("0", "1") };
-            (
-                format!("{}({a}, {b})", if max { "max" } else { "min" }),
-                vec![
-                    format!("{da} (as {a} {cond} {b})"),
-                    format!("{db} (as {a} {cond} {b})"),
-                ],
-            )
-        }
         OpKind::Sum => (
             join_terms(names.iter().cloned()),
             vec!["1".to_string(); names.len()],
@@ -659,7 +609,7 @@ fn formulas<T: Scalar>(
         }
         OpKind::DotConst => {
             let expr = join_terms(
-                (0..names.len()).map(|k| format!("{} * {}", names[k], konst(r.partial(s, k)))),
+                (0..names.len()).map(|k| format!("{} * {}", names[k], paren(r.partial(s, k)))),
             );
             let fs = (0..names.len())
                 .map(|k| r.partial(s, k).to_string())

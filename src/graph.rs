@@ -32,7 +32,7 @@ use std::fmt::Write;
 
 use crate::Comparison;
 use crate::explain::{Num, Record, adjoints_of, check_owner, decode, depends_on, name_of};
-use crate::ops::{OpKind, Shape};
+use crate::ops::{OpKind, Shape, Unary};
 use crate::tape::Storage;
 use crate::{Error, Scalar, Tape, Var};
 
@@ -213,21 +213,20 @@ fn escape_field(text: &str, out: &mut String) {
 /// The label of an operation node: its name, with its constant when it has one.
 fn op_label<T: Scalar>(r: &Record, s: &Storage<T>, precision: Option<usize>) -> String {
     let c = Num(r.constant(s), precision);
+    if r.kind.is_fixed_unary() {
+        let rule = Unary::from_record(r.kind, r.constant(s), r.partial(s, 0), r.aux);
+        let num = |v: T| Num(v, precision).to_string();
+        // invariant: a fixed unary's rule has a label.
+        return rule.fixed_label(num).unwrap();
+    }
+    // A function of the table with a parameter shows it after its name.
+    if r.kind
+        .function()
+        .is_some_and(|f| !f.param_choices.is_empty())
+    {
+        return format!("{} {c}", r.kind.name());
+    }
     match r.kind {
-        OpKind::AddConst => {
-            if r.constant(s) < T::zero() {
-                format!("- {}", Num(-r.constant(s), precision))
-            } else {
-                format!("+ {c}")
-            }
-        }
-        OpKind::RSubConst => format!("{c} -"),
-        OpKind::MulConst => format!("* {}", Num(r.partial(s, 0), precision)),
-        OpKind::DivConst => format!("/ {c}"),
-        OpKind::RDivConst => format!("{c} /"),
-        OpKind::Powi => format!("^{}", r.aux as i32),
-        OpKind::Powf => format!("^{c}"),
-        OpKind::LeakyRelu => format!("leaky_relu {c}"),
         OpKind::Compare => Comparison::decode(r.aux).0.symbol().to_string(),
         OpKind::CompareConst => format!("{} {c}", Comparison::decode(r.aux).0.symbol()),
         kind => kind.name().to_string(),
@@ -311,6 +310,44 @@ mod tests {
             .map(|(id, _)| id.to_string())
             .filter(|id| id != "node")
             .collect()
+    }
+
+    #[test]
+    fn operation_labels_show_their_numbers() {
+        let tape = Tape::new();
+        let x = tape.var(0.5);
+        let _ = [
+            x + 2.0,
+            x - 2.0,
+            3.0 - x,
+            x * 2.5,
+            x / 4.0,
+            2.0 / x,
+            x.powi(3),
+            -x,
+            x.powf(1.5),
+            x.leaky_relu(0.1),
+            x.pow(x),
+        ];
+        let dot = tape.to_dot_all(DotOptions::default());
+        for label in [
+            "+ 2",
+            "- 2",
+            "3 -",
+            "* 2.5",
+            "/ 4",
+            "2 /",
+            "^3",
+            "neg",
+            "powf 1.5",
+            "leaky_relu 0.1",
+            "pow",
+        ] {
+            assert!(
+                dot.contains(&format!("label=\"{label}\"")),
+                "{label} in {dot}"
+            );
+        }
     }
 
     #[test]

@@ -25,6 +25,24 @@ macro_rules! scalar_declaration {
     (false $method:ident $name:literal) => {};
 }
 
+/// The declarations in [`Scalar`] of the table's operations of two Vars marked `float`.
+macro_rules! scalar_binary_declarations {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $name:literal $kind:ident $method:ident { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_binary_declaration!($float $name $method);)*
+    };
+}
+
+macro_rules! scalar_binary_declaration {
+    (true $name:literal $method:ident) => {
+        #[doc = concat!("`", $name, "` of `self` and `other`, as `f64::", $name, "`.")]
+        fn $method(self, other: Self) -> Self;
+    };
+    (false $name:literal $method:ident) => {};
+}
+
 /// The same methods for `f32` and `f64`: their own.
 macro_rules! scalar_float_methods {
     ($(
@@ -40,6 +58,26 @@ macro_rules! scalar_float_method {
         #[inline]
         fn $method(self) -> Self {
             <Self>::$method(self)
+        }
+    };
+    (false $method:ident) => {};
+}
+
+/// The same methods of two numbers for `f32` and `f64`: their own.
+macro_rules! scalar_float_binary_methods {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $name:literal $kind:ident $method:ident { float: $float:ident, $($rest:tt)* }
+    ),* $(,)?) => {
+        $(scalar_float_binary_method!($float $method);)*
+    };
+}
+
+macro_rules! scalar_float_binary_method {
+    (true $method:ident) => {
+        #[inline]
+        fn $method(self, other: Self) -> Self {
+            <Self>::$method(self, other)
         }
     };
     (false $method:ident) => {};
@@ -115,6 +153,8 @@ pub trait Scalar:
     // One method per function of the operations' table whose value is the `f64` method of the
     // same name (`exp`, `ln`, `sin`, …).
     crate::ops::table::functions!(scalar_declarations);
+    // And one per operation of two Vars whose value is the `f64` method of the same name.
+    crate::ops::table::binaries!(scalar_binary_declarations);
 }
 
 /// The seal: only the crate's own types implement [`Scalar`].
@@ -164,6 +204,7 @@ macro_rules! impl_scalar_float {
             }
 
             crate::ops::table::functions!(scalar_float_methods);
+            crate::ops::table::binaries!(scalar_float_binary_methods);
         }
     };
 }

@@ -612,10 +612,10 @@ fn stats_count_every_kind_and_every_byte() {
         vec![
             (OpKind::Var, 3),
             (OpKind::Const, 1),
-            (OpKind::Add, 1),
-            (OpKind::Mul, 1),
             (OpKind::AddConst, 1),
             (OpKind::Powi, 1),
+            (OpKind::Add, 1),
+            (OpKind::Mul, 1),
             (OpKind::Sum, 1),
             (OpKind::DotConst, 1),
         ]
@@ -646,7 +646,7 @@ fn stats_count_every_kind_and_every_byte() {
         "{text}"
     );
     assert!(
-        text.ends_with("  operations: var 3, const 1, + 1, * 1, + c 1, powi 1, sum 1, dot 1\n"),
+        text.ends_with("  operations: var 3, const 1, + c 1, powi 1, + 1, * 1, sum 1, dot 1\n"),
         "{text}"
     );
 }

@@ -1,12 +1,17 @@
-//! The shared test table of the elementary functions: one line per function of the operations'
-//! table (`src/ops/table.rs`), each checked every way — the tape's derivative against central
-//! finite differences and against the closed form, a replay against recording bit for bit, and
-//! the second derivative through `Dual` numbers against its closed form.
+//! The shared test table of the elementary operations: one line per function of one input and
+//! per operation of two Vars of the operations' tables (`src/ops/table.rs`), each checked every
+//! way — the tape's derivatives against central finite differences in `f64` and `f32` and
+//! against the closed form, a replay against recording bit for bit, and the second derivatives
+//! through `Dual` numbers against their closed form.
 //!
 //! A line reads `function_case!(method, derivative, second derivative, points)` (with the
-//! parameter after the method where it has one, `powf(1.3)`), the derivatives
-//! written out by hand in `f64`, the points inside the function's domain and clear of its kinks.
-//! A unit test in `src/ops/table.rs` fails when a function of the table has no line here.
+//! parameter after the method where it has one, `powf(1.3)`), or for an operation of two Vars
+//! `binary_case!(method, gradient, Hessian, points)` (the operator's trait method for an operator,
+//! `add` for `+`), the derivatives written out by hand in `f64`, the points inside the operation's
+//! domain and clear of its kinks. A unit test in `src/ops/table.rs` fails when an operation of
+//! the tables has no line here.
+
+use std::ops::{Add, Div, Mul, Sub};
 
 use tapegrad::functional::{self, Function};
 use tapegrad::{Scalar, Tape, Var, check};
@@ -20,7 +25,70 @@ fn assert_close(what: &str, actual: f64, expected: f64, tol: f64) {
     );
 }
 
-/// Checks one function every way at each of `points`.
+/// Checks an operation of `n` inputs every way at each of `points`, against its closed-form
+/// gradient and Hessian.
+fn check_operation<F: Function, const N: usize>(
+    name: &str,
+    f: &F,
+    gradient: impl Fn([f64; N]) -> [f64; N],
+    hessian: impl Fn([f64; N]) -> [[f64; N]; N],
+    points: &[[f64; N]],
+) {
+    for &x in points {
+        let at = format!("{name} at {x:?}");
+        // Finite differences, in f64 and f32.
+        let report = check::gradient(|v: &[Var<'_>]| f.eval(v), &x);
+        assert!(report.passed(), "{at}: {report}");
+        let report32 = check::gradient(|v: &[Var<'_, f32>]| f.eval(v), &x.map(|x| x as f32));
+        assert!(report32.passed(), "{at} in f32: {report32}");
+
+        // The closed form.
+        let g = functional::grad(f, &x);
+        for (i, want) in gradient(x).into_iter().enumerate() {
+            assert_close(&format!("{at}: ∂/∂x{i}"), g[i], want, 1e-13);
+        }
+
+        // Replay equals recording bit for bit, at the recorded point and at others.
+        // Composed with arithmetic, so that the operation's adjoint is not simply 1.
+        fn record<'t, F: Function>(f: &F, tape: &'t Tape, at: &[f64]) -> (Vec<Var<'t>>, Var<'t>) {
+            let xs = tape.vars(at);
+            let y = f.eval(&xs) * xs[0] + 0.5;
+            (xs, y)
+        }
+        let tape = Tape::new();
+        let (xs, y) = record(f, &tape, &x);
+        let mut compiled = tape.compile(&xs, &[y]).expect("compiles");
+        for shift in [0.0, 1e-3, -2e-3] {
+            let z = x.map(|x| x + shift * x.abs().max(1.0));
+            let replay = compiled.run(&z).expect("runs");
+            let fresh = Tape::new();
+            let (zs, recorded) = record(f, &fresh, &z);
+            let grads = recorded.backward();
+            let bits = |v: f64| v.to_bits();
+            assert_eq!(
+                (
+                    bits(replay.value()),
+                    replay.grad().iter().copied().map(bits).collect::<Vec<_>>()
+                ),
+                (
+                    bits(recorded.value()),
+                    zs.iter().map(|&z| bits(grads[z])).collect()
+                ),
+                "{at}: replay at {z:?} differs from recording"
+            );
+        }
+
+        // The second derivatives by forward-over-reverse.
+        let h = functional::hessian(f, &x);
+        for (i, row) in hessian(x).into_iter().enumerate() {
+            for (j, want) in row.into_iter().enumerate() {
+                assert_close(&format!("{at}: ∂²/∂x{i}∂x{j}"), h[(i, j)], want, 1e-12);
+            }
+        }
+    }
+}
+
+/// Checks one function of one input every way at each of `points`.
 fn check_function<F: Function>(
     name: &str,
     f: &F,
@@ -28,47 +96,8 @@ fn check_function<F: Function>(
     second: impl Fn(f64) -> f64,
     points: &[f64],
 ) {
-    for &x in points {
-        let at = format!("{name} at {x}");
-        // Finite differences, in f64 and f32.
-        let report = check::gradient(|v: &[Var<'_>]| f.eval(v), &[x]);
-        assert!(report.passed(), "{at}: {report}");
-        let report32 = check::gradient(|v: &[Var<'_, f32>]| f.eval(v), &[x as f32]);
-        assert!(report32.passed(), "{at} in f32: {report32}");
-
-        // The closed form.
-        let g = functional::grad(f, &[x]);
-        assert_close(&format!("{at}: derivative"), g[0], derivative(x), 1e-13);
-
-        // Replay equals recording bit for bit, at the recorded point and at others.
-        let tape = Tape::new();
-        let xs = tape.vars(&[x]);
-        // Composed with arithmetic, so that the function's adjoint is not simply 1.
-        let y = f.eval(&xs) * xs[0] + 0.5;
-        let mut compiled = tape.compile(&xs, &[y]).expect("compiles");
-        for shift in [0.0, 1e-3, -2e-3] {
-            let z = x + shift * x.abs().max(1.0);
-            let replay = compiled.run(&[z]).expect("runs");
-            let fresh = Tape::new();
-            let zs = fresh.vars(&[z]);
-            let recorded = f.eval(&zs) * zs[0] + 0.5;
-            let grad = recorded.backward()[zs[0]];
-            assert_eq!(
-                (replay.value().to_bits(), replay.grad()[0].to_bits()),
-                (recorded.value().to_bits(), grad.to_bits()),
-                "{at}: replay at {z} differs from recording"
-            );
-        }
-
-        // The second derivative by forward-over-reverse.
-        let h = functional::hessian(f, &[x]);
-        assert_close(
-            &format!("{at}: second derivative"),
-            h[(0, 0)],
-            second(x),
-            1e-12,
-        );
-    }
+    let points: Vec<[f64; 1]> = points.iter().map(|&x| [x]).collect();
+    check_operation(name, f, |[x]| [derivative(x)], |[x]| [[second(x)]], &points);
 }
 
 /// One line of the table: a test named after the method that checks it every way. A function
@@ -84,6 +113,24 @@ macro_rules! function_case {
                 }
             }
             check_function(stringify!($method), &F, $derivative, $second, &$points);
+        }
+    };
+}
+
+/// One line of the table for an operation of two Vars: a test named after the method (the
+/// trait's method for an operator) that checks it every way, with the gradient and the Hessian
+/// as closures of the point `[x, y]`.
+macro_rules! binary_case {
+    ($method:ident, $gradient:expr, $hessian:expr, $points:expr) => {
+        #[test]
+        fn $method() {
+            struct F;
+            impl Function for F {
+                fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
+                    x[0].$method(x[1])
+                }
+            }
+            check_operation(stringify!($method), &F, $gradient, $hessian, &$points);
         }
     };
 }
@@ -156,4 +203,66 @@ function_case!(
     |x| if x > 0.0 { 1.0 } else { 0.1 },
     |_| 0.0,
     [-2.0, -0.3, 0.5, 4.0]
+);
+
+binary_case!(
+    add,
+    |_| [1.0, 1.0],
+    |_| [[0.0; 2]; 2],
+    [[0.5, -1.5], [0.0, 2.0]]
+);
+binary_case!(
+    sub,
+    |_| [1.0, -1.0],
+    |_| [[0.0; 2]; 2],
+    [[0.5, -1.5], [0.0, 2.0]]
+);
+binary_case!(
+    mul,
+    |[x, y]| [y, x],
+    |_| [[0.0, 1.0], [1.0, 0.0]],
+    [[0.5, -1.5], [0.0, 2.0], [3.0, 0.25]]
+);
+binary_case!(
+    div,
+    |[x, y]| [1.0 / y, -x / (y * y)],
+    |[x, y]| [
+        [0.0, -1.0 / (y * y)],
+        [-1.0 / (y * y), 2.0 * x / (y * y * y)]
+    ],
+    [[0.5, -1.5], [0.0, 2.0], [-3.0, 0.75]]
+);
+binary_case!(
+    pow,
+    |[x, y]: [f64; 2]| [y * x.powf(y - 1.0), x.powf(y) * x.ln()],
+    |[x, y]: [f64; 2]| {
+        let xy = x.powf(y - 1.0) * (1.0 + y * x.ln());
+        [
+            [y * (y - 1.0) * x.powf(y - 2.0), xy],
+            [xy, x.powf(y) * x.ln().powi(2)],
+        ]
+    },
+    [[0.5, 1.5], [2.0, -0.7], [1.3, 2.0]]
+);
+binary_case!(
+    max,
+    |[x, y]| if x >= y { [1.0, 0.0] } else { [0.0, 1.0] },
+    |_| [[0.0; 2]; 2],
+    [[0.5, -1.5], [-1.0, 2.0]]
+);
+binary_case!(
+    min,
+    |[x, y]| if x <= y { [1.0, 0.0] } else { [0.0, 1.0] },
+    |_| [[0.0; 2]; 2],
+    [[0.5, -1.5], [-1.0, 2.0]]
+);
+binary_case!(
+    atan2,
+    |[y, x]| [x / (x * x + y * y), -y / (x * x + y * y)],
+    |[y, x]| {
+        let r2 = (x * x + y * y).powi(2);
+        let cross = (y * y - x * x) / r2;
+        [[-2.0 * x * y / r2, cross], [cross, 2.0 * x * y / r2]]
+    },
+    [[1.0, 2.0], [-0.5, 0.7], [0.3, -1.5], [-2.0, -0.4]]
 );

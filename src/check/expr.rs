@@ -7,7 +7,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::ops::nary::weighted_sum;
-use crate::ops::{Binary, FUNCTIONS, FunctionSpec, Image, OpKind, Steepest, Unary};
+use crate::ops::{
+    BINARIES, Binary, BinarySpec, FUNCTIONS, FunctionSpec, Image, Interval, OpKind, Steepest, Unary,
+};
 use crate::{Scalar, Var};
 
 /// Inputs of [`Expr::random`] lie in `[-INPUT_BOUND, INPUT_BOUND]`.
@@ -83,6 +85,11 @@ impl Range {
         self.lo >= m || self.hi <= -m
     }
 
+    /// The interval as the operations' table reads it.
+    fn interval(self) -> Interval {
+        (self.lo, self.hi)
+    }
+
     fn within_cap(self) -> bool {
         self.lo.is_finite() && self.hi.is_finite() && self.lo >= -CAP && self.hi <= CAP
     }
@@ -92,21 +99,16 @@ impl Range {
 /// nodes).
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
-    Add(usize, usize),
-    Sub(usize, usize),
-    Mul(usize, usize),
-    Div(usize, usize),
+    /// An operation of two Vars of the operations' table (`+`, `pow`, `max`, …), by its kind.
+    Binary(OpKind, usize, usize),
     Neg(usize),
     AddConst(usize, f64),
     MulConst(usize, f64),
     DivConst(usize, f64),
     Powi(usize, i32),
-    Pow(usize, usize),
     /// A function of the operations' table (`exp`, `sin`, `relu`, …), by its kind, with its
     /// parameter (`powf`'s exponent, the leaky ReLU's slope; 0 for the others).
     Function(OpKind, usize, f64),
-    Max(usize, usize),
-    Min(usize, usize),
     Sum(Vec<usize>),
     Dot(Vec<usize>, Vec<usize>),
     DotConst(Vec<usize>, Vec<f64>),
@@ -118,14 +120,7 @@ impl Node {
     fn operands(&self) -> Vec<usize> {
         use Node::*;
         match self {
-            Add(a, b)
-            | Sub(a, b)
-            | Mul(a, b)
-            | Div(a, b)
-            | Pow(a, b)
-            | Max(a, b)
-            | Min(a, b)
-            | Norm(a, b) => vec![*a, *b],
+            Binary(_, a, b) | Norm(a, b) => vec![*a, *b],
             Neg(a)
             | AddConst(a, _)
             | MulConst(a, _)
@@ -195,16 +190,22 @@ struct Generator<'r, R: ?Sized> {
     inputs: usize,
 }
 
-/// The operations generation draws from, uniformly: the fixed ones (arithmetic, powers, the
-/// leaky ReLU, `max`, `min`, the n-ary operations and a custom one), then each function of the
-/// operations' table.
-const FIXED_KINDS: usize = 16;
-const KINDS: usize = FIXED_KINDS + FUNCTIONS.len();
+/// The operations generation draws from, uniformly: the fixed ones (negation, arithmetic with a
+/// constant, integer powers, the n-ary operations and a custom one), then each operation of two
+/// Vars of the operations' table, then each function of the table.
+const FIXED_KINDS: usize = 9;
+const KINDS: usize = FIXED_KINDS + BINARIES.len() + FUNCTIONS.len();
 
 /// The table's entry for `kind`, a function.
 fn spec(kind: OpKind) -> &'static FunctionSpec {
     kind.function()
         .unwrap_or_else(|| unreachable!("{} is not a function of the table", kind.name()))
+}
+
+/// The table's entry for `kind`, an operation of two Vars.
+fn binary_spec(kind: OpKind) -> &'static BinarySpec {
+    kind.binary()
+        .unwrap_or_else(|| unreachable!("{} is not an operation of two Vars", kind.name()))
 }
 
 /// The rule of the table's function `kind`, with its parameter if it has one.
@@ -269,25 +270,16 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
             }
         };
         match *node {
-            Add(a, b) | Sub(a, b) | Norm(a, b) => s(a) + s(b),
-            Mul(a, b) => big(a) * s(b) + big(b) * s(a),
-            Div(a, d) => s(a) / small(d) + big(a) * s(d) / (small(d) * small(d)),
+            Binary(kind, a, b) => {
+                let [dx, dy] = (binary_spec(kind).steepest)(r(a).interval(), r(b).interval());
+                dx * s(a) + dy * s(b)
+            }
+            Norm(a, b) => s(a) + s(b),
             Neg(a) | AddConst(a, _) => s(a),
             MulConst(a, c) => c.abs() * s(a),
             DivConst(a, c) => s(a) / c.abs(),
             Powi(_, 0) => 0.0,
             Powi(a, n) => f64::from(n.abs()) * big_pow(a, f64::from(n - 1)) * s(a),
-            Pow(b, e) => {
-                let (rb, re) = (r(b), r(e));
-                let corners = |d: f64| {
-                    [rb.lo, rb.hi]
-                        .iter()
-                        .flat_map(|&x| [re.lo, re.hi].map(|y| x.powf(y - d)))
-                        .fold(0.0, f64::max)
-                };
-                let ln = rb.lo.ln().abs().max(rb.hi.ln().abs());
-                big(e) * corners(1.0) * s(b) + corners(0.0) * ln * s(e)
-            }
             Function(kind, a, param) => match spec(kind).steepest {
                 Steepest::AtMost(bound) => bound * s(a),
                 Steepest::AtEnds => {
@@ -295,7 +287,6 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     steep(r(a).lo).max(steep(r(a).hi)) * s(a)
                 }
             },
-            Max(a, b) | Min(a, b) => s(a).max(s(b)),
             Sum(ref xs) => xs.iter().map(|&x| s(x)).sum(),
             Dot(ref xs, ref ys) => xs
                 .iter()
@@ -327,7 +318,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 ))
             }
             1 if r.square().hi + 1.0 <= CAP => {
-                let sq = self.push(Node::Mul(u, u), r.square());
+                let sq = self.push(Node::Binary(OpKind::Mul, u, u), r.square());
                 Some(self.push(
                     Node::AddConst(sq, 1.0),
                     self.range(sq).add(Range::new(1.0, 1.0)),
@@ -349,43 +340,20 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         let ra = self.range(a);
         let one = |node: Node, r: Range| Some((node, r));
         match kind {
-            0 => {
-                let b = self.pick();
-                one(Add(a, b), ra.add(self.range(b)))
-            }
+            0 => one(Neg(a), ra.scale(-1.0)),
             1 => {
-                let b = self.pick();
-                one(Sub(a, b), ra.add(self.range(b).scale(-1.0)))
-            }
-            2 => {
-                let b = self.pick();
-                let r = if a == b {
-                    ra.square()
-                } else {
-                    ra.mul(self.range(b))
-                };
-                one(Mul(a, b), r)
-            }
-            3 => {
-                let b = self.pick();
-                let d = self.positive(b)?;
-                let rd = self.range(d);
-                one(Div(a, d), ra.mul(Range::new(1.0 / rd.lo, 1.0 / rd.hi)))
-            }
-            4 => one(Neg(a), ra.scale(-1.0)),
-            5 => {
                 let c = self.constant(-3.0, 3.0);
                 one(AddConst(a, c), ra.add(Range::new(c, c)))
             }
-            6 => {
+            2 => {
                 let c = self.constant(-3.0, 3.0);
                 one(MulConst(a, c), ra.scale(c))
             }
-            7 => {
+            3 => {
                 let c = self.constant(0.5, 4.0) * if self.rng.gen_bool(0.5) { 1.0 } else { -1.0 };
                 one(DivConst(a, c), ra.scale(1.0 / c))
             }
-            8 => {
+            4 => {
                 let n = self.rng.gen_range(-3..=4);
                 let base = if n < 0 { self.positive(a)? } else { a };
                 let rb = self.range(base);
@@ -395,47 +363,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 }
                 one(Powi(base, n), Range::hull(&ends))
             }
-            9 => {
-                let base = self.positive(a)?;
-                let b = self.pick();
-                let e = if self.range(b).lo >= -3.0 && self.range(b).hi <= 3.0 {
-                    b
-                } else {
-                    let rb = self.range(b);
-                    self.push(Function(OpKind::Tanh, b, 0.0), rb.monotone(f64::tanh))
-                };
-                let (rb, re) = (self.range(base), self.range(e));
-                let corners = [
-                    rb.lo.powf(re.lo),
-                    rb.lo.powf(re.hi),
-                    rb.hi.powf(re.lo),
-                    rb.hi.powf(re.hi),
-                ];
-                one(Pow(base, e), Range::hull(&corners))
-            }
-            10 | 11 => {
-                let b = self.pick();
-                let rb = self.range(b);
-                let (big, small) = if ra.lo >= rb.hi + KINK_MARGIN {
-                    (ra, rb)
-                } else if rb.lo >= ra.hi + KINK_MARGIN {
-                    (rb, ra)
-                } else {
-                    return None;
-                };
-                // Either operand order: the receiver is the larger one half the time.
-                let (x, y) = if self.rng.gen_bool(0.5) {
-                    (a, b)
-                } else {
-                    (b, a)
-                };
-                if kind == 10 {
-                    one(Max(x, y), big)
-                } else {
-                    one(Min(x, y), small)
-                }
-            }
-            12 => {
+            5 => {
                 let k = self.rng.gen_range(2..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -444,7 +372,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     .fold(Range::new(0.0, 0.0), |acc, &x| acc.add(self.range(x)));
                 one(Sum(xs), r)
             }
-            13 => {
+            6 => {
                 let k = self.rng.gen_range(1..=3);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -462,7 +390,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(Dot(xs, ys), r)
             }
-            14 => {
+            7 => {
                 let k = self.rng.gen_range(1..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -475,7 +403,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(DotConst(xs, cs), r)
             }
-            15 => {
+            8 => {
                 let b = self.pick();
                 let r = self
                     .range(a)
@@ -485,9 +413,31 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     .monotone(f64::sqrt);
                 one(Norm(a, b), r)
             }
-            k if k >= FIXED_KINDS => self.function(&FUNCTIONS[k - FIXED_KINDS], a),
-            _ => None,
+            k if k < FIXED_KINDS + BINARIES.len() => self.binary(&BINARIES[k - FIXED_KINDS], a),
+            k => self.function(&FUNCTIONS[k - FIXED_KINDS - BINARIES.len()], a),
         }
+    }
+
+    /// The operation `op` of the table on `a` and an operand drawn here, each guarded into its
+    /// domain; `None` where the operands come near a tie that is a kink.
+    fn binary(&mut self, op: &BinarySpec, a: usize) -> Option<(Node, Range)> {
+        let b = self.pick();
+        let x = self.guard_into(a, op.domains[0])?;
+        let y = self.guard_into(b, op.domains[1])?;
+        let (rx, ry) = (self.range(x), self.range(y));
+        if op.tie && !(rx.lo >= ry.hi + KINK_MARGIN || ry.lo >= rx.hi + KINK_MARGIN) {
+            return None;
+        }
+        // Monotone in each operand while the other is fixed (the table's promise inside the
+        // domains), so the values at the corners bound it over the box.
+        let value = |u: f64, v: f64| op.rule.eval(u, v).0;
+        let corners = [
+            value(rx.lo, ry.lo),
+            value(rx.lo, ry.hi),
+            value(rx.hi, ry.lo),
+            value(rx.hi, ry.hi),
+        ];
+        Some((Node::Binary(op.kind, x, y), Range::hull(&corners)))
     }
 
     /// The function `f` of the table on `a`, guarded into its domain; `None` where the operand
@@ -769,19 +719,13 @@ impl Expr {
         for node in &self.nodes {
             use Node::*;
             let value = match *node {
-                Add(a, b) => v[a] + v[b],
-                Sub(a, b) => v[a] - v[b],
-                Mul(a, b) => v[a] * v[b],
-                Div(a, b) => v[a] / v[b],
+                Binary(kind, a, b) => v[a].binary(v[b], binary_spec(kind).rule, kind.name()),
                 Neg(a) => -v[a],
                 AddConst(a, k) => v[a] + c(k),
                 MulConst(a, k) => v[a] * c(k),
                 DivConst(a, k) => v[a] / c(k),
                 Powi(a, n) => v[a].powi(n),
-                Pow(a, b) => v[a].pow(v[b]),
                 Function(kind, a, k) => v[a].unary(function_rule(kind, k)),
-                Max(a, b) => v[a].max(v[b]),
-                Min(a, b) => v[a].min(v[b]),
                 Sum(ref xs) => {
                     let operands: Vec<Var<'t, T>> = xs.iter().map(|&x| v[x]).collect();
                     tape.sum(&operands)
@@ -850,19 +794,13 @@ impl Expr {
         for node in &self.nodes {
             use Node::*;
             let value = match *node {
-                Add(a, b) => bin(Binary::Add, v[a], v[b]),
-                Sub(a, b) => bin(Binary::Sub, v[a], v[b]),
-                Mul(a, b) => bin(Binary::Mul, v[a], v[b]),
-                Div(a, b) => bin(Binary::Div, v[a], v[b]),
+                Binary(kind, a, b) => bin(binary_spec(kind).rule, v[a], v[b]),
                 Neg(a) => un(Unary::Neg, v[a]),
                 AddConst(a, k) => un(Unary::AddConst(c(k)), v[a]),
                 MulConst(a, k) => un(Unary::MulConst(c(k)), v[a]),
                 DivConst(a, k) => un(Unary::DivConst(c(k)), v[a]),
                 Powi(a, n) => un(Unary::Powi(n), v[a]),
-                Pow(a, b) => bin(Binary::Pow, v[a], v[b]),
                 Function(kind, a, k) => un(function_rule(kind, k), v[a]),
-                Max(a, b) => bin(Binary::Max, v[a], v[b]),
-                Min(a, b) => bin(Binary::Min, v[a], v[b]),
                 Sum(ref xs) => xs.iter().fold(T::zero(), |acc, &x| acc + v[x]),
                 Dot(ref xs, ref ys) => weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (v[x], v[y]))),
                 DotConst(ref xs, ref cs) => {
@@ -962,22 +900,23 @@ impl fmt::Display for Expr {
             use Node::*;
             let s = |x: usize| self.slot(x);
             let rhs = match node {
-                Add(a, b) => format!("{} + {}", s(*a), s(*b)),
-                Sub(a, b) => format!("{} - {}", s(*a), s(*b)),
-                Mul(a, b) => format!("{} * {}", s(*a), s(*b)),
-                Div(a, b) => format!("{} / {}", s(*a), s(*b)),
+                Binary(kind, a, b) => {
+                    let op = binary_spec(*kind);
+                    if op.operator {
+                        op.value_text.replace("{x}", &s(*a)).replace("{y}", &s(*b))
+                    } else {
+                        format!("{}.{}({})", s(*a), op.method, s(*b))
+                    }
+                }
                 Neg(a) => format!("-{}", s(*a)),
                 AddConst(a, k) => format!("{} + {k}", s(*a)),
                 MulConst(a, k) => format!("{} * {k}", s(*a)),
                 DivConst(a, k) => format!("{} / {k}", s(*a)),
                 Powi(a, n) => format!("{}.powi({n})", s(*a)),
-                Pow(a, b) => format!("{}.pow({})", s(*a), s(*b)),
                 Function(kind, a, k) if spec(*kind).param_choices.is_empty() => {
                     format!("{}.{}()", s(*a), spec(*kind).method)
                 }
                 Function(kind, a, k) => format!("{}.{}({k})", s(*a), spec(*kind).method),
-                Max(a, b) => format!("{}.max({})", s(*a), s(*b)),
-                Min(a, b) => format!("{}.min({})", s(*a), s(*b)),
                 Sum(xs) => format!("sum[{}]", self.list(xs)),
                 Dot(xs, ys) => format!("dot[{}] · [{}]", self.list(xs), self.list(ys)),
                 DotConst(xs, cs) => format!(
@@ -1014,7 +953,7 @@ mod tests {
             inputs: 2,
             bound: 2.0,
             nodes: vec![
-                Node::Mul(0, 1),
+                Node::Binary(OpKind::Mul, 0, 1),
                 Node::Function(OpKind::Sin, 2, 0.0),
                 Node::DotConst(vec![2, 3], vec![0.5, -1.25]),
                 Node::Norm(0, 4),
@@ -1048,15 +987,16 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(0);
         for _ in 0..50 {
             for node in Expr::random(&mut rng, 3, 40).nodes {
-                let function = match node {
-                    Node::Function(kind, _, _) => Some(kind),
+                let kind = match node {
+                    Node::Function(kind, _, _) | Node::Binary(kind, _, _) => Some(kind),
                     _ => None,
                 };
-                seen.insert((std::mem::discriminant(&node), function));
+                seen.insert((std::mem::discriminant(&node), kind));
             }
         }
-        // Every fixed kind (the custom `Norm` counted, `Function` not) and every function.
-        assert_eq!(seen.len(), FIXED_KINDS + FUNCTIONS.len());
+        // Every fixed kind (the custom `Norm` counted, `Binary` and `Function` not), every
+        // operation of two Vars and every function.
+        assert_eq!(seen.len(), FIXED_KINDS + BINARIES.len() + FUNCTIONS.len());
     }
 
     #[test]

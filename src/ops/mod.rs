@@ -2,10 +2,13 @@
 //!
 //! An operation is defined by a rule that maps its input values to its output value and its
 //! local partials. Recording (the methods on [`Var`](crate::Var) and the operators) and replaying
-//! a recorded tape both go through these rules, so the two can never disagree.
+//! a recorded tape both go through these rules, so the two can never disagree. The rules of the
+//! elementary operations are entries of the tables in `src/ops/table.rs`, from which this module
+//! generates the kinds, the rules and the methods on `Var`.
 //!
-//! - [`arith`]: `+ - * /`, unary `-` and the compound assignments;
-//! - [`elementary`]: the methods on `Var` (`exp`, `sin`, `relu`, …);
+//! - [`arith`]: the operators `+ - * /`, unary `-` and the compound assignments;
+//! - [`elementary`]: `powi`; the other methods on `Var` (`exp`, `sin`, `pow`, `max`, …) come from
+//!   the tables;
 //! - [`nary`]: one-node sums and dot products, and user-defined operations;
 //! - [`compare`]: comparisons that record their outcome, for replay.
 
@@ -19,7 +22,8 @@ pub(crate) mod table;
 
 use crate::Scalar;
 
-/// `1`, for a function of the table with a parameter.
+/// `1`, for an entry whose number the tape keeps as the node's constant (a function's parameter,
+/// the `c` of `x + c`).
 macro_rules! one_if {
     ($param:ident) => {
         1
@@ -40,25 +44,82 @@ macro_rules! param_value {
     };
 }
 
-/// The fixed operations and the functions of [`table`], as one set of definitions: the
-/// [`OpKind`] enum with its names and layouts, the [`Unary`] rules, the methods on `Var` for
-/// the functions, and [`FUNCTIONS`], what random expressions and explanations read.
-macro_rules! define_operations {
-    ($(
-        $(#[$attr:meta])*
-        $variant:ident $method:ident $name:literal {
-            float: $float:ident,
-            $(param: $param:ident in [$($choice:expr),* $(,)?],)?
-            value: |$vx:ident| $value:expr,
-            partial: |$px:ident, $py:ident| $partial:expr,
-            of_output: $of_output:expr,
-            explain: $value_text:literal, $partial_text:expr,
-            domain: $domain:expr,
-            image: $image:expr,
-            kink: $kink:expr,
-            steepest: $steepest:expr $(,)?
+/// The second of two names: a binding for the other operand's number in a pattern.
+macro_rules! second {
+    ($first:ident $second:ident) => {
+        $second
+    };
+}
+
+/// A method on `Var` for an operation of two Vars that has one (`x.pow(y)`); nothing for an
+/// operator (`x + y`).
+macro_rules! binary_method {
+    (operator $method:ident ; $(#[$attr:meta])* ; $variant:ident $name:literal) => {};
+    (method $method:ident ; $(#[$attr:meta])* ; $variant:ident $name:literal) => {
+        $(#[$attr])*
+        #[inline]
+        #[track_caller]
+        pub fn $method(self, other: Self) -> Self {
+            self.binary(other, Binary::$variant, $name)
         }
-    ),* $(,)?) => {
+    };
+}
+
+/// Whether an operation of two Vars is an operator.
+macro_rules! is_operator {
+    (operator) => {
+        true
+    };
+    (method) => {
+        false
+    };
+}
+
+/// Every operation of the tables, as one set of definitions: the [`OpKind`] enum with its names
+/// and layouts, the [`Binary`] and [`Unary`] rules, the methods on `Var` for the functions and
+/// for the operations of two Vars that are methods, and [`BINARIES`] and [`FUNCTIONS`], what
+/// random expressions and explanations read.
+macro_rules! define_operations {
+    (
+        binaries: [$(
+            $(#[$battr:meta])*
+            $bvariant:ident $bname:literal $bkind:ident $bmethod:ident {
+                float: $bfloat:ident,
+                shape: $bshape:expr,
+                eval: |$bx:ident, $by:ident| $beval:expr,
+                explain: $bvalue_text:literal, $bpartial_text:expr,
+                domains: [$bdomain_x:expr, $bdomain_y:expr],
+                tie: $btie:expr,
+                steepest: |$bsx:ident, $bsy:ident| $bsteepest:expr $(,)?
+            }
+        ),* $(,)?]
+        fixed: [$(
+            $(#[$uattr:meta])*
+            $uvariant:ident $uname:literal $(($upayload:ty))? {
+                shape: $ushape:expr,
+                $(keeps: |$ukeep:ident| $ukept:expr,)?
+                $(rebuild: |$urc:ident, $urp:ident, $ura:ident| $urebuild:expr,)?
+                eval: |$ux:ident $(, $un:ident)?| $ueval:expr,
+                explain: |$uex:ident $(, $uen:ident)?| $uexplain:expr,
+                label: |$ulnum:ident $(, $uln:ident)?| $ulabel:expr $(,)?
+            }
+        ),* $(,)?]
+        functions: $(
+            $(#[$attr:meta])*
+            $variant:ident $method:ident $name:literal {
+                float: $float:ident,
+                $(param: $param:ident in [$($choice:expr),* $(,)?],)?
+                value: |$vx:ident| $value:expr,
+                partial: |$px:ident, $py:ident| $partial:expr,
+                of_output: $of_output:expr,
+                explain: $value_text:literal, $partial_text:expr,
+                domain: $domain:expr,
+                image: $image:expr,
+                kink: $kink:expr,
+                steepest: $steepest:expr $(,)?
+            }
+        ),* $(,)?
+    ) => {
         /// The kind of operation a tape node records: one byte per node.
         ///
         /// Used in error messages, statistics and explanations of the chain rule; [`OpKind::name`]
@@ -84,39 +145,19 @@ macro_rules! define_operations {
             /// A constant that never receives a gradient ([`Tape::constant`](crate::Tape::constant),
             /// [`Var::detach`](crate::Var::detach)).
             Const,
-            /// `x + y`.
-            Add,
-            /// `x - y`.
-            Sub,
-            /// `x * y`.
-            Mul,
-            /// `x / y`.
-            Div,
-            /// `-x`.
-            Neg,
-            /// `x + c` (and `x - c`, recorded as `x + (-c)`, which IEEE makes identical).
-            AddConst,
-            /// `c - x`.
-            RSubConst,
-            /// `c * x`.
-            MulConst,
-            /// `x / c`.
-            DivConst,
-            /// `c / x`.
-            RDivConst,
-            /// `x^n` for an integer `n`.
-            Powi,
-            /// `x^y` for two Vars.
-            Pow,
+            $(
+                $(#[$uattr])*
+                $uvariant,
+            )*
+            $(
+                #[doc = concat!("`", $bname, "` of two Vars.")]
+                $bvariant,
+            )*
             $(
                 #[doc = concat!("`", $name, "`: [`Var::", stringify!($method), "`](crate::Var::",
                     stringify!($method), ").")]
                 $variant,
             )*
-            /// `max(x, y)`.
-            Max,
-            /// `min(x, y)`.
-            Min,
             /// `x₁ + … + xₙ` in one node.
             Sum,
             /// `x₁y₁ + … + xₙyₙ` for two slices of Vars, in one node.
@@ -138,21 +179,9 @@ macro_rules! define_operations {
                 match self {
                     OpKind::Var => "var",
                     OpKind::Const => "const",
-                    OpKind::Add => "+",
-                    OpKind::Sub => "-",
-                    OpKind::Mul => "*",
-                    OpKind::Div => "/",
-                    OpKind::Neg => "neg",
-                    OpKind::AddConst => "+ c",
-                    OpKind::RSubConst => "c -",
-                    OpKind::MulConst => "* c",
-                    OpKind::DivConst => "/ c",
-                    OpKind::RDivConst => "c /",
-                    OpKind::Powi => "powi",
-                    OpKind::Pow => "pow",
+                    $(OpKind::$bvariant => $bname,)*
+                    $(OpKind::$uvariant => $uname,)*
                     $(OpKind::$variant => $name,)*
-                    OpKind::Max => "max",
-                    OpKind::Min => "min",
                     OpKind::Sum => "sum",
                     OpKind::Dot => "dot",
                     OpKind::DotConst => "dot",
@@ -162,24 +191,13 @@ macro_rules! define_operations {
             }
 
             /// Every kind, in the order of their byte values.
-            pub const ALL: [OpKind; 22 + [$($name),*].len()] = [
+            pub const ALL: [OpKind; 8 + [$($bname),*].len() + [$($uname),*].len()
+                + [$($name),*].len()] = [
                 OpKind::Var,
                 OpKind::Const,
-                OpKind::Add,
-                OpKind::Sub,
-                OpKind::Mul,
-                OpKind::Div,
-                OpKind::Neg,
-                OpKind::AddConst,
-                OpKind::RSubConst,
-                OpKind::MulConst,
-                OpKind::DivConst,
-                OpKind::RDivConst,
-                OpKind::Powi,
-                OpKind::Pow,
+                $(OpKind::$uvariant,)*
+                $(OpKind::$bvariant,)*
                 $(OpKind::$variant,)*
-                OpKind::Max,
-                OpKind::Min,
                 OpKind::Sum,
                 OpKind::Dot,
                 OpKind::DotConst,
@@ -194,18 +212,9 @@ macro_rules! define_operations {
             pub(crate) fn shape(self) -> Shape {
                 match self {
                     OpKind::Var | OpKind::Const => Shape::Leaf,
-                    OpKind::AddConst => Shape::UnitUnary(Sign::Plus),
-                    OpKind::Neg | OpKind::RSubConst => Shape::UnitUnary(Sign::Minus),
-                    OpKind::Powi => Shape::UnaryAux,
-                    OpKind::MulConst
-                    | OpKind::DivConst
-                    | OpKind::RDivConst
-                    $(| OpKind::$variant)* => Shape::Unary,
-                    OpKind::Add => Shape::UnitBinary(Sign::Plus),
-                    OpKind::Sub => Shape::UnitBinary(Sign::Minus),
-                    OpKind::Mul | OpKind::Div | OpKind::Pow | OpKind::Max | OpKind::Min => {
-                        Shape::Binary
-                    }
+                    $(OpKind::$bvariant => $bshape,)*
+                    $(OpKind::$uvariant => $ushape,)*
+                    $(OpKind::$variant)|* => Shape::Unary,
                     OpKind::Sum => Shape::UnitNary,
                     OpKind::Dot | OpKind::DotConst | OpKind::Custom => Shape::Nary,
                     OpKind::Compare => Shape::Guard(3),
@@ -215,18 +224,13 @@ macro_rules! define_operations {
 
             /// How many plain constants the node keeps for replay and explanation (`c` in
             /// `x + c`, a leaf's value, …). N-ary nodes keep theirs in their partials, custom
-            /// nodes their value; the functions of the table keep none.
+            /// nodes their value; the operations of two Vars keep none.
             #[inline(always)]
             pub(crate) fn consts(self) -> usize {
                 match self {
-                    OpKind::Var
-                    | OpKind::Const
-                    | OpKind::AddConst
-                    | OpKind::RSubConst
-                    | OpKind::DivConst
-                    | OpKind::RDivConst
-                    | OpKind::Custom
-                    | OpKind::CompareConst => 1,
+                    OpKind::Var | OpKind::Const | OpKind::Custom | OpKind::CompareConst => 1,
+                    // An operation with a plain number keeps it if its entry says so.
+                    $(OpKind::$uvariant => 0 $(+ one_if!($ukeep))?,)*
                     // A function of the table keeps its parameter, if it has one.
                     $(OpKind::$variant => 0 $(+ one_if!($param))?,)*
                     _ => 0,
@@ -237,32 +241,116 @@ macro_rules! define_operations {
             pub(crate) fn function(self) -> Option<&'static FunctionSpec> {
                 FUNCTIONS.iter().find(|f| f.kind == self)
             }
+
+            /// The table's entry for an operation of two Vars, if this is one.
+            pub(crate) fn binary(self) -> Option<&'static BinarySpec> {
+                BINARIES.iter().find(|b| b.kind == self)
+            }
+
+            /// Whether this is a one-input operation outside the table of functions: negation,
+            /// arithmetic with a plain number, an integer power.
+            pub(crate) fn is_fixed_unary(self) -> bool {
+                matches!(self, $(OpKind::$uvariant)|*)
+            }
+        }
+
+        /// An operation of two Vars: the rule that gives its value and both local partials.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Binary {
+            $($bvariant,)*
+        }
+
+        impl Binary {
+            /// The kind recorded on the tape.
+            #[inline(always)]
+            pub(crate) fn kind(self) -> OpKind {
+                match self {
+                    $(Binary::$bvariant => OpKind::$bvariant,)*
+                }
+            }
+
+            /// Rebuilds the operation from its recorded kind (replay).
+            pub(crate) fn from_kind(kind: OpKind) -> Self {
+                match kind {
+                    $(OpKind::$bvariant => Binary::$bvariant,)*
+                    other => unreachable!("{} is not a binary operation", other.name()),
+                }
+            }
+
+            /// Value and local partials `(d/dx, d/dy)` at `(x, y)`, by the table's rule, kinks and
+            /// domain conventions included.
+            #[inline(always)]
+            pub(crate) fn eval<T: Scalar>(self, x: T, y: T) -> (T, T, T) {
+                match self {
+                    $(Binary::$bvariant => {
+                        let ($bx, $by) = (x, y);
+                        $beval
+                    })*
+                }
+            }
+        }
+
+        /// The table's operations of two Vars, as data: what random expressions and explanations
+        /// read.
+        pub(crate) const BINARIES: &[BinarySpec] = &[$(
+            BinarySpec {
+                kind: OpKind::$bvariant,
+                rule: Binary::$bvariant,
+                method: stringify!($bmethod),
+                operator: is_operator!($bkind),
+                value_text: $bvalue_text,
+                partial_text: $bpartial_text,
+                domains: [$bdomain_x, $bdomain_y],
+                tie: $btie,
+                steepest: |$bsx: Interval, $bsy: Interval| -> [f64; 2] { $bsteepest },
+            },
+        )*];
+
+        impl<'t, T: Scalar> crate::Var<'t, T> {
+            $(binary_method!($bkind $bmethod ; $(#[$battr])* ; $bvariant $bname);)*
         }
 
         /// A one-input operation with its constants: the rule that gives its value and local
         /// partial. (`Debug`, `Clone`, `Copy` and `PartialEq` are written out below: a derive
         /// cannot see through the macro that names a parameter's type.)
         pub(crate) enum Unary<T> {
-            AddConst(T),
-            RSubConst(T),
-            Neg,
-            MulConst(T),
-            DivConst(T),
-            RDivConst(T),
-            Powi(i32),
+            $($uvariant $(($upayload))?,)*
             $($variant $((param_type!($param)))?,)*
+        }
+
+        impl<T: Scalar> PartialEq for Unary<T> {
+            /// The same operation with the same number (constant, factor, exponent, parameter).
+            fn eq(&self, other: &Self) -> bool {
+                match (*self, *other) {
+                    $((Unary::$uvariant $(($un))?, Unary::$uvariant $((second!($un theirs)))?) => {
+                        true $(&& $un == theirs)?
+                    })*
+                    $((Unary::$variant $(($param))?, Unary::$variant $((second!($param theirs)))?) => {
+                        true $(&& $param == theirs)?
+                    })*
+                    _ => false,
+                }
+            }
+        }
+
+        impl<T: Scalar> std::fmt::Debug for Unary<T> {
+            /// The variant with its number, `AddConst(2.0)`, `Powi(3)`, `Exp`.
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match *self {
+                    $(Unary::$uvariant $(($un))? => {
+                        f.debug_tuple(stringify!($uvariant)) $(.field(&$un))? .finish()
+                    })*
+                    $(Unary::$variant $(($param))? => {
+                        f.debug_tuple(stringify!($variant)) $(.field(&$param))? .finish()
+                    })*
+                }
+            }
         }
 
         impl<T: Clone> Clone for Unary<T> {
             fn clone(&self) -> Self {
                 match self {
-                    Unary::AddConst(c) => Unary::AddConst(c.clone()),
-                    Unary::RSubConst(c) => Unary::RSubConst(c.clone()),
-                    Unary::Neg => Unary::Neg,
-                    Unary::MulConst(c) => Unary::MulConst(c.clone()),
-                    Unary::DivConst(c) => Unary::DivConst(c.clone()),
-                    Unary::RDivConst(c) => Unary::RDivConst(c.clone()),
-                    Unary::Powi(n) => Unary::Powi(*n),
+                    $(Unary::$uvariant $(($un))? => Unary::$uvariant $(($un.clone()))?,)*
                     $(Unary::$variant $(($param))? => Unary::$variant $(($param.clone()))?,)*
                 }
             }
@@ -273,53 +361,73 @@ macro_rules! define_operations {
             #[inline(always)]
             pub(crate) fn kind(self) -> OpKind {
                 match self {
-                    Unary::AddConst(_) => OpKind::AddConst,
-                    Unary::RSubConst(_) => OpKind::RSubConst,
-                    Unary::Neg => OpKind::Neg,
-                    Unary::MulConst(_) => OpKind::MulConst,
-                    Unary::DivConst(_) => OpKind::DivConst,
-                    Unary::RDivConst(_) => OpKind::RDivConst,
-                    Unary::Powi(_) => OpKind::Powi,
+                    $(Unary::$uvariant { .. } => OpKind::$uvariant,)*
                     $(Unary::$variant { .. } => OpKind::$variant,)*
                 }
             }
 
             /// Rebuilds the operation from its recorded kind, constant and partial (replay).
+            #[allow(unused_variables)]
             pub(crate) fn from_record(kind: OpKind, constant: T, partial: T, aux: u32) -> Self {
                 match kind {
-                    OpKind::AddConst => Unary::AddConst(constant),
-                    OpKind::RSubConst => Unary::RSubConst(constant),
-                    OpKind::Neg => Unary::Neg,
-                    OpKind::MulConst => Unary::MulConst(partial),
-                    OpKind::DivConst => Unary::DivConst(constant),
-                    OpKind::RDivConst => Unary::RDivConst(constant),
-                    OpKind::Powi => Unary::Powi(aux as i32),
+                    $(OpKind::$uvariant => Unary::$uvariant $(({
+                        let ($urc, $urp, $ura) = (constant, partial, aux);
+                        $urebuild
+                    }))?,)*
                     $(OpKind::$variant => Unary::$variant $((param_value!($param constant)))?,)*
                     other => unreachable!("{} is not a unary operation", other.name()),
                 }
             }
 
-            /// Value and local partial `d value / d x` at `x`: the table's rule for a function,
-            /// [`Unary::eval_fixed`] for the others.
+            /// Value and local partial `d value / d x` at `x`, by the operation's entry in a table.
             #[inline(always)]
             pub(crate) fn eval(self, x: T) -> (T, T) {
                 match self {
+                    $(Unary::$uvariant $(($un))? => {
+                        let $ux = x;
+                        $ueval
+                    })*
                     $(Unary::$variant $(($param))? => {
                         let $vx = x;
                         let value: T = $value;
                         let ($px, $py) = (x, value);
                         (value, $partial)
                     })*
-                    fixed => fixed.eval_fixed(x),
                 }
             }
 
-            /// The parameter of a function of the table that has one (kept on the tape as the
-            /// node's constant).
+            /// The constant kept on the tape for replay, if the operation has one besides its
+            /// partial: an operation's number its entry `keeps`, a function's parameter.
             #[inline(always)]
-            fn param(self) -> Option<T> {
+            pub(crate) fn constant(self) -> Option<T> {
                 match self {
+                    $($(Unary::$uvariant($ukeep) => Some($ukept),)?)*
                     $($(Unary::$variant($param) => Some($param),)?)*
+                    _ => None,
+                }
+            }
+
+            /// The formulas an explanation prints for an operation outside the table of
+            /// functions: the value's and the partial's, `x` being the operand's name; `None` for a
+            /// function.
+            pub(crate) fn fixed_texts(self, x: &str) -> Option<(String, String)> {
+                match self {
+                    $(Unary::$uvariant $(($uen))? => {
+                        let $uex = x;
+                        Some($uexplain)
+                    })*
+                    _ => None,
+                }
+            }
+
+            /// The label of an operation outside the table of functions in a graph, its numbers
+            /// written by `num`; `None` for a function.
+            pub(crate) fn fixed_label(self, num: impl Fn(T) -> String) -> Option<String> {
+                match self {
+                    $(Unary::$uvariant $(($uln))? => {
+                        let $ulnum = &num;
+                        Some($ulabel)
+                    })*
                     _ => None,
                 }
             }
@@ -368,30 +476,22 @@ macro_rules! define_operations {
     };
 }
 
+/// Gathers the three tables and hands them to [`define_operations`].
+macro_rules! gather_tables {
+    () => {
+        table::binaries!(gather_tables(binaries));
+    };
+    (binaries $($binaries:tt)*) => {
+        table::fixed_unaries!(gather_tables(fixed [$($binaries)*]));
+    };
+    (fixed [$($binaries:tt)*] $($fixed:tt)*) => {
+        table::functions!(define_operations(
+            binaries: [$($binaries)*] fixed: [$($fixed)*] functions:
+        ));
+    };
+}
+
 impl<T: Copy> Copy for Unary<T> {}
-
-impl<T: Scalar> PartialEq for Unary<T> {
-    /// The same operation with the same constant or exponent.
-    fn eq(&self, other: &Self) -> bool {
-        let exponent = |u: &Self| match *u {
-            Unary::Powi(n) => Some(n),
-            _ => None,
-        };
-        self.kind() == other.kind()
-            && self.constant() == other.constant()
-            && exponent(self) == exponent(other)
-    }
-}
-
-impl<T: Scalar> std::fmt::Debug for Unary<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (*self, self.constant()) {
-            (Unary::Powi(n), _) => write!(f, "Powi({n})"),
-            (_, Some(c)) => write!(f, "{:?}({c:?})", self.kind()),
-            (_, None) => write!(f, "{:?}", self.kind()),
-        }
-    }
-}
 
 /// An elementary function of the [`table`], as data.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -456,7 +556,84 @@ const fn by_sign(below: &'static str, at: &'static str, above: &'static str) -> 
     [below, at, above]
 }
 
-table::functions!(define_operations);
+/// An interval of numbers `(lo, hi)`: an operand's domain, or the values it takes.
+pub(crate) type Interval = (f64, f64);
+
+/// An operation of two Vars of the [`table`], as data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BinarySpec {
+    /// Its kind on the tape.
+    pub(crate) kind: OpKind,
+    /// Its rule.
+    pub(crate) rule: Binary,
+    /// The name of its method on `Var`, or of its operator's trait (`add` for `+`).
+    pub(crate) method: &'static str,
+    /// Whether it is an operator (`x + y`) rather than a method (`x.pow(y)`).
+    pub(crate) operator: bool,
+    /// The value's formula, `{x}` and `{y}` standing for the operands' names.
+    pub(crate) value_text: &'static str,
+    /// The partials' formulas `[∂/∂x, ∂/∂y]` when `x` is the piece taken, then when `y` is (the
+    /// same for a smooth operation); `{z}` stands for the output's name.
+    pub(crate) partial_text: [[&'static str; 2]; 2],
+    /// The open interval each operand is kept inside by random expressions.
+    pub(crate) domains: [Interval; 2],
+    /// Whether the partials jump where `x == y`.
+    pub(crate) tie: bool,
+    /// Bounds on `|∂/∂x|` and `|∂/∂y|` for operands in the intervals given.
+    pub(crate) steepest: fn(Interval, Interval) -> [f64; 2],
+}
+
+impl BinarySpec {
+    /// The partials' formulas for a node whose recorded partial to `x` is `dx`: a piecewise
+    /// operation took `x`'s piece where it is nonzero.
+    pub(crate) fn partial_text<T: Scalar>(&self, dx: T) -> [&'static str; 2] {
+        let piece = usize::from(self.tie && dx == T::zero());
+        self.partial_text[piece]
+    }
+}
+
+/// The same partial formulas whichever piece is taken (a smooth operation of two Vars).
+const fn same2(texts: [&'static str; 2]) -> [[&'static str; 2]; 2] {
+    [texts, texts]
+}
+
+/// The partial formulas when `x` is the piece taken and when `y` is.
+const fn by_branch(
+    x_taken: [&'static str; 2],
+    y_taken: [&'static str; 2],
+) -> [[&'static str; 2]; 2] {
+    [x_taken, y_taken]
+}
+
+/// The domain of an operand that may be any number.
+const ANYWHERE: Interval = (f64::NEG_INFINITY, f64::INFINITY);
+
+/// The largest `|x|` over the interval `(lo, hi)`.
+fn largest((lo, hi): Interval) -> f64 {
+    lo.abs().max(hi.abs())
+}
+
+/// The smallest `|x|` over the interval `(lo, hi)`: 0 when it holds 0.
+fn smallest((lo, hi): Interval) -> f64 {
+    if lo > 0.0 {
+        lo
+    } else if hi < 0.0 {
+        -hi
+    } else {
+        0.0
+    }
+}
+
+/// A number inside a formula, parenthesised when negative.
+pub(crate) fn paren<T: Scalar>(c: T) -> String {
+    if c < T::zero() {
+        format!("({c})")
+    } else {
+        c.to_string()
+    }
+}
+
+gather_tables!();
 
 /// The sign of a partial that is ±1 and therefore not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -488,50 +665,6 @@ pub(crate) enum Shape {
     /// A recorded comparison: this many words (its operands and the comparison code with its
     /// outcome), through which no gradient flows.
     Guard(u8),
-}
-
-impl<T: Scalar> Unary<T> {
-    /// The constant kept on the tape for replay, if the operation has one besides its partial.
-    #[inline(always)]
-    pub(crate) fn constant(self) -> Option<T> {
-        match self {
-            Unary::AddConst(c) | Unary::RSubConst(c) | Unary::DivConst(c) | Unary::RDivConst(c) => {
-                Some(c)
-            }
-            function => function.param(),
-        }
-    }
-
-    /// Value and local partial of the operations outside the table: arithmetic with a constant
-    /// and integer powers.
-    #[inline(always)]
-    fn eval_fixed(self, x: T) -> (T, T) {
-        let zero = T::zero();
-        let one = T::one();
-        match self {
-            Unary::AddConst(c) => (x + c, one),
-            Unary::RSubConst(c) => (c - x, -one),
-            Unary::Neg => (-x, -one),
-            Unary::MulConst(c) => (x * c, c),
-            Unary::DivConst(c) => (x / c, c.recip()),
-            Unary::RDivConst(c) => {
-                let r = x.recip();
-                (c / x, -(c * r * r))
-            }
-            Unary::Powi(n) => match n {
-                0 => (one, zero),
-                1 => (x, one),
-                2 => (x * x, x + x),
-                // `n - 1` would overflow for i32::MIN; there x^(n-1) is x^n / x.
-                i32::MIN => {
-                    let y = powi(x, n);
-                    (y, T::from_f64(n as f64) * y / x)
-                }
-                _ => (powi(x, n), T::from_f64(n as f64) * powi(x, n - 1)),
-            },
-            function => unreachable!("{} is a function of the table", function.kind().name()),
-        }
-    }
 }
 
 /// `x^n` by repeated squaring, the algorithm of the runtime's `powi` (compiler-rt's
@@ -576,92 +709,6 @@ pub(crate) fn sigmoid<T: Scalar>(x: T) -> T {
     }
 }
 
-/// A two-input operation: the rule that gives its value and both local partials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Binary {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Max,
-    Min,
-}
-
-impl Binary {
-    /// The kind recorded on the tape.
-    #[inline(always)]
-    pub(crate) fn kind(self) -> OpKind {
-        match self {
-            Binary::Add => OpKind::Add,
-            Binary::Sub => OpKind::Sub,
-            Binary::Mul => OpKind::Mul,
-            Binary::Div => OpKind::Div,
-            Binary::Pow => OpKind::Pow,
-            Binary::Max => OpKind::Max,
-            Binary::Min => OpKind::Min,
-        }
-    }
-
-    /// Rebuilds the operation from its recorded kind (replay).
-    pub(crate) fn from_kind(kind: OpKind) -> Self {
-        match kind {
-            OpKind::Add => Binary::Add,
-            OpKind::Sub => Binary::Sub,
-            OpKind::Mul => Binary::Mul,
-            OpKind::Div => Binary::Div,
-            OpKind::Pow => Binary::Pow,
-            OpKind::Max => Binary::Max,
-            OpKind::Min => Binary::Min,
-            other => unreachable!("{} is not a binary operation", other.name()),
-        }
-    }
-
-    /// Value and local partials `(d/dx, d/dy)` at `(x, y)`.
-    ///
-    /// Kinks: at a tie `x == y`, `max` and `min` send the whole partial to `x` (`(1, 0)`).
-    #[inline(always)]
-    pub(crate) fn eval<T: Scalar>(self, x: T, y: T) -> (T, T, T) {
-        let zero = T::zero();
-        let one = T::one();
-        match self {
-            Binary::Add => (x + y, one, one),
-            Binary::Sub => (x - y, one, -one),
-            Binary::Mul => (x * y, y, x),
-            Binary::Div => {
-                let r = y.recip();
-                let v = x / y;
-                (v, r, -(v * r))
-            }
-            Binary::Pow => {
-                let v = x.powf(y);
-                // d/dx x^y = y x^(y-1) is 0 everywhere at y = 0, 0⁰ included (where the formula
-                // reads 0 · inf).
-                let dx = if y == zero { zero } else { y * x.powf(y - one) };
-                // d/dy x^y = x^y ln x; where x^y is 0 (x = 0, y > 0) the limit is 0, not NaN.
-                let dy = if v == zero { zero } else { v * x.ln() };
-                (v, dx, dy)
-            }
-            // Like `f64::max` and `f64::min`, a NaN on either side is ignored: the other operand
-            // is the result and receives the partial.
-            Binary::Max => {
-                if x >= y || is_nan(y) {
-                    (x, one, zero)
-                } else {
-                    (y, zero, one)
-                }
-            }
-            Binary::Min => {
-                if x <= y || is_nan(y) {
-                    (x, one, zero)
-                } else {
-                    (y, zero, one)
-                }
-            }
-        }
-    }
-}
-
 /// Records one node of every operation on `tape`, every function of the table included, and
 /// returns the Vars of those that have one (comparisons record a node but give no Var): the
 /// fixture of the tests that walk a tape of every shape.
@@ -675,26 +722,23 @@ pub(crate) fn record_every_operation(tape: &crate::Tape) -> Vec<crate::Var<'_>> 
         x,
         y,
         c,
-        x + y,
-        x - y,
         x - 2.0,
         3.0 - y,
         -x,
-        x * y,
-        x / y,
         2.0 * y,
         2.0 / y,
         y / 4.0,
         x.powi(3),
-        x.pow(y),
-        x.max(y),
-        x.min(y),
         tape.sum(&[x, y, x]),
         tape.dot(&w, &[x, y]),
         tape.dot(&[x, y, c], &[0.25, -3.0, 1.0]),
         tape.custom(7.0, &[(x, 1.0), (y, 2.0)]),
         x.detach(),
     ];
+    // Every operation of two Vars of the table.
+    for b in BINARIES {
+        vars.push(x.binary(y, b.rule, b.kind.name()));
+    }
     // Every function of the table, at an input inside its domain, its parameter if any 0.1.
     for f in FUNCTIONS {
         let at = if f.domain.0 >= 0.0 { x } else { y * 0.5 };
@@ -709,7 +753,26 @@ pub(crate) fn record_every_operation(tape: &crate::Tape) -> Vec<crate::Var<'_>> 
 mod tests {
     use std::hint::black_box;
 
-    use super::powi;
+    use super::{Unary, powi};
+
+    #[test]
+    fn unary_rules_are_equal_only_with_the_same_number() {
+        assert_eq!(Unary::AddConst(1.0), Unary::AddConst(1.0));
+        assert_ne!(Unary::MulConst(2.0), Unary::MulConst(3.0));
+        assert_ne!(Unary::<f64>::Powi(2), Unary::Powi(3));
+        assert_ne!(Unary::Powf(1.5), Unary::Powf(2.5));
+        assert_ne!(Unary::AddConst(1.0), Unary::RSubConst(1.0));
+        assert_eq!(Unary::<f64>::Exp, Unary::Exp);
+        assert_ne!(Unary::<f64>::Exp, Unary::Ln);
+    }
+
+    #[test]
+    fn unary_rules_print_their_number() {
+        assert_eq!(format!("{:?}", Unary::<f64>::Powi(3)), "Powi(3)");
+        assert_eq!(format!("{:?}", Unary::AddConst(2.0)), "AddConst(2.0)");
+        assert_eq!(format!("{:?}", Unary::<f64>::Neg), "Neg");
+        assert_eq!(format!("{:?}", Unary::<f64>::Exp), "Exp");
+    }
 
     #[test]
     fn powi_gives_the_bits_of_the_runtime_powi() {

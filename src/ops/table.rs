@@ -1,15 +1,22 @@
-//! The table of elementary functions of one input: each declared once, with its name, value,
-//! local partial, kinks and domain, and the formulas an explanation prints.
+//! The tables of operations: every elementary operation declared once, with its name, value,
+//! local partials, kinks and domain, and the formulas an explanation prints. Three tables:
+//! [`functions!`] (the functions of one input: `exp`, `sin`, `powf(c)`, …), [`binaries!`] (the
+//! operations of two Vars: `+ - * /`, `pow`, `max`, `min`, …) and [`fixed_unaries!`] (negation,
+//! arithmetic with a plain number, `powi`).
 //!
-//! Everything that needs to know a function reads its entry here: recording (the methods on
-//! [`Var`](crate::Var) are generated from it, doc comments included), the tape's kind
-//! ([`OpKind`](super::OpKind)), the rule that gives value and partial ([`Unary::eval`](super::Unary)),
-//! which also serves replay, forward recomputation and dual numbers, the text of
-//! [`explain`](crate::explain), and the random expressions of [`check`](crate::check), which read
-//! the domain, kinks and image to stay where the function is smooth.
+//! Everything that needs to know an operation reads its entry here: recording (the methods on
+//! [`Var`](crate::Var) are generated from it, doc comments included), the tape's kind and layout
+//! ([`OpKind`](super::OpKind)), the rules that give value and partials
+//! ([`Unary::eval`](super::Unary), [`Binary::eval`](super::Binary)), which also serve replay,
+//! forward recomputation and dual numbers, the text of [`explain`](crate::explain) and the labels
+//! of [`graph`](crate::graph), and the random expressions of [`check`](crate::check), which read
+//! the domains, kinks and images to stay where the operations are smooth. The n-ary operations
+//! (`sum`, `dot`, custom ones) and comparisons have rules of their own in `nary.rs` and
+//! `compare.rs`.
 //!
-//! Adding a function is one entry below, one row in `docs/ops.md` and one line in the shared
-//! test table of `tests/functions.rs`. An entry reads:
+//! Adding an operation is one entry in a table, one row in `docs/ops.md` and one line in the
+//! shared test table of `tests/functions.rs` (`function_case!` or `binary_case!`). The entries of
+//! the other tables are described above their macros. An entry of the functions reads:
 //!
 //! - the doc comment of the method on `Var`, then `Variant method "name"`;
 //! - `float: true` when the value is the `f64` method of the same name: [`Scalar`](crate::Scalar)
@@ -28,10 +35,12 @@
 //!   their operands inside it, and clear of a `kink`); `image`: how an interval of inputs maps to
 //!   outputs; `steepest`: where `|partial|` is largest over an interval.
 
-/// Calls `$then!` with every elementary function's entry.
+/// Calls `$then!` with every elementary function's entry (after the tokens in parentheses, if
+/// given).
 macro_rules! functions {
-    ($then:ident) => {
+    ($then:ident $(($($before:tt)*))?) => {
         $then! {
+            $($($before)*)?
             /// `e^x`.
             ///
             /// Local derivative: `e^x`, the output itself.
@@ -478,6 +487,361 @@ macro_rules! functions {
     };
 }
 
+/// Calls `$then!` with the entry of every operation of two Vars (after the tokens in
+/// parentheses, if given).
+///
+/// An entry reads:
+///
+/// - the doc comment of the method on `Var`, then `Variant "name"`, then `method m` for a method
+///   on `Var` (`x.pow(y)`), which the entry generates, or `operator m` for an operator and the
+///   method of its trait (`x + y`, `add`), whose impl in `arith.rs` names the variant; `name` is
+///   the kind's short name and the operator shown when the two Vars come from different tapes;
+/// - `float: true` when the value is the `f64` method of the same name: [`Scalar`](crate::Scalar)
+///   then gains that method, for `f32` and `f64` by calling theirs and for
+///   [`Dual`](crate::Dual) numbers by the chain rule on this entry;
+/// - `shape`: `Shape::UnitBinary(sign)` when the partials are `1` and `±1` (nothing stored),
+///   `Shape::Binary` when both are stored;
+/// - `eval: |x, y| …`, in any [`Scalar`](crate::Scalar) `T`: the value and the partials
+///   `(value, ∂/∂x, ∂/∂y)`, `x` being the receiver;
+/// - `explain`: the value's formula and the partials' (`{x}`, `{y}` for the operands' names,
+///   `{z}` for the output's), `same2([∂x, ∂y])` for a smooth operation,
+///   `by_branch([∂x, ∂y] when x is taken, [∂x, ∂y] when y is taken)` for a piecewise one whose
+///   piece the recorded partial to `x` tells (nonzero: `x` was taken);
+/// - for random expressions: `domains`, the open interval each operand is kept inside (as a
+///   function's `domain`); `tie: true` when the operation has a kink where `x == y`, which
+///   operands then keep clear of; `steepest: |x, y| …`, bounds on `|∂/∂x|` and `|∂/∂y|` over
+///   operands in the intervals `x = (lo, hi)` and `y = (lo, hi)`. Inside its domains every
+///   operation is monotone in each operand while the other is fixed, so the value over a box of
+///   operands lies between its values at the corners.
+macro_rules! binaries {
+    ($then:ident $(($($before:tt)*))?) => {
+        $then! {
+            $($($before)*)?
+            Add "+" operator add {
+                float: false,
+                shape: Shape::UnitBinary(Sign::Plus),
+                eval: |x, y| (x + y, T::one(), T::one()),
+                explain: "{x} + {y}", same2(["1", "1"]),
+                domains: [ANYWHERE, ANYWHERE],
+                tie: false,
+                steepest: |_x, _y| [1.0, 1.0],
+            },
+            Sub "-" operator sub {
+                float: false,
+                shape: Shape::UnitBinary(Sign::Minus),
+                eval: |x, y| (x - y, T::one(), -T::one()),
+                explain: "{x} - {y}", same2(["1", "-1"]),
+                domains: [ANYWHERE, ANYWHERE],
+                tie: false,
+                steepest: |_x, _y| [1.0, 1.0],
+            },
+            Mul "*" operator mul {
+                float: false,
+                shape: Shape::Binary,
+                eval: |x, y| (x * y, y, x),
+                explain: "{x} * {y}", same2(["{y}", "{x}"]),
+                domains: [ANYWHERE, ANYWHERE],
+                tie: false,
+                steepest: |x, y| [largest(y), largest(x)],
+            },
+            Div "/" operator div {
+                float: false,
+                shape: Shape::Binary,
+                // Both partials from `1/y` and the value: `-x/y²` is `-(x/y)·(1/y)`.
+                eval: |x, y| {
+                    let r = y.recip();
+                    let v = x / y;
+                    (v, r, -(v * r))
+                },
+                explain: "{x} / {y}", same2(["1 / {y}", "-{x} / {y}²"]),
+                // Either side of 0; random expressions keep the divisor positive.
+                domains: [ANYWHERE, (0.0, f64::INFINITY)],
+                tie: false,
+                steepest: |x, y| [1.0 / smallest(y), largest(x) / (smallest(y) * smallest(y))],
+            },
+            /// `x^y` for two Vars.
+            ///
+            /// Local derivatives: `∂/∂x = y x^(y-1)`, `∂/∂y = x^y ln x`.
+            /// Domain: `x > 0`. Where `x^y` is 0 (`x = 0`, `y > 0`) the partial with respect to `y` is
+            /// taken as its limit 0 rather than NaN.
+            ///
+            /// # Panics
+            ///
+            /// When `x` and `y` belong to different tapes.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use tapegrad::Tape;
+            ///
+            /// let tape = Tape::new();
+            /// let x = tape.var(2.0);
+            /// let y = tape.var(3.0);
+            /// let g = x.pow(y).backward();
+            /// assert_eq!(g[x], 12.0);
+            /// assert_eq!(g[y], 8.0 * 2f64.ln());
+            /// ```
+            Pow "pow" method pow {
+                float: false,
+                shape: Shape::Binary,
+                eval: |x, y| {
+                    let v = x.powf(y);
+                    // d/dx x^y = y x^(y-1) is 0 everywhere at y = 0, 0⁰ included (where the
+                    // formula reads 0 · inf).
+                    let dx = if y == T::zero() { T::zero() } else { y * x.powf(y - T::one()) };
+                    // d/dy x^y = x^y ln x; where x^y is 0 (x = 0, y > 0) the limit is 0, not NaN.
+                    let dy = if v == T::zero() { T::zero() } else { v * x.ln() };
+                    (v, dx, dy)
+                },
+                explain: "{x}^{y}", same2(["{y} · {x}^({y} - 1)", "{z} · ln({x})"]),
+                domains: [(0.0, f64::INFINITY), (-3.0, 3.0)],
+                tie: false,
+                // The largest `x^(y - d)` over the corners bounds it over the box (monotone in each).
+                steepest: |x, y| {
+                    let corners = |d: f64| {
+                        [x.0, x.1]
+                            .iter()
+                            .flat_map(|&b| [y.0, y.1].map(|e| b.powf(e - d)))
+                            .fold(0.0, f64::max)
+                    };
+                    let ln = x.0.ln().abs().max(x.1.ln().abs());
+                    [largest(y) * corners(1.0), corners(0.0) * ln]
+                },
+            },
+            /// The larger of `x` and `y`.
+            ///
+            /// Local derivatives: 1 for the larger input, 0 for the other; at a tie `x == y` the whole
+            /// partial goes to `x` (the receiver): `(1, 0)`. Like `f64`'s, a NaN operand is ignored: the
+            /// other one is the result and receives the partial.
+            ///
+            /// # Panics
+            ///
+            /// When `x` and `y` belong to different tapes.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use tapegrad::Tape;
+            ///
+            /// let tape = Tape::new();
+            /// let x = tape.var(1.0);
+            /// let y = tape.var(1.0);
+            /// let g = x.max(y).backward();
+            /// assert_eq!((g[x], g[y]), (1.0, 0.0));
+            /// ```
+            Max "max" method max {
+                float: false,
+                shape: Shape::Binary,
+                // Like `f64::max`, a NaN on either side is ignored: the other operand is the
+                // result and receives the partial.
+                eval: |x, y| if x >= y || is_nan(y) {
+                    (x, T::one(), T::zero())
+                } else {
+                    (y, T::zero(), T::one())
+                },
+                explain: "max({x}, {y})",
+                    by_branch(["1 (as {x} ≥ {y})", "0 (as {x} ≥ {y})"],
+                        ["0 (as {x} < {y})", "1 (as {x} < {y})"]),
+                domains: [ANYWHERE, ANYWHERE],
+                tie: true,
+                // Clear of the tie, one operand is the larger over the whole box.
+                steepest: |x, y| if x.0 >= y.1 { [1.0, 0.0] } else { [0.0, 1.0] },
+            },
+            /// The smaller of `x` and `y`.
+            ///
+            /// Local derivatives: 1 for the smaller input, 0 for the other; at a tie `x == y` the whole
+            /// partial goes to `x` (the receiver): `(1, 0)`. Like `f64`'s, a NaN operand is ignored: the
+            /// other one is the result and receives the partial.
+            ///
+            /// # Panics
+            ///
+            /// When `x` and `y` belong to different tapes.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use tapegrad::Tape;
+            ///
+            /// let tape = Tape::new();
+            /// let x = tape.var(2.0);
+            /// let y = tape.var(-1.0);
+            /// let g = x.min(y).backward();
+            /// assert_eq!((g[x], g[y]), (0.0, 1.0));
+            /// ```
+            Min "min" method min {
+                float: false,
+                shape: Shape::Binary,
+                eval: |x, y| if x <= y || is_nan(y) {
+                    (x, T::one(), T::zero())
+                } else {
+                    (y, T::zero(), T::one())
+                },
+                explain: "min({x}, {y})",
+                    by_branch(["1 (as {x} ≤ {y})", "0 (as {x} ≤ {y})"],
+                        ["0 (as {x} > {y})", "1 (as {x} > {y})"]),
+                domains: [ANYWHERE, ANYWHERE],
+                tie: true,
+                steepest: |x, y| if x.1 <= y.0 { [1.0, 0.0] } else { [0.0, 1.0] },
+            },
+            /// The four-quadrant arctangent of `self / other`, as `f64::atan2`: the angle of the
+            /// point `(other, self)`, in `[-π, π]`.
+            ///
+            /// Local derivatives: `∂/∂self = other / (self² + other²)`,
+            /// `∂/∂other = -self / (self² + other²)`.
+            /// Domain: every point but the origin, where both partials are NaN; the value jumps by
+            /// `2π` across `self = 0` for `other < 0`.
+            ///
+            /// # Panics
+            ///
+            /// When `self` and `other` belong to different tapes.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use tapegrad::Tape;
+            ///
+            /// let tape = Tape::new();
+            /// let y = tape.var(1.0);
+            /// let x = tape.var(1.0);
+            /// let angle = y.atan2(x);
+            /// assert_eq!(angle.value(), std::f64::consts::FRAC_PI_4);
+            /// let g = angle.backward();
+            /// assert_eq!((g[y], g[x]), (0.5, -0.5));
+            /// ```
+            Atan2 "atan2" method atan2 {
+                float: true,
+                shape: Shape::Binary,
+                eval: |x, y| {
+                    let r = (x * x + y * y).recip();
+                    (x.atan2(y), y * r, -(x * r))
+                },
+                explain: "atan2({x}, {y})", same2(["{y} / ({x}² + {y}²)", "-{x} / ({x}² + {y}²)"]),
+                domains: [ANYWHERE, (0.0, f64::INFINITY)],
+                tie: false,
+                // |x| / (x² + y²) is at most 1 / (2|y|), and |y| / (x² + y²) at most 1 / |y|.
+                steepest: |_x, y| [1.0 / smallest(y), 0.5 / smallest(y)],
+            },
+        }
+    };
+}
+
+/// Calls `$then!` with the entry of every one-input operation outside the table of functions:
+/// negation, arithmetic with a plain number and integer powers (after the tokens in
+/// parentheses, if given).
+///
+/// An entry reads:
+///
+/// - the doc comment of its [`OpKind`](super::OpKind) variant, then `Variant "name"`, then the
+///   type of the number the rule carries in parentheses, if any (`(T)` for the constant of
+///   `x + c`, `(i32)` for `powi`'s exponent);
+/// - `shape`: how the node is laid out (`Shape::UnitUnary(sign)` for a partial of ±1, which is
+///   not stored);
+/// - `keeps: |n| n` when the tape keeps the number as the node's constant, and `rebuild: |c, p,
+///   aux| …`, the number read back from the node's constant `c`, stored partial `p` and
+///   auxiliary word `aux`;
+/// - `eval: |x, n| …`: the value and the partial `d value / d x` at `x`, in any
+///   [`Scalar`](crate::Scalar) `T`;
+/// - `explain: |x, n| …`: the value's formula and the partial's, `x` being the operand's name;
+///   `label: |num, n| …`, the node's label in a graph, `num` formatting a number.
+macro_rules! fixed_unaries {
+    ($then:ident $(($($before:tt)*))?) => {
+        $then! {
+            $($($before)*)?
+            /// `-x`.
+            Neg "neg" {
+                shape: Shape::UnitUnary(Sign::Minus),
+                eval: |x| (-x, -T::one()),
+                explain: |x| (format!("-{x}"), "-1".to_string()),
+                label: |_num| "neg".to_string(),
+            },
+            /// `x + c` (and `x - c`, recorded as `x + (-c)`, which IEEE makes identical).
+            AddConst "+ c" (T) {
+                shape: Shape::UnitUnary(Sign::Plus),
+                keeps: |c| c,
+                rebuild: |c, _p, _aux| c,
+                eval: |x, c| (x + c, T::one()),
+                explain: |x, c| if c < T::zero() {
+                    (format!("{x} - {}", -c), "1".to_string())
+                } else {
+                    (format!("{x} + {c}"), "1".to_string())
+                },
+                label: |num, c| if c < T::zero() {
+                    format!("- {}", num(-c))
+                } else {
+                    format!("+ {}", num(c))
+                },
+            },
+            /// `c - x`.
+            RSubConst "c -" (T) {
+                shape: Shape::UnitUnary(Sign::Minus),
+                keeps: |c| c,
+                rebuild: |c, _p, _aux| c,
+                eval: |x, c| (c - x, -T::one()),
+                explain: |x, c| (format!("{c} - {x}"), "-1".to_string()),
+                label: |num, c| format!("{} -", num(c)),
+            },
+            /// `c * x`.
+            MulConst "* c" (T) {
+                shape: Shape::Unary,
+                // The partial is `c` itself, so the node needs no constant besides it.
+                rebuild: |_c, p, _aux| p,
+                eval: |x, c| (x * c, c),
+                explain: |x, c| (format!("{x} * {}", paren(c)), c.to_string()),
+                label: |num, c| format!("* {}", num(c)),
+            },
+            /// `x / c`.
+            DivConst "/ c" (T) {
+                shape: Shape::Unary,
+                keeps: |c| c,
+                rebuild: |c, _p, _aux| c,
+                eval: |x, c| (x / c, c.recip()),
+                explain: |x, c| (format!("{x} / {}", paren(c)), format!("1 / {}", paren(c))),
+                label: |num, c| format!("/ {}", num(c)),
+            },
+            /// `c / x`.
+            RDivConst "c /" (T) {
+                shape: Shape::Unary,
+                keeps: |c| c,
+                rebuild: |c, _p, _aux| c,
+                eval: |x, c| {
+                    let r = x.recip();
+                    (c / x, -(c * r * r))
+                },
+                explain: |x, c| (format!("{c} / {x}"), format!("-{} / {x}²", paren(c))),
+                label: |num, c| format!("{} /", num(c)),
+            },
+            /// `x^n` for an integer `n`.
+            Powi "powi" (i32) {
+                shape: Shape::UnaryAux,
+                rebuild: |_c, _p, aux| aux as i32,
+                eval: |x, n| match n {
+                    0 => (T::one(), T::zero()),
+                    1 => (x, T::one()),
+                    2 => (x * x, x + x),
+                    // `n - 1` would overflow for i32::MIN; there x^(n-1) is x^n / x.
+                    i32::MIN => {
+                        let y = powi(x, n);
+                        (y, T::from_f64(n as f64) * y / x)
+                    }
+                    _ => (powi(x, n), T::from_f64(n as f64) * powi(x, n - 1)),
+                },
+                explain: |x, n| {
+                    let partial = match n {
+                        0 => "0".to_string(),
+                        1 => "1".to_string(),
+                        2 => format!("2 · {x}"),
+                        _ => format!("{n} · {x}^{}", n - 1),
+                    };
+                    (format!("{x}^{n}"), partial)
+                },
+                label: |_num, n| format!("^{n}"),
+            },
+        }
+    };
+}
+
+pub(crate) use binaries;
+pub(crate) use fixed_unaries;
 pub(crate) use functions;
 
 #[cfg(test)]
@@ -496,6 +860,21 @@ mod tests {
                 found,
                 "{} has no line in tests/functions.rs; add `function_case!({}, …)`",
                 f.method, f.method
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_of_two_vars_has_a_line_in_the_shared_test_table() {
+        let table: String = include_str!("../../tests/functions.rs")
+            .split_whitespace()
+            .collect();
+        for b in crate::ops::BINARIES {
+            assert!(
+                table.contains(&format!("binary_case!({},", b.method)),
+                "{} has no line in tests/functions.rs; add `binary_case!({}, …)`",
+                b.method,
+                b.method
             );
         }
     }
