@@ -224,8 +224,9 @@ pub(crate) fn sweep<T: Scalar>(
                     visit(node, x as u32, signed(sign, T::one()), a, adj[x]);
                 }
             }
-            Shape::Unary | Shape::UnaryAux => {
-                p -= if shape_has_aux(kind) { 2 } else { 1 };
+            shape @ (Shape::Unary | Shape::UnaryAux) => {
+                // `powi` keeps its exponent after its operand.
+                p -= if shape == Shape::UnaryAux { 2 } else { 1 };
                 q -= 1;
                 if a != zero {
                     let x = parents[p] as usize;
@@ -285,10 +286,6 @@ pub(crate) fn sweep<T: Scalar>(
     }
 }
 
-#[inline(always)]
-fn shape_has_aux(kind: OpKind) -> bool {
-    kind == OpKind::Powi
-}
 
 /// A zeroed adjoint buffer for the nodes `0..=output`.
 fn seeded<T: Scalar>(len: usize) -> Vec<T> {

@@ -506,7 +506,8 @@ impl<T: Scalar> Program<T> {
                 OpKind::Add => Ins::Add { x, y },
                 OpKind::Sub => Ins::Sub { x, y },
                 OpKind::Mul => Ins::Mul { x, y },
-                OpKind::Div | OpKind::Pow | OpKind::Max | OpKind::Min => Ins::Binary {
+                // Every other operation of two Vars stores its two partials.
+                _ if kind.shape() == crate::ops::Shape::Binary => Ins::Binary {
                     op: Binary::from_kind(kind),
                     x,
                     y,
