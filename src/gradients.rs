@@ -286,7 +286,6 @@ pub(crate) fn sweep<T: Scalar>(
     }
 }
 
-
 /// A zeroed adjoint buffer for the nodes `0..=output`.
 fn seeded<T: Scalar>(len: usize) -> Vec<T> {
     let mut adj = fresh_buffer::<T>();

@@ -441,6 +441,16 @@ fn add<T: Scalar>(adj: &[Cell<T>], x: u32, d: T) {
     g.set(g.get() + d);
 }
 
+/// A step of a running sum, while chains are looked for: its accumulator, its `n` terms (one or
+/// two), and whether it adds them in pairs.
+#[derive(Debug, Clone, Copy)]
+struct SumStep {
+    x: u32,
+    terms: [u32; 2],
+    n: u8,
+    pairs: bool,
+}
+
 /// Converts an index to the `u32` an instruction holds; a program has fewer than 2³² of each.
 fn word(i: usize) -> u32 {
     u32::try_from(i).expect("invariant: a tape holds fewer than 2^32 nodes and operands")
@@ -754,22 +764,30 @@ impl<T: Scalar> Program<T> {
                 .all(once)
                 .then_some((x, terms, pairs))
         };
-        // Packed: the accumulator, the terms, how many, and whether in pairs.
-        let steps: Vec<Option<(u32, [u32; 2], u8, bool)>> = self
+        let steps: Vec<Option<SumStep>> = self
             .ins
             .iter()
-            .map(|&ins| step(ins).map(|(x, (terms, n), pairs)| (x, terms, n as u8, pairs)))
+            .map(|&ins| {
+                step(ins).map(|(x, (terms, n), pairs)| SumStep {
+                    x,
+                    terms,
+                    n: n as u8,
+                    pairs,
+                })
+            })
             .collect();
         // The step that reads each step's value, as its accumulator, when nothing else does.
         const NONE: u32 = u32::MAX;
         let mut next = vec![NONE; self.ins.len()];
         let mut is_next = vec![false; self.ins.len()];
         for (j, s) in steps.iter().enumerate() {
-            let Some((x, _, _, pairs)) = s else { continue };
+            let Some(SumStep { x, pairs, .. }) = s else {
+                continue;
+            };
             let Some(k) = (*x as usize).checked_sub(self.leaves) else {
                 continue;
             };
-            if uses[*x as usize] == 1 && matches!(&steps[k], Some((_, _, _, p)) if p == pairs) {
+            if uses[*x as usize] == 1 && matches!(&steps[k], Some(s) if s.pairs == *pairs) {
                 next[k] = word(j);
                 is_next[j] = true;
             }
@@ -786,7 +804,10 @@ impl<T: Scalar> Program<T> {
             while next[*members.last().expect("not empty")] != NONE {
                 members.push(next[*members.last().expect("not empty")] as usize);
             }
-            let Some((start, _, _, pairs)) = &steps[head] else {
+            let Some(SumStep {
+                x: start, pairs, ..
+            }) = &steps[head]
+            else {
                 continue;
             };
             // A start read elsewhere stays out: the chain starts from the head's value.
@@ -796,13 +817,13 @@ impl<T: Scalar> Program<T> {
                 continue;
             };
             let start = match &steps[first] {
-                Some((x, _, _, _)) => *x,
+                Some(s) => s.x,
                 None => unreachable!("chain members are steps"),
             };
             let mut list = vec![start];
             for &m in members {
-                let (_, terms, n, _) = steps[m].expect("a step");
-                list.extend_from_slice(&terms[..usize::from(n)]);
+                let s = steps[m].expect("a step");
+                list.extend_from_slice(&s.terms[..usize::from(s.n)]);
                 gone[m] = m != last;
             }
             let chain = Ins::Chain {
