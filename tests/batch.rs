@@ -1,16 +1,16 @@
 //! Batch gradients split across threads: the same bits for any number of threads, the sum of
 //! the points' gradients, and errors that name what is wrong.
 
+mod common;
+
+use common::bits;
+
 #[path = "../benches/common/batch_net.rs"]
 mod batch_net;
 
 use batch_net::{compiled, param_count, point_loss, problem};
 use tapegrad::batch::{Batch, gradient_recorded};
 use tapegrad::{Tape, Var};
-
-fn bits(xs: &[f64]) -> Vec<u64> {
-    xs.iter().map(|x| x.to_bits()).collect()
-}
 
 #[test]
 fn a_compiled_batch_gives_the_same_bits_on_any_number_of_threads() {

@@ -1,6 +1,10 @@
 //! Optimizers: each update rule against a hand computation, convergence on a quadratic,
 //! schedules, and the errors and panics for bad hyper-parameters and gradient buffers.
 
+mod common;
+
+use common::bits;
+
 use tapegrad::Error;
 use tapegrad::nn::Params;
 use tapegrad::optim::{Adam, Optimizer, Schedule, Sgd};
@@ -533,10 +537,6 @@ fn check_loss_names_the_step_of_a_non_finite_loss() {
         adam.check_loss(f64::NAN),
         Err(Error::NonFiniteLoss { step: 2, value }) if value.is_nan()
     ));
-}
-
-fn bits(values: &[f64]) -> Vec<u64> {
-    values.iter().map(|v| v.to_bits()).collect()
 }
 
 #[test]

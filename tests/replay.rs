@@ -1,6 +1,10 @@
 //! Replaying a compiled tape gives what recording afresh gives, to the last bit: per operation,
 //! for random expressions with branches, and for training a small network.
 
+mod common;
+
+use common::bits;
+
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -18,15 +22,6 @@ where
     let values = outs.iter().map(|o| o.value()).collect();
     let grads = outs.iter().map(|o| o.backward().wrt_all(&xs)).collect();
     (values, grads)
-}
-
-/// The bits of each number, with every NaN made the same: Rust leaves the sign and payload of a
-/// NaN result unspecified (the compiler may swap the operands of `a + b`, and `NaN + -NaN` keeps
-/// the first), so two evaluations of one formula agree on "NaN" but not always on which NaN.
-fn bits(xs: &[f64]) -> Vec<u64> {
-    xs.iter()
-        .map(|&x| if x.is_nan() { f64::NAN } else { x }.to_bits())
-        .collect()
 }
 
 /// Records `f` at `recorded`, compiles it, replays it at each of `replayed` and checks every

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::bits;
+
 use proptest::prelude::*;
 use tapegrad::{Tape, Var};
 
@@ -106,13 +108,6 @@ fn program<'t>(
         last = block;
     }
     if running { total } else { tape.sum(&outs) }
-}
-
-/// The bits of each number, with every NaN made the same.
-fn bits(xs: &[f64]) -> Vec<u64> {
-    xs.iter()
-        .map(|&x| if x.is_nan() { f64::NAN } else { x }.to_bits())
-        .collect()
 }
 
 fn values() -> impl Strategy<Value = f64> {

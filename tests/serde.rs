@@ -2,6 +2,10 @@
 //! refuses what the text loader and the setters refuse, naming the culprit.
 #![cfg(feature = "serde")]
 
+mod common;
+
+use common::bits;
+
 use rand::{SeedableRng, rngs::StdRng};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -61,10 +65,6 @@ fn train_slice(values: &mut [f64], opt: &mut impl Optimizer, steps: usize) -> Ve
         opt.step_slice(values, &grads);
     }
     losses
-}
-
-fn bits(values: &[f64]) -> Vec<u64> {
-    values.iter().map(|v| v.to_bits()).collect()
 }
 
 /// Trains `k + n` steps in one go, and `k` steps, a JSON round trip of the model and the

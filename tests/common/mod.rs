@@ -28,3 +28,13 @@ pub fn panic_message(f: impl FnOnce()) -> String {
         panic!("panic payload is neither String nor &str")
     }
 }
+
+/// The bits of each number, with every NaN made the same: Rust leaves the sign and payload of a
+/// NaN result unspecified (the compiler may swap the operands of `a + b`, and `NaN + -NaN` keeps
+/// the first), so two evaluations of one formula agree on "NaN" but not always on which NaN.
+#[allow(dead_code)] // not every test file that includes this module compares bits
+pub fn bits(xs: &[f64]) -> Vec<u64> {
+    xs.iter()
+        .map(|&x| if x.is_nan() { f64::NAN } else { x }.to_bits())
+        .collect()
+}
