@@ -476,14 +476,6 @@ fn compile<T: Scalar>(
             leaves = values.len();
         }
     }
-    debug_assert_eq!(
-        leaves,
-        storage
-            .kinds
-            .iter()
-            .take_while(|k| k.shape() == Shape::Leaf)
-            .count()
-    );
     drop(live);
 
     let slot = |x: &Var<'_, T>| index.get(x.id().index()).copied().unwrap_or(u32::MAX);
