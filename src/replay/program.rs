@@ -563,6 +563,7 @@ impl<T: Scalar> Program<T> {
         self.chain_sums(outputs, values);
         self.shrink(values);
         self.find_runs();
+        self.keep_read_lists();
         self.find_repeats(outputs);
         self.plan();
     }
@@ -851,6 +852,32 @@ impl<T: Scalar> Program<T> {
             k += 1;
             k <= leaves || moved[k - 1 - leaves] != u32::MAX
         });
+    }
+
+    /// Keeps only the operand lists an instruction still reads, in the order of the
+    /// instructions: an [`Ins::RunNeuron`] holds its runs itself, so the lists of the neurons
+    /// that became one are read no more.
+    fn keep_read_lists(&mut self) {
+        if !self.ins.iter().any(|i| matches!(i, Ins::RunNeuron { .. })) {
+            return;
+        }
+        let len = self.ins.iter().map(|i| self.list(i).len()).sum();
+        let mut operands = Vec::with_capacity(len);
+        for k in 0..self.ins.len() {
+            let list = self.list(&self.ins[k]);
+            let (Ins::Sum { at, .. }
+            | Ins::Chain { at, .. }
+            | Ins::Dot { at, .. }
+            | Ins::DotConst { at, .. }
+            | Ins::Custom { at, .. }
+            | Ins::Neuron { at, .. }) = &mut self.ins[k]
+            else {
+                continue;
+            };
+            *at = word(operands.len());
+            operands.extend_from_slice(&self.operands[list]);
+        }
+        self.operands = operands;
     }
 
     /// Replaces each chain of sums that accumulate — `f = f + t`, or `f = f + (a + b)`, each `f`
@@ -1778,9 +1805,41 @@ impl<T: Scalar> Program<T> {
 #[cfg(test)]
 mod tests {
     use super::Ins;
+    use crate::Tape;
 
     #[test]
     fn an_instruction_takes_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Ins>(), 16);
+    }
+
+    #[test]
+    fn neurons_read_as_runs_keep_no_operand_list() {
+        let tape = Tape::new();
+        let w = tape.vars(&[0.5, -0.25, 0.1, 0.3, 0.2]);
+        let x = [1.0, 2.0];
+        let h: Vec<_> = (0..2)
+            .map(|j| (tape.dot(&w[2 * j..2 * j + 2], &x) + w[4]).tanh())
+            .collect();
+        let out = tape.sum(&h);
+        let mut f = tape.compile(&w, &[out]).unwrap();
+        let p = &f.program;
+        assert!(
+            matches!(
+                p.ins[..],
+                [
+                    Ins::RunNeuron { .. },
+                    Ins::RunNeuron { .. },
+                    Ins::Sum { at: 0, n: 2 }
+                ]
+            ),
+            "{:?}",
+            p.ins
+        );
+        // The sum's list alone: the neurons' were dropped once they read runs.
+        assert_eq!(p.operands, [5, 6]);
+        assert_eq!(
+            f.run(&[0.5, -0.25, 0.1, 0.3, 0.2]).unwrap().value(),
+            out.value()
+        );
     }
 }
