@@ -83,11 +83,6 @@ impl Layout {
     pub(crate) fn operand_words(&self) -> std::ops::Range<usize> {
         self.first..self.first + self.arity
     }
-
-    /// All the node's words, for a node whose words start at `p`.
-    pub(crate) fn words_range(&self, p: usize) -> std::ops::Range<usize> {
-        p..p + self.words
-    }
 }
 
 /// Where one node's operands sit on the tape's stacks, with its kind and the positions of its

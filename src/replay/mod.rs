@@ -370,6 +370,78 @@ fn check_lists<T: Scalar>(
     Ok(())
 }
 
+/// The nodes of a recording that a compiled program keeps — those the outputs and the
+/// comparisons depend on, and the inputs — with how often kept nodes read each: one byte per
+/// node up to the last output.
+struct Kept {
+    marks: Vec<u8>,
+    /// How many nodes are kept.
+    count: usize,
+}
+
+impl Kept {
+    const DROPPED: u8 = 0;
+    /// Kept, and read by no kept node.
+    const UNREAD: u8 = 1;
+    /// Kept, and read once by a kept node.
+    const ONCE: u8 = 2;
+    /// Kept, and read more than once, or an output (whose value must stay in its slot).
+    const MORE: u8 = 3;
+
+    /// Finds the kept nodes among the first `end` in one pass back over the records (no
+    /// per-node cursors kept: compiling a long tape costs little beyond the program); each
+    /// node's readers come after it, so its count is complete when the pass reaches it.
+    fn find<T: Scalar>(
+        s: &Storage<T>,
+        end: usize,
+        outputs: &[Var<'_, T>],
+        leaves: impl Iterator<Item = NodeId>,
+    ) -> Kept {
+        let mut marks = vec![Kept::DROPPED; end];
+        for x in leaves {
+            if let Some(m) = marks.get_mut(x.index()) {
+                *m = Kept::UNREAD;
+            }
+        }
+        for o in outputs {
+            marks[o.id().index()] = Kept::MORE;
+        }
+        let (mut p, _) = operand_ends(s, end);
+        let mut count = 0;
+        for i in (0..end).rev() {
+            let kind = s.kinds[i];
+            p -= Layout::backward(s, kind.shape(), p).0;
+            if matches!(kind.shape(), Shape::Guard(_)) {
+                marks[i] = marks[i].max(Kept::UNREAD);
+            }
+            if marks[i] != Kept::DROPPED {
+                for w in Layout::forward(s, kind, p).operand_words() {
+                    let m = &mut marks[s.parents[w] as usize];
+                    *m = ((*m).max(Kept::UNREAD) + 1).min(Kept::MORE);
+                }
+                count += 1;
+            }
+        }
+        Kept { marks, count }
+    }
+
+    /// How many nodes the program keeps.
+    fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the program keeps node `i`.
+    fn keeps(&self, i: usize) -> bool {
+        self.marks[i] != Kept::DROPPED
+    }
+
+    /// Whether node `i` is read exactly once in the program, and is no output: only then can
+    /// its one reader absorb it.
+    fn read_once(&self, i: u32) -> bool {
+        self.marks[i as usize] == Kept::ONCE
+    }
+}
+
 fn compile<T: Scalar>(
     s: &Storage<T>,
     rules: &Rules<T>,
@@ -383,124 +455,33 @@ fn compile<T: Scalar>(
         .map(|o| o.id().index() + 1)
         .max()
         .unwrap_or(0);
+    let leaves = inputs.iter().chain(data).map(|x| x.id());
+    let kept = Kept::find(s, end, outputs, leaves);
 
-    // Which nodes the outputs and the comparisons depend on, in one pass back over the records
-    // (no per-node cursors kept: compiling a long tape costs little beyond the program), counting
-    // what the kept nodes take on each stack.
-    let mut live = vec![false; end];
-    for x in outputs.iter().chain(inputs).chain(data) {
-        if x.id().index() < end {
-            live[x.id().index()] = true;
-        }
-    }
-    let (mut p, _) = operand_ends(s, end);
-    let (mut nodes, mut words, mut stored, mut consts) = (0, 0, 0, 0);
-    for i in (0..end).rev() {
-        let kind = s.kinds[i];
-        p -= Layout::backward(s, kind.shape(), p).0;
-        if matches!(kind.shape(), Shape::Guard(_)) {
-            live[i] = true;
-        }
-        if live[i] {
-            let layout = Layout::forward(s, kind, p);
-            for w in layout.operand_words() {
-                live[s.parents[w] as usize] = true;
-            }
-            nodes += 1;
-            words += layout.words;
-            stored += layout.stored;
-            consts += kind.consts();
-        }
-    }
-
-    // The program: the live leaves first, then the other live nodes in recorded order,
-    // renumbered. Leaves have no operands, so moving them to the front changes no node's
-    // operands nor the order in which any adjoint receives its terms; the passes then skip them.
+    // The program is encoded straight from the recording, each kept node given its value slot
+    // in `index` as it is placed. That map and `kept` have the recording's length: both are
+    // freed before the passes that work on the program alone.
     let mut index = vec![u32::MAX; end];
-    let mut storage = Storage::default();
-    storage.kinds.reserve_exact(nodes);
-    storage.parents.reserve_exact(words);
-    storage.partials.reserve_exact(stored);
-    storage.consts.reserve_exact(consts);
-    let mut values = Vec::with_capacity(nodes);
-    let mut guard_nodes = Vec::new();
-    let mut custom = Rules::default();
-    let mut leaves = 0;
-    for leaf_pass in [true, false] {
-        let (mut p, mut q, mut c) = (0, 0, 0);
-        for (i, &kind) in s.kinds[..end].iter().enumerate() {
-            let layout = Layout::forward(s, kind, p);
-            let is_leaf = kind.shape() == Shape::Leaf;
-            if live[i] && is_leaf == leaf_pass {
-                if kind == OpKind::Custom {
-                    let Some((rule, consts)) = rules.get(i as u32) else {
-                        return Err(Error::ReplayCustomOp {
-                            node: NodeId(i as u32),
-                        });
-                    };
-                    // The node's program index is the number of values pushed so far.
-                    custom.push(values.len() as u32, rule, consts);
-                    custom.reserve_inputs(layout.arity);
-                }
-                let operands = layout.operand_words();
-                for w in layout.words_range(p) {
-                    let word = s.parents[w];
-                    storage.parents.push(if operands.contains(&w) {
-                        index[word as usize]
-                    } else {
-                        word
-                    });
-                }
-                storage
-                    .partials
-                    .extend_from_slice(&s.partials[q..q + layout.stored]);
-                storage
-                    .consts
-                    .extend_from_slice(&s.consts[c..c + kind.consts()]);
-                storage.kinds.push(kind);
-                if matches!(kind.shape(), Shape::Guard(_)) {
-                    guard_nodes.push(i as u32);
-                }
-                values.push(if kind.consts() == 1 {
-                    s.consts[c]
-                } else {
-                    T::zero()
-                });
-                index[i] = (values.len() - 1) as u32;
-            }
-            p += layout.words;
-            q += layout.stored;
-            c += kind.consts();
-        }
-        if leaf_pass {
-            leaves = values.len();
-        }
-    }
-    drop(live);
-
+    let mut kinds = Vec::with_capacity(kept.count());
+    let mut values = Vec::new();
+    let mut program = Program::build(s, &kept, rules, &mut index, &mut kinds, &mut values)?;
+    drop(kept);
     let slot = |x: &Var<'_, T>| index.get(x.id().index()).copied().unwrap_or(u32::MAX);
     let inputs: Vec<u32> = inputs.iter().map(slot).collect();
     let data: Vec<u32> = data.iter().map(slot).collect();
-    let mut outputs: Vec<u32> = outputs.iter().map(|o| index[o.id().index()]).collect();
+    let mut outputs: Vec<u32> = outputs.iter().map(slot).collect();
     drop(index);
-    let program = Program::build(
-        &storage,
-        leaves,
-        custom,
-        guard_nodes,
-        &mut outputs,
-        &mut values,
-    );
+    program.finish(&mut outputs, &mut values);
     let nodes = values.len();
     let vars_run = inputs.first().map(|&x| x as usize).filter(|&first| {
         inputs
             .iter()
             .enumerate()
-            .all(|(k, &x)| x as usize == first + k && storage.kinds[x as usize] == OpKind::Var)
+            .all(|(k, &x)| x as usize == first + k && kinds[x as usize] == OpKind::Var)
     });
     Ok(CompiledTape {
         program,
-        kinds: storage.kinds,
+        kinds,
         vars_run,
         values,
         adjoints: vec![T::zero(); nodes],
@@ -813,8 +794,27 @@ fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &m
 
 #[cfg(test)]
 mod tests {
+    use super::Kept;
     use super::program::{Ins, UNSCALED};
-    use crate::{CompiledTape, OpKind, Tape};
+    use crate::{CompiledTape, OpKind, Tape, Var};
+
+    #[test]
+    fn a_node_is_read_once_when_one_kept_node_reads_it_and_it_is_no_output() {
+        let tape = Tape::new();
+        let x = tape.var(1.0);
+        let y = tape.var(2.0);
+        let a = x * y;
+        let b = a.sin();
+        let _dropped = y.cos();
+        let z = a + b;
+        let kept = tape.with_storage(|s| Kept::find(s, 6, &[z], [x.id(), y.id()].into_iter()));
+        // x and y are read by the product alone: the cosine, dropped, does not count.
+        let once: Vec<bool> = (0..6).map(|i| kept.read_once(i)).collect();
+        assert_eq!(once, [true, true, false, true, false, false]);
+        let keeps: Vec<bool> = (0..6).map(|i| kept.keeps(i)).collect();
+        assert_eq!(keeps, [true, true, true, true, false, true]);
+        assert_eq!(kept.count(), 5);
+    }
 
     #[test]
     fn nodes_no_output_depends_on_are_left_out() {
@@ -903,6 +903,66 @@ mod tests {
             assert_eq!(ins.len(), 1, "activation {act}: {ins:?}");
             assert!(is_neuron(&ins[0]));
         }
+    }
+
+    #[test]
+    fn a_neuron_fuses_across_nodes_no_output_depends_on() {
+        let tape = Tape::new();
+        let w = tape.vars(&[0.5, -0.25]);
+        let b = tape.var(0.1);
+        let sum = tape.dot(&w, &[1.0, 2.0]);
+        let _dropped = b.sin();
+        let z = sum + b;
+        let _also_dropped = z.cos();
+        let y = z.tanh();
+        let f = tape.compile(&[w[0], w[1], b], &[y]).unwrap();
+        let ins = f.program.instructions();
+        assert_eq!(ins.len(), 1, "{ins:?}");
+        assert!(is_neuron(&ins[0]));
+    }
+
+    /// `c·a + a·b` for the inputs `a, b` and the constant `c`.
+    fn scaled_product(inputs: &[f64], consts: &[f64], partials: &mut [f64]) -> f64 {
+        let (a, b, c) = (inputs[0], inputs[1], consts[0]);
+        partials[0] = c + b;
+        partials[1] = a;
+        c * a + a * b
+    }
+
+    #[test]
+    fn a_custom_rule_after_fused_nodes_and_a_chain_replays_like_recording() {
+        // A squared difference and a chain of sums before the custom node: both move its slot.
+        fn record<'t>(tape: &'t Tape, x: &[Var<'t>]) -> Var<'t> {
+            let sq = (x[0] - x[1]).powi(2);
+            let mut acc = x[0] * 2.0;
+            for &xk in x {
+                acc += xk.sin();
+            }
+            tape.custom_rule(scaled_product, &[sq, acc], &[3.0]).exp()
+        }
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0, -1.0]);
+        let mut f = tape.compile(&x, &[record(&tape, &x)]).unwrap();
+        let ins = f.program.instructions();
+        assert!(
+            ins.iter().any(|i| matches!(i, Ins::SubSquared { .. })),
+            "{ins:?}"
+        );
+        assert!(
+            ins.iter().any(|i| matches!(i, Ins::Chain { .. })),
+            "{ins:?}"
+        );
+
+        let at = [-0.75, 1.5, 0.25];
+        let fresh = Tape::new();
+        let v = fresh.vars(&at);
+        let out = record(&fresh, &v);
+        let g = out.backward();
+        let r = f.run(&at).unwrap();
+        assert_eq!(r.value().to_bits(), out.value().to_bits());
+        let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let want: Vec<f64> = v.iter().map(|&vi| g[vi]).collect();
+        assert_eq!(bits(r.grad()), bits(&want));
     }
 
     #[test]

@@ -45,11 +45,12 @@ use std::ops::Range;
 
 use crate::ops::compare::Comparison;
 use crate::ops::nary::{Rules, weighted_sum};
+use crate::ops::record::{Record, records};
 use crate::ops::{Binary, OpKind, Unary};
-use crate::tape::Storage;
+use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar};
 
-use super::check;
+use super::{Kept, check};
 
 mod repeats;
 
@@ -451,35 +452,79 @@ struct SumStep {
     pairs: bool,
 }
 
+/// A node decoded into its instruction but not yet placed: the instruction's operands are
+/// still recorded node indices until [`Program::place`] numbers them as value slots.
+#[derive(Debug, Clone, Copy)]
+struct Pending<T> {
+    /// The node's recorded index.
+    node: u32,
+    ins: Ins,
+    /// The initial value of the node's slot: its constant, if it keeps one.
+    init: T,
+}
+
+/// How many decoded nodes [`Program::fuse_at`] may look at: the most a fused instruction
+/// spans, a scaled `(x - y²)²`.
+const WINDOW: usize = 4;
+
+/// Makes room in `v` for `extra` more items, growing it by an eighth when it must grow rather
+/// than doubling it: filled item by item, a long program's buffers then hold at most an eighth
+/// more than they need, while the copies made in growing stay linear in its length.
+fn room<X>(v: &mut Vec<X>, extra: usize) {
+    if v.capacity() - v.len() < extra {
+        v.reserve_exact(extra.max(v.len() / 8).max(64));
+    }
+}
+
 /// Converts an index to the `u32` an instruction holds; a program has fewer than 2³² of each.
 fn word(i: usize) -> u32 {
     u32::try_from(i).expect("invariant: a tape holds fewer than 2^32 nodes and operands")
 }
 
 impl<T: Scalar> Program<T> {
-    /// Encodes the nodes of `s` — `leaves` leaves first, then the other nodes, with operands
-    /// already numbered as value slots — given the rules of its custom nodes (under the same
-    /// numbers), the recorded index of each comparison, the value slots of the outputs and the
-    /// initial values of all slots. Fusing nodes leaves fewer slots: `outputs` and `values` are
-    /// renumbered to match.
+    /// Encodes the nodes of `s` that `kept` keeps, read once from the recording: the leaves
+    /// first, in recorded order, then an instruction for each other node, or for a few fused
+    /// into one ([`Program::fuse_at`]), in recorded order. Each node placed gets its value slot
+    /// in `index` (one entry per node up to the last output, `u32::MAX` until then); `kinds`
+    /// receives the kind of every kept node, leaves first, and `values` the initial value of
+    /// every slot. `rules` are the tape's custom rules. [`Program::finish`] completes the
+    /// program.
+    ///
+    /// Decoding runs a few nodes ahead of placing, far enough to see every pattern that fuses,
+    /// so that no instruction list beyond the program's own is ever held.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReplayCustomOp`] for a custom node recorded without a rule.
     pub(super) fn build(
         s: &Storage<T>,
-        leaves: usize,
-        custom: Rules<T>,
-        guards: Vec<u32>,
-        outputs: &mut [u32],
+        kept: &Kept,
+        rules: &Rules<T>,
+        index: &mut [u32],
+        kinds: &mut Vec<OpKind>,
         values: &mut Vec<T>,
-    ) -> Self {
+    ) -> Result<Self, Error> {
+        // Leaves have no operands, so moving them to the front changes no node's operands nor
+        // the order in which any adjoint receives its terms; the passes then skip them.
+        let end = index.len();
+        let is_leaf = |r: &Record| r.kind.shape() == crate::ops::Shape::Leaf;
+        for (i, r) in records(s, end).enumerate() {
+            if kept.keeps(i) && is_leaf(&r) {
+                index[i] = word(values.len());
+                kinds.push(r.kind);
+                values.push(r.constant(s));
+            }
+        }
         let mut prog = Program {
-            ins: Vec::with_capacity(s.kinds.len() - leaves),
+            ins: Vec::new(),
             neurons: Vec::new(),
             consts: Vec::new(),
             operands: Vec::new(),
             unaries: Vec::new(),
             partials: Vec::new(),
-            custom,
-            guard_nodes: guards,
-            leaves,
+            custom: Rules::default(),
+            guard_nodes: Vec::new(),
+            leaves: values.len(),
             repeats: Vec::new(),
             groups: Vec::new(),
             lanes: Vec::new(),
@@ -487,121 +532,213 @@ impl<T: Scalar> Program<T> {
             kernels: Vec::new(),
             steps: Vec::new(),
         };
-        // Cursors on the parent, partial and constant stacks; each leaf holds one constant.
-        let (mut p, mut q, mut c) = (0usize, 0usize, leaves);
-        let mut g = 0;
-        for &kind in &s.kinds[leaves..] {
-            let x = s.parents.get(p).copied().unwrap_or(0);
-            let y = s.parents.get(p + 1).copied().unwrap_or(0);
-            let ins = match kind {
-                OpKind::Var | OpKind::Const => unreachable!("the leaves open the program"),
-                OpKind::AddConst => Ins::AddConst {
-                    x,
-                    c: prog.constant(s.consts[c]),
-                },
-                OpKind::RSubConst => Ins::RSubConst {
-                    x,
-                    c: prog.constant(s.consts[c]),
-                },
-                OpKind::Neg => Ins::Neg { x },
-                // The factor of `x * c` is the node's recorded partial.
-                OpKind::MulConst => Ins::MulConst {
-                    x,
-                    c: prog.constant(s.partials[q]),
-                },
-                OpKind::Powi if y == 2 => Ins::Square { x },
-                OpKind::Exp => Ins::Exp { x },
-                OpKind::Tanh => Ins::Tanh { x },
-                OpKind::Sigmoid => Ins::Sigmoid { x },
-                OpKind::Add => Ins::Add { x, y },
-                OpKind::Sub => Ins::Sub { x, y },
-                OpKind::Mul => Ins::Mul { x, y },
-                // Every other operation of two Vars stores its two partials.
-                _ if kind.shape() == crate::ops::Shape::Binary => Ins::Binary {
-                    op: Binary::from_kind(kind),
+        let mut nodes = records(s, end)
+            .enumerate()
+            .filter(|(i, r)| kept.keeps(*i) && !is_leaf(r));
+        let mut window: Vec<Pending<T>> = Vec::with_capacity(WINDOW);
+        loop {
+            while window.len() < WINDOW {
+                let Some((i, r)) = nodes.next() else {
+                    break;
+                };
+                kinds.push(r.kind);
+                window.push(prog.decode(s, rules, i, r)?);
+            }
+            if window.is_empty() {
+                return Ok(prog);
+            }
+            let (ins, span) = prog.fuse_at(&window, kept).unwrap_or((window[0].ins, 1));
+            prog.place(ins, window[span - 1], rules, index, values);
+            window.drain(..span);
+        }
+    }
+
+    /// Completes a program [`Program::build`] encoded: replaces the chains of accumulating sums
+    /// ([`Program::chain_sums`]), marks the lists read as runs, finds the repeats and lays out
+    /// the passes. `outputs`, the value slots of the outputs, and `values` are renumbered with
+    /// the slots.
+    pub(super) fn finish(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
+        // Before the chains' scratch is taken, and again once chains have replaced their steps.
+        self.shrink(values);
+        self.chain_sums(outputs, values);
+        self.shrink(values);
+        self.find_runs();
+        self.keep_read_lists();
+        self.find_repeats(outputs);
+        self.plan();
+    }
+
+    /// Gives back what the buffers grown while building hold beyond their lengths.
+    fn shrink(&mut self, values: &mut Vec<T>) {
+        self.ins.shrink_to_fit();
+        self.consts.shrink_to_fit();
+        self.operands.shrink_to_fit();
+        self.unaries.shrink_to_fit();
+        self.partials.shrink_to_fit();
+        values.shrink_to_fit();
+    }
+
+    /// Decodes node `node`, recorded as `r`, into its instruction, whose operands are still
+    /// node indices; its constants, operand list, slots for stored partials and the operation
+    /// of an [`Ins::Unary`] go to the side arrays.
+    fn decode(
+        &mut self,
+        s: &Storage<T>,
+        rules: &Rules<T>,
+        node: usize,
+        r: Record,
+    ) -> Result<Pending<T>, Error> {
+        let kind = r.kind;
+        let xs = r.parents(s);
+        let n = xs.len();
+        let x = xs.first().copied().unwrap_or(0);
+        let y = xs.get(1).copied().unwrap_or(0);
+        let ins = match kind {
+            OpKind::Var | OpKind::Const => unreachable!("the leaves open the program"),
+            OpKind::AddConst => Ins::AddConst {
+                x,
+                c: self.constant(r.constant(s)),
+            },
+            OpKind::RSubConst => Ins::RSubConst {
+                x,
+                c: self.constant(r.constant(s)),
+            },
+            OpKind::Neg => Ins::Neg { x },
+            // The factor of `x * c` is the node's recorded partial.
+            OpKind::MulConst => Ins::MulConst {
+                x,
+                c: self.constant(r.partial(s, 0)),
+            },
+            OpKind::Powi if r.aux == 2 => Ins::Square { x },
+            OpKind::Exp => Ins::Exp { x },
+            OpKind::Tanh => Ins::Tanh { x },
+            OpKind::Sigmoid => Ins::Sigmoid { x },
+            OpKind::Add => Ins::Add { x, y },
+            OpKind::Sub => Ins::Sub { x, y },
+            OpKind::Mul => Ins::Mul { x, y },
+            // Every other operation of two Vars stores its two partials.
+            _ if kind.shape() == crate::ops::Shape::Binary => Ins::Binary {
+                op: Binary::from_kind(kind),
+                x,
+                y,
+                q: self.partial_slots(2),
+            },
+            OpKind::Sum => Ins::Sum {
+                at: self.operand_list(xs),
+                n: word(n),
+            },
+            OpKind::Dot => Ins::Dot {
+                at: self.operand_list(xs),
+                n: word(n / 2),
+                runs: false,
+            },
+            OpKind::DotConst => {
+                let at = self.operand_list(xs);
+                let c = word(self.consts.len());
+                self.consts.extend((0..n).map(|k| r.partial(s, k)));
+                Ins::DotConst {
+                    at,
+                    n: word(n),
+                    c,
+                    runs: false,
+                }
+            }
+            OpKind::Custom => {
+                if rules.get(word(node)).is_none() {
+                    return Err(Error::ReplayCustomOp {
+                        node: NodeId(word(node)),
+                    });
+                }
+                Ins::Custom {
+                    at: self.operand_list(xs),
+                    n: word(n),
+                    q: self.partial_slots(n),
+                }
+            }
+            OpKind::Compare => {
+                let (cmp, recorded) = Comparison::decode(r.aux);
+                Ins::Compare {
+                    cmp,
+                    recorded,
                     x,
                     y,
-                    q: prog.partial_slots(2),
-                },
-                OpKind::Sum => Ins::Sum {
-                    at: prog.operand_list(&s.parents[p + 1..p + 1 + x as usize]),
-                    n: x,
-                },
-                OpKind::Dot => Ins::Dot {
-                    at: prog.operand_list(&s.parents[p + 1..p + 1 + x as usize]),
-                    n: x / 2,
-                    runs: false,
-                },
-                OpKind::DotConst => {
-                    let n = x as usize;
-                    let at = prog.operand_list(&s.parents[p + 1..p + 1 + n]);
-                    let c = word(prog.consts.len());
-                    prog.consts.extend_from_slice(&s.partials[q..q + n]);
-                    Ins::DotConst {
-                        at,
-                        n: x,
-                        c,
-                        runs: false,
-                    }
+                    g: self.guard(node),
                 }
-                OpKind::Custom => {
-                    let n = x as usize;
-                    let at = prog.operand_list(&s.parents[p + 1..p + 1 + n]);
-                    Ins::Custom {
-                        at,
-                        n: x,
-                        q: prog.partial_slots(n),
-                    }
+            }
+            OpKind::CompareConst => {
+                let (cmp, recorded) = Comparison::decode(r.aux);
+                Ins::CompareConst {
+                    cmp,
+                    recorded,
+                    x,
+                    c: self.constant(r.constant(s)),
+                    g: self.guard(node),
                 }
-                OpKind::Compare => {
-                    let (cmp, recorded) = Comparison::decode(s.parents[p + 2]);
-                    g += 1;
-                    Ins::Compare {
-                        cmp,
-                        recorded,
-                        x,
-                        y,
-                        g: word(g - 1),
-                    }
+            }
+            _ => {
+                let aux = if kind == OpKind::Powi { r.aux } else { 0 };
+                room(&mut self.unaries, 1);
+                self.unaries
+                    .push(Unary::from_record(kind, r.constant(s), T::zero(), aux));
+                Ins::Unary {
+                    op: word(self.unaries.len() - 1),
+                    x,
+                    q: self.partial_slots(1),
                 }
-                OpKind::CompareConst => {
-                    let (cmp, recorded) = Comparison::decode(y);
-                    g += 1;
-                    Ins::CompareConst {
-                        cmp,
-                        recorded,
-                        x,
-                        c: prog.constant(s.consts[c]),
-                        g: word(g - 1),
-                    }
-                }
-                _ => {
-                    let konst = if kind.consts() == 1 {
-                        s.consts[c]
-                    } else {
-                        T::zero()
-                    };
-                    let aux = if kind == OpKind::Powi { y } else { 0 };
-                    prog.unaries
-                        .push(Unary::from_record(kind, konst, T::zero(), aux));
-                    Ins::Unary {
-                        op: word(prog.unaries.len() - 1),
-                        x,
-                        q: prog.partial_slots(1),
-                    }
-                }
-            };
-            prog.ins.push(ins);
-            let layout = crate::ops::record::Layout::forward(s, kind, p);
-            p += layout.words;
-            q += layout.stored;
-            c += kind.consts();
+            }
+        };
+        Ok(Pending {
+            node: word(node),
+            ins,
+            init: r.constant(s),
+        })
+    }
+
+    /// Appends `ins`, decoded with node indices for operands, as the instruction that computes
+    /// the value of `last`, the last of the nodes it stands for: its operands, placed before
+    /// it, become their value slots, and `last` gets the next slot with its initial value.
+    fn place(
+        &mut self,
+        mut ins: Ins,
+        last: Pending<T>,
+        rules: &Rules<T>,
+        index: &mut [u32],
+        values: &mut Vec<T>,
+    ) {
+        let slot = |x: &mut u32| {
+            *x = index[*x as usize];
+            debug_assert!(*x != u32::MAX, "invariant: operands are placed first");
+        };
+        for x in inline_slots(&mut ins).into_iter().flatten() {
+            slot(x);
         }
-        prog.fuse(outputs, values);
-        prog.find_runs();
-        prog.find_repeats(outputs);
-        prog.plan();
-        prog
+        let list = self.list(&ins);
+        self.operands[list].iter_mut().for_each(slot);
+        if let Ins::Neuron { m, .. } = ins {
+            slot(&mut self.neurons[m as usize].bias);
+        }
+        let at = word(self.leaves + self.ins.len());
+        if let Ins::Custom { n, .. } = ins {
+            let (rule, consts) = rules
+                .get(last.node)
+                .expect("invariant: decode refuses a custom node without a rule");
+            self.custom.push(at, rule, consts);
+            self.custom.reserve_inputs(n as usize);
+        }
+        index[last.node as usize] = at;
+        room(values, 1);
+        values.push(last.init);
+        room(&mut self.ins, 1);
+        self.ins.push(ins);
+    }
+
+    /// The instruction the nodes from `window[0]` on fuse into, if any, and how many nodes it
+    /// spans: a neuron, a squared difference (scaled or not) or a sum of three — consecutive
+    /// nodes of the program, each read only by the next.
+    fn fuse_at(&mut self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+        self.neuron_at(window, kept)
+            .or_else(|| self.squared_at(window, kept))
+            .or_else(|| self.add_add_at(window, kept))
     }
 
     /// Lays out the passes' [`Step`]s: each repeat's groups, in order, and the stretches
@@ -669,34 +806,6 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// Replaces each neuron, squared difference (scaled or not) and sum of three — consecutive
-    /// nodes, each read only by the next — by one instruction, then each chain of accumulating
-    /// sums ([`Program::chain_sums`]), numbering the slots again after each so that instruction
-    /// `k` writes slot `leaves + k`, the slots of fused-away nodes gone.
-    fn fuse(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
-        let uses = self.uses(outputs);
-        let old = std::mem::take(&mut self.ins);
-        self.ins.reserve(old.len());
-        // The new slot of each old one; the leaves keep theirs.
-        let mut renumbered: Vec<u32> = (0..self.leaves).map(word).collect();
-        renumbered.resize(self.leaves + old.len(), u32::MAX);
-        let mut k = 0;
-        while k < old.len() {
-            let (ins, span) = self
-                .neuron_at(&old, k, &uses)
-                .or_else(|| self.squared_at(&old, k, &uses))
-                .or_else(|| self.add_add_at(&old, k, &uses))
-                .unwrap_or((old[k], 1));
-            self.ins.push(ins);
-            renumbered[self.leaves + k + span - 1] = word(self.leaves + self.ins.len() - 1);
-            k += span;
-        }
-        if self.ins.len() != old.len() {
-            self.renumber(&renumbered, outputs, values);
-        }
-        self.chain_sums(outputs, values);
-    }
-
     /// How many times each value slot is read, an output's counted twice more so that its value
     /// stays in its slot.
     pub(super) fn uses(&self, outputs: &[u32]) -> Vec<u32> {
@@ -710,11 +819,16 @@ impl<T: Scalar> Program<T> {
         uses
     }
 
-    /// Gives every slot the number `renumbered` holds for it, and drops the slots it maps to
-    /// `u32::MAX`, which only a fused instruction read and no longer names.
-    fn renumber(&mut self, renumbered: &[u32], outputs: &mut [u32], values: &mut Vec<T>) {
+    /// Gives every instruction's slot the number `moved` holds for it, and drops the slots it
+    /// maps to `u32::MAX`, which only a fused instruction read and no longer names; the leaves
+    /// keep theirs.
+    fn renumber(&mut self, moved: &[u32], outputs: &mut [u32], values: &mut Vec<T>) {
+        let leaves = self.leaves;
         let new = |x: u32| {
-            let slot = renumbered[x as usize];
+            let Some(k) = (x as usize).checked_sub(leaves) else {
+                return x;
+            };
+            let slot = moved[k];
             debug_assert!(slot != u32::MAX, "invariant: slot {x} was fused away");
             slot
         };
@@ -736,8 +850,34 @@ impl<T: Scalar> Program<T> {
         let mut k = 0;
         values.retain(|_| {
             k += 1;
-            renumbered[k - 1] != u32::MAX
+            k <= leaves || moved[k - 1 - leaves] != u32::MAX
         });
+    }
+
+    /// Keeps only the operand lists an instruction still reads, in the order of the
+    /// instructions: an [`Ins::RunNeuron`] holds its runs itself, so the lists of the neurons
+    /// that became one are read no more.
+    fn keep_read_lists(&mut self) {
+        if !self.ins.iter().any(|i| matches!(i, Ins::RunNeuron { .. })) {
+            return;
+        }
+        let len = self.ins.iter().map(|i| self.list(i).len()).sum();
+        let mut operands = Vec::with_capacity(len);
+        for k in 0..self.ins.len() {
+            let list = self.list(&self.ins[k]);
+            let (Ins::Sum { at, .. }
+            | Ins::Chain { at, .. }
+            | Ins::Dot { at, .. }
+            | Ins::DotConst { at, .. }
+            | Ins::Custom { at, .. }
+            | Ins::Neuron { at, .. }) = &mut self.ins[k]
+            else {
+                continue;
+            };
+            *at = word(operands.len());
+            operands.extend_from_slice(&self.operands[list]);
+        }
+        self.operands = operands;
     }
 
     /// Replaces each chain of sums that accumulate — `f = f + t`, or `f = f + (a + b)`, each `f`
@@ -749,9 +889,9 @@ impl<T: Scalar> Program<T> {
     fn chain_sums(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
         let uses = self.uses(outputs);
         let leaves = self.leaves;
-        let slot = |k: usize| word(leaves + k);
-        // The accumulator, the terms and the kind (pairs or not) of an instruction that can be a
-        // step: an `x + t`, or an `x + (y + z)` or `(x + y) + z` whose terms nothing else reads.
+        // The step an instruction is, if it can be one: an `x + t`, or an `x + (y + z)` or
+        // `(x + y) + z` whose terms nothing else reads. Found again where needed rather than
+        // kept, as a long program has many.
         let step = |ins: Ins| {
             let (x, terms, pairs) = match ins {
                 Ins::Add { x, y } => (x, ([y, y], 1), false),
@@ -759,124 +899,127 @@ impl<T: Scalar> Program<T> {
                 _ => return None,
             };
             let once = |t: &u32| uses[*t as usize] == 1;
-            terms.0[..terms.1]
-                .iter()
-                .all(once)
-                .then_some((x, terms, pairs))
-        };
-        let steps: Vec<Option<SumStep>> = self
-            .ins
-            .iter()
-            .map(|&ins| {
-                step(ins).map(|(x, (terms, n), pairs)| SumStep {
-                    x,
-                    terms,
-                    n: n as u8,
-                    pairs,
-                })
+            terms.0[..terms.1].iter().all(once).then_some(SumStep {
+                x,
+                terms: terms.0,
+                n: terms.1 as u8,
+                pairs,
             })
-            .collect();
+        };
+        let n = self.ins.len();
         // The step that reads each step's value, as its accumulator, when nothing else does.
         const NONE: u32 = u32::MAX;
-        let mut next = vec![NONE; self.ins.len()];
-        let mut is_next = vec![false; self.ins.len()];
-        for (j, s) in steps.iter().enumerate() {
-            let Some(SumStep { x, pairs, .. }) = s else {
+        let mut next = vec![NONE; n];
+        // Per instruction: whether it is such a next step, and whether a chain replaces it.
+        const IS_NEXT: u8 = 1;
+        const GONE: u8 = 2;
+        let mut flags = vec![0u8; n];
+        for (j, flag) in flags.iter_mut().enumerate() {
+            let Some(SumStep { x, pairs, .. }) = step(self.ins[j]) else {
                 continue;
             };
-            let Some(k) = (*x as usize).checked_sub(self.leaves) else {
+            let Some(k) = (x as usize).checked_sub(leaves) else {
                 continue;
             };
-            if uses[*x as usize] == 1 && matches!(&steps[k], Some(s) if s.pairs == *pairs) {
+            if uses[x as usize] == 1 && matches!(step(self.ins[k]), Some(s) if s.pairs == pairs) {
                 next[k] = word(j);
-                is_next[j] = true;
+                *flag |= IS_NEXT;
             }
         }
-        // The chain ending at each instruction (few: kept sorted by instruction), and the
-        // instructions chains replace.
+        // The chain ending at each instruction (few: kept sorted by instruction).
         let mut chain_at: Vec<(usize, Ins)> = Vec::new();
-        let mut gone = vec![false; self.ins.len()];
-        for head in 0..self.ins.len() {
-            if is_next[head] || next[head] == NONE {
+        let mut members = Vec::new();
+        for head in 0..n {
+            if flags[head] & IS_NEXT != 0 || next[head] == NONE {
                 continue;
             }
-            let mut members = vec![head];
-            while next[*members.last().expect("not empty")] != NONE {
-                members.push(next[*members.last().expect("not empty")] as usize);
+            members.clear();
+            members.push(head);
+            let mut m = head;
+            while next[m] != NONE {
+                m = next[m] as usize;
+                members.push(m);
             }
             let Some(SumStep {
                 x: start, pairs, ..
-            }) = &steps[head]
+            }) = step(self.ins[head])
             else {
                 continue;
             };
             // A start read elsewhere stays out: the chain starts from the head's value.
-            let skip = usize::from(uses[*start as usize] != 1);
+            let skip = usize::from(uses[start as usize] != 1);
             let members = &members[skip..];
             let [first, .., last] = members[..] else {
                 continue;
             };
-            let start = match &steps[first] {
-                Some(s) => s.x,
-                None => unreachable!("chain members are steps"),
+            let Some(SumStep { x: start, .. }) = step(self.ins[first]) else {
+                unreachable!("chain members are steps")
             };
-            let mut list = vec![start];
+            let at = self.operands.len();
+            room(&mut self.operands, 1);
+            self.operands.push(start);
             for &m in members {
-                let s = steps[m].expect("a step");
-                list.extend_from_slice(&s.terms[..usize::from(s.n)]);
-                gone[m] = m != last;
+                let s = step(self.ins[m]).expect("invariant: chain members are steps");
+                room(&mut self.operands, usize::from(s.n));
+                self.operands
+                    .extend_from_slice(&s.terms[..usize::from(s.n)]);
+                if m != last {
+                    flags[m] |= GONE;
+                }
             }
             let chain = Ins::Chain {
-                at: self.operand_list(&list),
-                n: word(list.len()),
-                pairs: *pairs,
+                at: word(at),
+                n: word(self.operands.len() - at),
+                pairs,
             };
             chain_at.push((last, chain));
         }
-        if !gone.contains(&true) {
+        if chain_at.is_empty() {
             return;
         }
-        drop((steps, next, is_next));
-        let old = std::mem::take(&mut self.ins);
-        let mut renumbered: Vec<u32> = (0..self.leaves).map(word).collect();
+        drop((uses, next));
+        // In place: each instruction kept moves down over those gone before it.
+        let mut moved: Vec<u32> = Vec::with_capacity(n);
         let mut chains = chain_at.into_iter().peekable();
-        for (k, ins) in old.into_iter().enumerate() {
-            if gone[k] {
-                renumbered.push(u32::MAX);
+        let mut placed = 0;
+        for (k, flag) in flags.into_iter().enumerate() {
+            if flag & GONE != 0 {
+                moved.push(u32::MAX);
                 continue;
             }
-            let ins = match chains.next_if(|&(last, _)| last == k) {
-                Some((_, chain)) => chain,
-                None => ins,
-            };
-            self.ins.push(ins);
-            renumbered.push(slot(self.ins.len() - 1));
+            if let Some((_, chain)) = chains.next_if(|&(last, _)| last == k) {
+                self.ins[k] = chain;
+            }
+            self.ins[placed] = self.ins[k];
+            moved.push(word(leaves + placed));
+            placed += 1;
         }
-        self.renumber(&renumbered, outputs, values);
+        self.ins.truncate(placed);
+        self.renumber(&moved, outputs, values);
     }
 
-    /// The neuron that starts at instruction `k` of `old`, and how many instructions it spans.
-    fn neuron_at(&mut self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
-        let (at, n, weights) = match old[k] {
+    /// The neuron that starts at `window[0]`, and how many nodes it spans.
+    fn neuron_at(&mut self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+        let (at, n, weights) = match window[0].ins {
             Ins::Dot { at, n, .. } => (at, n, None),
             Ins::DotConst { at, n, c, .. } => (at, n, Some(c)),
             _ => return None,
         };
-        let sum = word(self.leaves + k);
-        if uses[sum as usize] != 1 {
+        let sum = window[0].node;
+        if !kept.read_once(sum) {
             return None;
         }
-        let (bias, bias_first) = match old.get(k + 1) {
-            Some(&Ins::Add { x, y }) if x == sum && y != sum => (y, false),
-            Some(&Ins::Add { x, y }) if y == sum && x != sum => (x, true),
+        let (bias, bias_first) = match window.get(1).map(|p| p.ins) {
+            Some(Ins::Add { x, y }) if x == sum && y != sum => (y, false),
+            Some(Ins::Add { x, y }) if y == sum && x != sum => (x, true),
             _ => return None,
         };
-        let z = sum + 1;
-        let act = match old.get(k + 2) {
-            _ if uses[z as usize] != 1 => Act::Identity,
-            Some(&Ins::Tanh { x }) if x == z => Act::Tanh,
-            Some(&Ins::Sigmoid { x }) if x == z => Act::Sigmoid,
-            Some(&Ins::Unary { op, x, .. })
+        let z = window[1].node;
+        let act = match window.get(2).map(|p| p.ins) {
+            _ if !kept.read_once(z) => Act::Identity,
+            Some(Ins::Tanh { x }) if x == z => Act::Tanh,
+            Some(Ins::Sigmoid { x }) if x == z => Act::Sigmoid,
+            Some(Ins::Unary { op, x, .. })
                 if x == z && self.unaries[op as usize] == Unary::Relu =>
             {
                 Act::Relu
@@ -896,18 +1039,27 @@ impl<T: Scalar> Program<T> {
     }
 
     fn constant(&mut self, c: T) -> u32 {
+        room(&mut self.consts, 1);
         self.consts.push(c);
         word(self.consts.len() - 1)
     }
 
     fn partial_slots(&mut self, n: usize) -> u32 {
+        room(&mut self.partials, n);
         self.partials.resize(self.partials.len() + n, T::zero());
         word(self.partials.len() - n)
     }
 
     fn operand_list(&mut self, xs: &[u32]) -> u32 {
+        room(&mut self.operands, xs.len());
         self.operands.extend_from_slice(xs);
         word(self.operands.len() - xs.len())
+    }
+
+    /// Notes comparison node `node` as the program's next, and returns its number.
+    fn guard(&mut self, node: usize) -> u32 {
+        self.guard_nodes.push(word(node));
+        word(self.guard_nodes.len() - 1)
     }
 
     /// How many leaves open the program.
@@ -915,40 +1067,40 @@ impl<T: Scalar> Program<T> {
         self.leaves
     }
 
-    /// The squared difference that starts at instruction `k` of `old`, spanning two, or three
-    /// with a constant factor after it; one more when it opens with the square of `(x - y²)²`.
-    /// It looks at most four instructions ahead, whatever follows: a run of squares is
-    /// fused in one pass over it.
-    fn squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
-        let u = word(self.leaves + k);
+    /// The squared difference that starts at `window[0]`, spanning two nodes, or three with a
+    /// constant factor after it; one more when it opens with the square of `(x - y²)²`.
+    /// It looks at most four nodes ahead, whatever follows: a run of squares is fused in one
+    /// pass over it.
+    fn squared_at(&self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+        let u = window[0].node;
         // A square read only as the second operand of the squared difference after it, whose
         // base cannot itself be a square.
-        if let Ins::Square { x: y } = old[k] {
-            return match self.base_squared_at(old, k + 1, uses)? {
-                (Ins::SubSquared { x, y: sq, s }, span) if sq == u && uses[u as usize] == 1 => {
+        if let Ins::Square { x: y } = window[0].ins {
+            return match self.base_squared_at(&window[1..], kept)? {
+                (Ins::SubSquared { x, y: sq, s }, span) if sq == u && kept.read_once(u) => {
                     Some((Ins::SubSquareSquared { x, y, s }, span + 1))
                 }
                 _ => None,
             };
         }
-        self.base_squared_at(old, k, uses)
+        self.base_squared_at(window, kept)
     }
 
-    /// The square of `x + c`, `c - x` or `x - y` that starts at instruction `k` of `old`, with
-    /// its constant factor if one follows: [`Program::squared_at`] without a leading square.
-    fn base_squared_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
-        let base = *old.get(k)?;
-        let u = word(self.leaves + k);
-        if uses[u as usize] != 1 || old.get(k + 1) != Some(&Ins::Square { x: u }) {
+    /// The square of `x + c`, `c - x` or `x - y` that starts at `window[0]`, with its constant
+    /// factor if one follows: [`Program::squared_at`] without a leading square.
+    fn base_squared_at(&self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+        let base = window.first()?;
+        let u = base.node;
+        if !kept.read_once(u) || window.get(1).map(|p| p.ins) != Some(Ins::Square { x: u }) {
             return None;
         }
         // A constant factor after the square, `c·u²`, joins it when nothing else reads the square.
-        let square = u + 1;
-        let (s, span) = match old.get(k + 2) {
-            Some(&Ins::MulConst { x, c }) if x == square && uses[square as usize] == 1 => (c, 3),
+        let square = window[1].node;
+        let (s, span) = match window.get(2).map(|p| p.ins) {
+            Some(Ins::MulConst { x, c }) if x == square && kept.read_once(square) => (c, 3),
             _ => (UNSCALED, 2),
         };
-        let fused = match base {
+        let fused = match base.ins {
             Ins::AddConst { x, c } => Ins::AddConstSquared { x, c, s },
             Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c, s },
             Ins::Sub { x, y } => Ins::SubSquared { x, y, s },
@@ -957,13 +1109,15 @@ impl<T: Scalar> Program<T> {
         Some((fused, span))
     }
 
-    /// The sum of three that starts at instruction `k` of `old`, spanning two.
-    fn add_add_at(&self, old: &[Ins], k: usize, uses: &[u32]) -> Option<(Ins, usize)> {
-        let inner = word(self.leaves + k);
-        let (Ins::Add { x: a, y: b }, Some(&Ins::Add { x, y })) = (old[k], old.get(k + 1)) else {
+    /// The sum of three that starts at `window[0]`, spanning two nodes.
+    fn add_add_at(&self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+        let inner = window[0].node;
+        let (Ins::Add { x: a, y: b }, Some(Ins::Add { x, y })) =
+            (window[0].ins, window.get(1).map(|p| p.ins))
+        else {
             return None;
         };
-        if uses[inner as usize] != 1 {
+        if !kept.read_once(inner) {
             return None;
         }
         let fused = if y == inner {
@@ -986,25 +1140,37 @@ impl<T: Scalar> Program<T> {
         Some((fused, 2))
     }
 
+    /// The operand list `ins` reads, as a range of [`Program::operands`]: empty for an
+    /// instruction without one.
+    fn list(&self, ins: &Ins) -> Range<usize> {
+        let (at, len) = match *ins {
+            Ins::Sum { at, n }
+            | Ins::Chain { at, n, .. }
+            | Ins::DotConst { at, n, .. }
+            | Ins::Custom { at, n, .. } => (at, n),
+            Ins::Dot { at, n, .. } => (at, 2 * n),
+            Ins::Neuron { at, n, m } => match self.neurons[m as usize].weights {
+                Some(_) => (at, n),
+                None => (at, 2 * n),
+            },
+            _ => return 0..0,
+        };
+        at as usize..(at + len) as usize
+    }
+
     /// Calls `f` on each value slot `ins` reads, in recorded order.
     fn each_operand(&self, mut ins: Ins, mut f: impl FnMut(u32)) {
-        let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
+        let list = &self.operands[self.list(&ins)];
         for &mut x in inline_slots(&mut ins).into_iter().flatten() {
             f(x);
         }
         match ins {
-            Ins::Sum { at, n }
-            | Ins::Chain { at, n, .. }
-            | Ins::DotConst { at, n, .. }
-            | Ins::Custom { at, n, .. } => list(at, n).iter().copied().for_each(f),
-            Ins::Dot { at, n, .. } => list(at, 2 * n).iter().copied().for_each(f),
-            Ins::Neuron { at, n, m } => {
+            Ins::Neuron { m, .. } => {
                 let info = self.neurons[m as usize];
-                let len = if info.weights.is_some() { n } else { 2 * n };
                 if info.bias_first {
                     f(info.bias);
                 }
-                list(at, len).iter().copied().for_each(&mut f);
+                list.iter().copied().for_each(&mut f);
                 if !info.bias_first {
                     f(info.bias);
                 }
@@ -1028,7 +1194,7 @@ impl<T: Scalar> Program<T> {
                     f(bias);
                 }
             }
-            _ => {}
+            _ => list.iter().copied().for_each(f),
         }
     }
 
@@ -1639,9 +1805,41 @@ impl<T: Scalar> Program<T> {
 #[cfg(test)]
 mod tests {
     use super::Ins;
+    use crate::Tape;
 
     #[test]
     fn an_instruction_takes_sixteen_bytes() {
         assert_eq!(std::mem::size_of::<Ins>(), 16);
+    }
+
+    #[test]
+    fn neurons_read_as_runs_keep_no_operand_list() {
+        let tape = Tape::new();
+        let w = tape.vars(&[0.5, -0.25, 0.1, 0.3, 0.2]);
+        let x = [1.0, 2.0];
+        let h: Vec<_> = (0..2)
+            .map(|j| (tape.dot(&w[2 * j..2 * j + 2], &x) + w[4]).tanh())
+            .collect();
+        let out = tape.sum(&h);
+        let mut f = tape.compile(&w, &[out]).unwrap();
+        let p = &f.program;
+        assert!(
+            matches!(
+                p.ins[..],
+                [
+                    Ins::RunNeuron { .. },
+                    Ins::RunNeuron { .. },
+                    Ins::Sum { at: 0, n: 2 }
+                ]
+            ),
+            "{:?}",
+            p.ins
+        );
+        // The sum's list alone: the neurons' were dropped once they read runs.
+        assert_eq!(p.operands, [5, 6]);
+        assert_eq!(
+            f.run(&[0.5, -0.25, 0.1, 0.3, 0.2]).unwrap().value(),
+            out.value()
+        );
     }
 }

@@ -249,7 +249,7 @@ fn key(ins: &Ins) -> Option<Key> {
 
 /// Where the stretch being grown has read a slot from before it: the first block and position
 /// that read it, and whether another block, or another position, has read it since.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Reads {
     block: u32,
     position: u32,
@@ -452,8 +452,8 @@ impl<T: Scalar> Program<T> {
     }
 
     /// How many blocks of `len` instructions from `s` repeat the first, when at least two do,
-    /// else 0; `reads` is all `None` before and after, and `touched` (where the reads made are
-    /// noted, to undo them) is scratch space.
+    /// else 0; `reads` is all `None` before and after, and `touched` (where the reads that
+    /// changed `reads` are noted, to undo them) is scratch space.
     ///
     /// The first two blocks are read side by side, position by position: where the second does
     /// not repeat the first — as where each block reads the block before, a recurrent layer — the
@@ -492,11 +492,11 @@ impl<T: Scalar> Program<T> {
     }
 
     /// Notes in `reads` the reads of the instruction at `(block, position)` of the blocks of
-    /// `len` instructions from `s`, each noted in `touched` with what it replaced, and whether
-    /// the instruction fits: of the kind and shape of the first block's at that position,
-    /// reading its own block's earlier slots and slots from before `s`, and no slot from before
-    /// `s` read both by two blocks and at two positions. That last condition holds or fails on
-    /// the set of reads made, whatever their order.
+    /// `len` instructions from `s`, each read that changes a slot's note noted in `touched` with
+    /// what it replaced, and whether the instruction fits: of the kind and shape of the first
+    /// block's at that position, reading its own block's earlier slots and slots from before
+    /// `s`, and no slot from before `s` read both by two blocks and at two positions. That last
+    /// condition holds or fails on the set of reads made, whatever their order.
     fn read_at(
         &self,
         s: usize,
@@ -520,7 +520,7 @@ impl<T: Scalar> Program<T> {
                 fits &= x >= own;
                 return;
             }
-            touched.push((super::word(x), reads[x]));
+            let was = reads[x];
             let (block, position) = (super::word(block), super::word(position));
             let r = reads[x].get_or_insert(Reads {
                 block,
@@ -531,6 +531,11 @@ impl<T: Scalar> Program<T> {
             r.other_block |= r.block != block;
             r.other_position |= r.position != position;
             fits &= !(r.other_block && r.other_position);
+            // Only a read that changes what is noted needs undoing: a weight read by every
+            // block at one position changes it twice, not once per block.
+            if reads[x] != was {
+                touched.push((super::word(x), was));
+            }
         });
         fits
     }
