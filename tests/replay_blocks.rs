@@ -5,6 +5,11 @@
 //! and the previous block's nodes, as a running sum reads them; the blocks are summed in one node
 //! or in a running sum, and enough of them to span several chunks.
 //!
+//! Other cases record blocks as a network's loss over data points does — neurons whose weights
+//! and partners are runs of slots, then squared errors, all summed in one node — which replay
+//! runs position by position across the blocks, through kernels of its own, wherever they
+//! repeat.
+//!
 //! Some cases add, inside the blocks, custom operations recorded with their rules, comparisons
 //! whose outcomes choose what the block records next (so that blocks stop being exact repeats),
 //! and leaves bound as data (`compile_with_data`) that take new values at the replay point. At
@@ -227,6 +232,158 @@ fn program<'t, T: Scalar>(
     (out, guards)
 }
 
+/// Where a unit's weighted sum finds the partners of its weights.
+#[derive(Debug, Clone, Copy)]
+enum Partners {
+    /// The block's inputs, a run of them from `stride * b + offset`.
+    Inputs(usize),
+    /// The units just before it in its block, as a layer reads the layer before (the inputs in
+    /// the block's first units).
+    Layer,
+    /// Plain numbers, the same in every block.
+    Constants,
+}
+
+/// A unit of a network-like block: `act(Σ wᵢ xᵢ + bias)`, its weights a run of the shared
+/// weights, as a neuron records it.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    width: usize,
+    weight: usize,
+    partners: Partners,
+    bias: usize,
+    bias_first: bool,
+    act: u8,
+}
+
+/// A squared error at the end of a network-like block, of the unit this many back from the
+/// last, optionally times a constant.
+#[derive(Debug, Clone, Copy)]
+enum Loss {
+    /// `(y - t)²`, with `t` the block's input at this offset (`0..3`) or a parameter
+    /// (`3..6`), which every block reads at the same position.
+    Target(usize, usize),
+    /// `(y + c)²`.
+    Shift(usize, f64),
+    /// `(t - y²)²`, with `t` as for [`Loss::Target`].
+    SquareTarget(usize, usize),
+}
+
+/// Blocks of units and squared errors: what a network's loss over data points records, which
+/// replay runs position by position across the blocks where they repeat.
+#[derive(Debug, Clone)]
+struct Network {
+    units: Vec<Unit>,
+    losses: Vec<Loss>,
+    scale: Option<f64>,
+}
+
+/// How many shared weights a network-like case adds to the leaves.
+const WEIGHTS: usize = 8;
+
+fn unit() -> impl Strategy<Value = Unit> {
+    let partners = prop_oneof![
+        2 => (0usize..3).prop_map(Partners::Inputs),
+        2 => Just(Partners::Layer),
+        1 => Just(Partners::Constants),
+    ];
+    (
+        1usize..6,
+        0usize..WEIGHTS,
+        partners,
+        0usize..3,
+        any::<bool>(),
+        0u8..4,
+    )
+        .prop_map(|(width, weight, partners, bias, bias_first, act)| Unit {
+            width,
+            weight,
+            partners,
+            bias,
+            bias_first,
+            act,
+        })
+}
+
+fn loss() -> impl Strategy<Value = Loss> {
+    let c = prop_oneof![Just(0.0), Just(-1.5), Just(2.0), Just(0.25)];
+    prop_oneof![
+        (0usize..2, 0usize..6).prop_map(|(back, t)| Loss::Target(back, t)),
+        (0usize..2, c).prop_map(|(back, c)| Loss::Shift(back, c)),
+        (0usize..2, 0usize..6).prop_map(|(back, t)| Loss::SquareTarget(back, t)),
+    ]
+}
+
+fn network() -> impl Strategy<Value = Network> {
+    (
+        prop::collection::vec(unit(), 1..5),
+        prop::collection::vec(loss(), 1..3),
+        prop::option::of(prop_oneof![Just(0.5), Just(-2.0)]),
+    )
+        .prop_map(|(units, losses, scale)| Network {
+            units,
+            losses,
+            scale,
+        })
+}
+
+/// The blocks of `net`, block `b` reading its inputs from `stride * b`, all their squared
+/// errors summed in one node (times the scale, if any).
+fn network_program<'t, T: Scalar>(
+    tape: &'t Tape<T>,
+    xs: &[Var<'t, T>],
+    net: &Network,
+    blocks: usize,
+    stride: usize,
+) -> Var<'t, T> {
+    let (params, rest) = xs.split_at(3);
+    let (inputs, weights) = rest.split_at(rest.len() - WEIGHTS);
+    let constants: Vec<T> = [0.5, -1.5, 2.0, 0.25, 1.0]
+        .iter()
+        .map(|&c| T::from_f64(c))
+        .collect();
+    let mut outs = Vec::new();
+    for b in 0..blocks {
+        let run = |offset: usize, width: usize| {
+            let start = (stride * b + offset) % (inputs.len() - width + 1);
+            &inputs[start..start + width]
+        };
+        let mut block: Vec<Var<'t, T>> = Vec::with_capacity(net.units.len());
+        for (j, u) in net.units.iter().enumerate() {
+            let w = u.weight % (WEIGHTS - u.width + 1);
+            let ws = &weights[w..w + u.width];
+            let sum = match u.partners {
+                Partners::Constants => tape.dot(ws, &constants[..u.width]),
+                Partners::Layer if j >= u.width => tape.dot(ws, &block[j - u.width..j]),
+                Partners::Layer => tape.dot(ws, run(0, u.width)),
+                Partners::Inputs(offset) => tape.dot(ws, run(offset, u.width)),
+            };
+            let bias = params[u.bias];
+            let z = if u.bias_first { bias + sum } else { sum + bias };
+            block.push(match u.act {
+                0 => z,
+                1 => z.tanh(),
+                2 => z.sigmoid(),
+                _ => z.relu(),
+            });
+        }
+        for loss in &net.losses {
+            let unit = |back: usize| block[block.len() - 1 - back % block.len()];
+            let target = |t: usize| if t < 3 { run(t, 1)[0] } else { params[t - 3] };
+            let square = match *loss {
+                Loss::Target(back, t) => (unit(back) - target(t)).powi(2),
+                Loss::Shift(back, c) => (unit(back) + T::from_f64(c)).powi(2),
+                Loss::SquareTarget(back, t) => (target(t) - unit(back).powi(2)).powi(2),
+            };
+            outs.push(match net.scale {
+                Some(c) => square * T::from_f64(c),
+                None => square,
+            });
+        }
+    }
+    tape.sum(&outs)
+}
+
 fn values() -> impl Strategy<Value = f64> {
     prop_oneof![
         8 => -2.0f64..2.0,
@@ -251,6 +408,9 @@ struct Case {
     blocks: usize,
     stride: usize,
     running: bool,
+    /// Blocks of units and squared errors instead of the template's steps, where present
+    /// (then `running`, `custom` and `comparisons` play no part).
+    network: Option<Network>,
     /// Whether steps may be custom rules.
     custom: bool,
     /// Whether steps may be comparisons.
@@ -271,6 +431,7 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
     );
     let kinds = (
+        prop::option::weighted(0.3, network()),
         any::<bool>(),
         any::<bool>(),
         prop::option::of(prop::collection::vec(prop::bool::weighted(0.3), 64)),
@@ -283,13 +444,14 @@ fn case() -> impl Strategy<Value = Case> {
     (shape, kinds, points).prop_map(
         |(
             (template, blocks, stride, running),
-            (custom, comparisons, data),
+            (network, custom, comparisons, data),
             (recorded, nearby, replayed),
         )| Case {
             template,
             blocks,
             stride,
             running,
+            network,
             custom,
             comparisons,
             data,
@@ -301,9 +463,10 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 impl Case {
-    /// The number of leaves: three parameters and the inputs.
+    /// The number of leaves: three parameters, the inputs, and the weights of a network.
     fn leaves(&self) -> usize {
-        3 + 2 * self.stride.max(1) + 8
+        let weights = if self.network.is_some() { WEIGHTS } else { 0 };
+        3 + 2 * self.stride.max(1) + 8 + weights
     }
 
     /// The template with the kinds of step this case leaves out replaced by built-in ones.
@@ -387,14 +550,20 @@ fn record<'t, T: Scalar>(
             }
         })
         .collect();
-    let (out, guards) = program(
-        tape,
-        &leaves,
-        template,
-        case.blocks,
-        case.stride,
-        case.running,
-    );
+    let (out, guards) = match &case.network {
+        Some(net) => {
+            let out = network_program(tape, &leaves, net, case.blocks, case.stride);
+            (out, Vec::new())
+        }
+        None => program(
+            tape,
+            &leaves,
+            template,
+            case.blocks,
+            case.stride,
+            case.running,
+        ),
+    };
     Recording {
         inputs,
         data,
