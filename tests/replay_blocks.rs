@@ -121,6 +121,30 @@ fn compare<'t, T: Scalar>(x: Var<'t, T>, cmp: Comparison, y: impl Comparand<'t, 
     }
 }
 
+/// Records `x cmp y`, with `y` a Var or a plain number, noting it in `guards`; returns its
+/// outcome.
+fn guard<'t, T: Scalar>(
+    tape: &'t Tape<T>,
+    guards: &mut Vec<Guard>,
+    x: Var<'t, T>,
+    cmp: Comparison,
+    y: Result<Var<'t, T>, T>,
+) -> bool {
+    let node = tape.len();
+    let (outcome, rhs) = match y {
+        Ok(y) => (compare(x, cmp, y), y.value()),
+        Err(c) => (compare(x, cmp, c), c),
+    };
+    guards.push(Guard {
+        node,
+        comparison: cmp,
+        lhs: x.value().to_f64(),
+        rhs: rhs.to_f64(),
+        outcome,
+    });
+    outcome
+}
+
 /// A comparison as recorded: its node, operator, compared values (as `f64`, as
 /// `Error::BranchChanged` reports them) and outcome.
 #[derive(Debug, Clone, Copy)]
@@ -162,20 +186,8 @@ fn program<'t, T: Scalar>(
             let (a, o) = (get(s.a), get(s.b));
             let c = num(s.c);
             let mut test = || {
-                let node = tape.len();
-                let (outcome, rhs) = if s.against_constant {
-                    (compare(a, s.comparison, c), c)
-                } else {
-                    (compare(a, s.comparison, o), o.value())
-                };
-                guards.push(Guard {
-                    node,
-                    comparison: s.comparison,
-                    lhs: a.value().to_f64(),
-                    rhs: rhs.to_f64(),
-                    outcome,
-                });
-                outcome
+                let rhs = if s.against_constant { Err(c) } else { Ok(o) };
+                guard(tape, &mut guards, a, s.comparison, rhs)
             };
             let v = match s.op {
                 0 => a + o,
@@ -276,6 +288,9 @@ struct Network {
     units: Vec<Unit>,
     losses: Vec<Loss>,
     scale: Option<f64>,
+    /// A comparison of a block's last unit with a constant after every `.2`-th block, which
+    /// ends a stretch of repeats there.
+    guard: Option<(Comparison, f64, usize)>,
 }
 
 /// How many shared weights a network-like case adds to the leaves.
@@ -319,23 +334,30 @@ fn network() -> impl Strategy<Value = Network> {
         prop::collection::vec(unit(), 1..5),
         prop::collection::vec(loss(), 1..3),
         prop::option::of(prop_oneof![Just(0.5), Just(-2.0)]),
+        prop::option::of((
+            comparison(),
+            prop_oneof![Just(0.0), Just(0.25)],
+            prop_oneof![Just(1usize), Just(7), Just(50)],
+        )),
     )
-        .prop_map(|(units, losses, scale)| Network {
+        .prop_map(|(units, losses, scale, guard)| Network {
             units,
             losses,
             scale,
+            guard,
         })
 }
 
 /// The blocks of `net`, block `b` reading its inputs from `stride * b`, all their squared
-/// errors summed in one node (times the scale, if any).
+/// errors summed in one node (times the scale, if any); with every comparison recorded on the
+/// way, in order.
 fn network_program<'t, T: Scalar>(
     tape: &'t Tape<T>,
     xs: &[Var<'t, T>],
     net: &Network,
     blocks: usize,
     stride: usize,
-) -> Var<'t, T> {
+) -> (Var<'t, T>, Vec<Guard>) {
     let (params, rest) = xs.split_at(3);
     let (inputs, weights) = rest.split_at(rest.len() - WEIGHTS);
     let constants: Vec<T> = [0.5, -1.5, 2.0, 0.25, 1.0]
@@ -343,6 +365,7 @@ fn network_program<'t, T: Scalar>(
         .map(|&c| T::from_f64(c))
         .collect();
     let mut outs = Vec::new();
+    let mut guards = Vec::new();
     for b in 0..blocks {
         let run = |offset: usize, width: usize| {
             let start = (stride * b + offset) % (inputs.len() - width + 1);
@@ -380,8 +403,15 @@ fn network_program<'t, T: Scalar>(
                 None => square,
             });
         }
+        // Between blocks: it ends a stretch of repeats, and is still checked in recorded order.
+        if let Some((cmp, c, every)) = net.guard {
+            if b % every == every - 1 {
+                let y = *block.last().expect("a block has a unit");
+                guard(tape, &mut guards, y, cmp, Err(T::from_f64(c)));
+            }
+        }
     }
-    tape.sum(&outs)
+    (tape.sum(&outs), guards)
 }
 
 fn values() -> impl Strategy<Value = f64> {
@@ -415,8 +445,10 @@ struct Case {
     custom: bool,
     /// Whether steps may be comparisons.
     comparisons: bool,
-    /// Whether leaf `i` is bound as data rather than as an input, where `data` is on.
-    data: Option<Vec<bool>>,
+    /// Which leaves are bound as data rather than as inputs, where any are: leaf `i` is when
+    /// `data.1[i]`, and every input (what a block reads at its own place, as a data point) is
+    /// when `data.0`.
+    data: Option<(bool, Vec<bool>)>,
     recorded: Vec<f64>,
     /// The replay point: `replayed` itself, or `recorded` moved by `replayed` times this.
     nearby: Option<f64>,
@@ -434,7 +466,10 @@ fn case() -> impl Strategy<Value = Case> {
         prop::option::weighted(0.3, network()),
         any::<bool>(),
         any::<bool>(),
-        prop::option::of(prop::collection::vec(prop::bool::weighted(0.3), 64)),
+        prop::option::of((
+            any::<bool>(),
+            prop::collection::vec(prop::bool::weighted(0.3), 64),
+        )),
     );
     let points = (
         prop::collection::vec(values(), 64),
@@ -466,7 +501,12 @@ impl Case {
     /// The number of leaves: three parameters, the inputs, and the weights of a network.
     fn leaves(&self) -> usize {
         let weights = if self.network.is_some() { WEIGHTS } else { 0 };
-        3 + 2 * self.stride.max(1) + 8 + weights
+        3 + self.inputs() + weights
+    }
+
+    /// The number of inputs, which the blocks read at their own places.
+    fn inputs(&self) -> usize {
+        2 * self.stride.max(1) + 8
     }
 
     /// The template with the kinds of step this case leaves out replaced by built-in ones.
@@ -484,7 +524,10 @@ impl Case {
     }
 
     fn is_data(&self, leaf: usize) -> bool {
-        self.data.as_ref().is_some_and(|d| d[leaf])
+        let input = (3..3 + self.inputs()).contains(&leaf);
+        self.data
+            .as_ref()
+            .is_some_and(|(points, mask)| mask[leaf] || *points && input)
     }
 
     /// The leaves' values at the recording point and at the replay point.
@@ -551,10 +594,7 @@ fn record<'t, T: Scalar>(
         })
         .collect();
     let (out, guards) = match &case.network {
-        Some(net) => {
-            let out = network_program(tape, &leaves, net, case.blocks, case.stride);
-            (out, Vec::new())
-        }
+        Some(net) => network_program(tape, &leaves, net, case.blocks, case.stride),
         None => program(
             tape,
             &leaves,
