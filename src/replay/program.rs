@@ -926,7 +926,7 @@ impl<T: Scalar> Program<T> {
                 *flag |= IS_NEXT;
             }
         }
-        // The chain ending at each instruction (few: kept sorted by instruction).
+        // The chain ending at each instruction (few), sorted below by that instruction.
         let mut chain_at: Vec<(usize, Ins)> = Vec::new();
         let mut members = Vec::new();
         for head in 0..n {
@@ -977,6 +977,9 @@ impl<T: Scalar> Program<T> {
         if chain_at.is_empty() {
             return;
         }
+        // Found by their heads, placed by their last steps: a running sum across blocks starts
+        // before the sums inside a block and ends after them.
+        chain_at.sort_unstable_by_key(|&(last, _)| last);
         drop((uses, next));
         // In place: each instruction kept moves down over those gone before it.
         let mut moved: Vec<u32> = Vec::with_capacity(n);
