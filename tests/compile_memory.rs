@@ -4,72 +4,15 @@
 //!
 //! A `#[global_allocator]` applies to the whole test binary, so this file holds one test only.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use tapegrad::{CompiledTape, Tape, Var};
 
 #[path = "../benches/common/rosenbrock.rs"]
 mod rosenbrock;
 
-/// The system allocator, counting the bytes allocated and not yet freed, and their peak.
-struct Counting;
+#[path = "../benches/common/counting.rs"]
+mod counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(bytes: usize) {
-    let now = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-fn shrank(bytes: usize) {
-    LIVE.fetch_sub(bytes, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters only observe
-// the sizes of the blocks it hands out and takes back.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged from the caller, who upholds `GlobalAlloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged from the caller, who upholds `GlobalAlloc`'s contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded unchanged from the caller; on failure the block is kept.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                shrank(layout.size() - new_size);
-            }
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged from the caller, who upholds `GlobalAlloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) };
-        shrank(layout.size());
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use counting::{live, peak, reset_peak};
 
 /// Compiles `outputs` of `tape` for `inputs`, and returns the compiled tape with the bytes per
 /// recorded operation that compiling held at its peak and that the compiled tape keeps, beyond
@@ -80,12 +23,11 @@ fn compiled_bytes<'t>(
     outputs: &[Var<'t>],
 ) -> (CompiledTape, f64, f64) {
     let ops = tape.len() as f64;
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
+    let before = reset_peak();
     let compiled = tape.compile(inputs, outputs).expect("no custom operations");
-    let peak = (PEAK.load(Ordering::Relaxed) - before) as f64 / ops;
-    let kept = (LIVE.load(Ordering::Relaxed) - before) as f64 / ops;
-    (compiled, peak, kept)
+    let held = (peak() - before) as f64 / ops;
+    let kept = (live() - before) as f64 / ops;
+    (compiled, held, kept)
 }
 
 #[test]
