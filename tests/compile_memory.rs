@@ -37,8 +37,8 @@ fn compiling_takes_a_few_bytes_per_operation_beyond_the_recording_and_the_progra
     let vars = tape.vars(&x);
     let f = rosenbrock::on_tape(&vars);
     let (mut compiled, peak, kept) = compiled_bytes(&tape, &vars, &[f]);
-    // The compiled tape: about 14 bytes per recorded operation (instructions, values,
-    // adjoints, kinds, constants, operand lists); the rest of the peak is scratch.
+    // The compiled tape holds instructions, values, adjoints, kinds, constants and operand
+    // lists; the rest of the peak is scratch.
     assert!(
         peak <= 24.0,
         "compiling W1 took {peak:.1} bytes per recorded operation at its peak, more than 24"
