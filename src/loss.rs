@@ -33,6 +33,7 @@
 //! assert_eq!(l.backward()[w], -2.5);
 //! ```
 
+use crate::ops::sigmoid;
 use crate::{CustomRule, Scalar, Var};
 
 /// The smallest probability [`binary_cross_entropy`] takes the logarithm of: `1e-12`.
@@ -244,17 +245,6 @@ fn bce_rule<T: Scalar>(probabilities: &[T], labels: &[T], partials: &mut [T]) ->
         }
         (value, partial)
     })
-}
-
-/// The logistic sigmoid of a plain number, without overflow for large `|z|`.
-#[inline]
-fn sigmoid<T: Scalar>(z: T) -> T {
-    if z >= T::zero() {
-        T::one() / (T::one() + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (T::one() + e)
-    }
 }
 
 /// Binary cross-entropy of logits `zᵢ` (before the sigmoid) against labels `yᵢ ∈ [0, 1]`: the

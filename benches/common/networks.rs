@@ -101,12 +101,10 @@ pub fn replay_step(compiled: &mut CompiledTape, params: &mut [f64], lr: f64) -> 
 }
 
 pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    // Chosen by value, not by a branch on the sign, as the library's own sigmoid.
+    let positive = x >= 0.0;
+    let e = (if positive { -x } else { x }).exp();
+    (if positive { 1.0 } else { e }) / (1.0 + e)
 }
 
 /// Hand-written backprop for a 2-H-H-1 (two hidden layers, `DEPTH2`) or 2-H-1 network, with

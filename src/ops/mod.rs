@@ -700,13 +700,13 @@ fn is_nan<T: Scalar>(x: T) -> bool {
 /// Logistic sigmoid, evaluated without overflow for large `|x|`.
 #[inline(always)]
 pub(crate) fn sigmoid<T: Scalar>(x: T) -> T {
-    let one = T::one();
-    if x >= T::zero() {
-        one / (one + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (one + e)
-    }
+    // `1 / (1 + e^(-x))` for `x ≥ 0`, `e^x / (1 + e^x)` below: the numerator is chosen by
+    // value rather than by a branch on the sign, so that a loop over inputs of either sign has
+    // no jump to mispredict.
+    let (one, positive) = (T::one(), x >= T::zero());
+    let e = (if positive { -x } else { x }).exp();
+    let top = if positive { one } else { e };
+    top / (one + e)
 }
 
 /// Records one node of every operation on `tape`, every function of the table included, and
@@ -753,7 +753,45 @@ pub(crate) fn record_every_operation(tape: &crate::Tape) -> Vec<crate::Var<'_>> 
 mod tests {
     use std::hint::black_box;
 
-    use super::{Unary, powi};
+    use super::{Unary, powi, sigmoid};
+
+    #[test]
+    fn sigmoid_gives_the_numbers_of_each_side_s_formula() {
+        let by_sign = |x: f64| {
+            if x >= 0.0 {
+                1.0 / (1.0 + (-x).exp())
+            } else {
+                let e = x.exp();
+                e / (1.0 + e)
+            }
+        };
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            745.2,
+            -745.2,
+        ];
+        xs.extend((-4000..=4000).map(|i| f64::from(i) * 0.0137));
+        for x in xs {
+            assert_eq!(sigmoid(x).to_bits(), by_sign(x).to_bits(), "at {x}");
+            let x32 = x as f32;
+            let want = if x32 >= 0.0 {
+                1.0 / (1.0 + (-x32).exp())
+            } else {
+                x32.exp() / (1.0 + x32.exp())
+            };
+            assert_eq!(sigmoid(x32).to_bits(), want.to_bits(), "at {x32}");
+        }
+        assert!(sigmoid(f64::NAN).is_nan());
+    }
 
     #[test]
     fn unary_rules_are_equal_only_with_the_same_number() {
