@@ -700,12 +700,13 @@ fn is_nan<T: Scalar>(x: T) -> bool {
 /// Logistic sigmoid, evaluated without overflow for large `|x|`.
 #[inline(always)]
 pub(crate) fn sigmoid<T: Scalar>(x: T) -> T {
-    // `1 / (1 + e^(-x))` for `x ≥ 0`, `e^x / (1 + e^x)` below: the numerator is chosen by
-    // value rather than by a branch on the sign, so that a loop over inputs of either sign has
-    // no jump to mispredict.
-    let (one, positive) = (T::one(), x >= T::zero());
-    let e = (if positive { -x } else { x }).exp();
-    let top = if positive { one } else { e };
+    // `1 / (1 + e^(-x))` for `x ≥ 0`, `e^x / (1 + e^x)` below, with no branch on the sign, so
+    // that a loop over inputs of either sign has no jump to mispredict: `e = e^(-|x|)` either
+    // way, and the numerator is chosen by value. `-|-x|` is `-|x|`; written so, its derivative
+    // at 0 through `Dual` (whose `abs` takes the left piece there) is the `-1` of `x ≥ 0`'s side.
+    let one = T::one();
+    let e = (-(-x).abs()).exp();
+    let top = if x >= T::zero() { one } else { e };
     top / (one + e)
 }
 
