@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::ops::record::Layout;
 use crate::ops::{Binary, Unary};
 use crate::tape::NodeId;
 use crate::{Gradients, Scalar, Tape};
@@ -155,22 +156,22 @@ impl<'t, T: Scalar> Var<'t, T> {
             .unwrap_or_else(|| format!("v{}", self.id.0))
     }
 
-    /// Records a one-input operation.
+    /// Records a one-input operation, in the layout its shape gives ([`Layout::fixed`]): the
+    /// operand and the auxiliary word the entry writes, the partial unless it is ±1, and the
+    /// constant the entry keeps.
     #[inline(always)]
     pub(crate) fn unary(self, op: Unary<T>) -> Self {
         let (value, partial) = op.eval(self.value);
         let kind = op.kind();
-        let id = match (op, op.constant()) {
-            (Unary::Powi(n), _) => self
-                .tape
-                .push(kind, &[self.id.0, n as u32], &[partial], &[]),
-            (Unary::AddConst(c) | Unary::RSubConst(c), _) => {
-                self.tape.push(kind, &[self.id.0], &[], &[c])
-            }
-            (Unary::Neg, _) => self.tape.push(kind, &[self.id.0], &[], &[]),
-            (_, Some(c)) => self.tape.push(kind, &[self.id.0], &[partial], &[c]),
-            (_, None) => self.tape.push(kind, &[self.id.0], &[partial], &[]),
-        };
+        let (words, stored) = Layout::fixed(kind.shape());
+        let parents = [self.id.0, op.aux().unwrap_or(0)];
+        let constant = op.constant();
+        let id = self.tape.push(
+            kind,
+            &parents[..words],
+            &[partial][..stored],
+            constant.as_slice(),
+        );
         Var::from_parts(self.tape, id, value)
     }
 
@@ -182,11 +183,11 @@ impl<'t, T: Scalar> Var<'t, T> {
             mixed_tapes(name);
         }
         let (value, dx, dy) = op.eval(self.value, other.value);
-        let parents = [self.id.0, other.id.0];
-        let id = match op {
-            Binary::Add | Binary::Sub => self.tape.push(op.kind(), &parents, &[], &[]),
-            _ => self.tape.push(op.kind(), &parents, &[dx, dy], &[]),
-        };
+        let kind = op.kind();
+        let (_, stored) = Layout::fixed(kind.shape());
+        let id = self
+            .tape
+            .push(kind, &[self.id.0, other.id.0], &[dx, dy][..stored], &[]);
         Var::from_parts(self.tape, id, value)
     }
 }

@@ -98,6 +98,7 @@ macro_rules! define_operations {
             $uvariant:ident $uname:literal $(($upayload:ty))? {
                 shape: $ushape:expr,
                 $(keeps: |$ukeep:ident| $ukept:expr,)?
+                $(aux: |$uaux:ident| $uauxed:expr,)?
                 $(rebuild: |$urc:ident, $urp:ident, $ura:ident| $urebuild:expr,)?
                 eval: |$ux:ident $(, $un:ident)?| $ueval:expr,
                 explain: |$uex:ident $(, $uen:ident)?| $uexplain:expr,
@@ -403,6 +404,16 @@ macro_rules! define_operations {
                 match self {
                     $($(Unary::$uvariant($ukeep) => Some($ukept),)?)*
                     $($(Unary::$variant($param) => Some($param),)?)*
+                    _ => None,
+                }
+            }
+
+            /// The auxiliary word recorded after the operand, if the operation has one: the
+            /// number its entry writes there (`powi`'s exponent), which `rebuild` reads back.
+            #[inline(always)]
+            pub(crate) fn aux(self) -> Option<u32> {
+                match self {
+                    $($(Unary::$uvariant($uaux) => Some($uauxed),)?)*
                     _ => None,
                 }
             }

@@ -63,18 +63,31 @@ impl Layout {
     #[inline(always)]
     pub(crate) fn backward<T>(s: &Storage<T>, shape: Shape, p_end: usize) -> (usize, usize) {
         match shape {
-            Shape::Leaf => (0, 0),
-            Shape::UnitUnary(_) => (1, 0),
-            Shape::Unary => (1, 1),
-            Shape::UnaryAux => (2, 1),
-            Shape::UnitBinary(_) => (2, 0),
-            Shape::Binary => (2, 2),
             Shape::UnitNary => (s.parents[p_end - 1] as usize + 2, 0),
             Shape::Nary => {
                 let n = s.parents[p_end - 1] as usize;
                 (n + 2, n)
             }
             Shape::Guard(words) => (words as usize, 0),
+            fixed => Layout::fixed(fixed),
+        }
+    }
+
+    /// The words and partials of a node of a shape with no count, which recording writes: the
+    /// operands, then the auxiliary word if any; a partial for each operand unless they are ±1.
+    /// `(0, 0)` for the shapes framed by a count or ended by a code ([`Layout::backward`] reads
+    /// those from the tape).
+    #[inline(always)]
+    pub(crate) const fn fixed(shape: Shape) -> (usize, usize) {
+        match shape {
+            Shape::Leaf => (0, 0),
+            Shape::UnitUnary(_) => (1, 0),
+            Shape::Unary => (1, 1),
+            Shape::UnaryAux => (2, 1),
+            Shape::UnitBinary(_) => (2, 0),
+            Shape::Binary => (2, 2),
+            // Framed by a count or ended by a code.
+            Shape::UnitNary | Shape::Nary | Shape::Guard(_) => (0, 0),
         }
     }
 

@@ -813,6 +813,7 @@ macro_rules! fixed_unaries {
             /// `x^n` for an integer `n`.
             Powi "powi" (i32) {
                 shape: Shape::UnaryAux,
+                aux: |n| n as u32,
                 rebuild: |_c, _p, aux| aux as i32,
                 eval: |x, n| match n {
                     0 => (T::one(), T::zero()),
