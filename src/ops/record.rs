@@ -28,12 +28,11 @@ impl Layout {
     #[inline]
     pub(crate) fn forward<T>(s: &Storage<T>, kind: OpKind, p: usize) -> Layout {
         let (first, arity, stored, aux, words) = match kind.shape() {
-            Shape::Leaf => (p, 0, 0, 0, 0),
-            Shape::UnitUnary(_) => (p, 1, 0, 0, 1),
-            Shape::Unary => (p, 1, 1, 0, 1),
-            Shape::UnaryAux => (p, 1, 1, s.parents[p + 1], 2),
-            Shape::UnitBinary(_) => (p, 2, 0, 0, 2),
-            Shape::Binary => (p, 2, 2, 0, 2),
+            // The operand and `powi`'s exponent after it.
+            Shape::UnaryAux => {
+                let (words, stored) = Layout::fixed(Shape::UnaryAux);
+                (p, 1, stored, s.parents[p + 1], words)
+            }
             // The count frames the parents on both sides, so that the sweep can step back.
             Shape::UnitNary => {
                 let n = s.parents[p] as usize;
@@ -47,6 +46,11 @@ impl Layout {
             Shape::Guard(words) => {
                 let words = words as usize;
                 (p, words - 1, 0, s.parents[p + words - 1], words)
+            }
+            // Every word an operand.
+            fixed => {
+                let (words, stored) = Layout::fixed(fixed);
+                (p, words, stored, 0, words)
             }
         };
         Layout {
