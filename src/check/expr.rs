@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::ops::nary::weighted_sum;
 use crate::ops::{
-    BINARIES, Binary, BinarySpec, FUNCTIONS, FunctionSpec, Image, Interval, OpKind, Steepest, Unary,
+    BINARIES, Binary, BinarySpec, FIXED, FUNCTIONS, Image, Interval, OpKind, Steepest, Unary,
 };
 use crate::{Scalar, Var};
 
@@ -101,14 +101,11 @@ impl Range {
 enum Node {
     /// An operation of two Vars of the operations' table (`+`, `pow`, `max`, …), by its kind.
     Binary(OpKind, usize, usize),
-    Neg(usize),
-    AddConst(usize, f64),
-    MulConst(usize, f64),
-    DivConst(usize, f64),
-    Powi(usize, i32),
-    /// A function of the operations' table (`exp`, `sin`, `relu`, …), by its kind, with its
-    /// parameter (`powf`'s exponent, the leaky ReLU's slope; 0 for the others).
-    Function(OpKind, usize, f64),
+    /// An operation of one Var of the operations' table — a function (`exp`, `sin`, `relu`, …)
+    /// or an operation with a plain number (`-x`, `x + c`, `powi`, …) — by its kind, with its
+    /// number (`powf`'s exponent, the leaky ReLU's slope, the `c` of `x + c`, `powi`'s exponent;
+    /// 0 for the others).
+    Unary(OpKind, usize, f64),
     Sum(Vec<usize>),
     Dot(Vec<usize>, Vec<usize>),
     DotConst(Vec<usize>, Vec<f64>),
@@ -121,12 +118,7 @@ impl Node {
         use Node::*;
         match self {
             Binary(_, a, b) | Norm(a, b) => vec![*a, *b],
-            Neg(a)
-            | AddConst(a, _)
-            | MulConst(a, _)
-            | DivConst(a, _)
-            | Powi(a, _)
-            | Function(_, a, _) => vec![*a],
+            Unary(_, a, _) => vec![*a],
             Sum(xs) | DotConst(xs, _) => xs.clone(),
             Dot(xs, ys) => xs.iter().chain(ys).copied().collect(),
         }
@@ -138,18 +130,20 @@ impl Node {
 ///
 /// [`Expr::random`] draws one from any [`rand::Rng`]. Generation tracks an interval holding each
 /// node's value for every input in `[-bound, bound]` (slightly widened, so that finite-difference
-/// steps stay inside), and only records an operation where it is smooth: `ln`, `sqrt`, `powf` and
-/// `pow` get an operand of at least 0.25 and divisors stay as far from 0 (when an operand is not,
-/// it is guarded first as `softplus(u) + 0.25`, `u * u + 1` or `exp(u)`); `tan` gets an operand
-/// in `[-1.2, 1.2]` (else `tan(tanh(u))`); `relu`, `abs`, `leaky_relu`, `max` and `min` only
-/// where the operand keeps clear of the kink; no value exceeds 100 in size, nor changes faster
-/// than 10 times as fast as the inputs (summed over them), which keeps the curvature low enough
-/// for finite differences even in `f32`. The output sums the
-/// last node and every node nothing else uses, so every node counts. Every operation on [`Var`]
-/// appears, and `Tape::sum`, both forms of `Tape::dot` and `Tape::custom`, except: `c - x` and
-/// `c / x` with a plain number on the left (they exist for `f64` only), and `detach`, through
-/// which finite differences see a dependence the tape rightly ignores. Compound assignments
-/// record the same nodes as their operators.
+/// steps stay inside), and only records an operation where it is smooth, as the operations'
+/// table declares it: `ln`, `sqrt`, `powf`, `pow`, `c / x` and negative `powi` get an operand of
+/// at least 0.25 and divisors stay as far from 0 (when an operand is not, it is guarded first as
+/// `softplus(u) + 0.25`, `u * u + 1` or `exp(u)`); `tan` gets an operand in `[-1.2, 1.2]` (else
+/// `tan(tanh(u))`); `relu`, `abs`, `leaky_relu`, `max` and `min` only where the operand keeps
+/// clear of the kink; no value exceeds 100 in size, nor changes faster than 10 times as fast as
+/// the inputs (summed over them), which keeps the curvature low enough for finite differences
+/// even in `f32`. The output sums the last node and every node nothing else uses, so every node
+/// counts. Every operation of the table appears — each operation of one or two Vars, and those
+/// with a plain number, its number drawn from those the table lists — and `Tape::sum`, both forms
+/// of `Tape::dot` and `Tape::custom`; not `detach`, through which finite differences see a
+/// dependence the tape rightly ignores. Operations of one Var are recorded through their rules,
+/// which is what the operators and methods record (`c - x` and `c / x` with a plain number on the
+/// left included, in `f32` too).
 ///
 /// [`build`](Expr::build) records it on a tape, [`eval`](Expr::eval) computes it on plain numbers
 /// with the same formulas, in `f64` or `f32`. `Display` and `Debug` print it one operation per
@@ -190,16 +184,40 @@ struct Generator<'r, R: ?Sized> {
     inputs: usize,
 }
 
-/// The operations generation draws from, uniformly: the fixed ones (negation, arithmetic with a
-/// constant, integer powers, the n-ary operations and a custom one), then each operation of two
-/// Vars of the operations' table, then each function of the table.
-const FIXED_KINDS: usize = 9;
-const KINDS: usize = FIXED_KINDS + BINARIES.len() + FUNCTIONS.len();
+/// The operations generation draws from, uniformly: the n-ary ones (`sum`, both forms of `dot`)
+/// and a custom one, then each operation of two Vars of the operations' table, each operation of
+/// one Var and a plain number, and each function.
+const NARY_KINDS: usize = 4;
+const KINDS: usize = NARY_KINDS + BINARIES.len() + FIXED.len() + FUNCTIONS.len();
 
-/// The table's entry for `kind`, a function.
-fn spec(kind: OpKind) -> &'static FunctionSpec {
-    kind.function()
-        .unwrap_or_else(|| unreachable!("{} is not a function of the table", kind.name()))
+/// What generation reads of a one-input operation of the table with the number `n`: where it is
+/// smooth, how it maps intervals, where it has a kink and where it is steepest.
+struct OneInput {
+    domain: Interval,
+    image: Image,
+    kink: Option<f64>,
+    steepest: Steepest,
+}
+
+/// The table's entry for `kind`, an operation of one Var, with the number `n`.
+fn one_input(kind: OpKind, n: f64) -> OneInput {
+    if let Some(f) = kind.function() {
+        return OneInput {
+            domain: f.domain,
+            image: f.image,
+            kink: f.kink,
+            steepest: f.steepest,
+        };
+    }
+    let f = kind
+        .fixed()
+        .unwrap_or_else(|| unreachable!("{} is not an operation of one Var", kind.name()));
+    OneInput {
+        domain: (f.domain)(n),
+        image: (f.image)(n),
+        kink: None,
+        steepest: f.steepest,
+    }
 }
 
 /// The table's entry for `kind`, an operation of two Vars.
@@ -208,9 +226,9 @@ fn binary_spec(kind: OpKind) -> &'static BinarySpec {
         .unwrap_or_else(|| unreachable!("{} is not an operation of two Vars", kind.name()))
 }
 
-/// The rule of the table's function `kind`, with its parameter if it has one.
-fn function_rule<T: Scalar>(kind: OpKind, param: f64) -> Unary<T> {
-    Unary::from_record(kind, T::from_f64(param), T::zero(), 0)
+/// The rule of the table's operation of one Var `kind`, with its number if it has one.
+fn rule<T: Scalar>(kind: OpKind, n: f64) -> Unary<T> {
+    Unary::with_number(kind, n)
 }
 
 impl<R: Rng + ?Sized> Generator<'_, R> {
@@ -249,41 +267,18 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         use Node::*;
         let r = |i: usize| self.ranges[i];
         let s = |i: usize| self.slopes[i];
-        // The largest and the smallest |x| over a slot's range.
+        // The largest |x| over a slot's range.
         let big = |i: usize| r(i).lo.abs().max(r(i).hi.abs());
-        let small = |i: usize| {
-            let r = r(i);
-            if r.lo > 0.0 {
-                r.lo
-            } else if r.hi < 0.0 {
-                -r.hi
-            } else {
-                0.0
-            }
-        };
-        // The largest |x|^k over a slot's range.
-        let big_pow = |i: usize, k: f64| {
-            if k >= 0.0 {
-                big(i).powf(k)
-            } else {
-                small(i).powf(k)
-            }
-        };
         match *node {
             Binary(kind, a, b) => {
                 let [dx, dy] = (binary_spec(kind).steepest)(r(a).interval(), r(b).interval());
                 dx * s(a) + dy * s(b)
             }
             Norm(a, b) => s(a) + s(b),
-            Neg(a) | AddConst(a, _) => s(a),
-            MulConst(a, c) => c.abs() * s(a),
-            DivConst(a, c) => s(a) / c.abs(),
-            Powi(_, 0) => 0.0,
-            Powi(a, n) => f64::from(n.abs()) * big_pow(a, f64::from(n - 1)) * s(a),
-            Function(kind, a, param) => match spec(kind).steepest {
+            Unary(kind, a, n) => match one_input(kind, n).steepest {
                 Steepest::AtMost(bound) => bound * s(a),
                 Steepest::AtEnds => {
-                    let steep = |x: f64| function_rule(kind, param).eval(x).1.abs();
+                    let steep = |x: f64| rule(kind, n).eval(x).1.abs();
                     steep(r(a).lo).max(steep(r(a).hi)) * s(a)
                 }
             },
@@ -307,25 +302,22 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
         match self.rng.gen_range(0..3) {
             0 => {
-                let softplus = |x| function_rule(OpKind::Softplus, 0.0).eval(x).0;
-                let s = self.push(
-                    Node::Function(OpKind::Softplus, u, 0.0),
-                    r.monotone(softplus),
-                );
+                let softplus = |x| rule(OpKind::Softplus, 0.0).eval(x).0;
+                let s = self.push(Node::Unary(OpKind::Softplus, u, 0.0), r.monotone(softplus));
                 Some(self.push(
-                    Node::AddConst(s, POSITIVE),
+                    Node::Unary(OpKind::AddConst, s, POSITIVE),
                     self.range(s).add(Range::new(POSITIVE, POSITIVE)),
                 ))
             }
             1 if r.square().hi + 1.0 <= CAP => {
                 let sq = self.push(Node::Binary(OpKind::Mul, u, u), r.square());
                 Some(self.push(
-                    Node::AddConst(sq, 1.0),
+                    Node::Unary(OpKind::AddConst, sq, 1.0),
                     self.range(sq).add(Range::new(1.0, 1.0)),
                 ))
             }
             2 if r.lo >= POSITIVE.ln() && r.hi <= 4.0 => {
-                Some(self.push(Node::Function(OpKind::Exp, u, 0.0), r.monotone(f64::exp)))
+                Some(self.push(Node::Unary(OpKind::Exp, u, 0.0), r.monotone(f64::exp)))
             }
             _ => None,
         }
@@ -337,33 +329,9 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
     fn try_kind(&mut self, kind: usize) -> Option<(Node, Range)> {
         use Node::*;
         let a = self.pick();
-        let ra = self.range(a);
         let one = |node: Node, r: Range| Some((node, r));
         match kind {
-            0 => one(Neg(a), ra.scale(-1.0)),
-            1 => {
-                let c = self.constant(-3.0, 3.0);
-                one(AddConst(a, c), ra.add(Range::new(c, c)))
-            }
-            2 => {
-                let c = self.constant(-3.0, 3.0);
-                one(MulConst(a, c), ra.scale(c))
-            }
-            3 => {
-                let c = self.constant(0.5, 4.0) * if self.rng.gen_bool(0.5) { 1.0 } else { -1.0 };
-                one(DivConst(a, c), ra.scale(1.0 / c))
-            }
-            4 => {
-                let n = self.rng.gen_range(-3..=4);
-                let base = if n < 0 { self.positive(a)? } else { a };
-                let rb = self.range(base);
-                let mut ends = vec![rb.lo.powi(n), rb.hi.powi(n)];
-                if rb.lo < 0.0 && rb.hi > 0.0 {
-                    ends.push(0.0);
-                }
-                one(Powi(base, n), Range::hull(&ends))
-            }
-            5 => {
+            0 => {
                 let k = self.rng.gen_range(2..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -372,7 +340,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     .fold(Range::new(0.0, 0.0), |acc, &x| acc.add(self.range(x)));
                 one(Sum(xs), r)
             }
-            6 => {
+            1 => {
                 let k = self.rng.gen_range(1..=3);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -390,7 +358,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(Dot(xs, ys), r)
             }
-            7 => {
+            2 => {
                 let k = self.rng.gen_range(1..=4);
                 let mut xs = vec![a];
                 xs.extend((1..k).map(|_| self.pick()));
@@ -403,7 +371,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     });
                 one(DotConst(xs, cs), r)
             }
-            8 => {
+            3 => {
                 let b = self.pick();
                 let r = self
                     .range(a)
@@ -413,8 +381,18 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                     .monotone(f64::sqrt);
                 one(Norm(a, b), r)
             }
-            k if k < FIXED_KINDS + BINARIES.len() => self.binary(&BINARIES[k - FIXED_KINDS], a),
-            k => self.function(&FUNCTIONS[k - FIXED_KINDS - BINARIES.len()], a),
+            k if k < NARY_KINDS + BINARIES.len() => self.binary(&BINARIES[k - NARY_KINDS], a),
+            k => {
+                let k = k - NARY_KINDS - BINARIES.len();
+                let (kind, choices) = match FIXED.get(k) {
+                    Some(f) => (f.kind, f.choices),
+                    None => {
+                        let f = &FUNCTIONS[k - FIXED.len()];
+                        (f.kind, f.param_choices)
+                    }
+                };
+                self.one_input(kind, choices, a)
+            }
         }
     }
 
@@ -440,14 +418,15 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         Some((Node::Binary(op.kind, x, y), Range::hull(&corners)))
     }
 
-    /// The function `f` of the table on `a`, guarded into its domain; `None` where the operand
-    /// comes near its kink.
-    fn function(&mut self, f: &FunctionSpec, a: usize) -> Option<(Node, Range)> {
-        let param = if f.param_choices.is_empty() {
+    /// The operation of one Var `kind` of the table on `a`, with a number drawn from `choices`
+    /// (none when empty), guarded into its domain; `None` where the operand comes near its kink.
+    fn one_input(&mut self, kind: OpKind, choices: &[f64], a: usize) -> Option<(Node, Range)> {
+        let n = if choices.is_empty() {
             0.0
         } else {
-            f.param_choices[self.rng.gen_range(0..f.param_choices.len())]
+            choices[self.rng.gen_range(0..choices.len())]
         };
+        let f = one_input(kind, n);
         let u = self.guard_into(a, f.domain)?;
         let r = self.range(u);
         if let Some(kink) = f.kink {
@@ -455,7 +434,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 return None;
             }
         }
-        let value = |x: f64| function_rule(f.kind, param).eval(x).0;
+        let value = |x: f64| rule(kind, n).eval(x).0;
         let image = match f.image {
             Image::Monotone => r.monotone(value),
             Image::Within(lo, hi) => Range::new(lo, hi),
@@ -469,7 +448,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
                 Range::new(value(small), value(big))
             }
         };
-        Some((Node::Function(f.kind, u, param), image))
+        Some((Node::Unary(kind, u, n), image))
     }
 
     /// `a`, or guard nodes that bring it inside the open interval `domain` with a margin: where
@@ -491,11 +470,12 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         if r.lo >= -inner && r.hi <= inner {
             return Some(a);
         }
-        let t = self.push(Node::Function(OpKind::Tanh, a, 0.0), r.monotone(f64::tanh));
+        let t = self.push(Node::Unary(OpKind::Tanh, a, 0.0), r.monotone(f64::tanh));
         if inner >= 1.0 {
             Some(t)
         } else {
-            Some(self.push(Node::MulConst(t, inner), self.range(t).scale(inner)))
+            let scaled = self.range(t).scale(inner);
+            Some(self.push(Node::Unary(OpKind::MulConst, t, inner), scaled))
         }
     }
 
@@ -521,7 +501,7 @@ impl<R: Rng + ?Sized> Generator<'_, R> {
         }
         let a = self.pick();
         let r = self.range(a).monotone(f64::tanh);
-        self.push(Node::Function(OpKind::Tanh, a, 0.0), r);
+        self.push(Node::Unary(OpKind::Tanh, a, 0.0), r);
     }
 }
 
@@ -720,12 +700,7 @@ impl Expr {
             use Node::*;
             let value = match *node {
                 Binary(kind, a, b) => v[a].binary(v[b], binary_spec(kind).rule, kind.name()),
-                Neg(a) => -v[a],
-                AddConst(a, k) => v[a] + c(k),
-                MulConst(a, k) => v[a] * c(k),
-                DivConst(a, k) => v[a] / c(k),
-                Powi(a, n) => v[a].powi(n),
-                Function(kind, a, k) => v[a].unary(function_rule(kind, k)),
+                Unary(kind, a, n) => v[a].unary(rule(kind, n)),
                 Sum(ref xs) => {
                     let operands: Vec<Var<'t, T>> = xs.iter().map(|&x| v[x]).collect();
                     tape.sum(&operands)
@@ -795,12 +770,7 @@ impl Expr {
             use Node::*;
             let value = match *node {
                 Binary(kind, a, b) => bin(binary_spec(kind).rule, v[a], v[b]),
-                Neg(a) => un(Unary::Neg, v[a]),
-                AddConst(a, k) => un(Unary::AddConst(c(k)), v[a]),
-                MulConst(a, k) => un(Unary::MulConst(c(k)), v[a]),
-                DivConst(a, k) => un(Unary::DivConst(c(k)), v[a]),
-                Powi(a, n) => un(Unary::Powi(n), v[a]),
-                Function(kind, a, k) => un(function_rule(kind, k), v[a]),
+                Unary(kind, a, n) => un(rule(kind, n), v[a]),
                 Sum(ref xs) => xs.iter().fold(T::zero(), |acc, &x| acc + v[x]),
                 Dot(ref xs, ref ys) => weighted_sum(xs.iter().zip(ys).map(|(&x, &y)| (v[x], v[y]))),
                 DotConst(ref xs, ref cs) => {
@@ -908,15 +878,15 @@ impl fmt::Display for Expr {
                         format!("{}.{}({})", s(*a), op.method, s(*b))
                     }
                 }
-                Neg(a) => format!("-{}", s(*a)),
-                AddConst(a, k) => format!("{} + {k}", s(*a)),
-                MulConst(a, k) => format!("{} * {k}", s(*a)),
-                DivConst(a, k) => format!("{} / {k}", s(*a)),
-                Powi(a, n) => format!("{}.powi({n})", s(*a)),
-                Function(kind, a, k) if spec(*kind).param_choices.is_empty() => {
-                    format!("{}.{}()", s(*a), spec(*kind).method)
-                }
-                Function(kind, a, k) => format!("{}.{}({k})", s(*a), spec(*kind).method),
+                Unary(kind, a, n) => match kind.function() {
+                    Some(f) if f.param_choices.is_empty() => format!("{}.{}()", s(*a), f.method),
+                    Some(f) => format!("{}.{}({n})", s(*a), f.method),
+                    // An operation with a plain number, as explanations write it.
+                    None => match rule::<f64>(*kind, *n).fixed_texts(&s(*a)) {
+                        Some((value, _)) => value,
+                        None => unreachable!("{} is an operation of one Var", kind.name()),
+                    },
+                },
                 Sum(xs) => format!("sum[{}]", self.list(xs)),
                 Dot(xs, ys) => format!("dot[{}] · [{}]", self.list(xs), self.list(ys)),
                 DotConst(xs, cs) => format!(
@@ -954,9 +924,11 @@ mod tests {
             bound: 2.0,
             nodes: vec![
                 Node::Binary(OpKind::Mul, 0, 1),
-                Node::Function(OpKind::Sin, 2, 0.0),
-                Node::DotConst(vec![2, 3], vec![0.5, -1.25]),
-                Node::Norm(0, 4),
+                Node::Unary(OpKind::Sin, 2, 0.0),
+                Node::Unary(OpKind::Powi, 3, 3.0),
+                Node::Unary(OpKind::AddConst, 4, -0.5),
+                Node::DotConst(vec![2, 5], vec![0.5, -1.25]),
+                Node::Norm(0, 6),
             ],
         };
         assert_eq!(
@@ -964,9 +936,11 @@ mod tests {
             "expression over x0, x1 for inputs in [-2, 2]:\n  \
              v0 = x0 * x1\n  \
              v1 = v0.sin()\n  \
-             v2 = dot[v0, v1] · [0.5, -1.25]\n  \
-             v3 = custom sqrt(x0² + v2² + 1)\n  \
-             output v3"
+             v2 = v1^3\n  \
+             v3 = v2 - 0.5\n  \
+             v4 = dot[v0, v3] · [0.5, -1.25]\n  \
+             v5 = custom sqrt(x0² + v4² + 1)\n  \
+             output v5"
         );
         assert_eq!(format!("{expr:?}"), expr.to_string());
     }
@@ -988,15 +962,16 @@ mod tests {
         for _ in 0..50 {
             for node in Expr::random(&mut rng, 3, 40).nodes {
                 let kind = match node {
-                    Node::Function(kind, _, _) | Node::Binary(kind, _, _) => Some(kind),
+                    Node::Unary(kind, _, _) | Node::Binary(kind, _, _) => Some(kind),
                     _ => None,
                 };
                 seen.insert((std::mem::discriminant(&node), kind));
             }
         }
-        // Every fixed kind (the custom `Norm` counted, `Binary` and `Function` not), every
-        // operation of two Vars and every function.
-        assert_eq!(seen.len(), FIXED_KINDS + BINARIES.len() + FUNCTIONS.len());
+        // Every n-ary kind and the custom `Norm`, every operation of two Vars and every
+        // operation of one Var.
+        let all = NARY_KINDS + BINARIES.len() + FIXED.len() + FUNCTIONS.len();
+        assert_eq!(seen.len(), all);
     }
 
     #[test]

@@ -44,6 +44,17 @@ macro_rules! param_value {
     };
 }
 
+/// A number drawn as an `f64`, as the type an operation carries: the tape's scalar (`T`), or
+/// `powi`'s exponent (`i32`).
+macro_rules! number_as {
+    (T $n:ident $($param:ident)?) => {
+        T::from_f64($n)
+    };
+    (i32 $n:ident) => {
+        $n as i32
+    };
+}
+
 /// The second of two names: a binding for the other operand's number in a pattern.
 macro_rules! second {
     ($first:ident $second:ident) => {
@@ -77,8 +88,8 @@ macro_rules! is_operator {
 
 /// Every operation of the tables, as one set of definitions: the [`OpKind`] enum with its names
 /// and layouts, the [`Binary`] and [`Unary`] rules, the methods on `Var` for the functions and
-/// for the operations of two Vars that are methods, and [`BINARIES`] and [`FUNCTIONS`], what
-/// random expressions and explanations read.
+/// for the operations of two Vars that are methods, and [`BINARIES`], [`FIXED`] and
+/// [`FUNCTIONS`], what random expressions and explanations read.
 macro_rules! define_operations {
     (
         binaries: [$(
@@ -95,14 +106,18 @@ macro_rules! define_operations {
         ),* $(,)?]
         fixed: [$(
             $(#[$uattr:meta])*
-            $uvariant:ident $uname:literal $(($upayload:ty))? {
+            $uvariant:ident $uname:literal $(($upayload:ident))? {
                 shape: $ushape:expr,
                 $(keeps: |$ukeep:ident| $ukept:expr,)?
                 $(aux: |$uaux:ident| $uauxed:expr,)?
                 $(rebuild: |$urc:ident, $urp:ident, $ura:ident| $urebuild:expr,)?
                 eval: |$ux:ident $(, $un:ident)?| $ueval:expr,
                 explain: |$uex:ident $(, $uen:ident)?| $uexplain:expr,
-                label: |$ulnum:ident $(, $uln:ident)?| $ulabel:expr $(,)?
+                label: |$ulnum:ident $(, $uln:ident)?| $ulabel:expr,
+                draw: [$($udraw:expr),* $(,)?],
+                domain: |$udn:ident| $udomain:expr,
+                image: |$uin:ident| $uimage:expr,
+                steepest: $usteepest:expr $(,)?
             }
         ),* $(,)?]
         functions: $(
@@ -243,6 +258,11 @@ macro_rules! define_operations {
                 FUNCTIONS.iter().find(|f| f.kind == self)
             }
 
+            /// The table's entry for an operation of one Var and a plain number, if this is one.
+            pub(crate) fn fixed(self) -> Option<&'static FixedSpec> {
+                FIXED.iter().find(|f| f.kind == self)
+            }
+
             /// The table's entry for an operation of two Vars, if this is one.
             pub(crate) fn binary(self) -> Option<&'static BinarySpec> {
                 BINARIES.iter().find(|b| b.kind == self)
@@ -380,6 +400,17 @@ macro_rules! define_operations {
                 }
             }
 
+            /// The operation `kind` of one input with the number `n` — its constant, exponent or
+            /// parameter, ignored by an operation without one — as random expressions draw it.
+            #[allow(unused_variables)]
+            pub(crate) fn with_number(kind: OpKind, n: f64) -> Self {
+                match kind {
+                    $(OpKind::$uvariant => Unary::$uvariant $((number_as!($upayload n)))?,)*
+                    $(OpKind::$variant => Unary::$variant $((number_as!(T n $param)))?,)*
+                    other => unreachable!("{} is not a unary operation", other.name()),
+                }
+            }
+
             /// Value and local partial `d value / d x` at `x`, by the operation's entry in a table.
             #[inline(always)]
             pub(crate) fn eval(self, x: T) -> (T, T) {
@@ -469,6 +500,17 @@ macro_rules! define_operations {
             )*
         }
 
+        /// The operations of one Var and a plain number, as data: what random expressions read.
+        pub(crate) const FIXED: &[FixedSpec] = &[$(
+            FixedSpec {
+                kind: OpKind::$uvariant,
+                choices: &[$($udraw),*],
+                domain: |$udn: f64| -> Interval { $udomain },
+                image: |$uin: f64| -> Image { $uimage },
+                steepest: $usteepest,
+            },
+        )*];
+
         /// The table's functions, as data: what random expressions and explanations read.
         pub(crate) const FUNCTIONS: &[FunctionSpec] = &[$(
             FunctionSpec {
@@ -535,6 +577,22 @@ impl FunctionSpec {
     pub(crate) fn partial_text(&self, side: std::cmp::Ordering) -> &'static str {
         self.partial_text[(side as i8 + 1) as usize]
     }
+}
+
+/// An operation of one Var and a plain number of the [`table`] (`x + c`, `powi`, `-x`), as
+/// data.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FixedSpec {
+    /// Its kind on the tape.
+    pub(crate) kind: OpKind,
+    /// The numbers random expressions draw for it; empty when it carries none.
+    pub(crate) choices: &'static [f64],
+    /// The open interval where it is smooth and finite, for the number it carries.
+    pub(crate) domain: fn(f64) -> Interval,
+    /// How an interval of inputs maps to outputs, for the number it carries.
+    pub(crate) image: fn(f64) -> Image,
+    /// Where `|partial|` is largest over an interval of inputs.
+    pub(crate) steepest: Steepest,
 }
 
 /// How an interval of inputs maps to outputs.

@@ -742,7 +742,11 @@ macro_rules! binaries {
 /// - `eval: |x, n| …`: the value and the partial `d value / d x` at `x`, in any
 ///   [`Scalar`](crate::Scalar) `T`;
 /// - `explain: |x, n| …`: the value's formula and the partial's, `x` being the operand's name;
-///   `label: |num, n| …`, the node's label in a graph, `num` formatting a number.
+///   `label: |num, n| …`, the node's label in a graph, `num` formatting a number;
+/// - for random expressions: `draw`, the numbers they draw for it (none for an operation without
+///   one); `domain: |n| …`, the open interval where it is smooth and finite for the number `n`
+///   (as an `f64`); `image: |n| …`, how an interval of inputs maps to outputs; `steepest`, where
+///   `|partial|` is largest over an interval.
 macro_rules! fixed_unaries {
     ($then:ident $(($($before:tt)*))?) => {
         $then! {
@@ -753,6 +757,10 @@ macro_rules! fixed_unaries {
                 eval: |x| (-x, -T::one()),
                 explain: |x| (format!("-{x}"), "-1".to_string()),
                 label: |_num| "neg".to_string(),
+                draw: [],
+                domain: |_n| (f64::NEG_INFINITY, f64::INFINITY),
+                image: |_n| Image::Monotone,
+                steepest: Steepest::AtMost(1.0),
             },
             /// `x + c` (and `x - c`, recorded as `x + (-c)`, which IEEE makes identical).
             AddConst "+ c" (T) {
@@ -770,6 +778,10 @@ macro_rules! fixed_unaries {
                 } else {
                     format!("+ {}", num(c))
                 },
+                draw: [-2.75, -1.5, -0.25, 0.5, 1.25, 3.0],
+                domain: |_c| (f64::NEG_INFINITY, f64::INFINITY),
+                image: |_c| Image::Monotone,
+                steepest: Steepest::AtMost(1.0),
             },
             /// `c - x`.
             RSubConst "c -" (T) {
@@ -779,6 +791,10 @@ macro_rules! fixed_unaries {
                 eval: |x, c| (c - x, -T::one()),
                 explain: |x, c| (format!("{c} - {x}"), "-1".to_string()),
                 label: |num, c| format!("{} -", num(c)),
+                draw: [-2.0, 0.5, 2.25],
+                domain: |_c| (f64::NEG_INFINITY, f64::INFINITY),
+                image: |_c| Image::Monotone,
+                steepest: Steepest::AtMost(1.0),
             },
             /// `c * x`.
             MulConst "* c" (T) {
@@ -788,6 +804,11 @@ macro_rules! fixed_unaries {
                 eval: |x, c| (x * c, c),
                 explain: |x, c| (format!("{x} * {}", paren(c)), c.to_string()),
                 label: |num, c| format!("* {}", num(c)),
+                draw: [-2.5, -1.25, -0.5, 0.75, 1.5, 3.0],
+                domain: |_c| (f64::NEG_INFINITY, f64::INFINITY),
+                image: |_c| Image::Monotone,
+                // The partial is the constant: the same at both ends.
+                steepest: Steepest::AtEnds,
             },
             /// `x / c`.
             DivConst "/ c" (T) {
@@ -797,6 +818,10 @@ macro_rules! fixed_unaries {
                 eval: |x, c| (x / c, c.recip()),
                 explain: |x, c| (format!("{x} / {}", paren(c)), format!("1 / {}", paren(c))),
                 label: |num, c| format!("/ {}", num(c)),
+                draw: [-4.0, -1.5, -0.5, 0.5, 2.0, 3.25],
+                domain: |_c| (f64::NEG_INFINITY, f64::INFINITY),
+                image: |_c| Image::Monotone,
+                steepest: Steepest::AtEnds,
             },
             /// `c / x`.
             RDivConst "c /" (T) {
@@ -809,6 +834,11 @@ macro_rules! fixed_unaries {
                 },
                 explain: |x, c| (format!("{c} / {x}"), format!("-{} / {x}²", paren(c))),
                 label: |num, c| format!("{} /", num(c)),
+                draw: [-2.0, 0.75, 3.0],
+                // Singular at 0; kept to the positive side.
+                domain: |_c| (0.0, f64::INFINITY),
+                image: |_c| Image::Monotone,
+                steepest: Steepest::AtEnds,
             },
             /// `x^n` for an integer `n`.
             Powi "powi" (i32) {
@@ -836,6 +866,13 @@ macro_rules! fixed_unaries {
                     (format!("{x}^{n}"), partial)
                 },
                 label: |_num, n| format!("^{n}"),
+                draw: [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0],
+                // A negative power is singular at 0; kept to the positive side.
+                domain: |n| if n < 0.0 { (0.0, f64::INFINITY) } else { (f64::NEG_INFINITY, f64::INFINITY) },
+                image: |n| if n > 0.0 && n % 2.0 == 0.0 { Image::Even } else { Image::Monotone },
+                // `|n · x^(n-1)|` grows with `|x|` for `n ≥ 1`, and shrinks on the positive side
+                // (where negative powers are kept) for `n < 0`: largest at an end of an interval.
+                steepest: Steepest::AtEnds,
             },
         }
     };
