@@ -1,20 +1,23 @@
-//! The shared test table of the elementary operations: one line per function of one input and
-//! per operation of two Vars of the operations' tables (`src/ops/table.rs`), each checked every
-//! way — the tape's derivatives against central finite differences in `f64` and `f32` and
-//! against the closed form, a replay against recording bit for bit, and the second derivatives
-//! through `Dual` numbers against their closed form.
+//! The shared test table of the elementary operations: one line per function of one input, per
+//! operation of two Vars and per operation of one Var and a plain number of the operations'
+//! tables (`src/ops/table.rs`), each checked every way — the tape's derivatives against central
+//! finite differences in `f64` and `f32` and against the closed form, a replay against recording
+//! bit for bit, and the second derivatives through `Dual` numbers against their closed form.
 //!
 //! A line reads `function_case!(method, derivative, second derivative, points)` (with the
 //! parameter after the method where it has one, `powf(1.3)`), or for an operation of two Vars
 //! `binary_case!(method, gradient, Hessian, points)` (the operator's trait method for an operator,
-//! `add` for `+`), the derivatives written out by hand in `f64`, the points inside the operation's
+//! `add` for `+`), or for an operation of one Var and a plain number
+//! `fixed_case!(Kind, name, |x, c| expression, derivative, second derivative, points)` (the
+//! number written `c(…)`; `left_case!` for `c - x` and `c / x`, which only `f64` and `Dual`
+//! tapes have), the derivatives written out by hand in `f64`, the points inside the operation's
 //! domain and clear of its kinks. A unit test in `src/ops/table.rs` fails when an operation of
 //! the tables has no line here.
 
 use std::ops::{Add, Div, Mul, Sub};
 
 use tapegrad::functional::{self, Function};
-use tapegrad::{Scalar, Tape, Var, check};
+use tapegrad::{Dual, OpKind, Scalar, Tape, Var, check};
 
 /// `|a - b|` within `tol` relative to the larger of them and 1.
 #[track_caller]
@@ -131,6 +134,133 @@ macro_rules! binary_case {
                 }
             }
             check_operation(stringify!($method), &F, $gradient, $hessian, &$points);
+        }
+    };
+}
+
+/// Asserts that `f` records one node of the kind `kind` on its input.
+#[track_caller]
+fn assert_records<F: Function>(kind: OpKind, f: &F) {
+    let tape = Tape::new();
+    let x = tape.var(0.75);
+    let before = tape.len();
+    let y = f.eval(&[x]);
+    assert_eq!(
+        (tape.len() - before, tape.kind(y)),
+        (1, kind),
+        "the line's expression records one {kind:?} node"
+    );
+}
+
+/// One line of the table for an operation of one Var and a plain number: a test named `name`
+/// that checks `|x, c| expression` (the number written `c(…)`, in the tape's scalar) every way,
+/// and that the expression records one node of the kind `Kind`.
+macro_rules! fixed_case {
+    (
+        $kind:ident,
+        $name:ident,
+        |$x:ident, $c:ident| $expr:expr,
+        $derivative:expr,
+        $second:expr,
+        $points:expr
+    ) => {
+        #[test]
+        fn $name() {
+            struct F;
+            impl Function for F {
+                #[allow(unused_variables)]
+                fn eval<'t, T: Scalar>(&self, x: &[Var<'t, T>]) -> Var<'t, T> {
+                    let ($x, $c) = (x[0], T::from_f64);
+                    $expr
+                }
+            }
+            assert_records(OpKind::$kind, &F);
+            check_function(stringify!($name), &F, $derivative, $second, &$points);
+        }
+    };
+}
+
+/// Checks `c - x` or `c / x`, which only `f64` and `Dual` tapes have, every way but in `f32`:
+/// `f` and `dual` are the same expression on the two tapes.
+fn check_left(
+    name: &str,
+    kind: OpKind,
+    f: for<'t> fn(Var<'t, f64>) -> Var<'t, f64>,
+    dual: for<'t> fn(Var<'t, Dual>) -> Var<'t, Dual>,
+    derivative: impl Fn(f64) -> f64,
+    second: impl Fn(f64) -> f64,
+    points: &[f64],
+) {
+    let tape = Tape::new();
+    let x = tape.var(0.75);
+    let before = tape.len();
+    let y = f(x);
+    assert_eq!((tape.len() - before, tape.kind(y)), (1, kind), "{name}");
+    for &at in points {
+        let report = check::gradient(|v: &[Var<'_>]| f(v[0]), &[at]);
+        assert!(report.passed(), "{name} at {at}: {report}");
+        let tape = Tape::new();
+        let x = tape.var(at);
+        let y = f(x) * x + 0.5;
+        let d = y.backward()[x];
+        assert_close(
+            &format!("{name} at {at}"),
+            d,
+            f(x).value() + derivative(at) * at,
+            1e-13,
+        );
+        // Replay equals recording bit for bit.
+        let mut compiled = tape.compile(&[x], &[y]).expect("compiles");
+        for z in [at, at + 1e-3 * at.abs().max(1.0)] {
+            let replay = compiled.run(&[z]).expect("runs");
+            let fresh = Tape::new();
+            let xz = fresh.var(z);
+            let recorded = f(xz) * xz + 0.5;
+            let bits = |v: f64| v.to_bits();
+            assert_eq!(
+                (bits(replay.value()), bits(replay.grad()[0])),
+                (bits(recorded.value()), bits(recorded.backward()[xz])),
+                "{name}: replay at {z} differs from recording"
+            );
+        }
+        // The second derivative by forward-over-reverse.
+        let tape = Tape::<Dual>::new();
+        let x = tape.var(Dual::variable(at));
+        let g = dual(x).backward()[x];
+        assert_close(&format!("{name} at {at}: d²/dx²"), g.eps, second(at), 1e-12);
+    }
+}
+
+/// One line of the table for `c - x` or `c / x`: as [`fixed_case!`], the expression written once
+/// for an `f64` tape and once for a `Dual` one.
+macro_rules! left_case {
+    (
+        $kind:ident,
+        $name:ident,
+        |$x:ident, $c:ident| $expr:expr,
+        $derivative:expr,
+        $second:expr,
+        $points:expr
+    ) => {
+        #[test]
+        fn $name() {
+            fn f($x: Var<'_, f64>) -> Var<'_, f64> {
+                let $c = |v: f64| v;
+                $expr
+            }
+            fn dual($x: Var<'_, Dual>) -> Var<'_, Dual> {
+                let $c = Dual::constant;
+                $expr
+            }
+            check_left(
+                stringify!($name),
+                OpKind::$kind,
+                f,
+                dual,
+                $derivative,
+                $second,
+                &$points,
+            );
         }
     };
 }
@@ -265,4 +395,70 @@ binary_case!(
         [[-2.0 * x * y / r2, cross], [cross, 2.0 * x * y / r2]]
     },
     [[1.0, 2.0], [-0.5, 0.7], [0.3, -1.5], [-2.0, -0.4]]
+);
+
+fixed_case!(Neg, neg, |x, c| -x, |_| -1.0, |_| 0.0, [-2.0, 0.0, 1.5]);
+fixed_case!(
+    AddConst,
+    add_const,
+    |x, c| x + c(1.25),
+    |_| 1.0,
+    |_| 0.0,
+    [-2.0, 0.0, 1.5]
+);
+fixed_case!(
+    AddConst,
+    sub_const,
+    |x, c| x - c(0.75),
+    |_| 1.0,
+    |_| 0.0,
+    [-2.0, 0.0, 1.5]
+);
+fixed_case!(
+    MulConst,
+    mul_const,
+    |x, c| x * c(-2.5),
+    |_| -2.5,
+    |_| 0.0,
+    [-2.0, 0.0, 1.5]
+);
+fixed_case!(
+    DivConst,
+    div_const,
+    |x, c| x / c(4.0),
+    |_| 0.25,
+    |_| 0.0,
+    [-2.0, 0.0, 1.5]
+);
+fixed_case!(
+    Powi,
+    powi,
+    |x, c| x.powi(3),
+    |x| 3.0 * x * x,
+    |x| 6.0 * x,
+    [-2.0, 0.0, 0.7, 1.5]
+);
+fixed_case!(
+    Powi,
+    powi_negative,
+    |x, c| x.powi(-2),
+    |x: f64| -2.0 / x.powi(3),
+    |x: f64| 6.0 / x.powi(4),
+    [-2.0, 0.5, 1.5]
+);
+left_case!(
+    RSubConst,
+    rsub_const,
+    |x, c| c(2.5) - x,
+    |_| -1.0,
+    |_| 0.0,
+    [-2.0, 0.0, 1.5]
+);
+left_case!(
+    RDivConst,
+    rdiv_const,
+    |x, c| c(3.0) / x,
+    |x| -3.0 / (x * x),
+    |x| 6.0 / (x * x * x),
+    [-2.0, 0.5, 1.5]
 );

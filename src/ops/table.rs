@@ -15,8 +15,9 @@
 //! `compare.rs`.
 //!
 //! Adding an operation is one entry in a table, one row in `docs/ops.md` and one line in the
-//! shared test table of `tests/functions.rs` (`function_case!` or `binary_case!`). The entries of
-//! the other tables are described above their macros. An entry of the functions reads:
+//! shared test table of `tests/functions.rs` (`function_case!`, `binary_case!` or `fixed_case!`).
+//! The entries of the other tables are described above their macros. An entry of the functions
+//! reads:
 //!
 //! - the doc comment of the method on `Var`, then `Variant method "name"`;
 //! - `float: true` when the value is the `f64` method of the same name: [`Scalar`](crate::Scalar)
@@ -868,7 +869,11 @@ macro_rules! fixed_unaries {
                 label: |_num, n| format!("^{n}"),
                 draw: [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0],
                 // A negative power is singular at 0; kept to the positive side.
-                domain: |n| if n < 0.0 { (0.0, f64::INFINITY) } else { (f64::NEG_INFINITY, f64::INFINITY) },
+                domain: |n| if n < 0.0 {
+                    (0.0, f64::INFINITY)
+                } else {
+                    (f64::NEG_INFINITY, f64::INFINITY)
+                },
                 image: |n| if n > 0.0 && n % 2.0 == 0.0 { Image::Even } else { Image::Monotone },
                 // `|n · x^(n-1)|` grows with `|x|` for `n ≥ 1`, and shrinks on the positive side
                 // (where negative powers are kept) for `n < 0`: largest at an end of an interval.
@@ -928,17 +933,34 @@ mod tests {
     }
 
     #[test]
+    fn every_operation_with_a_plain_number_has_a_line_in_the_shared_test_table() {
+        let table: String = include_str!("../../tests/functions.rs")
+            .split_whitespace()
+            .collect();
+        for f in crate::ops::FIXED {
+            let kind = format!("{:?}", f.kind);
+            assert!(
+                table.contains(&format!("fixed_case!({kind},"))
+                    || table.contains(&format!("left_case!({kind},")),
+                "{kind} has no line in tests/functions.rs; add `fixed_case!({kind}, …)`"
+            );
+        }
+    }
+
+    #[test]
     fn domains_suit_the_random_expressions() {
         // `check`'s generator guards an operand into a domain bounded below at 0 or less, or
         // into one symmetric about 0.
+        let suits =
+            |(lo, hi): (f64, f64)| lo < hi && ((hi == f64::INFINITY && lo <= 0.0) || lo == -hi);
         for f in FUNCTIONS {
-            let (lo, hi) = f.domain;
-            assert!(lo < hi, "{}", f.method);
-            assert!(
-                (hi == f64::INFINITY && lo <= 0.0) || lo == -hi,
-                "{}: domain ({lo}, {hi})",
-                f.method
-            );
+            assert!(suits(f.domain), "{}: domain {:?}", f.method, f.domain);
+        }
+        for f in crate::ops::FIXED {
+            for &n in f.choices.iter().chain([&0.0]) {
+                let domain = (f.domain)(n);
+                assert!(suits(domain), "{:?} with {n}: domain {domain:?}", f.kind);
+            }
         }
     }
 }
