@@ -342,6 +342,41 @@ fn a_custom_rule_replays_like_recording() {
     );
 }
 
+/// `c₀ · x₀`, a second rule, so that running the wrong one shows.
+fn a_scaling_rule(x: &[f64], c: &[f64], d: &mut [f64]) -> f64 {
+    d[0] = c[0];
+    c[0] * x[0]
+}
+
+#[test]
+fn custom_rules_run_in_order_again_after_a_pass_stopped_between_them() {
+    // Records `rule₁(x) · [x < 1] + rule₂(x)`, with a guard between the two custom nodes. A run
+    // where the guard fails stops after the first; the next run must still pick each node's
+    // own rule.
+    fn record(tape: &Tape, x: f64) -> (Var<'_>, Var<'_>) {
+        let v = tape.var(x);
+        let first = tape.custom_rule(a_scaling_rule, &[v], &[3.0]);
+        let below = v.lt(1.0);
+        let second = tape.custom_rule(a_rule, &[v, first], &[0.5]);
+        let y = if below { first + second } else { second };
+        (v, y)
+    }
+    let tape = Tape::new();
+    let (v, y) = record(&tape, 0.25);
+    let mut compiled = tape.compile(&[v], &[y]).unwrap();
+    assert!(matches!(
+        compiled.run(&[2.0]),
+        Err(Error::BranchChanged { .. })
+    ));
+    for x in [0.5, -0.75] {
+        let fresh = Tape::new();
+        let (v, y) = record(&fresh, x);
+        let r = compiled.run(&[x]).unwrap();
+        assert_eq!(r.value().to_bits(), y.value().to_bits(), "at {x}");
+        assert_eq!(r.grad()[0].to_bits(), y.backward()[v].to_bits(), "at {x}");
+    }
+}
+
 #[test]
 fn every_loss_replays_like_recording() {
     use tapegrad::loss;

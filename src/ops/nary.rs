@@ -26,6 +26,9 @@ pub(crate) struct Rules<T> {
     /// allocates nothing once they have grown.
     inputs: Vec<T>,
     partials: Vec<T>,
+    /// The entry after the one [`replay`](Rules::replay) ran last: a pass runs the custom nodes
+    /// in recorded order, so the next call usually wants this one.
+    next: usize,
 }
 
 impl<T> Default for Rules<T> {
@@ -35,6 +38,7 @@ impl<T> Default for Rules<T> {
             consts: Vec::new(),
             inputs: Vec::new(),
             partials: Vec::new(),
+            next: 0,
         }
     }
 }
@@ -56,6 +60,9 @@ impl<T: Scalar> Rules<T> {
     /// Runs the rule of custom node `node` on the values of its operands, for replay, writing
     /// its partials into `partials`. Kept out of line, and finding the rule by the node's index,
     /// so that the rare custom node adds nothing to the replay's forward loop.
+    ///
+    /// The rule is looked for first after the one run last, then by a binary search: custom
+    /// nodes run in recorded order cost no search.
     #[inline(never)]
     pub(crate) fn replay(
         &mut self,
@@ -64,10 +71,14 @@ impl<T: Scalar> Rules<T> {
         value: impl Fn(u32) -> T,
         partials: &mut [T],
     ) -> T {
-        let at = self
-            .entries
-            .binary_search_by_key(&node, |e| e.0)
-            .expect("invariant: compile keeps the rule of every custom node");
+        let at = match self.entries.get(self.next) {
+            Some(e) if e.0 == node => self.next,
+            _ => self
+                .entries
+                .binary_search_by_key(&node, |e| e.0)
+                .expect("invariant: compile keeps the rule of every custom node"),
+        };
+        self.next = at + 1;
         let (_, rule, start, end) = self.entries[at];
         let inputs = operands.iter().map(|&x| value(x));
         apply(
