@@ -101,10 +101,10 @@ pub fn replay_step(compiled: &mut CompiledTape, params: &mut [f64], lr: f64) -> 
 }
 
 pub fn sigmoid(x: f64) -> f64 {
-    // Chosen by value, not by a branch on the sign, as the library's own sigmoid.
-    let positive = x >= 0.0;
-    let e = (if positive { -x } else { x }).exp();
-    (if positive { 1.0 } else { e }) / (1.0 + e)
+    // As the library computes it: `e^(-|x|)` either way and the numerator chosen by value, so
+    // that neither side pays a mispredicted jump on the sign.
+    let e = (-x.abs()).exp();
+    (if x >= 0.0 { 1.0 } else { e }) / (1.0 + e)
 }
 
 /// Hand-written backprop for a 2-H-H-1 (two hidden layers, `DEPTH2`) or 2-H-1 network, with
