@@ -824,17 +824,19 @@ mod tests {
     use std::hint::black_box;
 
     use super::{Unary, powi, sigmoid};
+    use crate::Scalar;
 
     #[test]
     fn sigmoid_gives_the_numbers_of_each_side_s_formula() {
-        let by_sign = |x: f64| {
-            if x >= 0.0 {
-                1.0 / (1.0 + (-x).exp())
+        fn by_sign<T: Scalar>(x: T) -> T {
+            let one = T::one();
+            if x >= T::zero() {
+                one / (one + (-x).exp())
             } else {
                 let e = x.exp();
-                e / (1.0 + e)
+                e / (one + e)
             }
-        };
+        }
         let mut xs = vec![
             0.0,
             -0.0,
@@ -853,12 +855,7 @@ mod tests {
         for x in xs {
             assert_eq!(sigmoid(x).to_bits(), by_sign(x).to_bits(), "at {x}");
             let x32 = x as f32;
-            let want = if x32 >= 0.0 {
-                1.0 / (1.0 + (-x32).exp())
-            } else {
-                x32.exp() / (1.0 + x32.exp())
-            };
-            assert_eq!(sigmoid(x32).to_bits(), want.to_bits(), "at {x32}");
+            assert_eq!(sigmoid(x32).to_bits(), by_sign(x32).to_bits(), "at {x32}");
         }
         assert!(sigmoid(f64::NAN).is_nan());
     }
