@@ -891,11 +891,17 @@ pub(crate) use functions;
 mod tests {
     use crate::ops::FUNCTIONS;
 
+    /// `tests/functions.rs` with its whitespace taken out, so that a line matches however it
+    /// is wrapped.
+    fn shared_test_table() -> String {
+        include_str!("../../tests/functions.rs")
+            .split_whitespace()
+            .collect()
+    }
+
     #[test]
     fn every_function_has_a_line_in_the_shared_test_table() {
-        let table: String = include_str!("../../tests/functions.rs")
-            .split_whitespace()
-            .collect();
+        let table = shared_test_table();
         for f in FUNCTIONS {
             let line = format!("function_case!({}", f.method);
             let found = table.contains(&format!("{line},")) || table.contains(&format!("{line}("));
@@ -909,9 +915,7 @@ mod tests {
 
     #[test]
     fn every_operation_of_two_vars_has_a_line_in_the_shared_test_table() {
-        let table: String = include_str!("../../tests/functions.rs")
-            .split_whitespace()
-            .collect();
+        let table = shared_test_table();
         for b in crate::ops::BINARIES {
             assert!(
                 table.contains(&format!("binary_case!({},", b.method)),
@@ -934,9 +938,7 @@ mod tests {
 
     #[test]
     fn every_operation_with_a_plain_number_has_a_line_in_the_shared_test_table() {
-        let table: String = include_str!("../../tests/functions.rs")
-            .split_whitespace()
-            .collect();
+        let table = shared_test_table();
         for f in crate::ops::FIXED {
             let kind = format!("{:?}", f.kind);
             assert!(
