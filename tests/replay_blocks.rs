@@ -308,7 +308,7 @@ fn unit() -> impl Strategy<Value = Unit> {
         partners,
         0usize..3,
         any::<bool>(),
-        0u8..4,
+        0u8..8,
     )
         .prop_map(|(width, weight, partners, bias, bias_first, act)| Unit {
             width,
@@ -387,7 +387,12 @@ fn network_program<'t, T: Scalar>(
                 0 => z,
                 1 => z.tanh(),
                 2 => z.sigmoid(),
-                _ => z.relu(),
+                3 => z.relu(),
+                // Functions whose partial does not follow from the value, kept by replay.
+                4 => z.softplus(),
+                5 => z.leaky_relu(T::from_f64(-0.5)),
+                6 => z.sin(),
+                _ => z.abs(),
             });
         }
         for loss in &net.losses {

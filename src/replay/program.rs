@@ -17,8 +17,10 @@
 //!
 //! Three patterns of consecutive nodes, each read only by the next, run as one instruction:
 //!
-//! - a neuron — a `dot`, the `+` of its bias, and optionally a `tanh`, `sigmoid` or `relu` — is
-//!   one [`Ins::Neuron`]: one dispatch and one stored value instead of three;
+//! - a neuron — a `dot`, the `+` of its bias, and optionally an activation: any one-input
+//!   function of the table (up to eight different ones in a program, [`Act`]) — is one
+//!   [`Ins::Neuron`]: one dispatch and one stored value instead of three (two where the
+//!   activation's partial does not follow from its value and is kept);
 //! - a squared difference — `(x + c)²`, `(c - x)²`, `(x - y)²` or `(x - y²)²`, as in a squared
 //!   error or Rosenbrock's terms — is one instruction instead of two (three for `(x - y²)²`),
 //!   and one more with a constant factor after it (`c·(x - y)²`);
@@ -163,6 +165,12 @@ pub(super) struct Program<T> {
     operands: Vec<u32>,
     /// The operations of [`Ins::Unary`] instructions.
     unaries: Vec<Unary<T>>,
+    /// The functions of the neurons fused with an [`Act::Table`] activation, at most
+    /// [`TABLE_ACTS`].
+    acts: Vec<Unary<T>>,
+    /// How many value slots the program has; with [`Act::Table`] neurons, the values hold as
+    /// many again after them, the slot `slots + k` keeping the partial of neuron slot `k`.
+    slots: usize,
     /// The partials the forward pass stores for the backward pass.
     partials: Vec<T>,
     /// The rules of the custom nodes, under their value slots.
@@ -222,6 +230,8 @@ pub(super) struct Neuron {
     /// Whether the bias is the left operand of the recorded `+` (`b + Σ`, not `Σ + b`).
     bias_first: bool,
     act: Act,
+    /// For [`Act::Table`], the index of the function in [`Program::acts`].
+    table: u8,
 }
 
 /// The activation, the kind of partners and the side of the bias of an [`Ins::RunNeuron`], in
@@ -230,18 +240,36 @@ pub(super) struct Neuron {
 pub(super) struct Shape(u8);
 
 impl Shape {
-    const KONST: u8 = 4;
-    const BIAS_FIRST: u8 = 8;
+    /// The low three bits hold the [`Act`]; the top three, for [`Act::Table`], the index of the
+    /// function in [`Program::acts`].
+    const ACT: u8 = 7;
+    const KONST: u8 = 8;
+    const BIAS_FIRST: u8 = 16;
+    const TABLE: u32 = 5;
 
     #[inline(always)]
-    fn new(act: Act, konst: bool, bias_first: bool) -> Self {
+    fn new(act: Act, table: u8, konst: bool, bias_first: bool) -> Self {
         let bit = |on: bool, b: u8| if on { b } else { 0 };
-        Shape(act as u8 | bit(konst, Self::KONST) | bit(bias_first, Self::BIAS_FIRST))
+        let table = table << Self::TABLE;
+        Shape(act as u8 | bit(konst, Self::KONST) | bit(bias_first, Self::BIAS_FIRST) | table)
+    }
+
+    /// This shape with the activation `act` and the kind of partners `konst`, as a kernel fixes
+    /// them.
+    #[inline(always)]
+    fn fixed(self, act: Act, konst: bool) -> Self {
+        Shape::new(act, self.table(), konst, self.bias_first())
     }
 
     #[inline(always)]
     fn act(self) -> Act {
         Act::from_bits(self.0)
+    }
+
+    /// For [`Act::Table`], the index of the function in [`Program::acts`].
+    #[inline(always)]
+    fn table(self) -> u8 {
+        self.0 >> Self::TABLE
     }
 
     /// Whether the partners are constants.
@@ -266,6 +294,10 @@ impl Shape {
     }
 }
 
+/// How many functions [`Act::Table`] can name in one program: the indices [`Shape`] has room
+/// for. A neuron whose activation would be one more keeps it as an instruction of its own.
+const TABLE_ACTS: usize = 1 << (8 - Shape::TABLE);
+
 /// The second list of a dot product read as runs: slots of values, or constant weights, from
 /// the index given.
 #[derive(Debug, Clone, Copy)]
@@ -274,35 +306,31 @@ enum Partners {
     Consts(u32),
 }
 
-/// The activation of a fused neuron: one whose partial follows from its value `y`.
+/// The activation of a fused neuron. Tanh, sigmoid and relu form their partial from the value
+/// `y`, as the table says they may (`of_output`); any other one-input function of the table is
+/// [`Act::Table`], whose partial the forward pass keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
     Identity = 0,
     Tanh = 1,
     Sigmoid = 2,
     Relu = 3,
+    /// The function [`Program::acts`]`[shape.table()]`: the forward pass keeps the partial its
+    /// rule gives in the value slot's twin ([`Program::keys`]), and the backward pass reads it
+    /// there.
+    Table = 4,
 }
 
 impl Act {
-    /// The activation coded in the low two bits of `bits`.
+    /// The activation coded in the low three bits of `bits`.
     #[inline(always)]
     const fn from_bits(bits: u8) -> Act {
-        match bits & 3 {
+        match bits & Shape::ACT {
             0 => Act::Identity,
             1 => Act::Tanh,
             2 => Act::Sigmoid,
-            _ => Act::Relu,
-        }
-    }
-
-    /// The activation of `z`, by the rule that records it.
-    #[inline(always)]
-    fn value<T: Scalar>(self, z: T) -> T {
-        match self {
-            Act::Identity => z,
-            Act::Tanh => Unary::<T>::Tanh.eval(z).0,
-            Act::Sigmoid => Unary::<T>::Sigmoid.eval(z).0,
-            Act::Relu => Unary::<T>::Relu.eval(z).0,
+            3 => Act::Relu,
+            _ => Act::Table,
         }
     }
 
@@ -314,25 +342,32 @@ impl Act {
         unary.partial_of_output(y).unwrap()
     }
 
-    /// Whether the activation calls a function: tanh and sigmoid (`exp`).
+    /// Whether the activation calls a function: tanh, sigmoid (`exp`) and those of the table,
+    /// which may.
     #[inline(always)]
     const fn calls(self) -> bool {
-        matches!(self, Act::Tanh | Act::Sigmoid)
+        matches!(self, Act::Tanh | Act::Sigmoid | Act::Table)
     }
 
     /// The activation of `z` if it [`calls`](Act::calls) no function, else `z` itself, to be
-    /// activated by a later loop (`repeats::activate_later`).
+    /// activated by a later loop ([`Program::activate_later`]).
     #[inline(always)]
     fn value_or_later<T: Scalar>(self, z: T) -> T {
-        if self.calls() { z } else { self.value(z) }
+        match self {
+            Act::Identity => z,
+            Act::Relu => Unary::Relu.eval(z).0,
+            _ => z,
+        }
     }
 
-    /// The adjoint the activation passes to its input, the sum-plus-bias, given its value `y`
-    /// and its own adjoint `a`: `a` itself for none, else `partial(y) * a` as the sweep forms it.
+    /// The adjoint the activation passes to its input, the sum-plus-bias, given its key `y` —
+    /// its value, or for [`Act::Table`] the partial kept ([`Program::keys`]) — and its own
+    /// adjoint `a`: `a` itself for none, else `partial * a` as the sweep forms it.
     #[inline(always)]
     fn passed<T: Scalar>(self, y: T, a: T) -> T {
         match self {
             Act::Identity => a,
+            Act::Table => y * a,
             act => act.partial(y) * a,
         }
     }
@@ -346,6 +381,7 @@ impl Act {
             Act::Tanh => Unary::<T>::Tanh,
             Act::Sigmoid => Unary::Sigmoid,
             Act::Relu => Unary::Relu,
+            Act::Table => unreachable!("invariant: a kept partial is read, not formed"),
         };
         Act::partial_of(unary, y)
     }
@@ -521,6 +557,8 @@ impl<T: Scalar> Program<T> {
             consts: Vec::new(),
             operands: Vec::new(),
             unaries: Vec::new(),
+            acts: Vec::new(),
+            slots: 0,
             partials: Vec::new(),
             custom: Rules::default(),
             guard_nodes: Vec::new(),
@@ -566,6 +604,16 @@ impl<T: Scalar> Program<T> {
         self.keep_read_lists();
         self.find_repeats(outputs);
         self.plan();
+        self.slots = values.len();
+        if !self.acts.is_empty() {
+            values.resize(2 * self.slots, T::zero());
+        }
+    }
+
+    /// How many value slots the program has, and adjoints: the values hold as many again when
+    /// a neuron keeps its activation's partial ([`Act::Table`]).
+    pub(super) fn slots(&self) -> usize {
+        self.slots
     }
 
     /// Gives back what the buffers grown while building hold beyond their lengths.
@@ -797,7 +845,12 @@ impl<T: Scalar> Program<T> {
                             ys,
                             bias: info.bias,
                             n,
-                            shape: Shape::new(info.act, info.weights.is_some(), info.bias_first),
+                            shape: Shape::new(
+                                info.act,
+                                info.table,
+                                info.weights.is_some(),
+                                info.bias_first,
+                            ),
                         };
                     }
                 }
@@ -1018,16 +1071,16 @@ impl<T: Scalar> Program<T> {
             _ => return None,
         };
         let z = window[1].node;
-        let act = match window.get(2).map(|p| p.ins) {
-            _ if !kept.read_once(z) => Act::Identity,
-            Some(Ins::Tanh { x }) if x == z => Act::Tanh,
-            Some(Ins::Sigmoid { x }) if x == z => Act::Sigmoid,
-            Some(Ins::Unary { op, x, .. })
-                if x == z && self.unaries[op as usize] == Unary::Relu =>
-            {
-                Act::Relu
-            }
-            _ => Act::Identity,
+        let (act, table) = match window.get(2).map(|p| p.ins) {
+            _ if !kept.read_once(z) => (Act::Identity, 0),
+            Some(Ins::Tanh { x }) if x == z => (Act::Tanh, 0),
+            Some(Ins::Sigmoid { x }) if x == z => (Act::Sigmoid, 0),
+            Some(Ins::Exp { x }) if x == z => self.table_act(Unary::Exp),
+            Some(Ins::Unary { op, x, .. }) if x == z => match self.unaries[op as usize] {
+                Unary::Relu => (Act::Relu, 0),
+                unary => self.table_act(unary),
+            },
+            _ => (Act::Identity, 0),
         };
         self.neurons.push(Neuron {
             weights,
@@ -1035,10 +1088,26 @@ impl<T: Scalar> Program<T> {
             bias,
             bias_first,
             act,
+            table,
         });
         let m = word(self.neurons.len() - 1);
         let span = if act == Act::Identity { 2 } else { 3 };
         Some((Ins::Neuron { at, n, m }, span))
+    }
+
+    /// The activation [`Act::Table`] naming `unary`, added to [`Program::acts`] if it is new;
+    /// the identity (the function then stays an instruction of its own) when the list is full.
+    fn table_act(&mut self, unary: Unary<T>) -> (Act, u8) {
+        let at = match self.acts.iter().position(|&u| u == unary) {
+            Some(at) => at,
+            None if self.acts.len() < TABLE_ACTS => {
+                self.acts.push(unary);
+                self.acts.len() - 1
+            }
+            None => return (Act::Identity, 0),
+        };
+        let table = u8::try_from(at).expect("invariant: at most TABLE_ACTS functions");
+        (Act::Table, table)
     }
 
     fn constant(&mut self, c: T) -> u32 {
@@ -1343,8 +1412,56 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The value of an [`Ins::RunNeuron`] with these fields.
+    /// The activation `act` of `z` for the neuron of value slot `slot`, by the rule that records
+    /// it; for [`Act::Table`], whose partial does not follow from the value, the partial the
+    /// rule gives is kept in the slot's twin ([`Program::keys`]).
     #[inline(always)]
+    fn activate(&self, (act, table): (Act, u8), z: T, slot: usize, values: &[Cell<T>]) -> T {
+        match act {
+            Act::Identity => z,
+            Act::Tanh => Unary::Tanh.eval(z).0,
+            Act::Sigmoid => Unary::Sigmoid.eval(z).0,
+            Act::Relu => Unary::Relu.eval(z).0,
+            Act::Table => {
+                let (y, d) = self.acts[usize::from(table)].eval(z);
+                values[self.slots + slot].set(d);
+                y
+            }
+        }
+    }
+
+    /// What the backward pass forms an activation's partial from, slot by slot, as many as
+    /// `len`: the values for an activation whose partial follows from its value, the partials
+    /// kept for [`Act::Table`] ([`Program::activate`]). Either way `len` long, so that a
+    /// kernel's check of an adjoint's index covers it too.
+    #[inline(always)]
+    fn keys<'v>(&self, act: Act, values: &'v [T], len: usize) -> &'v [T] {
+        if act == Act::Table {
+            &values[self.slots..self.slots + len]
+        } else {
+            &values[..len]
+        }
+    }
+
+    /// [`Program::run_neuron_backward`] for a neuron of value slot `slot` whose activation is
+    /// [`Act::Table`]. Out of line: reading the partial kept there, inlined in
+    /// [`Program::backward_range`], made that loop slower for every program.
+    #[inline(never)]
+    fn table_neuron_backward(
+        &self,
+        fields: (u32, u32, u32, usize, Shape),
+        slot: usize,
+        a: T,
+        adj: &[Cell<T>],
+        values: &[T],
+    ) {
+        let key = values[self.slots + slot];
+        self.run_neuron_backward(fields, key, a, adj, values);
+    }
+
+    /// The value of an [`Ins::RunNeuron`] with these fields, of value slot `slot`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn run_neuron(
         &self,
         xs: u32,
@@ -1352,15 +1469,17 @@ impl<T: Scalar> Program<T> {
         bias: u32,
         n: usize,
         shape: Shape,
+        slot: usize,
         values: &[Cell<T>],
     ) -> T {
         let sum = self.run_dot(xs, shape.partners(ys), n, values);
         let b = values[bias as usize].get();
-        shape.act().value(add_bias(sum, b, shape.bias_first()))
+        let z = add_bias(sum, b, shape.bias_first());
+        self.activate((shape.act(), shape.table()), z, slot, values)
     }
 
     /// The sweep's updates for an [`Ins::RunNeuron`] with the fields `(xs, ys, bias, n, shape)`,
-    /// its value `y` and its (non-zero) adjoint `a`, as for [`Ins::Neuron`]: the activation
+    /// its key `y` ([`Program::keys`]) and its (non-zero) adjoint `a`, as for [`Ins::Neuron`]: the activation
     /// passes `partial * a` to the sum-plus-bias, whose adjoint starts at zero, so the three
     /// nodes pass nothing on when that product is zero; the `+` passes it to the bias and to the
     /// dot product, whose adjoint it starts.
@@ -1579,7 +1698,8 @@ impl<T: Scalar> Program<T> {
                 Ins::Neuron { at, n, m } => {
                     let info = self.neurons[m as usize];
                     let sum = self.dot(at, n, info.weights, info.runs, values);
-                    info.act.value(add_bias(sum, v(info.bias), info.bias_first))
+                    let z = add_bias(sum, v(info.bias), info.bias_first);
+                    self.activate((info.act, info.table), z, self.leaves + k, values)
                 }
                 Ins::RunNeuron {
                     xs,
@@ -1587,7 +1707,10 @@ impl<T: Scalar> Program<T> {
                     bias,
                     n,
                     shape,
-                } => self.run_neuron(xs, ys, bias, usize::from(n), shape, values),
+                } => {
+                    let slot = self.leaves + k;
+                    self.run_neuron(xs, ys, bias, usize::from(n), shape, slot, values)
+                }
                 Ins::Custom { at, n, q } => {
                     let out = &mut self.partials[q as usize..(q + n) as usize];
                     let operands = &self.operands[at as usize..(at + n) as usize];
@@ -1713,6 +1836,9 @@ impl<T: Scalar> Program<T> {
             .zip(&values[slots]);
         // Instructions and output values by reference, as in the forward pass.
         for ((ins, slot), output) in own.rev() {
+            // The index of `slot`, for the rare instruction that needs it: from its address, so
+            // that the loop keeps no count.
+            let here = || (slot.as_ptr() as usize - adj.as_ptr() as usize) / size_of::<Cell<T>>();
             let a = slot.replace(zero);
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
             if a == zero {
@@ -1770,9 +1896,14 @@ impl<T: Scalar> Program<T> {
                 }
                 Ins::Neuron { at, n, m } => {
                     let info = self.neurons[m as usize];
+                    let key = if info.act == Act::Table {
+                        values[self.slots + here()]
+                    } else {
+                        *output
+                    };
                     // The activation passes `partial * a` to the sum-plus-bias, whose adjoint
                     // starts at zero: the three nodes pass nothing on when that product is zero.
-                    let a = info.act.passed(*output, a);
+                    let a = info.act.passed(key, a);
                     if a == zero {
                         continue;
                     }
@@ -1786,13 +1917,14 @@ impl<T: Scalar> Program<T> {
                     bias,
                     n,
                     shape,
-                } => self.run_neuron_backward(
-                    (xs, ys, bias, usize::from(n), shape),
-                    *output,
-                    a,
-                    adj,
-                    values,
-                ),
+                } => {
+                    let fields = (xs, ys, bias, usize::from(n), shape);
+                    if shape.act() == Act::Table {
+                        self.table_neuron_backward(fields, here(), a, adj, values);
+                    } else {
+                        self.run_neuron_backward(fields, *output, a, adj, values);
+                    }
+                }
                 Ins::Custom { at, n, q } => {
                     let ds = &self.partials[q as usize..(q + n) as usize];
                     for (&x, &d) in list(at, n).iter().zip(ds) {

@@ -52,6 +52,7 @@ use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
 use super::{Act, Ins, Program, Shape, UNSCALED, add, add_bias, mul_const};
+
 use crate::Scalar;
 use crate::ops::nary::weighted_sum;
 
@@ -261,7 +262,8 @@ struct Reads {
 /// generic functions `forward` and `backward`: when `n` is 1 to 4, with `n`, the activation and
 /// the kind of partners as constants, so that each compiles to loops of its own (64 in all,
 /// lanes and not): the dot products unroll, each list takes one bounds check and no branch
-/// picks the activation. A longer neuron's kernel reads `n` at run time (`N = 0`).
+/// picks the activation. A longer neuron's kernel reads `n` at run time (`N = 0`), as does
+/// every kernel of an [`Act::Table`] activation, whose function is read from the program.
 macro_rules! kernel {
     ($forward:ident, $backward:ident, $n:expr, $shape:expr) => {{
         let shape: Shape = $shape;
@@ -279,6 +281,9 @@ macro_rules! kernel {
             Act::Tanh => kernel!(@konst $forward, $backward, $n, { Act::Tanh as u8 }, $shape),
             Act::Sigmoid => kernel!(@konst $forward, $backward, $n, { Act::Sigmoid as u8 }, $shape),
             Act::Relu => kernel!(@konst $forward, $backward, $n, { Act::Relu as u8 }, $shape),
+            // Any other function of the table: one kernel whatever the length, the function
+            // read from the program.
+            Act::Table => kernel!(@konst $forward, $backward, 0, { Act::Table as u8 }, $shape),
         }
     };
     (@konst $forward:ident, $backward:ident, $n:literal, $act:block, $shape:ident) => {
@@ -764,7 +769,8 @@ impl<T: Scalar> Program<T> {
     fn neurons(&self, repeat: Repeat, group: Group, n: usize, shape: Shape, values: &[Cell<T>]) {
         for k in group.positions().flat_map(|j| repeat.position(j)) {
             let (xs, ys, bias) = run_neuron(&self.ins[k]);
-            values[self.leaves + k].set(self.run_neuron(xs, ys, bias, n, shape, values));
+            let slot = self.leaves + k;
+            values[slot].set(self.run_neuron(xs, ys, bias, n, shape, slot, values));
         }
     }
 
@@ -794,7 +800,7 @@ impl<T: Scalar> Program<T> {
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
-        values: &[T],
+        (values, keys): (&[T], &[T]),
     ) {
         let zero = T::zero();
         for k in group
@@ -808,7 +814,7 @@ impl<T: Scalar> Program<T> {
             if a != zero {
                 let (xs, ys, bias) = run_neuron(&self.ins[k]);
                 let fields = (xs, ys, bias, n, shape);
-                self.run_neuron_backward(fields, values[slot], a, adj, values);
+                self.run_neuron_backward(fields, keys[slot], a, adj, values);
             }
         }
     }
@@ -854,7 +860,7 @@ impl<T: Scalar> Program<T> {
                 values[out].set(shape.act().value_or_later(z));
                 (ys, out) = (ys + step, out + len);
             }
-            activate_later(shape.act(), values, first_out, len, times, 1);
+            self.activate_later(shape, values, first_out, len, times, 1);
         }
     }
 
@@ -874,7 +880,7 @@ impl<T: Scalar> Program<T> {
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
-        values: &[T],
+        (values, keys): (&[T], &[T]),
     ) {
         let (len, times) = (repeat.len as usize, repeat.times as usize);
         let last = times - 1;
@@ -890,7 +896,7 @@ impl<T: Scalar> Program<T> {
             for _ in 0..times {
                 let (at, from) = (slot, ys);
                 (slot, ys) = (slot.wrapping_sub(len), ys.wrapping_sub(step));
-                let neuron = (&adj[at], values[at], self.partners(from, n, shape, values));
+                let neuron = (&adj[at], keys[at], self.partners(from, n, shape, values));
                 self.lane_backward(neuron, (g_w, &mut g_b, w), n, shape, adj);
             }
             store_lane_sums(lane, g_w, g_b, adj);
@@ -1039,14 +1045,8 @@ impl<T: Scalar> Program<T> {
             }
             (ys, out) = (ys + step, out + len);
         }
-        activate_later(
-            shape.act(),
-            values,
-            first_out,
-            len,
-            repeat.times as usize,
-            QUAD,
-        );
+        let times = repeat.times as usize;
+        self.activate_later(shape, values, first_out, len, times, QUAD);
     }
 
     /// [`Program::shared_neurons_backward`] for the four lanes of [`Program::quad`]: block by
@@ -1066,7 +1066,7 @@ impl<T: Scalar> Program<T> {
         n: usize,
         shape: Shape,
         adj: &[Cell<T>],
-        values: &[T],
+        (values, keys): (&[T], &[T]),
     ) {
         let zero = T::zero();
         let quad: &[Lane; QUAD] = self.lanes[lanes..]
@@ -1089,7 +1089,7 @@ impl<T: Scalar> Program<T> {
             let outs: &[Cell<T>; QUAD] = adj[at..]
                 .first_chunk()
                 .expect("invariant: a quad has four slots");
-            let outputs: &[T; QUAD] = values[at..]
+            let outputs: &[T; QUAD] = keys[at..]
                 .first_chunk()
                 .expect("invariant: a quad has four slots");
             let lanes = outs
@@ -1230,7 +1230,7 @@ fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
         unreachable!("invariant: a neuron kernel runs a group of neurons");
     };
     let n = if N == 0 { usize::from(n) } else { N };
-    let shape = Shape::new(Act::from_bits(ACT), KONST, shape.bias_first());
+    let shape = shape.fixed(Act::from_bits(ACT), KONST);
     (group.repeat, *group, n, shape)
 }
 
@@ -1260,8 +1260,11 @@ fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     adj: &[Cell<T>],
     values: &[T],
 ) {
-    let values = swept(values, adj);
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
+    let values = (
+        swept(values, adj),
+        program.keys(shape.act(), values, adj.len()),
+    );
     let (lanes, first) = (group.lanes(), group.first as usize);
     program.shared_neurons_backward(repeat, lanes, first, n, shape, adj, values);
 }
@@ -1311,8 +1314,11 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     adj: &[Cell<T>],
     values: &[T],
 ) {
-    let values = swept(values, adj);
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
+    let values = (
+        swept(values, adj),
+        program.keys(shape.act(), values, adj.len()),
+    );
     let (lanes, first, packed) = (group.lanes(), group.first as usize, is_packed(&group));
     // As in the forward kernel.
     if lanes.len() == QUAD {
@@ -1346,6 +1352,7 @@ fn neurons_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>
     values: &[T],
 ) {
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
+    let values = (values, program.keys(shape.act(), values, adj.len()));
     program.neurons_backward(repeat, group, n, shape, adj, values);
 }
 
@@ -1520,8 +1527,9 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     adj: &[Cell<T>],
     values: &[T],
 ) {
-    let values = swept(values, adj);
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
+    let keys = program.keys(shape.act(), values, adj.len());
+    let values = swept(values, adj);
     let zero = T::zero();
     let (kind, square, factor) = head_parts(program, &group);
     let sum = program.leaves + repeat.blocks_end();
@@ -1559,7 +1567,7 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
             if let Some((y, t)) = other {
                 add(adj, y, t);
             }
-            let neuron = (values[x as usize], program.partners(ys, n, shape, values));
+            let neuron = (keys[x as usize], program.partners(ys, n, shape, values));
             lane_pass(t, neuron, (g_w, &mut g_b, w), n, shape, adj);
         }
         x = x.wrapping_sub(square.x_step);
@@ -1570,32 +1578,37 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     store_lane_sums(lane, g_w, g_b, adj);
 }
 
-/// The second loop of a group's forward pass whose activation calls a function (tanh, sigmoid):
-/// the first wrote each neuron's sum plus bias, `z`, to its slot
-/// ([`Act::value_or_later`]); this sets the `width` slots from `first`, and as many at each of
-/// the `times - 1` blocks after it, `len` apart, to the activation of `z`. The same values as
-/// one loop; but in one loop each call of the function clobbers every floating-point register,
-/// so the weights and partners held across it go to the stack and come back, block after block:
-/// on a busy core a load or a store costs several times an arithmetic instruction
-/// (benches/FINDINGS.md: loads and stores around libm calls).
-#[inline(always)]
-fn activate_later<T: Scalar>(
-    act: Act,
-    values: &[Cell<T>],
-    first: usize,
-    len: usize,
-    times: usize,
-    width: usize,
-) {
-    if !act.calls() {
-        return;
-    }
-    let mut at = first;
-    for _ in 0..times {
-        for slot in &values[at..at + width] {
-            slot.set(act.value(slot.get()));
+impl<T: Scalar> Program<T> {
+    /// The second loop of a group's forward pass whose activation calls a function (tanh,
+    /// sigmoid, those of the table): the first wrote each neuron's sum plus bias, `z`, to its
+    /// slot ([`Act::value_or_later`]); this sets the `width` slots from `first`, and as many at
+    /// each of the `times - 1` blocks after it, `len` apart, to the activation of `z`
+    /// ([`Program::activate`]). The same values as one loop; but in one loop each call of the
+    /// function clobbers every floating-point register, so the weights and partners held across
+    /// it go to the stack and come back, block after block: on a busy core a load or a store
+    /// costs several times an arithmetic instruction (benches/FINDINGS.md: loads and stores
+    /// around libm calls).
+    #[inline(always)]
+    fn activate_later(
+        &self,
+        shape: Shape,
+        values: &[Cell<T>],
+        first: usize,
+        len: usize,
+        times: usize,
+        width: usize,
+    ) {
+        let act = (shape.act(), shape.table());
+        if !act.0.calls() {
+            return;
         }
-        at += len;
+        let mut at = first;
+        for _ in 0..times {
+            for (k, slot) in (at..).zip(&values[at..at + width]) {
+                slot.set(self.activate(act, slot.get(), k, values));
+            }
+            at += len;
+        }
     }
 }
 
@@ -1676,8 +1689,8 @@ mod tests {
         assert_eq!(f.program.repeats[0].end(), 26);
         // The four hidden neurons make one group, a layer that runs four at a time; the output
         // neuron and its squared error the head.
-        let tanh = Shape::new(Act::Tanh, true, false);
-        let sigmoid = Shape::new(Act::Sigmoid, false, false);
+        let tanh = Shape::new(Act::Tanh, 0, true, false);
+        let sigmoid = Shape::new(Act::Sigmoid, 0, false, false);
         let hidden = Kind::Layer {
             n: 2,
             shape: tanh,
@@ -2108,17 +2121,17 @@ mod tests {
         let mut f = compiled(loss, &at(&mut rng));
         let first = Kind::Layer {
             n: 2,
-            shape: Shape::new(Act::Tanh, true, false),
+            shape: Shape::new(Act::Tanh, 0, true, false),
             packed: true,
         };
         let second = Kind::Layer {
             n: 4,
-            shape: Shape::new(Act::Relu, false, false),
+            shape: Shape::new(Act::Relu, 0, false, false),
             packed: true,
         };
         let output = Kind::Neurons {
             n: 5,
-            shape: Shape::new(Act::Sigmoid, false, false),
+            shape: Shape::new(Act::Sigmoid, 0, false, false),
         };
         let want = [
             (0, 4, first),
@@ -2160,7 +2173,7 @@ mod tests {
         let layers: Vec<(u32, u32, Kind)> = groups(&f).into_iter().take(2).collect();
         let layer = |n, konst| Kind::Layer {
             n,
-            shape: Shape::new(Act::Tanh, konst, false),
+            shape: Shape::new(Act::Tanh, 0, konst, false),
             packed: false,
         };
         assert_eq!(layers, [(0, 4, layer(2, true)), (4, 4, layer(4, false))]);
@@ -2197,7 +2210,7 @@ mod tests {
         let mut f = compiled(loss, &params);
         let layer = Kind::Layer {
             n: 2,
-            shape: Shape::new(Act::Tanh, true, false),
+            shape: Shape::new(Act::Tanh, 0, true, false),
             packed: true,
         };
         assert_eq!(groups(&f)[0], (0, 4, layer));
@@ -2229,7 +2242,7 @@ mod tests {
         let mut f = compiled(loss, &params);
         let second = Kind::Layer {
             n: 4,
-            shape: Shape::new(Act::Relu, false, false),
+            shape: Shape::new(Act::Relu, 0, false, false),
             packed: true,
         };
         assert_eq!(groups(&f)[1], (4, 4, second));
