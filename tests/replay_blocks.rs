@@ -294,7 +294,7 @@ struct Network {
 }
 
 /// How many shared weights a network-like case adds to the leaves.
-const WEIGHTS: usize = 8;
+const WEIGHTS: usize = 12;
 
 fn unit() -> impl Strategy<Value = Unit> {
     let partners = prop_oneof![
@@ -302,8 +302,10 @@ fn unit() -> impl Strategy<Value = Unit> {
         2 => Just(Partners::Layer),
         1 => Just(Partners::Constants),
     ];
+    // Widths past 8 too, whose kernels keep their lanes in longer arrays.
+    let width = prop_oneof![3 => 1usize..6, 1 => 6usize..11];
     (
-        1usize..6,
+        width,
         0usize..WEIGHTS,
         partners,
         0usize..3,
@@ -360,7 +362,7 @@ fn network_program<'t, T: Scalar>(
 ) -> (Var<'t, T>, Vec<Guard>) {
     let (params, rest) = xs.split_at(3);
     let (inputs, weights) = rest.split_at(rest.len() - WEIGHTS);
-    let constants: Vec<T> = [0.5, -1.5, 2.0, 0.25, 1.0]
+    let constants: Vec<T> = [0.5, -1.5, 2.0, 0.25, 1.0, -0.75, 3.0, 0.125, -2.5, 1.5]
         .iter()
         .map(|&c| T::from_f64(c))
         .collect();

@@ -184,8 +184,13 @@ pub(super) struct Kernel<T> {
 /// A backward kernel: the program, the group, the adjoints and the values.
 type BackwardKernel<T> = fn(&Program<T>, &Group, &[Cell<T>], &[T]);
 
-/// The most inputs of a neuron whose weights a [`Lane`] keeps in registers.
-const LANE_INPUTS: usize = 4;
+/// The most inputs of a neuron whose weights a [`Lane`] keeps in registers, or on the stack.
+const LANE_INPUTS: usize = 32;
+
+/// The most inputs of a neuron whose kernel keeps its lanes in arrays of this length rather
+/// than [`LANE_INPUTS`]: the kernels size their arrays by a constant, and arrays far longer
+/// than the neurons made a six-input layer's passes slower.
+const SHORT_LANE: usize = 8;
 
 /// How many lanes of a [`Kind::Layer`] group run together, block by block ([`Program::quad`]).
 const QUAD: usize = 4;
@@ -263,39 +268,49 @@ struct Reads {
 /// the kind of partners as constants, so that each compiles to loops of its own (64 in all,
 /// lanes and not): the dot products unroll, each list takes one bounds check and no branch
 /// picks the activation. A longer neuron's kernel reads `n` at run time (`N = 0`), as does
-/// every kernel of an [`Act::Table`] activation, whose function is read from the program.
+/// every kernel of an [`Act::Table`] activation, whose function is read from the program. The
+/// last constant, `W`, is the length of the kernel's arrays of lanes: 4, [`SHORT_LANE`] or
+/// [`LANE_INPUTS`], the shortest that holds `n`.
 macro_rules! kernel {
     ($forward:ident, $backward:ident, $n:expr, $shape:expr) => {{
         let shape: Shape = $shape;
         match $n {
-            1 => kernel!(@act $forward, $backward, 1, shape),
-            2 => kernel!(@act $forward, $backward, 2, shape),
-            3 => kernel!(@act $forward, $backward, 3, shape),
-            4 => kernel!(@act $forward, $backward, 4, shape),
-            _ => kernel!(@act $forward, $backward, 0, shape),
+            1 => kernel!(@act $forward, $backward, 1, 4, shape),
+            2 => kernel!(@act $forward, $backward, 2, 4, shape),
+            3 => kernel!(@act $forward, $backward, 3, 4, shape),
+            4 => kernel!(@act $forward, $backward, 4, 4, shape),
+            n if usize::from(n) <= SHORT_LANE => kernel!(@act $forward, $backward, 0, { SHORT_LANE }, shape),
+            _ => kernel!(@act $forward, $backward, 0, { LANE_INPUTS }, shape),
         }
     }};
-    (@act $forward:ident, $backward:ident, $n:literal, $shape:ident) => {
+    (@act $forward:ident, $backward:ident, $n:literal, $w:tt, $shape:ident) => {
         match $shape.act() {
-            Act::Identity => kernel!(@konst $forward, $backward, $n, { Act::Identity as u8 }, $shape),
-            Act::Tanh => kernel!(@konst $forward, $backward, $n, { Act::Tanh as u8 }, $shape),
-            Act::Sigmoid => kernel!(@konst $forward, $backward, $n, { Act::Sigmoid as u8 }, $shape),
-            Act::Relu => kernel!(@konst $forward, $backward, $n, { Act::Relu as u8 }, $shape),
-            // Any other function of the table: one kernel whatever the length, the function
-            // read from the program.
-            Act::Table => kernel!(@konst $forward, $backward, 0, { Act::Table as u8 }, $shape),
+            Act::Identity => kernel!(@konst $forward, $backward, $n, { Act::Identity as u8 }, $w, $shape),
+            Act::Tanh => kernel!(@konst $forward, $backward, $n, { Act::Tanh as u8 }, $w, $shape),
+            Act::Sigmoid => kernel!(@konst $forward, $backward, $n, { Act::Sigmoid as u8 }, $w, $shape),
+            Act::Relu => kernel!(@konst $forward, $backward, $n, { Act::Relu as u8 }, $w, $shape),
+            // Any other function of the table: one kernel for each width of lane, the length
+            // and the function read at run time.
+            Act::Table => {
+                let w = { if $w <= SHORT_LANE { SHORT_LANE } else { LANE_INPUTS } };
+                if w == SHORT_LANE {
+                    kernel!(@konst $forward, $backward, 0, { Act::Table as u8 }, { SHORT_LANE }, $shape)
+                } else {
+                    kernel!(@konst $forward, $backward, 0, { Act::Table as u8 }, { LANE_INPUTS }, $shape)
+                }
+            }
         }
     };
-    (@konst $forward:ident, $backward:ident, $n:literal, $act:block, $shape:ident) => {
+    (@konst $forward:ident, $backward:ident, $n:literal, $act:block, $w:tt, $shape:ident) => {
         if $shape.konst() {
             Kernel {
-                forward: $forward::<T, $n, $act, true>,
-                backward: $backward::<T, $n, $act, true>,
+                forward: $forward::<T, $n, $act, true, $w>,
+                backward: $backward::<T, $n, $act, true, $w>,
             }
         } else {
             Kernel {
-                forward: $forward::<T, $n, $act, false>,
-                backward: $backward::<T, $n, $act, false>,
+                forward: $forward::<T, $n, $act, false, $w>,
+                backward: $backward::<T, $n, $act, false, $w>,
             }
         }
     };
@@ -825,7 +840,7 @@ impl<T: Scalar> Program<T> {
     /// weights and the bias are read once, and each block's partners found by the lane's step.
     /// The same expressions on the same operands as [`Program::run_neuron`].
     #[inline(always)]
-    fn shared_neurons(
+    fn shared_neurons<const W: usize>(
         &self,
         repeat: Repeat,
         lanes: Range<usize>,
@@ -837,7 +852,7 @@ impl<T: Scalar> Program<T> {
         let (len, times) = (repeat.len as usize, repeat.times as usize);
         for (lane, j) in self.lanes[lanes].iter().zip(first..) {
             let xs = lane.xs as usize;
-            let mut w = [T::zero(); LANE_INPUTS];
+            let mut w = [T::zero(); W];
             for (w, x) in w.iter_mut().zip(&values[xs..xs + n]) {
                 *w = x.get();
             }
@@ -872,7 +887,7 @@ impl<T: Scalar> Program<T> {
     /// position touches those slots ([`Program::lane`]).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn shared_neurons_backward(
+    fn shared_neurons_backward<const W: usize>(
         &self,
         repeat: Repeat,
         lanes: Range<usize>,
@@ -887,7 +902,7 @@ impl<T: Scalar> Program<T> {
         let positions = first..first + lanes.len();
         let lanes = self.lanes[lanes].iter().zip(positions);
         for (lane, j) in lanes.rev() {
-            let (mut g, w, mut g_b) = self.lane_sums(lane, n, adj, values);
+            let (mut g, w, mut g_b) = self.lane_sums::<W>(lane, n, adj, values);
             let (g_w, w) = (&mut g[..n], &w[..n]);
             // The last block's slot and partners; both step back a block at a time.
             let step = lane.step as usize;
@@ -906,22 +921,22 @@ impl<T: Scalar> Program<T> {
     /// The adjoints of `lane`'s `n` weights, their values and the adjoint of its bias, to
     /// receive the backward pass's terms in registers ([`store_lane_sums`] writes them back).
     #[inline(always)]
-    fn lane_sums(
+    fn lane_sums<const W: usize>(
         &self,
         lane: &Lane,
         n: usize,
         adj: &[Cell<T>],
         values: &[T],
-    ) -> ([T; LANE_INPUTS], [T; LANE_INPUTS], T) {
+    ) -> ([T; W], [T; W], T) {
         let zero = T::zero();
-        let (g, g_b) = lane_params(adj, lane, n, zero, Cell::get);
-        let (w, _) = lane_params(values, lane, n, zero, |&x| x);
+        let (g, g_b) = lane_params::<_, _, W>(adj, lane, n, zero, Cell::get);
+        let (w, _) = lane_params::<_, _, W>(values, lane, n, zero, |&x| x);
         (g, w, g_b)
     }
 }
 
 /// A neuron's partners' values and, for value slots, where they start ([`Program::partners`]).
-type Partners<T> = ([T; LANE_INPUTS], usize);
+type Partners<'a, T> = (&'a [T], usize);
 
 /// [`Program::lane_backward`]'s updates from the neuron's adjoint `a`: its output `output` and
 /// its partners as [`Program::partners`] reads them. As the tape's sweep, nothing is passed on
@@ -932,7 +947,7 @@ type Partners<T> = ([T; LANE_INPUTS], usize);
 #[inline(always)]
 fn lane_pass<T: Scalar>(
     a: T,
-    (output, (y, from)): (T, Partners<T>),
+    (output, (y, from)): (T, Partners<'_, T>),
     (g_w, g_b, w): (&mut [T], &mut T, &[T]),
     n: usize,
     shape: Shape,
@@ -978,7 +993,7 @@ impl<T: Scalar> Program<T> {
     #[inline(always)]
     fn lane_backward(
         &self,
-        (slot, output, partners): (&Cell<T>, T, Partners<T>),
+        (slot, output, partners): (&Cell<T>, T, Partners<'_, T>),
         sums: (&mut [T], &mut T, &[T]),
         n: usize,
         shape: Shape,
@@ -992,15 +1007,19 @@ impl<T: Scalar> Program<T> {
     /// constants or value slots — and where they start, read once for the neurons of a block
     /// that share them.
     #[inline(always)]
-    fn partners(&self, from: usize, n: usize, shape: Shape, values: &[T]) -> Partners<T> {
-        let mut y = [T::zero(); LANE_INPUTS];
+    fn partners<'a>(
+        &'a self,
+        from: usize,
+        n: usize,
+        shape: Shape,
+        values: &'a [T],
+    ) -> Partners<'a, T> {
         let list = if shape.konst() {
             &self.consts[from..from + n]
         } else {
             &values[from..from + n]
         };
-        y[..n].copy_from_slice(list);
-        (y, from)
+        (list, from)
     }
 
     /// [`Program::shared_neurons`] for the four lanes from `lanes`, at the positions from `j`,
@@ -1009,7 +1028,7 @@ impl<T: Scalar> Program<T> {
     /// on the same operands as [`Program::run_neuron`]; the neurons of a block do not read each
     /// other, since the first's partners precede its own slot and are the others' too.
     #[inline(always)]
-    fn quad(
+    fn quad<const W: usize>(
         &self,
         repeat: Repeat,
         (lanes, packed): (usize, bool),
@@ -1022,12 +1041,13 @@ impl<T: Scalar> Program<T> {
         let quad: &[Lane; QUAD] = self.lanes[lanes..]
             .first_chunk()
             .expect("invariant: a quad has four lanes");
-        let (w, b) = quad_params(values, (quad, n, packed), zero, Cell::get);
+        let (w, b) = quad_params::<_, _, W>(values, (quad, n, packed), zero, Cell::get);
         let (len, step) = (repeat.len as usize, quad[0].step as usize);
         let first_out = self.leaves + repeat.start() + j;
         let (mut ys, mut out) = (quad[0].ys as usize, first_out);
+        // Past `n`, the partners of an earlier block or zeros, never read.
+        let mut y = [zero; W];
         for _ in 0..repeat.times {
-            let mut y = [zero; LANE_INPUTS];
             if shape.konst() {
                 y[..n].copy_from_slice(&self.consts[ys..ys + n]);
             } else {
@@ -1058,7 +1078,7 @@ impl<T: Scalar> Program<T> {
     /// position only ([`Program::find_repeats`]).
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn quad_backward(
+    fn quad_backward<const W: usize>(
         &self,
         repeat: Repeat,
         (lanes, packed): (usize, bool),
@@ -1073,8 +1093,8 @@ impl<T: Scalar> Program<T> {
             .first_chunk()
             .expect("invariant: a quad has four lanes");
         // The weights' adjoints and values, and the biases' adjoints.
-        let (mut g, mut g_b) = quad_params(adj, (quad, n, packed), zero, Cell::get);
-        let (w, _) = quad_params(values, (quad, n, packed), zero, |&x| x);
+        let (mut g, mut g_b) = quad_params::<_, _, W>(adj, (quad, n, packed), zero, Cell::get);
+        let (w, _) = quad_params::<_, _, W>(values, (quad, n, packed), zero, |&x| x);
         let (len, step, last) = (
             repeat.len as usize,
             quad[0].step as usize,
@@ -1111,13 +1131,13 @@ impl<T: Scalar> Program<T> {
 /// slots are one checked slice, each lane's at fixed offsets within it: with `n` a constant of
 /// the kernel, no other check is left (a lane's own slices took two checks each).
 #[inline(always)]
-fn quad_params<S, X: Copy>(
+fn quad_params<S, X: Copy, const W: usize>(
     slots: &[S],
     (quad, n, packed): (&[Lane; QUAD], usize, bool),
     zero: X,
     get: impl Fn(&S) -> X,
-) -> ([[X; LANE_INPUTS]; QUAD], [X; QUAD]) {
-    let (mut w, mut b) = ([[zero; LANE_INPUTS]; QUAD], [zero; QUAD]);
+) -> ([[X; W]; QUAD], [X; QUAD]) {
+    let (mut w, mut b) = ([[zero; W]; QUAD], [zero; QUAD]);
     if packed {
         let stride = n + 1;
         let all = &slots[quad[0].xs as usize..][..QUAD * stride];
@@ -1129,7 +1149,7 @@ fn quad_params<S, X: Copy>(
         }
     } else {
         for ((w, b), lane) in w.iter_mut().zip(&mut b).zip(quad) {
-            (*w, *b) = lane_params(slots, lane, n, zero, &get);
+            (*w, *b) = lane_params::<_, _, W>(slots, lane, n, zero, &get);
         }
     }
     (w, b)
@@ -1138,14 +1158,14 @@ fn quad_params<S, X: Copy>(
 /// The `n` weights and the bias of `lane`, as `get` reads them from `slots` (values or
 /// adjoints).
 #[inline(always)]
-fn lane_params<S, X: Copy>(
+fn lane_params<S, X: Copy, const W: usize>(
     slots: &[S],
     lane: &Lane,
     n: usize,
     zero: X,
     get: impl Fn(&S) -> X,
-) -> ([X; LANE_INPUTS], X) {
-    let mut w = [zero; LANE_INPUTS];
+) -> ([X; W], X) {
+    let mut w = [zero; W];
     let xs = lane.xs as usize;
     for (w, x) in w.iter_mut().zip(&slots[xs..xs + n]) {
         *w = get(x);
@@ -1156,10 +1176,10 @@ fn lane_params<S, X: Copy>(
 /// Writes the four lanes' adjoints [`quad_params`] read back: `g` the weights', `g_b` the
 /// biases'.
 #[inline(always)]
-fn store_quad_sums<T: Scalar>(
+fn store_quad_sums<T: Scalar, const W: usize>(
     adj: &[Cell<T>],
     (quad, n, packed): (&[Lane; QUAD], usize, bool),
-    g: &[[T; LANE_INPUTS]; QUAD],
+    g: &[[T; W]; QUAD],
     g_b: &[T; QUAD],
 ) {
     if packed {
@@ -1243,18 +1263,18 @@ fn swept<'v, T>(values: &'v [T], adj: &[Cell<T>]) -> &'v [T] {
 }
 
 /// The forward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons`].
-fn lanes_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn lanes_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     values: &[Cell<T>],
 ) {
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let (lanes, first) = (group.lanes(), group.first as usize);
-    program.shared_neurons(repeat, lanes, first, n, shape, values);
+    program.shared_neurons::<W>(repeat, lanes, first, n, shape, values);
 }
 
 /// The backward kernel of a group of [`Kind::Lanes`]: [`Program::shared_neurons_backward`].
-fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     adj: &[Cell<T>],
@@ -1266,7 +1286,7 @@ fn lanes_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
         program.keys(shape.act(), values, adj.len()),
     );
     let (lanes, first) = (group.lanes(), group.first as usize);
-    program.shared_neurons_backward(repeat, lanes, first, n, shape, adj, values);
+    program.shared_neurons_backward::<W>(repeat, lanes, first, n, shape, adj, values);
 }
 
 /// Whether a [`Kind::Layer`]'s lanes are packed.
@@ -1278,7 +1298,7 @@ fn is_packed(group: &Group) -> bool {
 /// The forward kernel of a group of [`Kind::Layer`]: [`Program::quad`] on each four lanes,
 /// [`Program::shared_neurons`] on the rest. (Kept apart from [`lanes_forward`]: one kernel
 /// for both executes more instructions where an output neuron is a lone lane.)
-fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     values: &[Cell<T>],
@@ -1289,11 +1309,11 @@ fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     // the loop of quads, the set-up of the loop and of the lanes after the last quad spills to
     // the stack, in the backward kernel too. A loop over several quads still pays it.
     if lanes.len() == QUAD {
-        return program.quad(repeat, (lanes.start, packed), first, n, shape, values);
+        return program.quad::<W>(repeat, (lanes.start, packed), first, n, shape, values);
     }
     let quads = lanes.len() / QUAD * QUAD;
     for q in (0..quads).step_by(QUAD) {
-        program.quad(
+        program.quad::<W>(
             repeat,
             (lanes.start + q, packed),
             first + q,
@@ -1303,12 +1323,12 @@ fn layer_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
         );
     }
     let rest = lanes.start + quads..lanes.end;
-    program.shared_neurons(repeat, rest, first + quads, n, shape, values);
+    program.shared_neurons::<W>(repeat, rest, first + quads, n, shape, values);
 }
 
 /// The backward kernel of a group of [`Kind::Layer`]: as [`layer_forward`], from the last
 /// lanes to the first — the lanes past the last four first, then each four.
-fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     adj: &[Cell<T>],
@@ -1323,19 +1343,19 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
     // As in the forward kernel.
     if lanes.len() == QUAD {
         let quad = (lanes.start, packed);
-        return program.quad_backward(repeat, quad, first, n, shape, adj, values);
+        return program.quad_backward::<W>(repeat, quad, first, n, shape, adj, values);
     }
     let quads = lanes.len() / QUAD * QUAD;
     let rest = lanes.start + quads..lanes.end;
-    program.shared_neurons_backward(repeat, rest, first + quads, n, shape, adj, values);
+    program.shared_neurons_backward::<W>(repeat, rest, first + quads, n, shape, adj, values);
     for q in (0..quads).step_by(QUAD).rev() {
         let quad = (lanes.start + q, packed);
-        program.quad_backward(repeat, quad, first + q, n, shape, adj, values);
+        program.quad_backward::<W>(repeat, quad, first + q, n, shape, adj, values);
     }
 }
 
 /// The forward kernel of a group of [`Kind::Neurons`]: [`Program::neurons`].
-fn neurons_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn neurons_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     values: &[Cell<T>],
@@ -1345,7 +1365,7 @@ fn neurons_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 }
 
 /// The backward kernel of a group of [`Kind::Neurons`]: [`Program::neurons_backward`].
-fn neurons_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn neurons_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     adj: &[Cell<T>],
@@ -1487,14 +1507,14 @@ fn head_parts<T>(program: &Program<T>, group: &Group) -> (u8, SquareLane, usize)
 /// ([`Program::shared_neurons`]); then its squared error on every block, added up from zero in
 /// block order, as the sum after the blocks adds its terms ([`Ins::Sum`]); then the tail: the
 /// sum, and its constant factor if it has one.
-fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     values: &[Cell<T>],
 ) {
     let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
     let (j, lane) = (group.first as usize, group.lanes as usize);
-    program.shared_neurons(repeat, lane..lane + 1, j, n, shape, values);
+    program.shared_neurons::<W>(repeat, lane..lane + 1, j, n, shape, values);
     let (kind, lane, factor) = head_parts(program, &group);
     let (mut x, mut other, mut s) = (lane.x, lane.other, lane.s);
     let len = repeat.len as usize;
@@ -1521,7 +1541,7 @@ fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
 /// sum; then, from the last block to the first, each block's square's updates, from the sum's
 /// adjoint, and its neuron's, from its square's term, both in registers
 /// ([`Program::head`] says why these are the sweep's updates).
-fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
+fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
     program: &Program<T>,
     group: &Group,
     adj: &[Cell<T>],
@@ -1548,7 +1568,7 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool>(
         return;
     }
     let lane = &program.lanes[group.lanes as usize];
-    let (mut g, w, mut g_b) = program.lane_sums(lane, n, adj, values);
+    let (mut g, w, mut g_b) = program.lane_sums::<W>(lane, n, adj, values);
     let (g_w, w) = (&mut g[..n], &w[..n]);
     // The last block's square, its neuron (the square's `x`) and the neuron's partners; all
     // step back a block at a time.
@@ -2107,10 +2127,38 @@ mod tests {
     }
 
     #[test]
+    fn neurons_of_every_width_run_in_their_kernels_and_replay_like_recording() {
+        // 2-4-m-1 on three points, softplus in the second layer: the output neuron reads m
+        // inputs, which a kernel keeps in lanes of 8 (m ≤ 8) or of 32 (m ≤ 32), or runs
+        // block by block (m > 32).
+        fn loss<'t, const M: usize>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+            three_point_loss(tape, |x| {
+                two_hidden_layers(tape, p, x, M, (Var::tanh, Var::softplus))
+            })
+        }
+        let cases: [(Loss, u16); 3] = [(loss::<7>, 7), (loss::<12>, 12), (loss::<40>, 40)];
+        let mut rng = StdRng::seed_from_u64(11);
+        for (loss, m) in cases {
+            let at = |rng: &mut StdRng| random_params(rng, 13 + 6 * usize::from(m));
+            let mut f = compiled(loss, &at(&mut rng));
+            let found = groups(&f);
+            let output = found.iter().find_map(|&(_, _, kind)| match kind {
+                Kind::Head { n, .. } if n == m => Some(true),
+                Kind::Neurons { n, .. } if n == m => Some(false),
+                _ => None,
+            });
+            assert_eq!(output, Some(m <= 32), "{m}: {found:?}");
+            for _ in 0..5 {
+                replay_checked(&mut f, loss, &at(&mut rng));
+            }
+        }
+    }
+
+    #[test]
     fn a_layers_neurons_run_four_at_a_time_and_replay_like_recording() {
         // 2-4-5-1 on three points: a first layer of four (constant partners, one group of
         // four), a second of five reading the first (value partners, four and one more), an
-        // output neuron of five inputs (no lane), its squared error.
+        // output neuron of five inputs and its squared error, a head.
         fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
             three_point_loss(tape, |x| {
                 two_hidden_layers(tape, p, x, 5, (Var::tanh, Var::relu))
@@ -2129,24 +2177,13 @@ mod tests {
             shape: Shape::new(Act::Relu, 0, false, false),
             packed: true,
         };
-        let output = Kind::Neurons {
-            n: 5,
-            shape: Shape::new(Act::Sigmoid, 0, false, false),
-        };
-        let want = [
-            (0, 4, first),
-            (4, 5, second),
-            (9, 1, output),
-            (
-                10,
-                1,
-                Kind::SquareLanes {
-                    kind: 0,
-                    scaled: false,
-                },
-            ),
-        ];
-        assert_eq!(groups(&f), want);
+        let sigmoid = Shape::new(Act::Sigmoid, 0, false, false);
+        let found = groups(&f);
+        assert_eq!(found[..2], [(0, 4, first), (4, 5, second)]);
+        assert!(
+            matches!(found[2..], [(9, 2, Kind::Head { n: 5, shape, kind: 0, .. })] if shape == sigmoid),
+            "{found:?}"
+        );
         // Relu's zero adjoints on some points and not others, at new parameters each time.
         for _ in 0..20 {
             replay_checked(&mut f, loss, &at(&mut rng));
