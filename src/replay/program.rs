@@ -1479,10 +1479,10 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The sweep's updates for an [`Ins::RunNeuron`] with the fields `(xs, ys, bias, n, shape)`,
-    /// its key `y` ([`Program::keys`]) and its (non-zero) adjoint `a`, as for [`Ins::Neuron`]: the activation
-    /// passes `partial * a` to the sum-plus-bias, whose adjoint starts at zero, so the three
-    /// nodes pass nothing on when that product is zero; the `+` passes it to the bias and to the
-    /// dot product, whose adjoint it starts.
+    /// its key `y` ([`Program::keys`]) and its (non-zero) adjoint `a`, as for [`Ins::Neuron`]:
+    /// the activation passes `partial * a` to the sum-plus-bias, whose adjoint starts at zero,
+    /// so the three nodes pass nothing on when that product is zero; the `+` passes it to the
+    /// bias and to the dot product, whose adjoint it starts.
     #[inline(always)]
     fn run_neuron_backward(
         &self,
