@@ -1600,7 +1600,7 @@ impl<T: Scalar> Program<T> {
                 Step::Stretch { start, end } => {
                     self.forward_stretch(start as usize..end as usize, values)?;
                 }
-                Step::Group(g) => self.forward_group(g as usize, values),
+                Step::Group(g) => self.forward_group(g as usize, values)?,
             }
         }
         Ok(())

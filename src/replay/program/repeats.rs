@@ -42,10 +42,11 @@
 //! factor as the repeat's tail: the backward pass passes each block's adjoint from the sum
 //! through the square to the neuron in registers ([`Program::head`]).
 //!
-//! Only fused neurons whose lists are runs and fused squares make up blocks — what a network and
-//! its squared error record, and what the passes here have code of their own for. Any other
-//! instruction ends a stretch; so a comparison is never run out of recorded order, and a
-//! failed one is still reported as the first that fails.
+//! Only fused neurons whose lists are runs, fused squares and custom nodes make up blocks — what
+//! a network and its loss record: the passes here have code of their own for the first two, and
+//! run a custom node, such as a point's softmax cross-entropy, through the general passes, block
+//! by block ([`Kind::Other`]). Any other instruction ends a stretch; so a comparison is never
+//! run out of recorded order, and a failed one is still reported as the first that fails.
 
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
@@ -53,8 +54,8 @@ use std::ops::Range;
 
 use super::{Act, Ins, Program, Shape, UNSCALED, add, add_bias, mul_const};
 
-use crate::Scalar;
 use crate::ops::nary::weighted_sum;
+use crate::{Error, Scalar};
 
 /// `times` blocks of `len` instructions from instruction `start`, run position by position;
 /// its positions make up the [`Group`]s [`Program::groups`]`[groups..groups + count]`. The
@@ -102,6 +103,11 @@ enum Kind {
     Neurons { n: u16, shape: Shape },
     /// Fused squares of any kind.
     Squares,
+    /// Custom nodes — a loss of the library's own on each point, such as its softmax
+    /// cross-entropy — which the passes run through their general loops
+    /// ([`Program::forward_range`], [`Program::backward_range`]), block by block
+    /// ([`Program::forward_other`]).
+    Other,
     /// Fused squares of the kind `kind` ([`square_of`]), each position with a [`SquareLane`],
     /// scaled or not in every block.
     SquareLanes { kind: u8, scaled: bool },
@@ -177,9 +183,14 @@ fn square_of<const KIND: u8>(x: u32, other: u32, s: u32) -> Ins {
 /// saved and loaded the state of all of them on each call.
 #[derive(Clone, Copy)]
 pub(super) struct Kernel<T> {
-    forward: fn(&Program<T>, &Group, &[Cell<T>]),
+    /// `None` for [`Kind::Other`], whose forward pass stores partials in the program and so
+    /// runs through [`Program::forward_other`].
+    forward: Option<ForwardKernel<T>>,
     backward: BackwardKernel<T>,
 }
+
+/// A forward kernel: the program, the group and the values.
+type ForwardKernel<T> = fn(&Program<T>, &Group, &[Cell<T>]);
 
 /// A backward kernel: the program, the group, the adjoints and the values.
 type BackwardKernel<T> = fn(&Program<T>, &Group, &[Cell<T>], &[T]);
@@ -248,9 +259,25 @@ fn key(ins: &Ins) -> Option<Key> {
         | Ins::RSubConstSquared { .. }
         | Ins::SubSquared { .. }
         | Ins::SubSquareSquared { .. } => 0,
+        // A custom node — a loss of the library's own, such as a point's softmax cross-entropy —
+        // runs through the general passes ([`Kind::Other`]), block by block: its rule is costly
+        // enough that their set-up, once a block, is a small part. Blocks of custom nodes of the
+        // same number of operands are alike.
+        Ins::Custom { n, .. } => n,
         _ => return None,
     };
     Some((discriminant(ins), extra))
+}
+
+/// Whether `ins` is a fused square, which the square kernels run.
+fn is_square(ins: &Ins) -> bool {
+    matches!(
+        ins,
+        Ins::AddConstSquared { .. }
+            | Ins::RSubConstSquared { .. }
+            | Ins::SubSquared { .. }
+            | Ins::SubSquareSquared { .. }
+    )
 }
 
 /// Where the stretch being grown has read a slot from before it: the first block and position
@@ -310,12 +337,12 @@ macro_rules! kernel {
     (@konst $forward:ident, $backward:ident, $n:literal, $act:block, $w:tt, $shape:ident) => {
         if $shape.konst() {
             Kernel {
-                forward: $forward::<T, $n, $act, true, $w>,
+                forward: Some($forward::<T, $n, $act, true, $w>),
                 backward: $backward::<T, $n, $act, true, $w>,
             }
         } else {
             Kernel {
-                forward: $forward::<T, $n, $act, false, $w>,
+                forward: Some($forward::<T, $n, $act, false, $w>),
                 backward: $backward::<T, $n, $act, false, $w>,
             }
         }
@@ -582,7 +609,8 @@ impl<T: Scalar> Program<T> {
                     kind,
                     scaled: lane.s != UNSCALED,
                 },
-                _ => Kind::Squares,
+                (ins, _, _) if is_square(&ins) => Kind::Squares,
+                _ => Kind::Other,
             };
             let lanes = if square.is_some() {
                 super::word(self.square_lanes.len())
@@ -778,10 +806,30 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The forward pass over the group `g`: position by position, each across the blocks, by
-    /// its [`Kernel`]. A repeat's groups in order make its forward pass.
+    /// its [`Kernel`], or block by block for [`Kind::Other`]. A repeat's groups in order make its
+    /// forward pass.
     #[inline(always)]
-    pub(super) fn forward_group(&self, g: usize, values: &[Cell<T>]) {
-        (self.kernels[g].forward)(self, &self.groups[g], values);
+    pub(super) fn forward_group(&mut self, g: usize, values: &[Cell<T>]) -> Result<(), Error> {
+        match self.kernels[g].forward {
+            Some(forward) => {
+                forward(self, &self.groups[g], values);
+                Ok(())
+            }
+            None => self.forward_other(g, values),
+        }
+    }
+
+    /// The forward pass over a group of [`Kind::Other`]: in each block, from the first, its
+    /// positions as a stretch of the general pass. A block reads only its own earlier slots and
+    /// slots from before the repeat, all computed by then.
+    #[inline(never)]
+    fn forward_other(&mut self, g: usize, values: &[Cell<T>]) -> Result<(), Error> {
+        let group = self.groups[g];
+        let (repeat, positions) = (group.repeat, group.positions());
+        for first in repeat.position(positions.start) {
+            self.forward_stretch(first..first + positions.len(), values)?;
+        }
+        Ok(())
     }
 
     /// The values of the fused neurons at the positions of `group`, of `n` inputs each and of
@@ -1224,8 +1272,12 @@ impl<T: Scalar> Kernel<T> {
             Kind::Neurons { n, shape } => kernel!(neurons_forward, neurons_backward, n, shape),
             Kind::Head { n, shape, .. } => kernel!(head_forward, head_backward, n, shape),
             Kind::Squares => Kernel {
-                forward: squares_forward,
+                forward: Some(squares_forward),
                 backward: squares_backward,
+            },
+            Kind::Other => Kernel {
+                forward: None,
+                backward: other_backward,
             },
             Kind::SquareLanes { kind, scaled } => match (kind, scaled) {
                 (0, false) => square_kernel::<T, 0, false>(),
@@ -1393,6 +1445,20 @@ fn squares_forward<T: Scalar>(program: &Program<T>, group: &Group, values: &[Cel
     }
 }
 
+/// The backward kernel of a group of [`Kind::Other`]: in each block, from the last, its
+/// positions from the last, as a stretch of the general pass. Each slot receives its terms in
+/// the sweep's order ([`Program::find_repeats`]): a slot of a block from that block's
+/// positions alone, the last first; a slot from before the repeat that several blocks read at
+/// one position only, block after block from the last; one that one block reads, from that
+/// block's positions, the last first.
+#[inline(never)]
+fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], values: &[T]) {
+    let (repeat, positions) = (group.repeat, group.positions());
+    for first in repeat.position(positions.start).rev() {
+        program.backward_stretch(first..first + positions.len(), adj, values);
+    }
+}
+
 /// The backward kernel of a group of [`Kind::Squares`]: from the last position to the first,
 /// at each from the last block to the first, the sweep's updates of each square.
 fn squares_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], values: &[T]) {
@@ -1412,7 +1478,7 @@ fn squares_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<
 /// The kernel of a group of [`Kind::SquareLanes`] of the kind `KIND`, scaled or not.
 fn square_kernel<T: Scalar, const KIND: u8, const SCALED: bool>() -> Kernel<T> {
     Kernel {
-        forward: square_lanes_forward::<T, KIND, SCALED>,
+        forward: Some(square_lanes_forward::<T, KIND, SCALED>),
         backward: square_lanes_backward::<T, KIND, SCALED>,
     }
 }
@@ -2130,6 +2196,38 @@ mod tests {
         let grad = r.grad().to_vec();
         assert_replays_like_recording(r, loss(&fresh, &w), &w);
         grad
+    }
+
+    #[test]
+    fn a_custom_node_in_each_block_runs_there_and_the_layers_still_run_across_the_points() {
+        // 2-4-2 on eight points, each point's softmax cross-entropy a custom node of its own,
+        // over the two outputs and a logit all points share, which so receives a term from
+        // every block, in the sweep's order of the blocks.
+        fn loss<'t>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+            let terms: Vec<Var> = (0..8)
+                .map(|i| {
+                    let x = [(i as f64 * 0.7).sin(), (i as f64 * 1.3).cos()];
+                    let h: Vec<Var> = (0..4)
+                        .map(|j| (tape.dot(&p[3 * j..3 * j + 2], &x) + p[3 * j + 2]).tanh())
+                        .collect();
+                    let mut logits: Vec<Var> = (0..2)
+                        .map(|k| tape.dot(&p[12 + 5 * k..16 + 5 * k], &h) + p[16 + 5 * k])
+                        .collect();
+                    logits.push(p[22]);
+                    crate::loss::softmax_cross_entropy(&logits, i % 3)
+                })
+                .collect();
+            tape.sum(&terms) * (1.0 / 8.0)
+        }
+        let mut rng = StdRng::seed_from_u64(5);
+        let at = |rng: &mut StdRng| random_params(rng, 23);
+        let mut f = compiled(loss, &at(&mut rng));
+        let kinds: Vec<Kind> = groups(&f).into_iter().map(|(_, _, kind)| kind).collect();
+        assert!(matches!(kinds[0], Kind::Layer { n: 2, .. }), "{kinds:?}");
+        assert!(kinds.contains(&Kind::Other), "{kinds:?}");
+        for _ in 0..20 {
+            replay_checked(&mut f, loss, &at(&mut rng));
+        }
     }
 
     #[test]
