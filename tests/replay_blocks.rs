@@ -6,9 +6,9 @@
 //! or in a running sum, and enough of them to span several chunks.
 //!
 //! Other cases record blocks as a network's loss over data points does — neurons whose weights
-//! and partners are runs of slots, then squared errors, all summed in one node — which replay
-//! runs position by position across the blocks, through kernels of its own, wherever they
-//! repeat.
+//! and partners are runs of slots, then squared errors or losses written out of other
+//! operations, all summed in one node — which replay runs position by position across the
+//! blocks, through kernels of its own, wherever they repeat.
 //!
 //! Some cases add, inside the blocks, custom operations recorded with their rules, comparisons
 //! whose outcomes choose what the block records next (so that blocks stop being exact repeats),
@@ -279,10 +279,15 @@ enum Loss {
     Shift(usize, f64),
     /// `(t - y²)²`, with `t` as for [`Loss::Target`].
     SquareTarget(usize, usize),
+    /// `ln(1 + eʸ) - t y`, a loss written out of other operations, as a logistic regression's
+    /// is; `t` as for [`Loss::Target`].
+    Logistic(usize, usize),
+    /// `|y - t| / (y² + 1)`, `t` as for [`Loss::Target`].
+    Ratio(usize, usize),
 }
 
-/// Blocks of units and squared errors: what a network's loss over data points records, which
-/// replay runs position by position across the blocks where they repeat.
+/// Blocks of units and losses: what a network's loss over data points records, which replay
+/// runs position by position across the blocks where they repeat.
 #[derive(Debug, Clone)]
 struct Network {
     units: Vec<Unit>,
@@ -328,6 +333,8 @@ fn loss() -> impl Strategy<Value = Loss> {
         (0usize..2, 0usize..6).prop_map(|(back, t)| Loss::Target(back, t)),
         (0usize..2, c).prop_map(|(back, c)| Loss::Shift(back, c)),
         (0usize..2, 0usize..6).prop_map(|(back, t)| Loss::SquareTarget(back, t)),
+        (0usize..2, 0usize..6).prop_map(|(back, t)| Loss::Logistic(back, t)),
+        (0usize..2, 0usize..6).prop_map(|(back, t)| Loss::Ratio(back, t)),
     ]
 }
 
@@ -404,6 +411,14 @@ fn network_program<'t, T: Scalar>(
                 Loss::Target(back, t) => (unit(back) - target(t)).powi(2),
                 Loss::Shift(back, c) => (unit(back) + T::from_f64(c)).powi(2),
                 Loss::SquareTarget(back, t) => (target(t) - unit(back).powi(2)).powi(2),
+                Loss::Logistic(back, t) => {
+                    let y = unit(back);
+                    (y.exp() + T::one()).ln() - target(t) * y
+                }
+                Loss::Ratio(back, t) => {
+                    let y = unit(back);
+                    (y - target(t)).abs() / (y * y + T::one())
+                }
             };
             outs.push(match net.scale {
                 Some(c) => square * T::from_f64(c),
@@ -445,7 +460,7 @@ struct Case {
     blocks: usize,
     stride: usize,
     running: bool,
-    /// Blocks of units and squared errors instead of the template's steps, where present
+    /// Blocks of units and losses instead of the template's steps, where present
     /// (then `running`, `custom` and `comparisons` play no part).
     network: Option<Network>,
     /// Whether steps may be custom rules.

@@ -52,7 +52,226 @@ use crate::ops::{Binary, OpKind, Unary};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar};
 
-use super::{Kept, check};
+use super::Kept;
+
+/// The value of `$ins`, the instruction `$k` of `$program`, from its operands' values in
+/// `$values`, with the partials it keeps stored: the value rule of every kind of instruction,
+/// written once, and expanded in the general forward pass ([`Program::forward_range`]) and in
+/// the kernel of repeated blocks of any kinds, where each expansion is matched on a copy of a
+/// known kind and folds to that kind's rule. `$consts`, `$unaries`, `$list` and `$v` are the
+/// program's constants and unary operations, an operand list by `(at, n)` and a slot's value,
+/// borrowed once before the caller's loop. A comparison, which has no value, is checked, and
+/// the caller's loop goes on to the next instruction.
+macro_rules! value {
+    ($program:ident, $ins:expr, $k:expr, $values:ident, $consts:ident, $unaries:ident,
+     $list:ident, $v:ident) => {{
+        use $crate::ops::{Binary, Unary};
+        use $crate::replay::check;
+        use $crate::replay::program::{Ins, add_bias, mul_const, square, sum_of, word};
+        let (consts, unaries, list, v, k, ins) = (&$consts, &$unaries, &$list, &$v, $k, $ins);
+        match *ins {
+            Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
+            Ins::RSubConst { x, c } => Unary::RSubConst(consts[c as usize]).eval(v(x)).0,
+            Ins::Neg { x } => Unary::<T>::Neg.eval(v(x)).0,
+            Ins::MulConst { x, c } => mul_const(v(x), consts[c as usize]),
+            Ins::Square { x } => square(v(x)),
+            // Each arm on its own, so that the call's match folds away.
+            Ins::AddConstSquared { .. } => $program.fused_square(ins, $values),
+            Ins::RSubConstSquared { .. } => $program.fused_square(ins, $values),
+            Ins::SubSquared { .. } => $program.fused_square(ins, $values),
+            Ins::SubSquareSquared { .. } => $program.fused_square(ins, $values),
+            Ins::Exp { x } => Unary::<T>::Exp.eval(v(x)).0,
+            Ins::Tanh { x } => Unary::<T>::Tanh.eval(v(x)).0,
+            Ins::Sigmoid { x } => Unary::<T>::Sigmoid.eval(v(x)).0,
+            Ins::Unary { op, x, q } => {
+                let (value, d) = unaries[op as usize].eval(v(x));
+                $program.partials[q as usize] = d;
+                value
+            }
+            Ins::Add { x, y } => Binary::Add.eval(v(x), v(y)).0,
+            Ins::Sub { x, y } => Binary::Sub.eval(v(x), v(y)).0,
+            Ins::AddAdd { x, y, z, right } => {
+                let add = |x, y| Binary::Add.eval(x, y).0;
+                if right {
+                    add(v(x), add(v(y), v(z)))
+                } else {
+                    add(add(v(x), v(y)), v(z))
+                }
+            }
+            Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
+            Ins::Binary { op, x, y, q } => {
+                let (value, dx, dy) = op.eval(v(x), v(y));
+                $program.partials[q as usize] = dx;
+                $program.partials[q as usize + 1] = dy;
+                value
+            }
+            Ins::Sum { at, n } => sum_of(list(at, n), $values),
+            Ins::Chain { at, n, pairs } => {
+                let add = |x, y| Binary::Add.eval(x, y).0;
+                let (&first, terms) = list(at, n).split_first().expect("a chain has a start");
+                if pairs {
+                    let steps = terms.chunks_exact(2);
+                    steps.fold(v(first), |acc, yz| add(acc, add(v(yz[0]), v(yz[1]))))
+                } else {
+                    terms.iter().fold(v(first), |acc, &t| add(acc, v(t)))
+                }
+            }
+            Ins::Dot { at, n, runs } => $program.dot(at, n, None, runs, $values),
+            Ins::DotConst { at, n, c, runs } => $program.dot(at, n, Some(c), runs, $values),
+            Ins::Neuron { at, n, m } => {
+                let info = $program.neurons[m as usize];
+                let sum = $program.dot(at, n, info.weights, info.runs, $values);
+                let z = add_bias(sum, v(info.bias), info.bias_first);
+                $program.activate((info.act, info.table), z, $program.leaves + k, $values)
+            }
+            Ins::RunNeuron {
+                xs,
+                ys,
+                bias,
+                n,
+                shape,
+            } => {
+                let slot = $program.leaves + k;
+                $program.run_neuron(xs, ys, bias, usize::from(n), shape, slot, $values)
+            }
+            Ins::Custom { at, n, q } => {
+                let out = &mut $program.partials[q as usize..(q + n) as usize];
+                let operands = &$program.operands[at as usize..(at + n) as usize];
+                $program
+                    .custom
+                    .replay(word($program.leaves + k), operands, v, out)
+            }
+            Ins::Compare {
+                cmp,
+                recorded,
+                x,
+                y,
+                g,
+            } => {
+                check(cmp, v(x), v(y), recorded, $program.guard_nodes[g as usize])?;
+                continue;
+            }
+            Ins::CompareConst {
+                cmp,
+                recorded,
+                x,
+                c,
+                g,
+            } => {
+                let rhs = consts[c as usize];
+                check(cmp, v(x), rhs, recorded, $program.guard_nodes[g as usize])?;
+                continue;
+            }
+        }
+    }};
+}
+
+/// The sweep's updates for `$ins`, an instruction of `$program` whose adjoint `$a` is not zero
+/// and whose value is `$output`: each operand's term, in the order the tape's sweep adds them —
+/// the rule of every kind of instruction's partials, written once, and expanded, as `value!`
+/// is, in the general backward pass ([`Program::backward_range`]) and in the kernel of
+/// repeated blocks of any kinds. `$here` gives the instruction's value slot, for the rare
+/// instruction that needs it, and `$list` an operand list by `(at, n)`, borrowed once before
+/// the caller's loop. Where a neuron's activation passes nothing on, the caller's loop goes on
+/// to the next instruction.
+macro_rules! pass_on {
+    ($program:ident, $ins:expr, $a:expr, $here:expr, $output:expr, $adj:ident, $values:ident,
+     $list:ident) => {{
+        use $crate::ops::Unary;
+        use $crate::replay::program::{Act, Ins, add, square_partial};
+        let (ins, a, here, output, adj, values) = ($ins, $a, $here, $output, $adj, $values);
+        let list = &$list;
+        let v = |x: u32| values[x as usize];
+        match *ins {
+            Ins::AddConst { x, .. } => add(adj, x, a),
+            Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
+            Ins::MulConst { x, c } => add(adj, x, $program.consts[c as usize] * a),
+            Ins::Square { x } => add(adj, x, square_partial(v(x)) * a),
+            // Each arm on its own, so that the call's match folds away.
+            Ins::AddConstSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
+            Ins::RSubConstSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
+            Ins::SubSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
+            Ins::SubSquareSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
+            Ins::Exp { x } => add(adj, x, Act::partial_of(Unary::Exp, *output) * a),
+            Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(*output) * a),
+            Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(*output) * a),
+            Ins::Unary { x, q, .. } => add(adj, x, $program.partials[q as usize] * a),
+            Ins::Add { x, y } => {
+                add(adj, x, a);
+                add(adj, y, a);
+            }
+            Ins::Sub { x, y } => {
+                add(adj, x, a);
+                add(adj, y, -a);
+            }
+            // The outer `+` passes `a` to the inner one, whose adjoint it starts, and to its
+            // other operand, in recorded order; then the inner passes `a` on.
+            Ins::AddAdd { x, y, z, right } => {
+                if right {
+                    add(adj, x, a);
+                    add(adj, y, a);
+                    add(adj, z, a);
+                } else {
+                    add(adj, z, a);
+                    add(adj, x, a);
+                    add(adj, y, a);
+                }
+            }
+            Ins::Mul { x, y } => {
+                let (dx, dy) = (v(y), v(x));
+                add(adj, x, dx * a);
+                add(adj, y, dy * a);
+            }
+            Ins::Binary { x, y, q, .. } => {
+                add(adj, x, $program.partials[q as usize] * a);
+                add(adj, y, $program.partials[q as usize + 1] * a);
+            }
+            Ins::Sum { at, n } | Ins::Chain { at, n, .. } => $program.pass_to_all(at, n, a, adj),
+            Ins::Dot { at, n, runs } => $program.dot_backward((at, n, None, runs), a, adj, values),
+            Ins::DotConst { at, n, c, runs } => {
+                $program.dot_backward((at, n, Some(c), runs), a, adj, values)
+            }
+            Ins::Neuron { at, n, m } => {
+                let info = $program.neurons[m as usize];
+                let key = if info.act == Act::Table {
+                    values[$program.slots + here()]
+                } else {
+                    *output
+                };
+                // The activation passes `partial * a` to the sum-plus-bias, whose adjoint
+                // starts at zero: the three nodes pass nothing on when that product is zero.
+                let a = info.act.passed(key, a);
+                if a == T::zero() {
+                    continue;
+                }
+                // The `+` passes `a` to the dot (whose adjoint it starts) and to the bias.
+                add(adj, info.bias, a);
+                $program.dot_backward((at, n, info.weights, info.runs), a, adj, values);
+            }
+            Ins::RunNeuron {
+                xs,
+                ys,
+                bias,
+                n,
+                shape,
+            } => {
+                let fields = (xs, ys, bias, usize::from(n), shape);
+                if shape.act() == Act::Table {
+                    $program.table_neuron_backward(fields, here(), a, adj, values);
+                } else {
+                    $program.run_neuron_backward(fields, *output, a, adj, values);
+                }
+            }
+            Ins::Custom { at, n, q } => {
+                let ds = &$program.partials[q as usize..(q + n) as usize];
+                for (&x, &d) in list(at, n).iter().zip(ds) {
+                    add(adj, x, d * a);
+                }
+            }
+            Ins::Compare { .. } | Ins::CompareConst { .. } => {}
+        }
+    }};
+}
 
 mod repeats;
 
@@ -196,7 +415,7 @@ pub(super) struct Program<T> {
 }
 
 /// One step of a pass over a program with repeats: a stretch of instructions between
-/// repeats, run one by one, or one [`Group`](repeats::Group) of a repeat, by its kernel.
+/// repeats, run one by one, or one [`Group`] of a repeat, by its kernel.
 /// Flat, a pass holds nothing but its place in the list across the calls: walking the repeats
 /// and each one's groups, it kept the repeat, its bounds and the loop's state on the stack
 /// across every call (benches/FINDINGS.md: fixed work per call).
@@ -1647,98 +1866,7 @@ impl<T: Scalar> Program<T> {
         // instruction is loaded whole before the jump).
         for (k, (ins, out)) in self.ins[range.clone()].iter().zip(outs).enumerate() {
             let k = range.start + k;
-            let value = match *ins {
-                Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
-                Ins::RSubConst { x, c } => Unary::RSubConst(consts[c as usize]).eval(v(x)).0,
-                Ins::Neg { x } => Unary::<T>::Neg.eval(v(x)).0,
-                Ins::MulConst { x, c } => mul_const(v(x), consts[c as usize]),
-                Ins::Square { x } => square(v(x)),
-                // Each arm on its own, so that the call's match folds away.
-                Ins::AddConstSquared { .. } => self.fused_square(ins, values),
-                Ins::RSubConstSquared { .. } => self.fused_square(ins, values),
-                Ins::SubSquared { .. } => self.fused_square(ins, values),
-                Ins::SubSquareSquared { .. } => self.fused_square(ins, values),
-                Ins::Exp { x } => Unary::<T>::Exp.eval(v(x)).0,
-                Ins::Tanh { x } => Unary::<T>::Tanh.eval(v(x)).0,
-                Ins::Sigmoid { x } => Unary::<T>::Sigmoid.eval(v(x)).0,
-                Ins::Unary { op, x, q } => {
-                    let (value, d) = unaries[op as usize].eval(v(x));
-                    self.partials[q as usize] = d;
-                    value
-                }
-                Ins::Add { x, y } => Binary::Add.eval(v(x), v(y)).0,
-                Ins::Sub { x, y } => Binary::Sub.eval(v(x), v(y)).0,
-                Ins::AddAdd { x, y, z, right } => {
-                    let add = |x, y| Binary::Add.eval(x, y).0;
-                    if right {
-                        add(v(x), add(v(y), v(z)))
-                    } else {
-                        add(add(v(x), v(y)), v(z))
-                    }
-                }
-                Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
-                Ins::Binary { op, x, y, q } => {
-                    let (value, dx, dy) = op.eval(v(x), v(y));
-                    self.partials[q as usize] = dx;
-                    self.partials[q as usize + 1] = dy;
-                    value
-                }
-                Ins::Sum { at, n } => sum_of(list(at, n), values),
-                Ins::Chain { at, n, pairs } => {
-                    let add = |x, y| Binary::Add.eval(x, y).0;
-                    let (&first, terms) = list(at, n).split_first().expect("a chain has a start");
-                    if pairs {
-                        let steps = terms.chunks_exact(2);
-                        steps.fold(v(first), |acc, yz| add(acc, add(v(yz[0]), v(yz[1]))))
-                    } else {
-                        terms.iter().fold(v(first), |acc, &t| add(acc, v(t)))
-                    }
-                }
-                Ins::Dot { at, n, runs } => self.dot(at, n, None, runs, values),
-                Ins::DotConst { at, n, c, runs } => self.dot(at, n, Some(c), runs, values),
-                Ins::Neuron { at, n, m } => {
-                    let info = self.neurons[m as usize];
-                    let sum = self.dot(at, n, info.weights, info.runs, values);
-                    let z = add_bias(sum, v(info.bias), info.bias_first);
-                    self.activate((info.act, info.table), z, self.leaves + k, values)
-                }
-                Ins::RunNeuron {
-                    xs,
-                    ys,
-                    bias,
-                    n,
-                    shape,
-                } => {
-                    let slot = self.leaves + k;
-                    self.run_neuron(xs, ys, bias, usize::from(n), shape, slot, values)
-                }
-                Ins::Custom { at, n, q } => {
-                    let out = &mut self.partials[q as usize..(q + n) as usize];
-                    let operands = &self.operands[at as usize..(at + n) as usize];
-                    self.custom.replay(word(self.leaves + k), operands, v, out)
-                }
-                Ins::Compare {
-                    cmp,
-                    recorded,
-                    x,
-                    y,
-                    g,
-                } => {
-                    check(cmp, v(x), v(y), recorded, self.guard_nodes[g as usize])?;
-                    continue;
-                }
-                Ins::CompareConst {
-                    cmp,
-                    recorded,
-                    x,
-                    c,
-                    g,
-                } => {
-                    let rhs = consts[c as usize];
-                    check(cmp, v(x), rhs, recorded, self.guard_nodes[g as usize])?;
-                    continue;
-                }
-            };
+            let value = value!(self, ins, k, values, consts, unaries, list, v);
             out.set(value);
         }
         Ok(())
@@ -1845,95 +1973,7 @@ impl<T: Scalar> Program<T> {
             if a == zero {
                 continue;
             }
-            let v = |x: u32| values[x as usize];
-            match *ins {
-                Ins::AddConst { x, .. } => add(adj, x, a),
-                Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
-                Ins::MulConst { x, c } => add(adj, x, self.consts[c as usize] * a),
-                Ins::Square { x } => add(adj, x, square_partial(v(x)) * a),
-                // Each arm on its own, so that the call's match folds away.
-                Ins::AddConstSquared { .. } => self.fused_square_backward(ins, a, adj, values),
-                Ins::RSubConstSquared { .. } => self.fused_square_backward(ins, a, adj, values),
-                Ins::SubSquared { .. } => self.fused_square_backward(ins, a, adj, values),
-                Ins::SubSquareSquared { .. } => self.fused_square_backward(ins, a, adj, values),
-                Ins::Exp { x } => add(adj, x, Act::partial_of(Unary::Exp, *output) * a),
-                Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(*output) * a),
-                Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(*output) * a),
-                Ins::Unary { x, q, .. } => add(adj, x, self.partials[q as usize] * a),
-                Ins::Add { x, y } => {
-                    add(adj, x, a);
-                    add(adj, y, a);
-                }
-                Ins::Sub { x, y } => {
-                    add(adj, x, a);
-                    add(adj, y, -a);
-                }
-                // The outer `+` passes `a` to the inner one, whose adjoint it starts, and to its
-                // other operand, in recorded order; then the inner passes `a` on.
-                Ins::AddAdd { x, y, z, right } => {
-                    if right {
-                        add(adj, x, a);
-                        add(adj, y, a);
-                        add(adj, z, a);
-                    } else {
-                        add(adj, z, a);
-                        add(adj, x, a);
-                        add(adj, y, a);
-                    }
-                }
-                Ins::Mul { x, y } => {
-                    let (dx, dy) = (v(y), v(x));
-                    add(adj, x, dx * a);
-                    add(adj, y, dy * a);
-                }
-                Ins::Binary { x, y, q, .. } => {
-                    add(adj, x, self.partials[q as usize] * a);
-                    add(adj, y, self.partials[q as usize + 1] * a);
-                }
-                Ins::Sum { at, n } | Ins::Chain { at, n, .. } => self.pass_to_all(at, n, a, adj),
-                Ins::Dot { at, n, runs } => self.dot_backward((at, n, None, runs), a, adj, values),
-                Ins::DotConst { at, n, c, runs } => {
-                    self.dot_backward((at, n, Some(c), runs), a, adj, values)
-                }
-                Ins::Neuron { at, n, m } => {
-                    let info = self.neurons[m as usize];
-                    let key = if info.act == Act::Table {
-                        values[self.slots + here()]
-                    } else {
-                        *output
-                    };
-                    // The activation passes `partial * a` to the sum-plus-bias, whose adjoint
-                    // starts at zero: the three nodes pass nothing on when that product is zero.
-                    let a = info.act.passed(key, a);
-                    if a == zero {
-                        continue;
-                    }
-                    // The `+` passes `a` to the dot (whose adjoint it starts) and to the bias.
-                    add(adj, info.bias, a);
-                    self.dot_backward((at, n, info.weights, info.runs), a, adj, values);
-                }
-                Ins::RunNeuron {
-                    xs,
-                    ys,
-                    bias,
-                    n,
-                    shape,
-                } => {
-                    let fields = (xs, ys, bias, usize::from(n), shape);
-                    if shape.act() == Act::Table {
-                        self.table_neuron_backward(fields, here(), a, adj, values);
-                    } else {
-                        self.run_neuron_backward(fields, *output, a, adj, values);
-                    }
-                }
-                Ins::Custom { at, n, q } => {
-                    let ds = &self.partials[q as usize..(q + n) as usize];
-                    for (&x, &d) in list(at, n).iter().zip(ds) {
-                        add(adj, x, d * a);
-                    }
-                }
-                Ins::Compare { .. } | Ins::CompareConst { .. } => {}
-            }
+            pass_on!(self, ins, a, here, output, adj, values, list);
         }
     }
 }

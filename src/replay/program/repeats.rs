@@ -42,11 +42,15 @@
 //! factor as the repeat's tail: the backward pass passes each block's adjoint from the sum
 //! through the square to the neuron in registers ([`Program::head`]).
 //!
-//! Only fused neurons whose lists are runs, fused squares and custom nodes make up blocks — what
-//! a network and its loss record: the passes here have code of their own for the first two, and
-//! run a custom node, such as a point's softmax cross-entropy, through the general passes, block
-//! by block ([`Kind::Other`]). Any other instruction ends a stretch; so a comparison is never
-//! run out of recorded order, and a failed one is still reported as the first that fails.
+//! A block starts with a neuron. Blocks of fused neurons whose lists are runs, fused squares and
+//! custom nodes — what a network and its loss record — are tried first; where none repeat, as
+//! where a loss written out of other operations ends each point's block, blocks of any kinds
+//! but comparisons are. Neurons run in the kernels here; every other instruction runs by the
+//! general rules (`value!`, `pass_on!`), position by position, each position's kind
+//! matched once for a chunk of blocks ([`Kind::Other`]). A comparison ends a stretch; so it is
+//! never run out of recorded order, and a failed one is still reported as the first that fails.
+//! A program without neurons has no repeats: its instructions, run position by position, ran no
+//! faster than one by one (benches/FINDINGS.md).
 
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
@@ -101,12 +105,11 @@ enum Kind {
     Layer { n: u16, shape: Shape, packed: bool },
     /// Fused neurons of `n` inputs and the shape `shape`, run block by block.
     Neurons { n: u16, shape: Shape },
-    /// Fused squares of any kind.
-    Squares,
-    /// Custom nodes — a loss of the library's own on each point, such as its softmax
-    /// cross-entropy — which the passes run through their general loops
-    /// ([`Program::forward_range`], [`Program::backward_range`]), block by block
-    /// ([`Program::forward_other`]).
+    /// Instructions of any other kind but comparisons — a loss written out of operations of
+    /// the table, fused squares without lanes, a custom node such as a point's softmax
+    /// cross-entropy — run position by position by the general rules (`value!`,
+    /// `pass_on!`), each position's kind matched once for a chunk of blocks
+    /// ([`Program::forward_other`], [`other_backward`]).
     Other,
     /// Fused squares of the kind `kind` ([`square_of`]), each position with a [`SquareLane`],
     /// scaled or not in every block.
@@ -203,6 +206,17 @@ const LANE_INPUTS: usize = 32;
 /// than the neurons made a six-input layer's passes slower.
 const SHORT_LANE: usize = 8;
 
+/// How many blocks a group of [`Kind::Other`] runs at each position before the next: few
+/// enough that their slots stay in the first-level cache across the positions, enough that
+/// matching each position's kind once per chunk costs little.
+const CHUNK: usize = 64;
+
+/// The longest block of a repeat of any kinds ([`any_key`]).
+const ANY_LEN: usize = 128;
+
+/// The fewest blocks of a repeat of any kinds.
+const ANY_TIMES: usize = 8;
+
 /// How many lanes of a [`Kind::Layer`] group run together, block by block ([`Program::quad`]).
 const QUAD: usize = 4;
 
@@ -224,8 +238,23 @@ impl Repeat {
 
     /// The instructions at position `j` of each block, the first block's first.
     fn position(self, j: usize) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator {
+        self.at(0..self.times as usize, j)
+    }
+
+    /// The instructions at position `j` of the blocks `blocks`, in order.
+    fn at(
+        self,
+        blocks: Range<usize>,
+        j: usize,
+    ) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator {
         let (start, len) = (self.start as usize, self.len as usize);
-        (0..self.times as usize).map(move |p| start + p * len + j)
+        blocks.map(move |p| start + p * len + j)
+    }
+
+    /// Its blocks in chunks of [`CHUNK`], in order.
+    fn chunks(self) -> impl DoubleEndedIterator<Item = Range<usize>> {
+        let times = self.times as usize;
+        (0..times.div_ceil(CHUNK)).map(move |c| c * CHUNK..times.min((c + 1) * CHUNK))
     }
 
     /// Where its groups are in [`Program::groups`].
@@ -248,10 +277,11 @@ impl Group {
 }
 
 /// What must match at one position across the blocks: the variant, and for a fused neuron its
-/// length and shape. Only the kinds a repeat runs have one: fused neurons whose lists are runs
-/// and fused squares, what a network and its squared error record.
+/// length and shape, which its kernels fix.
 type Key = (Discriminant<Ins>, u32);
 
+/// The key of an instruction a network's repeat, grown from a neuron, holds: fused neurons
+/// whose lists are runs, fused squares and custom nodes, what a network and its loss record.
 fn key(ins: &Ins) -> Option<Key> {
     let extra = match *ins {
         Ins::RunNeuron { n, shape, .. } => u32::from(n) << 8 | u32::from(shape.0),
@@ -260,24 +290,37 @@ fn key(ins: &Ins) -> Option<Key> {
         | Ins::SubSquared { .. }
         | Ins::SubSquareSquared { .. } => 0,
         // A custom node — a loss of the library's own, such as a point's softmax cross-entropy —
-        // runs through the general passes ([`Kind::Other`]), block by block: its rule is costly
-        // enough that their set-up, once a block, is a small part. Blocks of custom nodes of the
-        // same number of operands are alike.
+        // runs by the general rules ([`Kind::Other`]). Blocks of custom nodes of the same
+        // number of operands are alike.
         Ins::Custom { n, .. } => n,
         _ => return None,
     };
     Some((discriminant(ins), extra))
 }
 
-/// Whether `ins` is a fused square, which the square kernels run.
-fn is_square(ins: &Ins) -> bool {
-    matches!(
-        ins,
-        Ins::AddConstSquared { .. }
-            | Ins::RSubConstSquared { .. }
-            | Ins::SubSquared { .. }
-            | Ins::SubSquareSquared { .. }
-    )
+/// The key of an instruction any repeat holds: every kind but comparisons, which run in
+/// recorded order, so that a failed one is still the first that fails.
+fn any_key(ins: &Ins) -> Option<Key> {
+    let extra = match *ins {
+        Ins::Compare { .. } | Ins::CompareConst { .. } => return None,
+        Ins::RunNeuron { n, shape, .. } => u32::from(n) << 8 | u32::from(shape.0),
+        _ => 0,
+    };
+    Some((discriminant(ins), extra))
+}
+
+/// For each instruction, where the run of instructions with a key from it ends: two blocks fit
+/// only within it, which a search tells at once instead of after reading up to its end.
+fn keyed_ends(keys: &[Option<Key>]) -> Vec<u32> {
+    let mut end = vec![super::word(keys.len()); keys.len() + 1];
+    for k in (0..keys.len()).rev() {
+        if keys[k].is_none() {
+            end[k] = super::word(k);
+        } else {
+            end[k] = end[k + 1];
+        }
+    }
+    end
 }
 
 /// Where the stretch being grown has read a slot from before it: the first block and position
@@ -349,48 +392,58 @@ macro_rules! kernel {
     };
 }
 
-/// Runs `body` for the fused square `k` at position `j` of each block of `repeat`, the blocks
-/// in the order of `blocks` (the instructions at that position), with `ins` a copy of it. The
-/// kind of square is matched once for the position, and each block's copy is built as that
-/// kind, so that the calls in `body` compile to that kind's code alone.
-macro_rules! each_square {
-    ($self:ident, $repeat:expr, $j:expr, $blocks:expr, |$ins:ident, $k:ident| $body:block) => {
-        match $self.ins[$repeat.start() + $j] {
-            Ins::AddConstSquared { .. } => {
-                each_square!(@as $self, $blocks, AddConstSquared { x, c, s }, $ins, $k, $body)
-            }
-            Ins::RSubConstSquared { .. } => {
-                each_square!(@as $self, $blocks, RSubConstSquared { x, c, s }, $ins, $k, $body)
-            }
-            Ins::SubSquared { .. } => {
-                each_square!(@as $self, $blocks, SubSquared { x, y, s }, $ins, $k, $body)
-            }
-            Ins::SubSquareSquared { .. } => {
-                each_square!(@as $self, $blocks, SubSquareSquared { x, y, s }, $ins, $k, $body)
-            }
-            _ => unreachable!("invariant: a group of squares holds fused squares"),
-        }
+/// Runs `body` for each instruction `k` of `blocks` — one position's, across the blocks — with
+/// `ins` a copy of it. The kind of instruction is matched once, at the instruction `first`, and
+/// each block's copy is built as that kind, so that the calls in `body` compile to that kind's
+/// code alone.
+macro_rules! each_kind {
+    ($self:ident, $first:expr, $blocks:expr, |$ins:ident, $k:ident| $body:block) => {
+        each_kind!(@match $self, $first, $blocks, $ins, $k, $body;
+            AddConst { x, c }, RSubConst { x, c }, Neg { x }, MulConst { x, c }, Square { x },
+            AddConstSquared { x, c, s }, RSubConstSquared { x, c, s }, SubSquared { x, y, s },
+            SubSquareSquared { x, y, s }, Exp { x }, Tanh { x }, Sigmoid { x },
+            Unary { op, x, q }, Add { x, y }, Sub { x, y }, AddAdd { x, y, z, right },
+            Mul { x, y }, Binary { op, x, y, q }, Sum { at, n }, Chain { at, n, pairs },
+            Dot { at, n, runs }, DotConst { at, n, c, runs }, Custom { at, n, q },
+            Neuron { at, n, m }, RunNeuron { xs, ys, bias, n, shape })
     };
-    (@as $self:ident, $blocks:expr, $variant:ident { $($field:ident),* }, $ins:ident, $k:ident,
-     $body:block) => {
-        for $k in $blocks {
-            let Ins::$variant { $($field),* } = $self.ins[$k] else {
-                unreachable!("invariant: a repeat's blocks match");
-            };
-            let $ins = Ins::$variant { $($field),* };
-            $body
+    (@match $self:ident, $first:expr, $blocks:expr, $ins:ident, $k:ident, $body:block;
+     $($variant:ident { $($field:ident),* }),*) => {
+        match $self.ins[$first] {
+            $(Ins::$variant { .. } => {
+                for $k in $blocks {
+                    let Ins::$variant { $($field),* } = $self.ins[$k] else {
+                        unreachable!("invariant: a repeat's blocks match");
+                    };
+                    let $ins = Ins::$variant { $($field),* };
+                    $body
+                }
+            })*
+            Ins::Compare { .. } | Ins::CompareConst { .. } => {
+                unreachable!("invariant: comparisons run in recorded order, outside repeats")
+            }
         }
     };
 }
 
 impl<T: Scalar> Program<T> {
     /// Finds the stretches of repeated blocks ([`Repeat`]), each as long as it can be, the
-    /// program read from the start. A block's length is the distance from its first instruction
-    /// to the next that reads the same slot from before it — the same weight, one point on.
-    /// `outputs` are the outputs' value slots, which a [`Kind::Head`] must not keep in registers.
+    /// program read from the start. A block starts with a neuron, as a network's first layer
+    /// does, and its length is the distance from there to the next instruction that reads the
+    /// same slot from before it — the same weight, one point on.
+    ///
+    /// Blocks of fused neurons, squares and custom nodes ([`key`]), what a network and its
+    /// loss record, are tried first, of any length, two or more. Where none repeat — a loss
+    /// written out of other operations, such as a logistic regression's, ends each point's
+    /// block — blocks of any kinds but comparisons ([`any_key`]) are tried, at most
+    /// [`ANY_LEN`] long and at least [`ANY_TIMES`] of them: with every kind keyed, a search
+    /// can read a pair of blocks as long as the length tried before it fails (a recurrent
+    /// layer's), so the bound keeps compiling linear. `outputs` are the outputs' value slots,
+    /// which a [`Kind::Head`] must not keep in registers.
     pub(super) fn find_repeats(&mut self, outputs: &[u32]) {
-        // A block starts with a neuron, as a network's first layer does; a program without
-        // one (Rosenbrock's, say) has no repeats and pays nothing more to compile.
+        // A program without a neuron (Rosenbrock's, say) has no repeats and pays nothing more
+        // to compile: run position by position, its instructions of other kinds run no faster
+        // than one by one (benches/FINDINGS.md).
         let is_neuron = |ins: &Ins| matches!(ins, Ins::RunNeuron { .. });
         if !self.ins.iter().any(is_neuron) {
             return;
@@ -399,16 +452,8 @@ impl<T: Scalar> Program<T> {
         let uses = self.uses(outputs);
         let n = self.ins.len();
         let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
-        // Where the run of instructions with a key from each one ends: two blocks fit only
-        // within it, which a search tells at once instead of after reading up to its end.
-        let mut keyed_end = vec![n; n + 1];
-        for k in (0..n).rev() {
-            keyed_end[k] = if keys[k].is_some() {
-                keyed_end[k + 1]
-            } else {
-                k
-            };
-        }
+        let any_keys: Vec<Option<Key>> = self.ins.iter().map(any_key).collect();
+        let (keyed_end, any_end) = (keyed_ends(&keys), keyed_ends(&any_keys));
         // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
         let slots = self.leaves + n;
         let mut first = vec![0u32; slots + 1];
@@ -426,6 +471,7 @@ impl<T: Scalar> Program<T> {
                 filled[x as usize] += 1;
             });
         }
+        drop(filled);
         let next_reader = |x: u32, k: usize| {
             let of = &readers[first[x as usize] as usize..first[x as usize + 1] as usize];
             of.get(of.partition_point(|&r| r as usize <= k))
@@ -452,12 +498,20 @@ impl<T: Scalar> Program<T> {
             }
             lens.sort_unstable();
             lens.dedup();
-            let best = lens
+            let mut best = lens
                 .iter()
-                .filter(|&&len| s + 2 * len <= keyed_end[s])
+                .filter(|&&len| s + 2 * len <= keyed_end[s] as usize)
                 .map(|&len| (len, self.grow(s, len, &keys, &mut reads, &mut touched)))
                 .filter(|&(_, times)| times >= 2)
                 .max_by_key(|&(len, times)| len * times);
+            if best.is_none() {
+                best = lens
+                    .iter()
+                    .filter(|&&len| len <= ANY_LEN && s + ANY_TIMES * len <= any_end[s] as usize)
+                    .map(|&len| (len, self.grow(s, len, &any_keys, &mut reads, &mut touched)))
+                    .filter(|&(_, times)| times >= ANY_TIMES)
+                    .max_by_key(|&(len, times)| len * times);
+            }
             match best {
                 Some((len, times)) => {
                     let mut repeat = Repeat {
@@ -609,7 +663,6 @@ impl<T: Scalar> Program<T> {
                     kind,
                     scaled: lane.s != UNSCALED,
                 },
-                (ins, _, _) if is_square(&ins) => Kind::Squares,
                 _ => Kind::Other,
             };
             let lanes = if square.is_some() {
@@ -819,15 +872,29 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// The forward pass over a group of [`Kind::Other`]: in each block, from the first, its
-    /// positions as a stretch of the general pass. A block reads only its own earlier slots and
-    /// slots from before the repeat, all computed by then.
+    /// The forward pass over a group of [`Kind::Other`]: position by position, each across the
+    /// blocks, the blocks taken [`CHUNK`] at a time so that a chunk's slots stay near at hand
+    /// from one position to the next. A block reads only its own earlier slots and slots from
+    /// before the repeat, all computed by then.
     #[inline(never)]
     fn forward_other(&mut self, g: usize, values: &[Cell<T>]) -> Result<(), Error> {
         let group = self.groups[g];
-        let (repeat, positions) = (group.repeat, group.positions());
-        for first in repeat.position(positions.start) {
-            self.forward_stretch(first..first + positions.len(), values)?;
+        let repeat = group.repeat;
+        let (consts, operands, unaries) = (&self.consts, &self.operands, &self.unaries);
+        let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
+        let v = |x: u32| values[x as usize].get();
+        for blocks in repeat.chunks() {
+            for j in group.positions() {
+                each_kind!(
+                    self,
+                    repeat.start() + j,
+                    repeat.at(blocks.clone(), j),
+                    |ins, k| {
+                        let value = value!(self, &ins, k, values, consts, unaries, list, v);
+                        values[self.leaves + k].set(value);
+                    }
+                );
+            }
         }
         Ok(())
     }
@@ -1271,10 +1338,6 @@ impl<T: Scalar> Kernel<T> {
             Kind::Layer { n, shape, .. } => kernel!(layer_forward, layer_backward, n, shape),
             Kind::Neurons { n, shape } => kernel!(neurons_forward, neurons_backward, n, shape),
             Kind::Head { n, shape, .. } => kernel!(head_forward, head_backward, n, shape),
-            Kind::Squares => Kernel {
-                forward: Some(squares_forward),
-                backward: squares_backward,
-            },
             Kind::Other => Kernel {
                 forward: None,
                 backward: other_backward,
@@ -1434,44 +1497,30 @@ fn neurons_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool,
     program.neurons_backward(repeat, group, n, shape, adj, values);
 }
 
-/// The forward kernel of a group of [`Kind::Squares`]: each position's squares across the
-/// blocks, the kind of square matched once per position.
-fn squares_forward<T: Scalar>(program: &Program<T>, group: &Group, values: &[Cell<T>]) {
-    let (repeat, group) = (group.repeat, *group);
-    for j in group.positions() {
-        each_square!(program, repeat, j, repeat.position(j), |ins, k| {
-            values[program.leaves + k].set(program.fused_square(&ins, values));
-        });
-    }
-}
-
-/// The backward kernel of a group of [`Kind::Other`]: in each block, from the last, its
-/// positions from the last, as a stretch of the general pass. Each slot receives its terms in
-/// the sweep's order ([`Program::find_repeats`]): a slot of a block from that block's
+/// The backward kernel of a group of [`Kind::Other`]: the chunks of blocks from the last, in
+/// each the positions from the last, at each the blocks from the last. Each slot receives its
+/// terms in the sweep's order ([`Program::find_repeats`]): a slot of a block from that block's
 /// positions alone, the last first; a slot from before the repeat that several blocks read at
 /// one position only, block after block from the last; one that one block reads, from that
 /// block's positions, the last first.
 #[inline(never)]
 fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], values: &[T]) {
-    let (repeat, positions) = (group.repeat, group.positions());
-    for first in repeat.position(positions.start).rev() {
-        program.backward_stretch(first..first + positions.len(), adj, values);
-    }
-}
-
-/// The backward kernel of a group of [`Kind::Squares`]: from the last position to the first,
-/// at each from the last block to the first, the sweep's updates of each square.
-fn squares_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], values: &[T]) {
     let (repeat, group) = (group.repeat, *group);
     let zero = T::zero();
-    for j in group.positions().rev() {
-        each_square!(program, repeat, j, repeat.position(j).rev(), |ins, k| {
-            let a = adj[program.leaves + k].replace(zero);
-            // As the tape's sweep: a node with a zero adjoint passes nothing on.
-            if a != zero {
-                program.fused_square_backward(&ins, a, adj, values);
-            }
-        });
+    let list = |at: u32, n: u32| &program.operands[at as usize..(at + n) as usize];
+    for blocks in repeat.chunks().rev() {
+        for j in group.positions().rev() {
+            let at = repeat.at(blocks.clone(), j).rev();
+            each_kind!(program, repeat.start() + j, at, |ins, k| {
+                let slot = program.leaves + k;
+                let a = adj[slot].replace(zero);
+                // As the tape's sweep: a node with a zero adjoint passes nothing on.
+                if a == zero {
+                    continue;
+                }
+                pass_on!(program, &ins, a, || slot, &values[slot], adj, values, list);
+            });
+        }
     }
 }
 
@@ -1489,8 +1538,8 @@ fn scale<const SCALED: bool>(s: u32) -> u32 {
     if SCALED { s } else { UNSCALED }
 }
 
-/// The forward kernel of a group of [`Kind::SquareLanes`]: [`squares_forward`], each block's
-/// square found by its [`SquareLane`].
+/// The forward kernel of a group of [`Kind::SquareLanes`]: each position's squares across the
+/// blocks, each block's square found by its [`SquareLane`] rather than read.
 fn square_lanes_forward<T: Scalar, const KIND: u8, const SCALED: bool>(
     program: &Program<T>,
     group: &Group,
@@ -1513,8 +1562,9 @@ fn square_lanes_forward<T: Scalar, const KIND: u8, const SCALED: bool>(
     }
 }
 
-/// The backward kernel of a group of [`Kind::SquareLanes`]: [`squares_backward`], each
-/// block's square found by its [`SquareLane`], from the last block back.
+/// The backward kernel of a group of [`Kind::SquareLanes`]: from the last position to the
+/// first, at each from the last block to the first, the sweep's updates of each square, found
+/// by its [`SquareLane`].
 fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
     program: &Program<T>,
     group: &Group,
@@ -1718,7 +1768,7 @@ mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
     use super::super::{Act, Ins, Shape};
-    use super::{Kind, Lane};
+    use super::{ANY_TIMES, CHUNK, Kind, Lane};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
     use crate::{CompiledTape, Replay, Scalar, Tape, Var};
@@ -1857,7 +1907,7 @@ mod tests {
         assert!(f.program.lanes.is_empty());
         assert!(f.program.square_lanes.is_empty());
         assert!(matches!(groups(&f)[0], (0, 1, Kind::Neurons { n: 2, .. })));
-        assert_eq!(groups(&f)[1], (1, 1, Kind::Squares));
+        assert_eq!(groups(&f)[1], (1, 1, Kind::Other));
         let at = [-0.4, 0.7, 0.2, 0.5, -1.5, 1.0, 0.25, -0.5, 2.0, 0.75, 1.25];
         let fresh = Tape::new();
         let w = fresh.vars(&at);
@@ -2117,6 +2167,75 @@ mod tests {
         let q = fresh.vars(&at);
         let out = loss(&fresh, &q);
         assert_replays_like_recording(f.run(&at).unwrap(), out, &q);
+    }
+
+    #[test]
+    fn a_loss_written_out_of_other_operations_repeats_with_its_neurons() {
+        // A logistic regression's loss over 100 points, written out: each point's block is its
+        // neuron, then `ln(1 + e^z) - y z` and a ratio, which no network's repeat holds. Its
+        // blocks repeat as blocks of any kinds: the neuron in lanes, the rest position by
+        // position, in chunks of blocks.
+        fn loss<'t>(tape: &'t Tape, w: &[Var<'t>], data: &[(f64, f64, f64)]) -> Var<'t> {
+            let terms: Vec<Var> = data
+                .iter()
+                .map(|&(x0, x1, y)| {
+                    let z = (tape.dot(&w[..2], &[x0, x1]) + w[2]).sigmoid();
+                    let nll = (z.exp() + 1.0).ln() - y * z;
+                    nll + (z - w[3]).abs() / (z * z + 1.0)
+                })
+                .collect();
+            tape.sum(&terms)
+        }
+        let data: Vec<(f64, f64, f64)> = (0..100)
+            .map(|i| {
+                let t = f64::from(i) / 10.0;
+                (t.sin(), t.cos() - 0.5, f64::from(i % 2))
+            })
+            .collect();
+        let tape = Tape::new();
+        let w = tape.vars(&[0.3, -0.2, 0.1, 0.4]);
+        let mut f = tape.compile(&w, &[loss(&tape, &w, &data)]).unwrap();
+        let [(start, len, times)] = spans(&f)[..] else {
+            panic!("one repeat: {:?}", spans(&f));
+        };
+        assert_eq!((start, times), (0, 100));
+        let groups = groups(&f);
+        assert!(
+            matches!(groups[0], (0, 1, Kind::Lanes { n: 2, .. })),
+            "{groups:?}"
+        );
+        assert_eq!(groups[1..], [(1, len - 1, Kind::Other)]);
+        assert!(times as usize > CHUNK, "blocks in more than one chunk");
+        let mut rng = StdRng::seed_from_u64(5);
+        for _ in 0..20 {
+            let at: Vec<f64> = (0..4)
+                .map(|_| rand::Rng::gen_range(&mut rng, -2.0..2.0))
+                .collect();
+            let fresh = Tape::new();
+            let v = fresh.vars(&at);
+            let out = loss(&fresh, &v, &data);
+            assert_replays_like_recording(f.run(&at).unwrap(), out, &v);
+        }
+    }
+
+    #[test]
+    fn blocks_of_any_kinds_need_a_neuron_and_enough_of_them() {
+        // The same terms without a neuron, as a polynomial's or a likelihood's, run one by one.
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5; 30]);
+        let terms: Vec<Var> = x.chunks(3).map(|b| b[0] * b[1] - b[2].exp()).collect();
+        let f = tape.compile(&x, &[tape.sum(&terms)]).unwrap();
+        assert!(spans(&f).is_empty());
+        // Seven points of a logistic loss are too few to repeat.
+        let w = tape.vars(&[0.3, -0.2, 0.1]);
+        let terms: Vec<Var> = (0..ANY_TIMES - 1)
+            .map(|i| {
+                let z = (tape.dot(&w[..2], &[1.0, i as f64]) + w[2]).sigmoid();
+                (z.exp() + 1.0).ln() - z
+            })
+            .collect();
+        let f = tape.compile(&w, &[tape.sum(&terms)]).unwrap();
+        assert!(spans(&f).is_empty());
     }
 
     #[test]
