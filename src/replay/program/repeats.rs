@@ -103,8 +103,6 @@ enum Kind {
     /// flat parameter vector lay them out — so that a quad reads and writes its four lanes'
     /// through one checked slice ([`quad_params`]).
     Layer { n: u16, shape: Shape, packed: bool },
-    /// Fused neurons of `n` inputs and the shape `shape`, run block by block.
-    Neurons { n: u16, shape: Shape },
     /// Instructions of any other kind but comparisons — a loss written out of operations of
     /// the table, fused squares without lanes, a custom node such as a point's softmax
     /// cross-entropy — run position by position by the general rules (`value!`,
@@ -198,7 +196,8 @@ type ForwardKernel<T> = fn(&Program<T>, &Group, &[Cell<T>]);
 /// A backward kernel: the program, the group, the adjoints and the values.
 type BackwardKernel<T> = fn(&Program<T>, &Group, &[Cell<T>], &[T]);
 
-/// The most inputs of a neuron whose weights a [`Lane`] keeps in registers, or on the stack.
+/// The most inputs of a neuron whose weights a [`Lane`] keeps in registers, or on the stack; a
+/// wider one runs by the general rules ([`Kind::Other`]).
 const LANE_INPUTS: usize = 32;
 
 /// The most inputs of a neuron whose kernel keeps its lanes in arrays of this length rather
@@ -335,8 +334,8 @@ struct Reads {
 
 /// The [`Kernel`] of a group of fused neurons of `n` inputs and the shape `shape`, from the
 /// generic functions `forward` and `backward`: when `n` is 1 to 4, with `n`, the activation and
-/// the kind of partners as constants, so that each compiles to loops of its own (64 in all,
-/// lanes and not): the dot products unroll, each list takes one bounds check and no branch
+/// the kind of partners as constants, so that each compiles to loops of its own (32 in all for
+/// each kind of group): the dot products unroll, each list takes one bounds check and no branch
 /// picks the activation. A longer neuron's kernel reads `n` at run time (`N = 0`), as does
 /// every kernel of an [`Act::Table`] activation, whose function is read from the program. The
 /// last constant, `W`, is the length of the kernel's arrays of lanes: 4, [`SHORT_LANE`] or
@@ -658,7 +657,6 @@ impl<T: Scalar> Program<T> {
             let square = self.square_lane(*repeat, j as usize);
             let kind = match (ins, lane, square) {
                 (Ins::RunNeuron { n, shape, .. }, Some(_), _) => Kind::Lanes { n, shape },
-                (Ins::RunNeuron { n, shape, .. }, None, _) => Kind::Neurons { n, shape },
                 (_, _, Some((kind, lane))) => Kind::SquareLanes {
                     kind,
                     scaled: lane.s != UNSCALED,
@@ -859,7 +857,7 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The forward pass over the group `g`: position by position, each across the blocks, by
-    /// its [`Kernel`], or block by block for [`Kind::Other`]. A repeat's groups in order make its
+    /// its [`Kernel`], or by the general rules for [`Kind::Other`]. A repeat's groups in order make its
     /// forward pass.
     #[inline(always)]
     pub(super) fn forward_group(&mut self, g: usize, values: &[Cell<T>]) -> Result<(), Error> {
@@ -899,17 +897,6 @@ impl<T: Scalar> Program<T> {
         Ok(())
     }
 
-    /// The values of the fused neurons at the positions of `group`, of `n` inputs each and of
-    /// the shape `shape`: [`Program::run_neuron`] on each, specialized by its [`Kernel`].
-    #[inline(always)]
-    fn neurons(&self, repeat: Repeat, group: Group, n: usize, shape: Shape, values: &[Cell<T>]) {
-        for k in group.positions().flat_map(|j| repeat.position(j)) {
-            let (xs, ys, bias) = run_neuron(&self.ins[k]);
-            let slot = self.leaves + k;
-            values[slot].set(self.run_neuron(xs, ys, bias, n, shape, slot, values));
-        }
-    }
-
     /// The backward pass over the group `g`: position by position from the last, each across
     /// the blocks from the last, by its [`Kernel`].
     #[inline(always)]
@@ -922,36 +909,6 @@ impl<T: Scalar> Program<T> {
     pub(super) fn backward_repeat(&self, repeat: Repeat, adj: &[Cell<T>], values: &[T]) {
         for g in repeat.groups().rev() {
             self.backward_group(g, adj, values);
-        }
-    }
-
-    /// The sweep's updates for the fused neurons at the positions of `group`, from the last
-    /// position to the first and at each from the last block to the first:
-    /// [`Program::run_neuron_backward`] on each, specialized as [`Program::neurons`] is.
-    #[inline(always)]
-    fn neurons_backward(
-        &self,
-        repeat: Repeat,
-        group: Group,
-        n: usize,
-        shape: Shape,
-        adj: &[Cell<T>],
-        (values, keys): (&[T], &[T]),
-    ) {
-        let zero = T::zero();
-        for k in group
-            .positions()
-            .rev()
-            .flat_map(|j| repeat.position(j).rev())
-        {
-            let slot = self.leaves + k;
-            let a = adj[slot].replace(zero);
-            // As the tape's sweep: a node with a zero adjoint passes nothing on.
-            if a != zero {
-                let (xs, ys, bias) = run_neuron(&self.ins[k]);
-                let fields = (xs, ys, bias, n, shape);
-                self.run_neuron_backward(fields, keys[slot], a, adj, values);
-            }
         }
     }
 }
@@ -1336,7 +1293,6 @@ impl<T: Scalar> Kernel<T> {
         match kind {
             Kind::Lanes { n, shape } => kernel!(lanes_forward, lanes_backward, n, shape),
             Kind::Layer { n, shape, .. } => kernel!(layer_forward, layer_backward, n, shape),
-            Kind::Neurons { n, shape } => kernel!(neurons_forward, neurons_backward, n, shape),
             Kind::Head { n, shape, .. } => kernel!(head_forward, head_backward, n, shape),
             Kind::Other => Kernel {
                 forward: None,
@@ -1363,10 +1319,8 @@ impl<T: Scalar> Kernel<T> {
 fn unpack<const N: usize, const ACT: u8, const KONST: bool>(
     group: &Group,
 ) -> (Repeat, Group, usize, Shape) {
-    let (Kind::Lanes { n, shape }
-    | Kind::Layer { n, shape, .. }
-    | Kind::Neurons { n, shape }
-    | Kind::Head { n, shape, .. }) = group.kind
+    let (Kind::Lanes { n, shape } | Kind::Layer { n, shape, .. } | Kind::Head { n, shape, .. }) =
+        group.kind
     else {
         unreachable!("invariant: a neuron kernel runs a group of neurons");
     };
@@ -1473,28 +1427,6 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, c
         let quad = (lanes.start + q, packed);
         program.quad_backward::<W>(repeat, quad, first + q, n, shape, adj, values);
     }
-}
-
-/// The forward kernel of a group of [`Kind::Neurons`]: [`Program::neurons`].
-fn neurons_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
-    program: &Program<T>,
-    group: &Group,
-    values: &[Cell<T>],
-) {
-    let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
-    program.neurons(repeat, group, n, shape, values);
-}
-
-/// The backward kernel of a group of [`Kind::Neurons`]: [`Program::neurons_backward`].
-fn neurons_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, const W: usize>(
-    program: &Program<T>,
-    group: &Group,
-    adj: &[Cell<T>],
-    values: &[T],
-) {
-    let (repeat, group, n, shape) = unpack::<N, ACT, KONST>(group);
-    let values = (values, program.keys(shape.act(), values, adj.len()));
-    program.neurons_backward(repeat, group, n, shape, adj, values);
 }
 
 /// The backward kernel of a group of [`Kind::Other`]: the chunks of blocks from the last, in
@@ -1754,15 +1686,6 @@ impl<T: Scalar> Program<T> {
     }
 }
 
-/// The slots of a fused neuron's lists and bias.
-#[inline(always)]
-fn run_neuron(ins: &Ins) -> (u32, u32, u32) {
-    match *ins {
-        Ins::RunNeuron { xs, ys, bias, .. } => (xs, ys, bias),
-        _ => unreachable!("invariant: a repeat's blocks match"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use rand::{SeedableRng, rngs::StdRng};
@@ -1906,8 +1829,7 @@ mod tests {
         assert_eq!(f.program.repeats.len(), 1);
         assert!(f.program.lanes.is_empty());
         assert!(f.program.square_lanes.is_empty());
-        assert!(matches!(groups(&f)[0], (0, 1, Kind::Neurons { n: 2, .. })));
-        assert_eq!(groups(&f)[1], (1, 1, Kind::Other));
+        assert_eq!(groups(&f), [(0, 2, Kind::Other)]);
         let at = [-0.4, 0.7, 0.2, 0.5, -1.5, 1.0, 0.25, -0.5, 2.0, 0.75, 1.25];
         let fresh = Tape::new();
         let w = fresh.vars(&at);
@@ -2352,8 +2274,8 @@ mod tests {
     #[test]
     fn neurons_of_every_width_run_in_their_kernels_and_replay_like_recording() {
         // 2-4-m-1 on three points, softplus in the second layer: the output neuron reads m
-        // inputs, which a kernel keeps in lanes of 8 (m ≤ 8) or of 32 (m ≤ 32), or runs
-        // block by block (m > 32).
+        // inputs, which a kernel keeps in lanes of 8 (m ≤ 8) or of 32 (m ≤ 32), or which run
+        // by the general rules (m > 32).
         fn loss<'t, const M: usize>(tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
             three_point_loss(tape, |x| {
                 two_hidden_layers(tape, p, x, M, (Var::tanh, Var::softplus))
@@ -2365,12 +2287,14 @@ mod tests {
             let at = |rng: &mut StdRng| random_params(rng, 13 + 6 * usize::from(m));
             let mut f = compiled(loss, &at(&mut rng));
             let found = groups(&f);
-            let output = found.iter().find_map(|&(_, _, kind)| match kind {
-                Kind::Head { n, .. } if n == m => Some(true),
-                Kind::Neurons { n, .. } if n == m => Some(false),
-                _ => None,
-            });
-            assert_eq!(output, Some(m <= 32), "{m}: {found:?}");
+            let head = found
+                .iter()
+                .any(|&(_, _, kind)| matches!(kind, Kind::Head { n, .. } if n == m));
+            // Wider, the output neuron runs by the general rules.
+            let general = found
+                .iter()
+                .any(|&(_, count, kind)| (count, kind) == (1, Kind::Other));
+            assert_eq!((head, general), (m <= 32, m > 32), "{m}: {found:?}");
             for _ in 0..5 {
                 replay_checked(&mut f, loss, &at(&mut rng));
             }
