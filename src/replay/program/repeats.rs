@@ -497,21 +497,17 @@ impl<T: Scalar> Program<T> {
             }
             lens.sort_unstable();
             lens.dedup();
-            let mut best = lens
-                .iter()
-                .filter(|&&len| s + 2 * len <= keyed_end[s] as usize)
-                .map(|&len| (len, self.grow(s, len, &keys, &mut reads, &mut touched)))
-                .filter(|&(_, times)| times >= 2)
-                .max_by_key(|&(len, times)| len * times);
-            if best.is_none() {
-                best = lens
-                    .iter()
-                    .filter(|&&len| len <= ANY_LEN && s + ANY_TIMES * len <= any_end[s] as usize)
-                    .map(|&len| (len, self.grow(s, len, &any_keys, &mut reads, &mut touched)))
-                    .filter(|&(_, times)| times >= ANY_TIMES)
-                    .max_by_key(|&(len, times)| len * times);
-            }
-            match best {
+            // The length that covers the most instructions in blocks of `keys`, at most `most`
+            // long and at least `fewest` of them.
+            let mut longest = |keys: &[Option<Key>], end: &[u32], most: usize, fewest: usize| {
+                lens.iter()
+                    .filter(|&&len| len <= most && s + fewest * len <= end[s] as usize)
+                    .map(|&len| (len, self.grow(s, len, keys, &mut reads, &mut touched)))
+                    .filter(|&(_, times)| times >= fewest)
+                    .max_by_key(|&(len, times)| len * times)
+            };
+            let network = longest(&keys, &keyed_end, usize::MAX, 2);
+            match network.or_else(|| longest(&any_keys, &any_end, ANY_LEN, ANY_TIMES)) {
                 Some((len, times)) => {
                     let mut repeat = Repeat {
                         start: super::word(s),
