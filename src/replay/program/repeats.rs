@@ -46,9 +46,9 @@
 //! custom nodes — what a network and its loss record — are tried first; where none repeat, as
 //! where a loss written out of other operations ends each point's block, blocks of any kinds
 //! but comparisons are. Neurons run in the kernels here; every other instruction runs by the
-//! general rules (`value!`, `pass_on!`), position by position, each position's kind
-//! matched once for a chunk of blocks ([`Kind::Other`]). A comparison ends a stretch; so it is
-//! never run out of recorded order, and a failed one is still reported as the first that fails.
+//! general rules (`value!`, `pass_on!`), position by position across a chunk of blocks
+//! ([`Kind::Other`]). A comparison ends a stretch; so it is never run out of recorded order,
+//! and a failed one is still reported as the first that fails.
 //! A program without neurons has no repeats: its instructions, run position by position, ran no
 //! faster than one by one (benches/FINDINGS.md).
 
@@ -105,9 +105,8 @@ enum Kind {
     Layer { n: u16, shape: Shape, packed: bool },
     /// Instructions of any other kind but comparisons — a loss written out of operations of
     /// the table, fused squares without lanes, a custom node such as a point's softmax
-    /// cross-entropy — run position by position by the general rules (`value!`,
-    /// `pass_on!`), each position's kind matched once for a chunk of blocks
-    /// ([`Program::forward_other`], [`other_backward`]).
+    /// cross-entropy — run position by position across a chunk of blocks, by the general
+    /// rules (`value!`, `pass_on!`; [`Program::forward_other`], [`other_backward`]).
     Other,
     /// Fused squares of the kind `kind` ([`square_of`]), each position with a [`SquareLane`],
     /// scaled or not in every block.
@@ -206,8 +205,7 @@ const LANE_INPUTS: usize = 32;
 const SHORT_LANE: usize = 8;
 
 /// How many blocks a group of [`Kind::Other`] runs at each position before the next: few
-/// enough that their slots stay in the first-level cache across the positions, enough that
-/// matching each position's kind once per chunk costs little.
+/// enough that their slots stay in the first-level cache across the positions.
 const CHUNK: usize = 64;
 
 /// The longest block of a repeat of any kinds ([`any_key`]).
@@ -386,40 +384,6 @@ macro_rules! kernel {
             Kernel {
                 forward: Some($forward::<T, $n, $act, false, $w>),
                 backward: $backward::<T, $n, $act, false, $w>,
-            }
-        }
-    };
-}
-
-/// Runs `body` for each instruction `k` of `blocks` — one position's, across the blocks — with
-/// `ins` a copy of it. The kind of instruction is matched once, at the instruction `first`, and
-/// each block's copy is built as that kind, so that the calls in `body` compile to that kind's
-/// code alone.
-macro_rules! each_kind {
-    ($self:ident, $first:expr, $blocks:expr, |$ins:ident, $k:ident| $body:block) => {
-        each_kind!(@match $self, $first, $blocks, $ins, $k, $body;
-            AddConst { x, c }, RSubConst { x, c }, Neg { x }, MulConst { x, c }, Square { x },
-            AddConstSquared { x, c, s }, RSubConstSquared { x, c, s }, SubSquared { x, y, s },
-            SubSquareSquared { x, y, s }, Exp { x }, Tanh { x }, Sigmoid { x },
-            Unary { op, x, q }, Add { x, y }, Sub { x, y }, AddAdd { x, y, z, right },
-            Mul { x, y }, Binary { op, x, y, q }, Sum { at, n }, Chain { at, n, pairs },
-            Dot { at, n, runs }, DotConst { at, n, c, runs }, Custom { at, n, q },
-            Neuron { at, n, m }, RunNeuron { xs, ys, bias, n, shape })
-    };
-    (@match $self:ident, $first:expr, $blocks:expr, $ins:ident, $k:ident, $body:block;
-     $($variant:ident { $($field:ident),* }),*) => {
-        match $self.ins[$first] {
-            $(Ins::$variant { .. } => {
-                for $k in $blocks {
-                    let Ins::$variant { $($field),* } = $self.ins[$k] else {
-                        unreachable!("invariant: a repeat's blocks match");
-                    };
-                    let $ins = Ins::$variant { $($field),* };
-                    $body
-                }
-            })*
-            Ins::Compare { .. } | Ins::CompareConst { .. } => {
-                unreachable!("invariant: comparisons run in recorded order, outside repeats")
             }
         }
     };
@@ -879,15 +843,10 @@ impl<T: Scalar> Program<T> {
         let v = |x: u32| values[x as usize].get();
         for blocks in repeat.chunks() {
             for j in group.positions() {
-                each_kind!(
-                    self,
-                    repeat.start() + j,
-                    repeat.at(blocks.clone(), j),
-                    |ins, k| {
-                        let value = value!(self, &ins, k, values, consts, unaries, list, v);
-                        values[self.leaves + k].set(value);
-                    }
-                );
+                for k in repeat.at(blocks.clone(), j) {
+                    let value = value!(self, &self.ins[k], k, values, consts, unaries, list, v);
+                    values[self.leaves + k].set(value);
+                }
             }
         }
         Ok(())
@@ -1438,16 +1397,16 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
     let list = |at: u32, n: u32| &program.operands[at as usize..(at + n) as usize];
     for blocks in repeat.chunks().rev() {
         for j in group.positions().rev() {
-            let at = repeat.at(blocks.clone(), j).rev();
-            each_kind!(program, repeat.start() + j, at, |ins, k| {
+            for k in repeat.at(blocks.clone(), j).rev() {
                 let slot = program.leaves + k;
                 let a = adj[slot].replace(zero);
                 // As the tape's sweep: a node with a zero adjoint passes nothing on.
                 if a == zero {
                     continue;
                 }
-                pass_on!(program, &ins, a, || slot, &values[slot], adj, values, list);
-            });
+                let ins = &program.ins[k];
+                pass_on!(program, ins, a, || slot, &values[slot], adj, values, list);
+            }
         }
     }
 }
