@@ -57,11 +57,12 @@ use super::Kept;
 /// The value of `$ins`, the instruction `$k` of `$program`, from its operands' values in
 /// `$values`, with the partials it keeps stored: the value rule of every kind of instruction,
 /// written once, and expanded in the general forward pass ([`Program::forward_range`]) and in
-/// the kernel of repeated blocks of any kinds, where each expansion is matched on a copy of a
-/// known kind and folds to that kind's rule. `$consts`, `$unaries`, `$list` and `$v` are the
-/// program's constants and unary operations, an operand list by `(at, n)` and a slot's value,
-/// borrowed once before the caller's loop. A comparison, which has no value, is checked, and
-/// the caller's loop goes on to the next instruction.
+/// the kernel of repeated blocks of any kinds ([`Program::forward_other`]), both generic over
+/// `T: Scalar`. A macro, not a method: a method of `&mut self` (for the partials) called from
+/// the general pass's loop made that pass slower (benches/FINDINGS.md). `$consts`, `$unaries`,
+/// `$list` and `$v` are the program's constants and unary operations, an operand list by
+/// `(at, n)` and a slot's value, borrowed once before the caller's loop. A comparison, which
+/// has no value, is checked, and the caller's loop goes on to the next instruction.
 macro_rules! value {
     ($program:ident, $ins:expr, $k:expr, $values:ident, $consts:ident, $unaries:ident,
      $list:ident, $v:ident) => {{
