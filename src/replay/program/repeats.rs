@@ -869,9 +869,9 @@ impl<T: Scalar> Program<T> {
 }
 
 impl<T: Scalar> Program<T> {
-    /// [`Program::neurons`] for a group whose positions have [`Lane`]s: at each position the
-    /// weights and the bias are read once, and each block's partners found by the lane's step.
-    /// The same expressions on the same operands as [`Program::run_neuron`].
+    /// The values of the fused neurons at the positions of a group with [`Lane`]s: at each
+    /// position the weights and the bias are read once, and each block's partners found by the
+    /// lane's step. The same expressions on the same operands as [`Program::run_neuron`].
     #[inline(always)]
     fn shared_neurons<const W: usize>(
         &self,
@@ -912,8 +912,9 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// [`Program::neurons_backward`] for a group whose positions have [`Lane`]s. At each
-    /// position the adjoints of the weights and the bias are read once, receive each block's
+    /// The sweep's updates for the fused neurons at the positions of a group with [`Lane`]s,
+    /// from the last position to the first and at each from the last block to the first. At
+    /// each position the adjoints of the weights and the bias are read once, receive each block's
     /// term in registers, from the last block to the first as the sweep gives them, and are
     /// written back once: the same additions in the same order as
     /// [`Program::run_neuron_backward`] makes through memory, since no other update of the
