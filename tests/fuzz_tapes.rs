@@ -7,7 +7,8 @@
 //!
 //! Two kinds of tapes: the random expressions of `tapegrad::check::Expr`, which use every
 //! operation, and random programs of this file made of the shapes the compiler fuses — squares,
-//! squared differences, neurons, accumulating sums, sums of three, a batch's repeated blocks —
+//! squared differences (written with `powi(2)` or as products, their bases computed before other
+//! nodes or right before them), neurons, accumulating sums, sums of three, a batch's repeated blocks —
 //! among plain operations, since the fused instructions restate the sweep's updates and their
 //! edge cases (a zero adjoint, a NaN partial) most need checking.
 //!
@@ -194,7 +195,7 @@ fn fusable<'t>(tape: &'t Tape, xs: &[Var<'t>], seed: u64, steps: usize) -> Vec<V
     for _ in 0..steps {
         let a = pick(&mut rng, &slots);
         let b = pick(&mut rng, &slots);
-        let y = match rng.gen_range(0..14) {
+        let y = match rng.gen_range(0..17) {
             0 => a.powi(2),
             1 => maybe_scaled(&mut rng, (a - b).powi(2)),
             2 => {
@@ -237,6 +238,38 @@ fn fusable<'t>(tape: &'t Tape, xs: &[Var<'t>], seed: u64, steps: usize) -> Vec<V
                 1 => a.abs(),
                 _ => a.softplus(),
             },
+            // A square written as a product, of a value or of a difference.
+            13 => {
+                let d = if rng.gen_bool(0.5) { a } else { a - b };
+                maybe_scaled(&mut rng, d * d)
+            }
+            // A square's base, then a node that may read the base's operands (or the base
+            // itself), then the square, of either form: the compiler moves the base to the
+            // square only where that keeps the sweep's order of terms.
+            14 => {
+                let d = match rng.gen_range(0..3) {
+                    0 => a - b,
+                    1 => a + constant(&mut rng),
+                    _ => constant(&mut rng) - a,
+                };
+                let c = pick(&mut rng, &slots);
+                let between = match rng.gen_range(0..4) {
+                    0 => 1.0 - c,
+                    1 => c * a,
+                    2 => c.sin(),
+                    _ => d * c,
+                };
+                slots.push(between);
+                let square = if rng.gen_bool(0.5) { d * d } else { d.powi(2) };
+                maybe_scaled(&mut rng, square)
+            }
+            // Rosenbrock's term written with products: `b - a²` and `1 - a` both come before
+            // either square.
+            15 => {
+                let t = b - a * a;
+                let u = 1.0 - a;
+                maybe_scaled(&mut rng, t * t) + u * u
+            }
             _ => match rng.gen_range(0..3) {
                 0 => a.tanh(),
                 1 => a.sigmoid(),

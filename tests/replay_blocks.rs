@@ -293,6 +293,9 @@ struct Network {
     units: Vec<Unit>,
     losses: Vec<Loss>,
     scale: Option<f64>,
+    /// Whether the losses' squares are written as products `u * u` rather than `powi(2)`, the
+    /// square's base computed before the other losses' nodes.
+    products: bool,
     /// A comparison of a block's last unit with a constant after every `.2`-th block, which
     /// ends a stretch of repeats there.
     guard: Option<(Comparison, f64, usize)>,
@@ -343,16 +346,18 @@ fn network() -> impl Strategy<Value = Network> {
         prop::collection::vec(unit(), 1..5),
         prop::collection::vec(loss(), 1..3),
         prop::option::of(prop_oneof![Just(0.5), Just(-2.0)]),
+        any::<bool>(),
         prop::option::of((
             comparison(),
             prop_oneof![Just(0.0), Just(0.25)],
             prop_oneof![Just(1usize), Just(7), Just(50)],
         )),
     )
-        .prop_map(|(units, losses, scale, guard)| Network {
+        .prop_map(|(units, losses, scale, products, guard)| Network {
             units,
             losses,
             scale,
+            products,
             guard,
         })
 }
@@ -404,18 +409,35 @@ fn network_program<'t, T: Scalar>(
                 _ => z.abs(),
             });
         }
-        for loss in &net.losses {
-            let unit = |back: usize| block[block.len() - 1 - back % block.len()];
-            let target = |t: usize| if t < 3 { run(t, 1)[0] } else { params[t - 3] };
-            let square = match *loss {
-                Loss::Target(back, t) => (unit(back) - target(t)).powi(2),
-                Loss::Shift(back, c) => (unit(back) + T::from_f64(c)).powi(2),
-                Loss::SquareTarget(back, t) => (target(t) - unit(back).powi(2)).powi(2),
-                Loss::Logistic(back, t) => {
+        let unit = |back: usize| block[block.len() - 1 - back % block.len()];
+        let target = |t: usize| if t < 3 { run(t, 1)[0] } else { params[t - 3] };
+        // Written as products, every square's base comes first: the squares meet their bases
+        // only after the nodes of the other losses.
+        let bases: Vec<Option<Var<'t, T>>> = net
+            .losses
+            .iter()
+            .map(|loss| match *loss {
+                _ if !net.products => None,
+                Loss::Target(back, t) => Some(unit(back) - target(t)),
+                Loss::Shift(back, c) => Some(unit(back) + T::from_f64(c)),
+                Loss::SquareTarget(back, t) => {
+                    let y = unit(back);
+                    Some(target(t) - y * y)
+                }
+                _ => None,
+            })
+            .collect();
+        for (loss, base) in net.losses.iter().zip(bases) {
+            let square = match (*loss, base) {
+                (_, Some(u)) => u * u,
+                (Loss::Target(back, t), _) => (unit(back) - target(t)).powi(2),
+                (Loss::Shift(back, c), _) => (unit(back) + T::from_f64(c)).powi(2),
+                (Loss::SquareTarget(back, t), _) => (target(t) - unit(back).powi(2)).powi(2),
+                (Loss::Logistic(back, t), _) => {
                     let y = unit(back);
                     (y.exp() + T::one()).ln() - target(t) * y
                 }
-                Loss::Ratio(back, t) => {
+                (Loss::Ratio(back, t), _) => {
                     let y = unit(back);
                     (y - target(t)).abs() / (y * y + T::one())
                 }

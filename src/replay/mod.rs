@@ -415,7 +415,16 @@ impl Kept {
                 marks[i] = marks[i].max(Kept::UNREAD);
             }
             if marks[i] != Kept::DROPPED {
-                for w in Layout::forward(s, kind, p).operand_words() {
+                let words = Layout::forward(s, kind, p).operand_words();
+                // A product `u * u` reads `u` once: the program runs it as a square.
+                let square =
+                    kind == OpKind::Mul && s.parents[words.start] == s.parents[words.end - 1];
+                let words = if square {
+                    words.start..words.start + 1
+                } else {
+                    words
+                };
+                for w in words {
                     let m = &mut marks[s.parents[w] as usize];
                     *m = ((*m).max(Kept::UNREAD) + 1).min(Kept::MORE);
                 }
@@ -795,7 +804,7 @@ fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &m
 #[cfg(test)]
 mod tests {
     use super::Kept;
-    use super::program::{Ins, UNSCALED};
+    use super::program::{Ins, Sq, UNSCALED};
     use crate::{CompiledTape, OpKind, Tape, Var};
 
     #[test]
@@ -1106,6 +1115,68 @@ mod tests {
             "{ins:?}"
         );
         assert_eq!(ins.len(), 3, "{ins:?}");
+    }
+
+    #[test]
+    fn squares_written_as_products_fuse_as_powi_does_and_keep_their_form() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0]);
+        // The Rosenbrock term with every square a product `u * u`.
+        let t = x[1] - x[0] * x[0];
+        let u = 1.0 - x[0];
+        let term = 100.0 * (t * t) + u * u;
+        let f = tape.compile(&x, &[term]).unwrap();
+        let ins = f.program.instructions();
+        assert!(
+            matches!(
+                ins[0],
+                Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Product, s, .. } if s != UNSCALED
+            ),
+            "{ins:?}"
+        );
+        assert!(
+            matches!(
+                ins[1],
+                Ins::RSubConstSquared {
+                    sq: Sq::Product,
+                    ..
+                }
+            ),
+            "{ins:?}"
+        );
+        assert_eq!(ins.len(), 3, "{ins:?}");
+        // The base moves to its square past a node that updates none of its operands' adjoints,
+        // and not past one that does: the sweep's order of terms decides.
+        let z = tape.var(-1.0);
+        let d = x[0] - x[1];
+        let apart = z * 3.0;
+        let h = tape.compile(&[x[0], x[1], z], &[d * d + apart]).unwrap();
+        let ins = h.program.instructions();
+        assert!(
+            matches!(
+                ins[1],
+                Ins::SubSquared {
+                    sq: Sq::Product,
+                    ..
+                }
+            ),
+            "{ins:?}"
+        );
+        assert_eq!(ins.len(), 3, "{ins:?}");
+        let d = x[0] - x[1];
+        let sharing = x[1] * 3.0;
+        let h = tape.compile(&x, &[d * d + sharing]).unwrap();
+        let ins = h.program.instructions();
+        assert!(matches!(ins[0], Ins::Sub { .. }), "{ins:?}");
+        assert_eq!(ins.len(), 4, "{ins:?}");
+        // A product of two different values stays a product, and a square's form is kept.
+        let g = tape.compile(&x, &[x[0] * x[1] + x[0].powi(2)]).unwrap();
+        let ins = g.program.instructions();
+        assert!(matches!(ins[0], Ins::Mul { .. }), "{ins:?}");
+        assert!(
+            matches!(ins[1], Ins::Square { sq: Sq::Powi, .. }),
+            "{ins:?}"
+        );
     }
 
     #[test]

@@ -68,14 +68,14 @@ macro_rules! value {
      $list:ident, $v:ident) => {{
         use $crate::ops::{Binary, Unary};
         use $crate::replay::check;
-        use $crate::replay::program::{Ins, add_bias, mul_const, square, sum_of, word};
+        use $crate::replay::program::{Ins, add_bias, mul_const, sum_of, word};
         let (consts, unaries, list, v, k, ins) = (&$consts, &$unaries, &$list, &$v, $k, $ins);
         match *ins {
             Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
             Ins::RSubConst { x, c } => Unary::RSubConst(consts[c as usize]).eval(v(x)).0,
             Ins::Neg { x } => Unary::<T>::Neg.eval(v(x)).0,
             Ins::MulConst { x, c } => mul_const(v(x), consts[c as usize]),
-            Ins::Square { x } => square(v(x)),
+            Ins::Square { x, sq } => sq.value(v(x)),
             // Each arm on its own, so that the call's match folds away.
             Ins::AddConstSquared { .. } => $program.fused_square(ins, $values),
             Ins::RSubConstSquared { .. } => $program.fused_square(ins, $values),
@@ -179,7 +179,7 @@ macro_rules! pass_on {
     ($program:ident, $ins:expr, $a:expr, $here:expr, $output:expr, $adj:ident, $values:ident,
      $list:ident) => {{
         use $crate::ops::Unary;
-        use $crate::replay::program::{Act, Ins, add, square_partial};
+        use $crate::replay::program::{Act, Ins, add};
         let (ins, a, here, output, adj, values) = ($ins, $a, $here, $output, $adj, $values);
         let list = &$list;
         let v = |x: u32| values[x as usize];
@@ -187,7 +187,7 @@ macro_rules! pass_on {
             Ins::AddConst { x, .. } => add(adj, x, a),
             Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
             Ins::MulConst { x, c } => add(adj, x, $program.consts[c as usize] * a),
-            Ins::Square { x } => add(adj, x, square_partial(v(x)) * a),
+            Ins::Square { x, sq } => sq.pass(adj, x, sq.term(v(x), a)),
             // Each arm on its own, so that the call's match folds away.
             Ins::AddConstSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
             Ins::RSubConstSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
@@ -291,21 +291,28 @@ pub(super) enum Ins {
     Neg { x: u32 },
     /// `x * c`, partial `c`.
     MulConst { x: u32, c: u32 },
-    /// `x²`, partial `x + x`.
-    Square { x: u32 },
-    /// `(x + c)²`: an [`Ins::AddConst`] read only by the [`Ins::Square`] after it; times
-    /// `consts[s]` unless `s` is [`UNSCALED`] (an [`Ins::MulConst`] read only after the square).
-    AddConstSquared { x: u32, c: u32, s: u32 },
-    /// `(c - x)²`: an [`Ins::RSubConst`] read only by the [`Ins::Square`] after it; `s` as for
+    /// `x²`, recorded as `sq` says: `powi(2)` or the product `x * x`.
+    Square { x: u32, sq: Sq },
+    /// `(x + c)²`: an [`Ins::AddConst`] read only by the [`Ins::Square`] after it, of the form
+    /// `sq`; times `consts[s]` unless `s` is [`UNSCALED`] (an [`Ins::MulConst`] read only after
+    /// the square).
+    AddConstSquared { x: u32, c: u32, s: u32, sq: Sq },
+    /// `(c - x)²`: an [`Ins::RSubConst`] read only by the [`Ins::Square`] after it; `s` and `sq`
+    /// as for [`Ins::AddConstSquared`].
+    RSubConstSquared { x: u32, c: u32, s: u32, sq: Sq },
+    /// `(x - y)²`: an [`Ins::Sub`] read only by the [`Ins::Square`] after it; `s` and `sq` as for
     /// [`Ins::AddConstSquared`].
-    RSubConstSquared { x: u32, c: u32, s: u32 },
-    /// `(x - y)²`: an [`Ins::Sub`] read only by the [`Ins::Square`] after it; `s` as for
-    /// [`Ins::AddConstSquared`].
-    SubSquared { x: u32, y: u32, s: u32 },
-    /// `(x - y²)²`: an [`Ins::Square`] read only by the [`Ins::SubSquared`] pattern after it, as
-    /// its second operand — a residual such as Rosenbrock's `x₁ - x₀²`, squared; `s` as for
-    /// [`Ins::AddConstSquared`].
-    SubSquareSquared { x: u32, y: u32, s: u32 },
+    SubSquared { x: u32, y: u32, s: u32, sq: Sq },
+    /// `(x - y²)²`: an [`Ins::Square`] of the form `inner` read only by the [`Ins::SubSquared`]
+    /// pattern after it, as its second operand — a residual such as Rosenbrock's `x₁ - x₀²`,
+    /// squared; `s` and `sq` as for [`Ins::AddConstSquared`].
+    SubSquareSquared {
+        x: u32,
+        y: u32,
+        s: u32,
+        sq: Sq,
+        inner: Sq,
+    },
     /// `eˣ`, partial the value.
     Exp { x: u32 },
     /// `tanh x`, partial `1 - y²` of the value `y`.
@@ -616,7 +623,7 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         | Ins::RSubConst { x, .. }
         | Ins::Neg { x }
         | Ins::MulConst { x, .. }
-        | Ins::Square { x }
+        | Ins::Square { x, .. }
         | Ins::Exp { x }
         | Ins::Tanh { x }
         | Ins::Sigmoid { x }
@@ -640,6 +647,25 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         | Ins::Neuron { .. }
         | Ins::RunNeuron { .. } => [None, None, None],
     }
+}
+
+/// Whether a fused square can hold the node `node`, computed by `u`, and its reader `r` as
+/// consecutive nodes ([`Program::squared_at`]): a square's base and the square, a square and
+/// the difference it is subtracted in, or a square and its constant factor.
+fn absorbs(u: Ins, node: u32, r: Ins) -> bool {
+    match (u, r) {
+        (Ins::AddConst { .. } | Ins::RSubConst { .. } | Ins::Sub { .. }, Ins::Square { x, .. }) => {
+            x == node
+        }
+        (Ins::Square { .. }, Ins::Sub { x, y }) => y == node && x != node,
+        (Ins::Square { .. }, Ins::MulConst { x, .. }) => x == node,
+        _ => false,
+    }
+}
+
+/// The value slots an instruction names in its own fields ([`inline_slots`]), copied.
+fn slots_of(mut ins: Ins) -> [Option<u32>; 3] {
+    inline_slots(&mut ins).map(|x| x.map(|x| *x))
 }
 
 /// `x + c`, `c - x` and `x - y` by their rules: the bases of the fused squares.
@@ -680,16 +706,62 @@ fn add_bias<T: Scalar>(sum: T, b: T, bias_first: bool) -> T {
     }
 }
 
-/// `u²` by the rule of `powi(2)`.
-#[inline(always)]
-fn square<T: Scalar>(u: T) -> T {
-    Unary::<T>::Powi(2).eval(u).0
+/// How a square `u²` was recorded: as `powi(2)`, one edge to `u` whose partial is `u + u`, or
+/// as the product `u * u`, two edges to `u` whose partials are `u` each. Both give the same
+/// value; the sweep's updates differ in their bits, so a program keeps which it replays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sq {
+    Powi,
+    Product,
 }
 
-/// The partial of `u²` by the rule of `powi(2)`.
+impl Sq {
+    /// `u²` by the recorded operation's rule.
+    #[inline(always)]
+    fn value<T: Scalar>(self, u: T) -> T {
+        match self {
+            Sq::Powi => Unary::<T>::Powi(2).eval(u).0,
+            Sq::Product => Binary::Mul.eval(u, u).0,
+        }
+    }
+
+    /// The term each of the square's edges passes to `u` when its adjoint is `a`: the partial
+    /// its rule gives, times `a`.
+    #[inline(always)]
+    fn term<T: Scalar>(self, u: T, a: T) -> T {
+        match self {
+            Sq::Powi => Unary::<T>::Powi(2).eval(u).1 * a,
+            Sq::Product => Binary::Mul.eval(u, u).2 * a,
+        }
+    }
+
+    /// The sweep's updates of the square's edges: `adj[x] += t`, twice for a product.
+    #[inline(always)]
+    fn pass<T: Scalar>(self, adj: &[Cell<T>], x: u32, t: T) {
+        add_twice(adj, x, t, self == Sq::Product);
+    }
+
+    /// The adjoint the square's edges give a base `u` read by it alone, whose adjoint they
+    /// start: the term, or for a product the term added to itself. (The sweep adds the first
+    /// term to zero, which leaves it as it is but for `-0`, and a zero adjoint passes nothing
+    /// on whatever its sign.)
+    #[inline(always)]
+    fn started<T: Scalar>(self, u: T, a: T) -> T {
+        let t = self.term(u, a);
+        match self {
+            Sq::Powi => t,
+            Sq::Product => t + t,
+        }
+    }
+}
+
+/// `adj[x] += d`, and again if `twice`: the updates of one operand read by two edges alike.
 #[inline(always)]
-fn square_partial<T: Scalar>(u: T) -> T {
-    Unary::<T>::Powi(2).eval(u).1
+fn add_twice<T: Scalar>(adj: &[Cell<T>], x: u32, d: T, twice: bool) {
+    add(adj, x, d);
+    if twice {
+        add(adj, x, d);
+    }
 }
 
 /// `adj[x] += d`: the one update of the reverse sweep.
@@ -723,6 +795,15 @@ struct Pending<T> {
 /// How many decoded nodes [`Program::fuse_at`] may look at: the most a fused instruction
 /// spans, a scaled `(x - y²)²`.
 const WINDOW: usize = 4;
+
+/// How far back [`Program::pull`] looks for a node to move next to its reader: decoding holds
+/// this many nodes besides the reader and the [`WINDOW`] being fused, so that a node is moved
+/// or not whatever the nodes before it.
+const REACH: usize = 12;
+
+/// A list longer than this makes its node a barrier that [`Program::pull`] moves nothing past,
+/// which keeps the check of each move short.
+const PULL_LIST: usize = 64;
 
 /// Makes room in `v` for `extra` more items, growing it by an eighth when it must grow rather
 /// than doubling it: filled item by item, a long program's buffers then hold at most an eighth
@@ -794,14 +875,16 @@ impl<T: Scalar> Program<T> {
         let mut nodes = records(s, end)
             .enumerate()
             .filter(|(i, r)| kept.keeps(*i) && !is_leaf(r));
-        let mut window: Vec<Pending<T>> = Vec::with_capacity(WINDOW);
+        let mut window: Vec<Pending<T>> = Vec::with_capacity(WINDOW + REACH);
         loop {
-            while window.len() < WINDOW {
+            while window.len() < WINDOW + REACH {
                 let Some((i, r)) = nodes.next() else {
                     break;
                 };
                 kinds.push(r.kind);
                 window.push(prog.decode(s, rules, i, r)?);
+                let last = window.len() - 1;
+                prog.pull(&mut window, last, kept);
             }
             if window.is_empty() {
                 return Ok(prog);
@@ -878,7 +961,9 @@ impl<T: Scalar> Program<T> {
                 x,
                 c: self.constant(r.partial(s, 0)),
             },
-            OpKind::Powi if r.aux == 2 => Ins::Square { x },
+            OpKind::Powi if r.aux == 2 => Ins::Square { x, sq: Sq::Powi },
+            // `u * u` reads `u` once ([`Kept`](super::Kept)), as a square does.
+            OpKind::Mul if x == y => Ins::Square { x, sq: Sq::Product },
             OpKind::Exp => Ins::Exp { x },
             OpKind::Tanh => Ins::Tanh { x },
             OpKind::Sigmoid => Ins::Sigmoid { x },
@@ -999,6 +1084,44 @@ impl<T: Scalar> Program<T> {
         values.push(last.init);
         room(&mut self.ins, 1);
         self.ins.push(ins);
+    }
+
+    /// Moves the node that `window[at]` reads once and could fuse into a square with
+    /// ([`absorbs`]) to just before it, if it is at most [`REACH`] nodes back and the move keeps
+    /// every adjoint's terms in the sweep's order; then does the same for the moved node.
+    /// Decoding calls it on each node as it comes, so that nodes computed in between — `u = 1 -
+    /// x` between `t = y - x * x` and `t * t` — do not keep a square from fusing with its base.
+    ///
+    /// Moving a node `u` later, past a node `w` that does not read it, moves its updates in the
+    /// sweep before `w`'s: the bits stay the same when `u` and `w` update no slot in common.
+    /// (`u`'s adjoint is complete by then: only its reader, after both, adds to it.)
+    fn pull(&self, window: &mut [Pending<T>], at: usize, kept: &Kept) {
+        let reader = window[at];
+        let first = (window.len() - 1).saturating_sub(REACH);
+        for p in (first..at).rev() {
+            let u = window[p];
+            if !(kept.read_once(u.node) && absorbs(u.ins, u.node, reader.ins)) {
+                continue;
+            }
+            // A node just before its reader is where it should be.
+            if p + 1 == at {
+                return;
+            }
+            let updates = slots_of(u.ins);
+            let apart = |w: &Pending<T>| {
+                let list = &self.operands[self.list(&w.ins)];
+                let inline = slots_of(w.ins).into_iter().flatten();
+                list.len() <= PULL_LIST
+                    && !inline
+                        .chain(list.iter().copied())
+                        .any(|x| updates.contains(&Some(x)))
+            };
+            if window[p + 1..at].iter().all(apart) {
+                window[p..at].rotate_left(1);
+                self.pull(window, at - 1, kept);
+            }
+            return;
+        }
     }
 
     /// The instruction the nodes from `window[0]` on fuse into, if any, and how many nodes it
@@ -1368,10 +1491,11 @@ impl<T: Scalar> Program<T> {
         let u = window[0].node;
         // A square read only as the second operand of the squared difference after it, whose
         // base cannot itself be a square.
-        if let Ins::Square { x: y } = window[0].ins {
+        if let Ins::Square { x: y, sq: inner } = window[0].ins {
             return match self.base_squared_at(&window[1..], kept)? {
-                (Ins::SubSquared { x, y: sq, s }, span) if sq == u && kept.read_once(u) => {
-                    Some((Ins::SubSquareSquared { x, y, s }, span + 1))
+                (Ins::SubSquared { x, y: v, s, sq }, span) if v == u && kept.read_once(u) => {
+                    let fused = Ins::SubSquareSquared { x, y, s, sq, inner };
+                    Some((fused, span + 1))
                 }
                 _ => None,
             };
@@ -1384,9 +1508,10 @@ impl<T: Scalar> Program<T> {
     fn base_squared_at(&self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
         let base = window.first()?;
         let u = base.node;
-        if !kept.read_once(u) || window.get(1).map(|p| p.ins) != Some(Ins::Square { x: u }) {
-            return None;
-        }
+        let sq = match window.get(1).map(|p| p.ins) {
+            Some(Ins::Square { x, sq }) if x == u && kept.read_once(u) => sq,
+            _ => return None,
+        };
         // A constant factor after the square, `c·u²`, joins it when nothing else reads the square.
         let square = window[1].node;
         let (s, span) = match window.get(2).map(|p| p.ins) {
@@ -1394,9 +1519,9 @@ impl<T: Scalar> Program<T> {
             _ => (UNSCALED, 2),
         };
         let fused = match base.ins {
-            Ins::AddConst { x, c } => Ins::AddConstSquared { x, c, s },
-            Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c, s },
-            Ins::Sub { x, y } => Ins::SubSquared { x, y, s },
+            Ins::AddConst { x, c } => Ins::AddConstSquared { x, c, s, sq },
+            Ins::RSubConst { x, c } => Ins::RSubConstSquared { x, c, s, sq },
+            Ins::Sub { x, y } => Ins::SubSquared { x, y, s, sq },
             _ => return None,
         };
         Some((fused, span))
@@ -1727,33 +1852,38 @@ impl<T: Scalar> Program<T> {
     #[inline(always)]
     fn fused_square(&self, ins: &Ins, values: &[Cell<T>]) -> T {
         let v = |x: u32| values[x as usize].get();
-        let (u, s) = match *ins {
-            Ins::AddConstSquared { x, c, s } => (add_const(v(x), self.consts[c as usize]), s),
-            Ins::RSubConstSquared { x, c, s } => (rsub_const(v(x), self.consts[c as usize]), s),
-            Ins::SubSquared { x, y, s } => (sub(v(x), v(y)), s),
-            Ins::SubSquareSquared { x, y, s } => (sub(v(x), square(v(y))), s),
+        let (u, s, sq) = match *ins {
+            Ins::AddConstSquared { x, c, s, sq } => {
+                (add_const(v(x), self.consts[c as usize]), s, sq)
+            }
+            Ins::RSubConstSquared { x, c, s, sq } => {
+                (rsub_const(v(x), self.consts[c as usize]), s, sq)
+            }
+            Ins::SubSquared { x, y, s, sq } => (sub(v(x), v(y)), s, sq),
+            Ins::SubSquareSquared { x, y, s, sq, inner } => (sub(v(x), inner.value(v(y))), s, sq),
             _ => unreachable!("invariant: called on fused squares only"),
         };
         match s {
-            UNSCALED => square(u),
-            s => Unary::MulConst(self.consts[s as usize]).eval(square(u)).0,
+            UNSCALED => sq.value(u),
+            s => Unary::MulConst(self.consts[s as usize]).eval(sq.value(u)).0,
         }
     }
 
     /// What a fused square with the adjoint `a` passes to its base `u`, the scale `s` applied:
-    /// a constant factor passes `c a` to the square, whose adjoint it starts; the square passes
-    /// `(u + u) a` to `u`, whose adjoint it starts; `u` passes that on. Each passes nothing on
+    /// a constant factor passes `c a` to the square, whose adjoint it starts; the square of the
+    /// form `sq` passes its terms to `u`, whose adjoint they start ([`Sq::started`]); `u` passes
+    /// that on. Each passes nothing on
     /// when its adjoint is zero. `u` is computed again as the forward pass did. A zero adjoint
     /// makes the square's term zero or NaN, so a term above or below zero says the adjoint was
     /// not zero, in one compare (benches/FINDINGS.md: one compare for the zero-adjoint test).
     #[inline(always)]
-    fn square_passed(&self, s: u32, a: T, u: impl FnOnce() -> T) -> Option<T> {
+    fn square_passed(&self, s: u32, sq: Sq, a: T, u: impl FnOnce() -> T) -> Option<T> {
         let zero = T::zero();
         let a = match s {
             UNSCALED => a,
             s => self.consts[s as usize] * a,
         };
-        let t = square_partial(u()) * a;
+        let t = sq.started(u(), a);
         // As in `repeats::lane_pass`: not `t != zero`, which a NaN meets too.
         #[allow(clippy::double_comparisons)]
         let ordered_nonzero = t < zero || t > zero;
@@ -1770,37 +1900,43 @@ impl<T: Scalar> Program<T> {
     fn fused_square_backward(&self, ins: &Ins, a: T, adj: &[Cell<T>], values: &[T]) {
         if let Some(((x, t), other)) = self.square_terms(ins, a, values) {
             add(adj, x, t);
-            if let Some((y, t)) = other {
-                add(adj, y, t);
+            if let Some((y, t, twice)) = other {
+                add_twice(adj, y, t, twice);
             }
         }
     }
 
     /// What a fused square with the (non-zero) adjoint `a` passes on, if anything: its operand
     /// `x` and its term, and for `x - y` and `x - y²` also `y` and its term, which the sweep
-    /// adds after `x`'s. `x`'s term is not zero.
+    /// adds after `x`'s, twice if the square `y²` is a product. `x`'s term is not zero.
     #[inline(always)]
     #[allow(clippy::type_complexity)]
-    fn square_terms(&self, ins: &Ins, a: T, values: &[T]) -> Option<((u32, T), Option<(u32, T)>)> {
+    fn square_terms(
+        &self,
+        ins: &Ins,
+        a: T,
+        values: &[T],
+    ) -> Option<((u32, T), Option<(u32, T, bool)>)> {
         let v = |x: u32| values[x as usize];
         match *ins {
-            Ins::AddConstSquared { x, c, s } => {
+            Ins::AddConstSquared { x, c, s, sq } => {
                 let u = || add_const(v(x), self.consts[c as usize]);
-                self.square_passed(s, a, u).map(|t| ((x, t), None))
+                self.square_passed(s, sq, a, u).map(|t| ((x, t), None))
             }
-            Ins::RSubConstSquared { x, c, s } => {
+            Ins::RSubConstSquared { x, c, s, sq } => {
                 let u = || rsub_const(v(x), self.consts[c as usize]);
-                self.square_passed(s, a, u).map(|t| ((x, -t), None))
+                self.square_passed(s, sq, a, u).map(|t| ((x, -t), None))
             }
-            Ins::SubSquared { x, y, s } => {
-                let t = self.square_passed(s, a, || sub(v(x), v(y)));
-                t.map(|t| ((x, t), Some((y, -t))))
+            Ins::SubSquared { x, y, s, sq } => {
+                let t = self.square_passed(s, sq, a, || sub(v(x), v(y)));
+                t.map(|t| ((x, t), Some((y, -t, false))))
             }
             // The `-` passes `-t` to the square `y²`, whose adjoint it starts (non-zero), and
-            // the square passes that on.
-            Ins::SubSquareSquared { x, y, s } => {
-                let t = self.square_passed(s, a, || sub(v(x), square(v(y))));
-                t.map(|t| ((x, t), Some((y, square_partial(v(y)) * -t))))
+            // the square passes that on, by its edges.
+            Ins::SubSquareSquared { x, y, s, sq, inner } => {
+                let t = self.square_passed(s, sq, a, || sub(v(x), inner.value(v(y))));
+                let twice = inner == Sq::Product;
+                t.map(|t| ((x, t), Some((y, inner.term(v(y), -t), twice))))
             }
             _ => unreachable!("invariant: called on fused squares only"),
         }

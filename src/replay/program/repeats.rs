@@ -56,7 +56,7 @@ use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
-use super::{Act, Ins, Program, Shape, UNSCALED, add, add_bias, mul_const};
+use super::{Act, Ins, Program, Shape, Sq, UNSCALED, add_bias, add_twice, mul_const};
 
 use crate::ops::nary::weighted_sum;
 use crate::{Error, Scalar};
@@ -143,36 +143,50 @@ pub(super) struct Lane {
 /// fixed amount from block to block: block `p`'s square reads `x + p · x_step` and
 /// `other + p · other_step` (a constant's index or a value slot, as its kind has it) and its
 /// scale `s + p · s_step`, in `u32` arithmetic that wraps: the instruction recorded, field by
-/// field. The passes then build each block's square from these instead of reading it.
+/// field, of the same forms `sq` and `inner` in every block. The passes then build each block's
+/// square from these instead of reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct SquareLane {
     x: u32,
     other: u32,
     s: u32,
+    sq: Sq,
+    inner: Sq,
     x_step: u32,
     other_step: u32,
     s_step: u32,
 }
 
-/// The kind of a fused square, its value slot, its other operand and its scale.
-fn square_fields(ins: &Ins) -> Option<(u8, u32, u32, u32)> {
+/// The kind of a fused square, the forms of its squares (the inner one [`Sq::Powi`] unless it
+/// has one), its value slot, its other operand and its scale.
+#[allow(clippy::type_complexity)]
+fn square_fields(ins: &Ins) -> Option<(u8, (Sq, Sq), u32, u32, u32)> {
+    let none = Sq::Powi;
     match *ins {
-        Ins::AddConstSquared { x, c, s } => Some((0, x, c, s)),
-        Ins::RSubConstSquared { x, c, s } => Some((1, x, c, s)),
-        Ins::SubSquared { x, y, s } => Some((2, x, y, s)),
-        Ins::SubSquareSquared { x, y, s } => Some((3, x, y, s)),
+        Ins::AddConstSquared { x, c, s, sq } => Some((0, (sq, none), x, c, s)),
+        Ins::RSubConstSquared { x, c, s, sq } => Some((1, (sq, none), x, c, s)),
+        Ins::SubSquared { x, y, s, sq } => Some((2, (sq, none), x, y, s)),
+        Ins::SubSquareSquared { x, y, s, sq, inner } => Some((3, (sq, inner), x, y, s)),
         _ => None,
     }
 }
 
-/// The fused square of the kind `KIND` ([`square_fields`]) with these fields.
+/// The fused square of the kind `KIND` ([`square_fields`]) with these fields, its squares of the
+/// forms `lane` gives.
 #[inline(always)]
-fn square_of<const KIND: u8>(x: u32, other: u32, s: u32) -> Ins {
+fn square_of<const KIND: u8>(x: u32, other: u32, s: u32, lane: &SquareLane) -> Ins {
+    let sq = lane.sq;
     match KIND {
-        0 => Ins::AddConstSquared { x, c: other, s },
-        1 => Ins::RSubConstSquared { x, c: other, s },
-        2 => Ins::SubSquared { x, y: other, s },
-        _ => Ins::SubSquareSquared { x, y: other, s },
+        0 => Ins::AddConstSquared { x, c: other, s, sq },
+        1 => Ins::RSubConstSquared { x, c: other, s, sq },
+        2 => Ins::SubSquared { x, y: other, s, sq },
+        _ => Ins::SubSquareSquared {
+            x,
+            y: other,
+            s,
+            sq,
+            inner: lane.inner,
+        },
     }
 }
 
@@ -747,12 +761,14 @@ impl<T: Scalar> Program<T> {
     /// one kind whose fields step by a fixed amount from block to block.
     fn square_lane(&self, repeat: Repeat, j: usize) -> Option<(u8, SquareLane)> {
         let mut blocks = repeat.position(j).map(|k| square_fields(&self.ins[k]));
-        let (kind, x, other, s) = blocks.next()??;
-        let (_, x1, other1, s1) = blocks.next()??;
+        let (kind, (sq, inner), x, other, s) = blocks.next()??;
+        let (_, _, x1, other1, s1) = blocks.next()??;
         let lane = SquareLane {
             x,
             other,
             s,
+            sq,
+            inner,
             x_step: x1.wrapping_sub(x),
             other_step: other1.wrapping_sub(other),
             s_step: s1.wrapping_sub(s),
@@ -761,6 +777,7 @@ impl<T: Scalar> Program<T> {
             let step = |base: u32, step: u32| base.wrapping_add(step.wrapping_mul(p));
             (
                 kind,
+                (sq, inner),
                 step(x, lane.x_step),
                 step(other, lane.other_step),
                 step(s, lane.s_step),
@@ -768,7 +785,7 @@ impl<T: Scalar> Program<T> {
         };
         // Each block's instruction, built from the lane, is the instruction recorded, and
         // either every block's square is scaled or none is.
-        let scaled = |p: u32| at(p).3 != UNSCALED;
+        let scaled = |p: u32| at(p).4 != UNSCALED;
         let fits = (0u32..)
             .zip(repeat.position(j))
             .all(|(p, k)| square_fields(&self.ins[k]) == Some(at(p)) && scaled(p) == scaled(0));
@@ -1440,7 +1457,7 @@ fn square_lanes_forward<T: Scalar, const KIND: u8, const SCALED: bool>(
         let (mut x, mut other, mut s) = (lane.x, lane.other, lane.s);
         let mut out = program.leaves + repeat.start() + j;
         for _ in 0..repeat.times {
-            let ins = square_of::<KIND>(x, other, scale::<SCALED>(s));
+            let ins = square_of::<KIND>(x, other, scale::<SCALED>(s), lane);
             values[out].set(program.fused_square(&ins, values));
             x = x.wrapping_add(lane.x_step);
             other = other.wrapping_add(lane.other_step);
@@ -1472,7 +1489,7 @@ fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
             let a = adj[slot].replace(zero);
             // As the tape's sweep: a node with a zero adjoint passes nothing on.
             if a != zero {
-                let ins = square_of::<KIND>(x, other, scale::<SCALED>(s));
+                let ins = square_of::<KIND>(x, other, scale::<SCALED>(s), lane);
                 program.fused_square_backward(&ins, a, adj, values);
             }
             x = x.wrapping_sub(lane.x_step);
@@ -1486,12 +1503,12 @@ fn square_lanes_backward<T: Scalar, const KIND: u8, const SCALED: bool>(
 /// The fused square of the kind `kind` ([`square_fields`]) with these fields: [`square_of`]
 /// with the kind known only at run time.
 #[inline(always)]
-fn square_of_kind(kind: u8, x: u32, other: u32, s: u32) -> Ins {
+fn square_of_kind(kind: u8, x: u32, other: u32, s: u32, lane: &SquareLane) -> Ins {
     match kind {
-        0 => square_of::<0>(x, other, s),
-        1 => square_of::<1>(x, other, s),
-        2 => square_of::<2>(x, other, s),
-        _ => square_of::<3>(x, other, s),
+        0 => square_of::<0>(x, other, s, lane),
+        1 => square_of::<1>(x, other, s, lane),
+        2 => square_of::<2>(x, other, s, lane),
+        _ => square_of::<3>(x, other, s, lane),
     }
 }
 
@@ -1531,7 +1548,7 @@ fn head_forward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, con
     let mut out = program.leaves + repeat.start() + j + 1;
     let mut sum = T::zero();
     for _ in 0..repeat.times {
-        let ins = square_of_kind(kind, x, other, s);
+        let ins = square_of_kind(kind, x, other, s, &lane);
         let value = program.fused_square(&ins, values);
         values[out].set(value);
         sum += value;
@@ -1592,10 +1609,10 @@ fn head_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, co
     let step = lane.step as usize;
     let mut ys = lane.ys as usize + last as usize * step;
     for _ in 0..repeat.times {
-        let ins = square_of_kind(kind, x, other, s);
+        let ins = square_of_kind(kind, x, other, s, &square);
         if let Some(((_, t), other)) = program.square_terms(&ins, a, values) {
-            if let Some((y, t)) = other {
-                add(adj, y, t);
+            if let Some((y, t, twice)) = other {
+                add_twice(adj, y, t, twice);
             }
             let neuron = (keys[x as usize], program.partners(ys, n, shape, values));
             lane_pass(t, neuron, (g_w, &mut g_b, w), n, shape, adj);
