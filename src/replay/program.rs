@@ -276,7 +276,7 @@ macro_rules! pass_on {
 
 mod repeats;
 
-use repeats::{Group, Kernel, Lane, Repeat, SquareLane};
+use repeats::{Group, Kernel, Lane, Repeat};
 
 /// One node of the program, or a few fused. Instruction `k` writes value slot `leaves + k`; `x`
 /// and `y` are the value slots of the operands, `c` an index into [`Program::consts`], `q` into
@@ -413,8 +413,6 @@ pub(super) struct Program<T> {
     groups: Vec<Group>,
     /// The lanes of the positions that have one, in order.
     lanes: Vec<Lane>,
-    /// The square lanes of the positions of squares that have one, in order.
-    square_lanes: Vec<SquareLane>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
     /// The forward pass as a flat list of steps, in order, when the program has repeats
@@ -868,7 +866,6 @@ impl<T: Scalar> Program<T> {
             repeats: Vec::new(),
             groups: Vec::new(),
             lanes: Vec::new(),
-            square_lanes: Vec::new(),
             kernels: Vec::new(),
             steps: Vec::new(),
         };
@@ -906,7 +903,7 @@ impl<T: Scalar> Program<T> {
         self.shrink(values);
         self.find_runs();
         self.keep_read_lists();
-        self.find_repeats(outputs);
+        self.find_repeats();
         self.plan();
         self.slots = values.len();
         if !self.acts.is_empty() {
