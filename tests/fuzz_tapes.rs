@@ -8,7 +8,8 @@
 //! Two kinds of tapes: the random expressions of `tapegrad::check::Expr`, which use every
 //! operation, and random programs of this file made of the shapes the compiler fuses — squares,
 //! squared differences (written with `powi(2)` or as products, their bases computed before other
-//! nodes or right before them), neurons, accumulating sums, sums of three, a batch's repeated blocks —
+//! nodes or right before them), neurons, accumulating sums, sums of three, sums and differences
+//! with a scaled operand, a batch's repeated blocks —
 //! among plain operations, since the fused instructions restate the sweep's updates and their
 //! edge cases (a zero adjoint, a NaN partial) most need checking.
 //!
@@ -195,7 +196,7 @@ fn fusable<'t>(tape: &'t Tape, xs: &[Var<'t>], seed: u64, steps: usize) -> Vec<V
     for _ in 0..steps {
         let a = pick(&mut rng, &slots);
         let b = pick(&mut rng, &slots);
-        let y = match rng.gen_range(0..17) {
+        let y = match rng.gen_range(0..18) {
             0 => a.powi(2),
             1 => maybe_scaled(&mut rng, (a - b).powi(2)),
             2 => {
@@ -269,6 +270,16 @@ fn fusable<'t>(tape: &'t Tape, xs: &[Var<'t>], seed: u64, steps: usize) -> Vec<V
                 let t = b - a * a;
                 let u = 1.0 - a;
                 maybe_scaled(&mut rng, t * t) + u * u
+            }
+            // A sum or difference with a scaled operand on either side, as `x + h * f` records.
+            16 => {
+                let p = constant(&mut rng) * b;
+                match rng.gen_range(0..4) {
+                    0 => a + p,
+                    1 => p + a,
+                    2 => a - p,
+                    _ => p - a,
+                }
             }
             _ => match rng.gen_range(0..3) {
                 0 => a.tanh(),

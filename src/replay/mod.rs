@@ -1106,7 +1106,7 @@ mod tests {
         ));
         let h = tape.compile(&x, &[e.powi(2) * e]).unwrap();
         assert_eq!(h.program.instructions().len(), 3);
-        // A square that something else reads keeps its factor apart.
+        // A square that something else reads keeps its factor apart, which joins the sum.
         let sq = (x[0] - x[1]).powi(2);
         let k = tape.compile(&x, &[2.0 * sq + sq]).unwrap();
         let ins = k.program.instructions();
@@ -1114,7 +1114,8 @@ mod tests {
             matches!(ins[0], Ins::SubSquared { s: UNSCALED, .. }),
             "{ins:?}"
         );
-        assert_eq!(ins.len(), 3, "{ins:?}");
+        assert!(matches!(ins[1], Ins::ScaledAdd { .. }), "{ins:?}");
+        assert_eq!(ins.len(), 2, "{ins:?}");
     }
 
     #[test]
@@ -1175,6 +1176,45 @@ mod tests {
         assert!(matches!(ins[0], Ins::Mul { .. }), "{ins:?}");
         assert!(
             matches!(ins[1], Ins::Square { sq: Sq::Powi, .. }),
+            "{ins:?}"
+        );
+    }
+
+    #[test]
+    fn a_sum_or_difference_with_a_scaled_operand_runs_as_one_instruction() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0]);
+        let forms: [for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>; 5] = [
+            |a, b| a + 0.3 * b,
+            |a, b| b * 0.3 + a,
+            |a, b| a - 0.3 * b,
+            |a, b| 0.3 * b - a,
+            // The same Var on both sides, after a term of its own: its three terms in the
+            // sweep's order.
+            |a, _| (a - a * 0.3) + a.sin(),
+        ];
+        for (k, form) in forms.iter().enumerate() {
+            let f = form(x[0], x[1]);
+            let mut c = tape.compile(&x, &[f]).unwrap();
+            let ins = c.program.instructions();
+            assert!(matches!(ins[0], Ins::ScaledAdd { .. }), "{k}: {ins:?}");
+            for at in [[0.5, 2.0], [-1.25, 1e300], [f64::INFINITY, -0.0]] {
+                let fresh = Tape::new();
+                let y = fresh.vars(&at);
+                let out = form(y[0], y[1]);
+                let want = out.backward().wrt_all(&y);
+                let r = c.run(&at).unwrap();
+                let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|v| v.to_bits()).collect() };
+                assert_eq!(bits(&[r.value()]), bits(&[out.value()]), "{k} at {at:?}");
+                assert_eq!(bits(r.grad()), bits(&want), "{k} at {at:?}");
+            }
+        }
+        // A product something else reads stays an instruction of its own.
+        let p = 0.3 * x[1];
+        let c = tape.compile(&x, &[x[0] + p, p]).unwrap();
+        let ins = c.program.instructions();
+        assert!(
+            matches!(ins, [Ins::MulConst { .. }, Ins::Add { .. }]),
             "{ins:?}"
         );
     }
@@ -1256,7 +1296,7 @@ mod tests {
         assert_eq!(found[0].1.len(), 4, "{found:?}");
         assert_ne!(found[0].1[0], 0, "{found:?}");
         // A running sum that is also an output ends one chain; the next leaves it out too.
-        let half = sum(x[1] * 1.0, &terms[..3]);
+        let half = sum(x[1].exp(), &terms[..3]);
         let whole = sum(half, &terms[3..]);
         let c = tape.compile(&x, &[whole, half]).unwrap();
         let found = chains(&c);
@@ -1266,7 +1306,7 @@ mod tests {
         // A term read twice is no chain's operand.
         let t = x[2].sin();
         let f = sum(
-            x[1] * 1.0,
+            x[1].exp(),
             &[
                 terms[0], terms[1], terms[2], t, terms[3], terms[4], terms[5],
             ],

@@ -100,6 +100,14 @@ macro_rules! value {
                 }
             }
             Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
+            Ins::ScaledAdd { x, y, c, op, first } => {
+                let p = mul_const(v(y), consts[c as usize]);
+                if first {
+                    op.eval(p, v(x)).0
+                } else {
+                    op.eval(v(x), p).0
+                }
+            }
             Ins::Binary { op, x, y, q } => {
                 let (value, dx, dy) = op.eval(v(x), v(y));
                 $program.partials[q as usize] = dx;
@@ -223,6 +231,19 @@ macro_rules! pass_on {
                 add(adj, x, dx * a);
                 add(adj, y, dy * a);
             }
+            // The `+` or `-` passes its partials times `a` to its operands in order, the
+            // product's starting its adjoint, not zero; then the product passes on `c` times it.
+            Ins::ScaledAdd { x, y, c, op, first } => {
+                let zero = T::zero();
+                let (_, d_first, d_second) = op.eval(zero, zero);
+                let (d_product, d_x) = if first {
+                    (d_first, d_second)
+                } else {
+                    (d_second, d_first)
+                };
+                add(adj, x, d_x * a);
+                add(adj, y, $program.consts[c as usize] * (d_product * a));
+            }
             Ins::Binary { x, y, q, .. } => {
                 add(adj, x, $program.partials[q as usize] * a);
                 add(adj, y, $program.partials[q as usize + 1] * a);
@@ -330,6 +351,15 @@ pub(super) enum Ins {
     AddAdd { x: u32, y: u32, z: u32, right: bool },
     /// `x * y`: each partial is the other factor.
     Mul { x: u32, y: u32 },
+    /// `y c op x` if `first`, else `x op y c`, `op` a `+` or a `-`: an [`Ins::MulConst`] read
+    /// only by the [`Ins::Add`] or [`Ins::Sub`] after it, as `a + h * f` or `t - c * u` record.
+    ScaledAdd {
+        x: u32,
+        y: u32,
+        c: u32,
+        op: Binary,
+        first: bool,
+    },
     /// `/`, `pow`, `max`, `min`: partials stored at `q` and `q + 1`.
     Binary { op: Binary, x: u32, y: u32, q: u32 },
     /// `Σ operands[at..at + n]`.
@@ -634,6 +664,7 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         | Ins::SubSquared { x, y, .. }
         | Ins::SubSquareSquared { x, y, .. }
         | Ins::Mul { x, y }
+        | Ins::ScaledAdd { x, y, .. }
         | Ins::Binary { x, y, .. }
         | Ins::Compare { x, y, .. } => [Some(x), Some(y), None],
         Ins::AddAdd { x, y, z, .. } => [Some(x), Some(y), Some(z)],
@@ -1122,12 +1153,13 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The instruction the nodes from `window[0]` on fuse into, if any, and how many nodes it
-    /// spans: a neuron, a squared difference (scaled or not) or a sum of three — consecutive
-    /// nodes of the program, each read only by the next.
+    /// spans: a neuron, a squared difference (scaled or not), a sum of three or a sum with a
+    /// scaled operand — consecutive nodes of the program, each read only by the next.
     fn fuse_at(&mut self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
         self.neuron_at(window, kept)
             .or_else(|| self.squared_at(window, kept))
             .or_else(|| self.add_add_at(window, kept))
+            .or_else(|| self.scaled_add_at(window, kept))
     }
 
     /// Lays out the passes' [`Step`]s: each repeat's groups, in order, and the stretches
@@ -1522,6 +1554,30 @@ impl<T: Scalar> Program<T> {
             _ => return None,
         };
         Some((fused, span))
+    }
+
+    /// The sum or difference with a scaled operand that starts at `window[0]`, spanning two
+    /// nodes: `c y` read only by the `+` or `-` after it.
+    fn scaled_add_at(&self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+        let Ins::MulConst { x: y, c } = window[0].ins else {
+            return None;
+        };
+        let product = window[0].node;
+        let (op, l, r) = match window.get(1)?.ins {
+            Ins::Add { x, y } => (Binary::Add, x, y),
+            Ins::Sub { x, y } => (Binary::Sub, x, y),
+            _ => return None,
+        };
+        if !kept.read_once(product) {
+            return None;
+        }
+        let (x, first) = match (l == product, r == product) {
+            (true, false) => (r, true),
+            (false, true) => (l, false),
+            _ => return None,
+        };
+        let fused = Ins::ScaledAdd { x, y, c, op, first };
+        Some((fused, 2))
     }
 
     /// The sum of three that starts at `window[0]`, spanning two nodes.
