@@ -244,7 +244,7 @@ fn fusable<'t>(tape: &'t Tape, xs: &[Var<'t>], seed: u64, steps: usize) -> Vec<V
                 let d = if rng.gen_bool(0.5) { a } else { a - b };
                 maybe_scaled(&mut rng, d * d)
             }
-            // A square's base, then a node that may read the base's operands (or the base
+            // A square's base, then nodes that may read the base's operands (or the base
             // itself), then the square, of either form: the compiler moves the base to the
             // square only where that keeps the sweep's order of terms.
             14 => {
@@ -253,14 +253,18 @@ fn fusable<'t>(tape: &'t Tape, xs: &[Var<'t>], seed: u64, steps: usize) -> Vec<V
                     1 => a + constant(&mut rng),
                     _ => constant(&mut rng) - a,
                 };
-                let c = pick(&mut rng, &slots);
-                let between = match rng.gen_range(0..4) {
-                    0 => 1.0 - c,
-                    1 => c * a,
-                    2 => c.sin(),
-                    _ => d * c,
-                };
-                slots.push(between);
+                // Up to fifteen nodes between, past the twelve the compiler looks back.
+                for _ in 0..rng.gen_range(1..=15) {
+                    let c = pick(&mut rng, &slots);
+                    let between = match rng.gen_range(0..5) {
+                        0 => 1.0 - c,
+                        1 => c * a,
+                        2 => c.sin(),
+                        3 => c * c,
+                        _ => d * c,
+                    };
+                    slots.push(between);
+                }
                 let square = if rng.gen_bool(0.5) { d * d } else { d.powi(2) };
                 maybe_scaled(&mut rng, square)
             }
