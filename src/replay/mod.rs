@@ -1209,6 +1209,21 @@ mod tests {
                 assert_eq!(bits(r.grad()), bits(&want), "{k} at {at:?}");
             }
         }
+        // A running sum of scaled terms, `f += c * t`, stays a chain: its first step, which
+        // adds to a value that is no sum, fuses; after it each term's product is an
+        // instruction of its own and the steps one chain, from the first step's value.
+        let xs = tape.vars(&[0.5, 2.0, -1.0, 0.25]);
+        let mut f = xs[0].exp();
+        for &t in &xs[1..] {
+            f += 0.5 * t;
+        }
+        let c = tape.compile(&xs, &[f]).unwrap();
+        let ins = c.program.instructions();
+        let scaled = ins.iter().filter(|i| matches!(i, Ins::ScaledAdd { .. }));
+        assert_eq!(scaled.count(), 1, "{ins:?}");
+        let found = chains(&c);
+        assert_eq!(found.len(), 1, "{ins:?}");
+        assert_eq!(found[0].1.len(), 3, "{found:?}");
         // A product something else reads stays an instruction of its own.
         let p = 0.3 * x[1];
         let c = tape.compile(&x, &[x[0] + p, p]).unwrap();

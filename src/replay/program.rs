@@ -917,7 +917,8 @@ impl<T: Scalar> Program<T> {
             if window.is_empty() {
                 return Ok(prog);
             }
-            let (ins, span) = prog.fuse_at(&window, kept).unwrap_or((window[0].ins, 1));
+            let fused = prog.fuse_at(&window, kept, &s.kinds);
+            let (ins, span) = fused.unwrap_or((window[0].ins, 1));
             prog.place(ins, window[span - 1], rules, index, values);
             window.drain(..span);
         }
@@ -1154,12 +1155,18 @@ impl<T: Scalar> Program<T> {
 
     /// The instruction the nodes from `window[0]` on fuse into, if any, and how many nodes it
     /// spans: a neuron, a squared difference (scaled or not), a sum of three or a sum with a
-    /// scaled operand — consecutive nodes of the program, each read only by the next.
-    fn fuse_at(&mut self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+    /// scaled operand — consecutive nodes of the program, each read only by the next. `kinds`
+    /// are the recorded nodes' kinds.
+    fn fuse_at(
+        &mut self,
+        window: &[Pending<T>],
+        kept: &Kept,
+        kinds: &[OpKind],
+    ) -> Option<(Ins, usize)> {
         self.neuron_at(window, kept)
             .or_else(|| self.squared_at(window, kept))
             .or_else(|| self.add_add_at(window, kept))
-            .or_else(|| self.scaled_add_at(window, kept))
+            .or_else(|| self.scaled_add_at(window, kept, kinds))
     }
 
     /// Lays out the passes' [`Step`]s: each repeat's groups, in order, and the stretches
@@ -1557,8 +1564,16 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The sum or difference with a scaled operand that starts at `window[0]`, spanning two
-    /// nodes: `c y` read only by the `+` or `-` after it.
-    fn scaled_add_at(&self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
+    /// nodes: `c y` read only by the `+` or `-` after it — unless the other operand is a sum
+    /// read only there, a running sum `f += c * t`, whose steps make one [`Ins::Chain`]
+    /// instead ([`Program::chain_sums`]): each term then receives its adjoint directly rather
+    /// than through every later step's.
+    fn scaled_add_at(
+        &self,
+        window: &[Pending<T>],
+        kept: &Kept,
+        kinds: &[OpKind],
+    ) -> Option<(Ins, usize)> {
         let Ins::MulConst { x: y, c } = window[0].ins else {
             return None;
         };
@@ -1576,6 +1591,9 @@ impl<T: Scalar> Program<T> {
             (false, true) => (l, false),
             _ => return None,
         };
+        if op == Binary::Add && kinds[x as usize] == OpKind::Add && kept.read_once(x) {
+            return None;
+        }
         let fused = Ins::ScaledAdd { x, y, c, op, first };
         Some((fused, 2))
     }
