@@ -210,7 +210,12 @@ fn fusable<'t>(tape: &'t Tape, xs: &[Var<'t>], seed: u64, steps: usize) -> Vec<V
             4 => maybe_scaled(&mut rng, (a - b.powi(2)).powi(2)),
             5 => neuron(&mut rng, tape, xs, &slots),
             6 => {
-                let t = a * b;
+                // A product or a scaled term: a running sum of scaled terms stays a chain.
+                let t = if rng.gen_bool(0.5) {
+                    a * b
+                } else {
+                    constant(&mut rng) * b
+                };
                 let sum = match (acc, rng.gen_range(0..3)) {
                     (None, _) => t,
                     (Some(f), 0) => f + t,
