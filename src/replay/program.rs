@@ -767,7 +767,10 @@ impl Sq {
     /// The sweep's updates of the square's edges: `adj[x] += t`, twice for a product.
     #[inline(always)]
     fn pass<T: Scalar>(self, adj: &[Cell<T>], x: u32, t: T) {
-        add_twice(adj, x, t, self == Sq::Product);
+        add(adj, x, t);
+        if self == Sq::Product {
+            add(adj, x, t);
+        }
     }
 
     /// The adjoint the square's edges give a base `u` read by it alone, whose adjoint they
@@ -781,15 +784,6 @@ impl Sq {
             Sq::Powi => t,
             Sq::Product => t + t,
         }
-    }
-}
-
-/// `adj[x] += d`, and again if `twice`: the updates of one operand read by two edges alike.
-#[inline(always)]
-fn add_twice<T: Scalar>(adj: &[Cell<T>], x: u32, d: T, twice: bool) {
-    add(adj, x, d);
-    if twice {
-        add(adj, x, d);
     }
 }
 
@@ -1966,48 +1960,38 @@ impl<T: Scalar> Program<T> {
 
     /// The sweep's updates for a fused square ([`Ins::AddConstSquared`],
     /// [`Ins::RSubConstSquared`], [`Ins::SubSquared`], [`Ins::SubSquareSquared`]) with the
-    /// (non-zero) adjoint `a`: [`Program::square_terms`], `x`'s term first.
+    /// (non-zero) adjoint `a`, if it passes anything on: its term to its operand `x`, then for
+    /// `x - y` and `x - y²` one to `y`, twice if the square `y²` is a product.
     #[inline(always)]
     fn fused_square_backward(&self, ins: &Ins, a: T, adj: &[Cell<T>], values: &[T]) {
-        if let Some(((x, t), other)) = self.square_terms(ins, a, values) {
-            add(adj, x, t);
-            if let Some((y, t, twice)) = other {
-                add_twice(adj, y, t, twice);
-            }
-        }
-    }
-
-    /// What a fused square with the (non-zero) adjoint `a` passes on, if anything: its operand
-    /// `x` and its term, and for `x - y` and `x - y²` also `y` and its term, which the sweep
-    /// adds after `x`'s, twice if the square `y²` is a product. `x`'s term is not zero.
-    #[inline(always)]
-    #[allow(clippy::type_complexity)]
-    fn square_terms(
-        &self,
-        ins: &Ins,
-        a: T,
-        values: &[T],
-    ) -> Option<((u32, T), Option<(u32, T, bool)>)> {
         let v = |x: u32| values[x as usize];
         match *ins {
             Ins::AddConstSquared { x, c, s, sq } => {
                 let u = || add_const(v(x), self.consts[c as usize]);
-                self.square_passed(s, sq, a, u).map(|t| ((x, t), None))
+                if let Some(t) = self.square_passed(s, sq, a, u) {
+                    add(adj, x, t);
+                }
             }
             Ins::RSubConstSquared { x, c, s, sq } => {
                 let u = || rsub_const(v(x), self.consts[c as usize]);
-                self.square_passed(s, sq, a, u).map(|t| ((x, -t), None))
+                if let Some(t) = self.square_passed(s, sq, a, u) {
+                    add(adj, x, -t);
+                }
             }
             Ins::SubSquared { x, y, s, sq } => {
-                let t = self.square_passed(s, sq, a, || sub(v(x), v(y)));
-                t.map(|t| ((x, t), Some((y, -t, false))))
+                if let Some(t) = self.square_passed(s, sq, a, || sub(v(x), v(y))) {
+                    add(adj, x, t);
+                    add(adj, y, -t);
+                }
             }
             // The `-` passes `-t` to the square `y²`, whose adjoint it starts (non-zero), and
             // the square passes that on, by its edges.
             Ins::SubSquareSquared { x, y, s, sq, inner } => {
-                let t = self.square_passed(s, sq, a, || sub(v(x), inner.value(v(y))));
-                let twice = inner == Sq::Product;
-                t.map(|t| ((x, t), Some((y, inner.term(v(y), -t), twice))))
+                let u = || sub(v(x), inner.value(v(y)));
+                if let Some(t) = self.square_passed(s, sq, a, u) {
+                    add(adj, x, t);
+                    inner.pass(adj, y, inner.term(v(y), -t));
+                }
             }
             _ => unreachable!("invariant: called on fused squares only"),
         }
