@@ -851,8 +851,9 @@ impl<T: Scalar> Program<T> {
     /// every slot. `rules` are the tape's custom rules. [`Program::finish`] completes the
     /// program.
     ///
-    /// Decoding runs a few nodes ahead of placing, far enough to see every pattern that fuses,
-    /// so that no instruction list beyond the program's own is ever held.
+    /// Decoding runs a few nodes ahead of placing, far enough to see every pattern that fuses
+    /// and to move a square's base next to it ([`Program::pull`]), so that no instruction list
+    /// beyond the program's own is ever held.
     ///
     /// # Errors
     ///
@@ -2022,8 +2023,8 @@ impl<T: Scalar> Program<T> {
     /// set-up for every kind of instruction (about 80 instructions) pays only over a longer
     /// stretch, but for a short one the sums and constant factors it starts with — the sum and
     /// the mean after a batch's repeat — here, and the rest, if any, through it. Out of line:
-    /// kept inline, its set-up was paid on every run even where no stretch is left, as when a
-    /// head runs the sum and the mean (benches/FINDINGS.md: fixed work per call).
+    /// kept inline, its set-up was paid on every run even where the stretch after a repeat is
+    /// only the sum and the mean (benches/FINDINGS.md: fixed work per call).
     #[inline(never)]
     fn forward_stretch(&mut self, range: Range<usize>, values: &[Cell<T>]) -> Result<(), Error> {
         if range.len() > SHORT_STRETCH {
