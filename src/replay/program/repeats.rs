@@ -1214,7 +1214,8 @@ impl<T: Scalar> Program<T> {
     /// function clobbers every floating-point register, so the weights and partners held across
     /// it go to the stack and come back, block after block: on a busy core a load or a store
     /// costs several times an arithmetic instruction (benches/FINDINGS.md: loads and stores
-    /// around libm calls).
+    /// around libm calls). A function of the table is looked up once for all the blocks, and
+    /// its partial written to the value's twin as [`Program::activate`] writes it.
     #[inline(always)]
     fn activate_later(
         &self,
@@ -1230,6 +1231,21 @@ impl<T: Scalar> Program<T> {
             return;
         }
         let mut at = first;
+        if act.0 == Act::Table {
+            // The function and the partials' twins found once for all the blocks.
+            let unary = self.acts[usize::from(act.1)];
+            let (values, twins) = values.split_at(self.slots);
+            for _ in 0..times {
+                let slots = values[at..at + width].iter().zip(&twins[at..at + width]);
+                for (slot, twin) in slots {
+                    let (y, d) = unary.eval(slot.get());
+                    slot.set(y);
+                    twin.set(d);
+                }
+                at += len;
+            }
+            return;
+        }
         for _ in 0..times {
             for (k, slot) in (at..).zip(&values[at..at + width]) {
                 slot.set(self.activate(act, slot.get(), k, values));
