@@ -95,9 +95,9 @@ enum Kind {
     /// through one checked slice ([`quad_params`]).
     Layer { n: u16, shape: Shape, packed: bool },
     /// Instructions of any other kind but comparisons — a loss written out of operations of
-    /// the table, fused squares without lanes, a custom node such as a point's softmax
-    /// cross-entropy — run position by position across a chunk of blocks, by the general
-    /// rules (`value!`, `pass_on!`; [`Program::forward_other`], [`other_backward`]).
+    /// the table, fused squares, a custom node such as a point's softmax cross-entropy — run
+    /// position by position across a chunk of blocks, by the general rules (`value!`,
+    /// `pass_on!`; [`Program::forward_other`], [`other_backward`]).
     Other,
 }
 
