@@ -189,6 +189,18 @@ fn signed<T: Scalar>(sign: Sign, a: T) -> T {
     }
 }
 
+/// The terms a node whose partials are ±1 ([`Shape::UnitUnary`], [`Shape::UnitBinary`]) passes
+/// to its operands from its adjoint `a`, in operand order (the second unused for one operand):
+/// the sweep's rule for such a node, which a compiled tape's instructions apply too.
+#[inline(always)]
+pub(crate) fn unit_terms<T: Scalar>(shape: Shape, a: T) -> (T, T) {
+    match shape {
+        Shape::UnitUnary(sign) => (signed(sign, a), T::zero()),
+        Shape::UnitBinary(sign) => (a, signed(sign, a)),
+        other => unreachable!("invariant: {other:?} has stored partials, not ±1"),
+    }
+}
+
 /// The reverse sweep over the nodes `0..adj.len()`, whose adjoints must hold the seeds.
 ///
 /// For every edge `node → parent` whose node has a non-zero adjoint it adds
@@ -216,11 +228,11 @@ pub(crate) fn sweep<T: Scalar>(
                     adj[i] = zero;
                 }
             }
-            Shape::UnitUnary(sign) => {
+            shape @ Shape::UnitUnary(sign) => {
                 p -= 1;
                 if a != zero {
                     let x = parents[p] as usize;
-                    adj[x] += signed(sign, a);
+                    adj[x] += unit_terms(shape, a).0;
                     visit(node, x as u32, signed(sign, T::one()), a, adj[x]);
                 }
             }
@@ -235,13 +247,14 @@ pub(crate) fn sweep<T: Scalar>(
                     visit(node, x as u32, d, a, adj[x]);
                 }
             }
-            Shape::UnitBinary(sign) => {
+            shape @ Shape::UnitBinary(sign) => {
                 p -= 2;
                 if a != zero {
                     let (x, y) = (parents[p] as usize, parents[p + 1] as usize);
-                    adj[x] += a;
+                    let (tx, ty) = unit_terms(shape, a);
+                    adj[x] += tx;
                     visit(node, x as u32, T::one(), a, adj[x]);
-                    adj[y] += signed(sign, a);
+                    adj[y] += ty;
                     visit(node, y as u32, signed(sign, T::one()), a, adj[y]);
                 }
             }

@@ -45,6 +45,7 @@
 use std::cell::Cell;
 use std::ops::Range;
 
+use crate::gradients::unit_terms;
 use crate::ops::compare::Comparison;
 use crate::ops::nary::{Rules, weighted_sum};
 use crate::ops::record::{Record, records};
@@ -176,9 +177,11 @@ macro_rules! value {
 }
 
 /// The sweep's updates for `$ins`, an instruction of `$program` whose adjoint `$a` is not zero
-/// and whose value is `$output`: each operand's term, in the order the tape's sweep adds them —
-/// the rule of every kind of instruction's partials, written once, and expanded, as `value!`
-/// is, in the general backward pass ([`Program::backward_range`]) and in the kernel of
+/// and whose value is `$output`: each operand's term, in the order the tape's sweep adds them.
+/// No partial of an operation of the table is written here: a partial of ±1 comes from the
+/// operation's shape by the sweep's own rule ([`unit_of`]), a constant factor's from its
+/// entry ([`slope`]), any other from its entry's `eval`, at recording's or this pass's
+/// operands. Written once, and expanded, as `value!` is, in the general backward pass ([`Program::backward_range`]) and in the kernel of
 /// repeated blocks of any kinds. `$here` gives the instruction's value slot, for the rare
 /// instruction that needs it, and `$list` an operand list by `(at, n)`, borrowed once before
 /// the caller's loop. Where a neuron's activation passes nothing on, the caller's loop goes on
@@ -186,15 +189,19 @@ macro_rules! value {
 macro_rules! pass_on {
     ($program:ident, $ins:expr, $a:expr, $here:expr, $output:expr, $adj:ident, $values:ident,
      $list:ident) => {{
-        use $crate::ops::Unary;
-        use $crate::replay::program::{Act, Ins, add};
+        use $crate::ops::{Binary, OpKind, Unary};
+        use $crate::replay::program::{Act, Ins, add, add_two, bias_terms, slope, unit_of};
         let (ins, a, here, output, adj, values) = ($ins, $a, $here, $output, $adj, $values);
         let list = &$list;
         let v = |x: u32| values[x as usize];
         match *ins {
-            Ins::AddConst { x, .. } => add(adj, x, a),
-            Ins::RSubConst { x, .. } | Ins::Neg { x } => add(adj, x, -a),
-            Ins::MulConst { x, c } => add(adj, x, $program.consts[c as usize] * a),
+            Ins::AddConst { x, .. } => add(adj, x, unit_of(OpKind::AddConst, a).0),
+            Ins::RSubConst { x, .. } => add(adj, x, unit_of(OpKind::RSubConst, a).0),
+            Ins::Neg { x } => add(adj, x, unit_of(OpKind::Neg, a).0),
+            Ins::MulConst { x, c } => {
+                let d = slope(Unary::MulConst($program.consts[c as usize]));
+                add(adj, x, d * a)
+            }
             Ins::Square { x, sq } => sq.pass(adj, x, sq.term(v(x), a)),
             // Each arm on its own, so that the call's match folds away.
             Ins::AddConstSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
@@ -205,44 +212,37 @@ macro_rules! pass_on {
             Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(*output) * a),
             Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(*output) * a),
             Ins::Unary { x, q, .. } => add(adj, x, $program.partials[q as usize] * a),
-            Ins::Add { x, y } => {
-                add(adj, x, a);
-                add(adj, y, a);
-            }
-            Ins::Sub { x, y } => {
-                add(adj, x, a);
-                add(adj, y, -a);
-            }
-            // The outer `+` passes `a` to the inner one, whose adjoint it starts, and to its
-            // other operand, in recorded order; then the inner passes `a` on.
+            Ins::Add { x, y } => add_two(adj, (x, y), unit_of(OpKind::Add, a)),
+            Ins::Sub { x, y } => add_two(adj, (x, y), unit_of(OpKind::Sub, a)),
+            // The outer `+` passes its terms to its operands, one of them the inner `+`, whose
+            // adjoint it starts; then the inner passes its terms on.
             Ins::AddAdd { x, y, z, right } => {
+                let (first, second) = unit_of(OpKind::Add, a);
                 if right {
-                    add(adj, x, a);
-                    add(adj, y, a);
-                    add(adj, z, a);
+                    add(adj, x, first);
+                    add_two(adj, (y, z), unit_of(OpKind::Add, second));
                 } else {
-                    add(adj, z, a);
-                    add(adj, x, a);
-                    add(adj, y, a);
+                    add(adj, z, second);
+                    add_two(adj, (x, y), unit_of(OpKind::Add, first));
                 }
             }
             Ins::Mul { x, y } => {
-                let (dx, dy) = (v(y), v(x));
+                let (_, dx, dy) = Binary::Mul.eval(v(x), v(y));
                 add(adj, x, dx * a);
                 add(adj, y, dy * a);
             }
-            // The `+` or `-` passes its partials times `a` to its operands in order, the
-            // product's starting its adjoint, not zero; then the product passes on `c` times it.
+            // The `+` or `-` passes its terms to its operands in order, the product's starting
+            // its adjoint, not zero; then the product passes on `c` times it.
             Ins::ScaledAdd { x, y, c, op, first } => {
-                let zero = T::zero();
-                let (_, d_first, d_second) = op.eval(zero, zero);
-                let (d_product, d_x) = if first {
-                    (d_first, d_second)
+                let (t_first, t_second) = unit_of(op.kind(), a);
+                let (t_product, t_x) = if first {
+                    (t_first, t_second)
                 } else {
-                    (d_second, d_first)
+                    (t_second, t_first)
                 };
-                add(adj, x, d_x * a);
-                add(adj, y, $program.consts[c as usize] * (d_product * a));
+                add(adj, x, t_x);
+                let d = slope(Unary::MulConst($program.consts[c as usize]));
+                add(adj, y, d * t_product);
             }
             Ins::Binary { x, y, q, .. } => {
                 add(adj, x, $program.partials[q as usize] * a);
@@ -266,8 +266,9 @@ macro_rules! pass_on {
                 if a == T::zero() {
                     continue;
                 }
-                // The `+` passes `a` to the dot (whose adjoint it starts) and to the bias.
-                add(adj, info.bias, a);
+                // The `+` passes its terms to the dot (whose adjoint it starts) and to the bias.
+                let (a, to_bias) = bias_terms(a, info.bias_first);
+                add(adj, info.bias, to_bias);
                 $program.dot_backward((at, n, info.weights, info.runs), a, adj, values);
             }
             Ins::RunNeuron {
@@ -792,6 +793,40 @@ impl Sq {
 fn add<T: Scalar>(adj: &[Cell<T>], x: u32, d: T) {
     let g = &adj[x as usize];
     g.set(g.get() + d);
+}
+
+/// `adj[x] += tx`, then `adj[y] += ty`: a two-operand node's updates, in operand order.
+#[inline(always)]
+fn add_two<T: Scalar>(adj: &[Cell<T>], (x, y): (u32, u32), (tx, ty): (T, T)) {
+    add(adj, x, tx);
+    add(adj, y, ty);
+}
+
+/// The terms an operation `kind` of the table whose partials are ±1 (`+`, `-`, `x + c`, `c - x`,
+/// negation) passes to its operands from its adjoint `a`, in operand order: the sweep's rule for
+/// its shape ([`unit_terms`]).
+#[inline(always)]
+fn unit_of<T: Scalar>(kind: OpKind, a: T) -> (T, T) {
+    unit_terms(kind.shape(), a)
+}
+
+/// The terms a neuron's `+` of its bias passes from its adjoint `a`: to the dot product, then
+/// to the bias, whichever operand the bias is ([`unit_of`]).
+#[inline(always)]
+pub(super) fn bias_terms<T: Scalar>(a: T, bias_first: bool) -> (T, T) {
+    let (first, second) = unit_of(OpKind::Add, a);
+    if bias_first {
+        (second, first)
+    } else {
+        (first, second)
+    }
+}
+
+/// The partial of `op`, a rule of the table linear in its input (`x · c`), whose partial is the
+/// same at every input: taken at zero.
+#[inline(always)]
+fn slope<T: Scalar>(op: Unary<T>) -> T {
+    op.eval(T::zero()).1
 }
 
 /// A step of a running sum, while chains are looked for: its accumulator, its `n` terms (one or
@@ -1908,7 +1943,8 @@ impl<T: Scalar> Program<T> {
         if a == T::zero() {
             return;
         }
-        add(adj, bias, a);
+        let (a, to_bias) = bias_terms(a, shape.bias_first());
+        add(adj, bias, to_bias);
         self.run_dot_backward(xs, shape.partners(ys), n, a, adj, values);
     }
 
@@ -1947,7 +1983,7 @@ impl<T: Scalar> Program<T> {
         let zero = T::zero();
         let a = match s {
             UNSCALED => a,
-            s => self.consts[s as usize] * a,
+            s => slope(Unary::MulConst(self.consts[s as usize])) * a,
         };
         let t = sq.started(u(), a);
         // As in `repeats::lane_pass`: not `t != zero`, which a NaN meets too.
@@ -1970,28 +2006,28 @@ impl<T: Scalar> Program<T> {
             Ins::AddConstSquared { x, c, s, sq } => {
                 let u = || add_const(v(x), self.consts[c as usize]);
                 if let Some(t) = self.square_passed(s, sq, a, u) {
-                    add(adj, x, t);
+                    add(adj, x, unit_of(OpKind::AddConst, t).0);
                 }
             }
             Ins::RSubConstSquared { x, c, s, sq } => {
                 let u = || rsub_const(v(x), self.consts[c as usize]);
                 if let Some(t) = self.square_passed(s, sq, a, u) {
-                    add(adj, x, -t);
+                    add(adj, x, unit_of(OpKind::RSubConst, t).0);
                 }
             }
             Ins::SubSquared { x, y, s, sq } => {
                 if let Some(t) = self.square_passed(s, sq, a, || sub(v(x), v(y))) {
-                    add(adj, x, t);
-                    add(adj, y, -t);
+                    add_two(adj, (x, y), unit_of(OpKind::Sub, t));
                 }
             }
-            // The `-` passes `-t` to the square `y²`, whose adjoint it starts (non-zero), and
-            // the square passes that on, by its edges.
+            // The `-` passes its second term to the square `y²`, whose adjoint it starts
+            // (non-zero), and the square passes that on, by its edges.
             Ins::SubSquareSquared { x, y, s, sq, inner } => {
                 let u = || sub(v(x), inner.value(v(y)));
                 if let Some(t) = self.square_passed(s, sq, a, u) {
-                    add(adj, x, t);
-                    inner.pass(adj, y, inner.term(v(y), -t));
+                    let (tx, ty) = unit_of(OpKind::Sub, t);
+                    add(adj, x, tx);
+                    inner.pass(adj, y, inner.term(v(y), ty));
                 }
             }
             _ => unreachable!("invariant: called on fused squares only"),
@@ -2139,7 +2175,7 @@ impl<T: Scalar> Program<T> {
                 Ins::MulConst { x, c } => {
                     let a = adj[self.leaves + k].replace(zero);
                     if a != zero {
-                        add(adj, x, self.consts[c as usize] * a);
+                        add(adj, x, slope(Unary::MulConst(self.consts[c as usize])) * a);
                     }
                 }
                 _ => return self.backward_range(range.start..k + 1, adj, values),

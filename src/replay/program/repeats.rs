@@ -50,7 +50,7 @@ use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
-use super::{Act, Ins, Program, Shape, add_bias};
+use super::{Act, Ins, Program, Shape, add_bias, bias_terms};
 
 use crate::ops::nary::weighted_sum;
 use crate::{Error, Scalar};
@@ -802,8 +802,8 @@ fn lane_pass<T: Scalar>(
     if !ordered_nonzero && (passed == zero || a == zero) {
         return;
     }
-    let a = passed;
-    *g_b += a;
+    let (a, to_bias) = bias_terms(passed, shape.bias_first());
+    *g_b += to_bias;
     for (g, &y) in g_w.iter_mut().zip(&y[..n]) {
         *g += y * a;
     }
