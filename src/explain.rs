@@ -35,6 +35,7 @@
 use std::fmt;
 
 use crate::gradients::sweep;
+use crate::ops::nary::Nary;
 pub(crate) use crate::ops::record::{Record, decode};
 use crate::ops::{OpKind, Shape, Unary, paren};
 use crate::tape::{NodeId, Storage};
@@ -593,34 +594,13 @@ fn formulas<T: Scalar>(
         let (value, partial) = rule.fixed_texts(a).unwrap();
         return d(value, partial);
     }
-    match r.kind {
-        OpKind::Var | OpKind::Const => (String::new(), Vec::new()),
-        OpKind::Sum => (
-            join_terms(names.iter().cloned()),
-            vec!["1".to_string(); names.len()],
-        ),
-        OpKind::Dot => {
-            let h = names.len() / 2;
-            let expr = join_terms((0..h).map(|k| format!("{} * {}", names[k], names[h + k])));
-            let fs = (0..names.len())
-                .map(|k| names[if k < h { h + k } else { k - h }].clone())
-                .collect();
-            (expr, fs)
+    match Nary::of(r.kind) {
+        Some(op) => {
+            let (terms, partials) = op.texts(names, |k| r.partial(s, k));
+            (join_terms(terms.into_iter()), partials)
         }
-        OpKind::DotConst => {
-            let expr = join_terms(
-                (0..names.len()).map(|k| format!("{} * {}", names[k], paren(r.partial(s, k)))),
-            );
-            let fs = (0..names.len())
-                .map(|k| r.partial(s, k).to_string())
-                .collect();
-            (expr, fs)
-        }
-        // Custom: the user (or the op) vouches for the partials.
-        _ => (
-            format!("{}({})", r.kind.name(), names.join(", ")),
-            vec!["given".to_string(); names.len()],
-        ),
+        // A leaf has no formulas; a comparison, on which no value depends, is never explained.
+        None => (String::new(), Vec::new()),
     }
 }
 

@@ -6,9 +6,9 @@
 
 use crate::Scalar;
 use crate::ops::compare::Comparison;
-use crate::ops::nary::weighted_sum;
+use crate::ops::nary::Nary;
 use crate::ops::record::records;
-use crate::ops::{Binary, OpKind, Shape, Unary};
+use crate::ops::{Binary, Shape, Unary};
 use crate::tape::Storage;
 
 /// The values of the nodes `0..end`.
@@ -35,27 +35,12 @@ pub(crate) fn values<T: Scalar>(s: &Storage<T>, end: usize) -> Vec<T> {
                 let (x, y) = (values[parents[0] as usize], values[parents[1] as usize]);
                 Binary::from_kind(kind).eval(x, y).0
             }
-            Shape::UnitNary | Shape::Nary => match kind {
-                OpKind::Sum => parents
-                    .iter()
-                    .fold(T::zero(), |acc, &x| acc + values[x as usize]),
-                OpKind::Dot => {
-                    let (left, right) = parents.split_at(parents.len() / 2);
-                    weighted_sum(
-                        left.iter()
-                            .zip(right)
-                            .map(|(&x, &y)| (values[x as usize], values[y as usize])),
-                    )
-                }
-                OpKind::DotConst => weighted_sum(
-                    parents
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &x)| (values[x as usize], r.partial(s, k))),
-                ),
-                // A custom node keeps its value as its constant.
-                _ => konst,
-            },
+            Shape::UnitNary | Shape::Nary => {
+                // invariant: the n-ary shapes are those of the n-ary rules.
+                let op = Nary::of(kind).unwrap();
+                let x = |k: usize| values[parents[k] as usize];
+                op.value(parents.len(), x, |k| r.partial(s, k), konst)
+            }
             // A comparison has no value; its slot holds the recorded outcome as 0 or 1.
             Shape::Guard(_) => {
                 let (_, outcome) = Comparison::decode(r.aux);

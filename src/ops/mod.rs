@@ -198,10 +198,9 @@ macro_rules! define_operations {
                     $(OpKind::$bvariant => $bname,)*
                     $(OpKind::$uvariant => $uname,)*
                     $(OpKind::$variant => $name,)*
-                    OpKind::Sum => "sum",
-                    OpKind::Dot => "dot",
-                    OpKind::DotConst => "dot",
-                    OpKind::Custom => "custom",
+                    kind @ (OpKind::Sum | OpKind::Dot | OpKind::DotConst | OpKind::Custom) => {
+                        nary_of(kind).name()
+                    }
                     OpKind::Compare | OpKind::CompareConst => "compare",
                 }
             }
@@ -231,8 +230,9 @@ macro_rules! define_operations {
                     $(OpKind::$bvariant => $bshape,)*
                     $(OpKind::$uvariant => $ushape,)*
                     $(OpKind::$variant)|* => Shape::Unary,
-                    OpKind::Sum => Shape::UnitNary,
-                    OpKind::Dot | OpKind::DotConst | OpKind::Custom => Shape::Nary,
+                    kind @ (OpKind::Sum | OpKind::Dot | OpKind::DotConst | OpKind::Custom) => {
+                        nary_of(kind).shape()
+                    }
                     OpKind::Compare => Shape::Guard(3),
                     OpKind::CompareConst => Shape::Guard(2),
                 }
@@ -734,6 +734,15 @@ pub(crate) enum Shape {
     /// A recorded comparison: this many words (its operands and the comparison code with its
     /// outcome), through which no gradient flows.
     Guard(u8),
+}
+
+/// The n-ary rule of `kind`, which the caller knows to be n-ary.
+#[inline(always)]
+const fn nary_of(kind: OpKind) -> nary::Nary {
+    match nary::Nary::of(kind) {
+        Some(op) => op,
+        None => panic!("invariant: called with an n-ary kind"),
+    }
 }
 
 /// `x^n` by repeated squaring, the algorithm of the runtime's `powi` (compiler-rt's

@@ -3,8 +3,117 @@
 //! A neuron's weighted sum of n inputs is one node with n (or 2n) operands, not a chain of 2n
 //! binary nodes: the tape is smaller and both recording and the sweep are faster.
 
-use crate::ops::OpKind;
+use crate::ops::{OpKind, Shape, paren};
 use crate::{Scalar, Tape, Var};
+
+/// The n-ary operations — [`Tape::sum`], [`Tape::dot`] of Vars or of numbers, custom nodes —
+/// each declared once, as the operations of one and two inputs are in the tables: its kind, its
+/// name, how the tape lays out its operands, its value from its operands, and the formulas an
+/// explanation prints. Recording, forward recomputation, replay and explanations read these.
+/// Their partials are the tape's to keep: `1` for a sum (none stored), a dot's partners or
+/// numbers, a custom node's given ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Nary {
+    /// `x₁ + … + xₙ`.
+    Sum,
+    /// `x₁y₁ + … + xₙyₙ`: operands `x₁…xₙ y₁…yₙ`, each one's partial its partner.
+    Dot,
+    /// `x₁c₁ + … + xₙcₙ`: each `cᵢ` kept as `xᵢ`'s partial.
+    DotConst,
+    /// A value and partials its rule or its caller gave, kept on the tape.
+    Custom,
+}
+
+impl Nary {
+    /// The rule of the recorded kind `kind`, if it is n-ary.
+    #[inline(always)]
+    pub(crate) const fn of(kind: OpKind) -> Option<Nary> {
+        match kind {
+            OpKind::Sum => Some(Nary::Sum),
+            OpKind::Dot => Some(Nary::Dot),
+            OpKind::DotConst => Some(Nary::DotConst),
+            OpKind::Custom => Some(Nary::Custom),
+            _ => None,
+        }
+    }
+
+    /// The short name of messages and explanations.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Nary::Sum => "sum",
+            Nary::Dot | Nary::DotConst => "dot",
+            Nary::Custom => "custom",
+        }
+    }
+
+    /// How the tape lays out its operands: a sum's partials are all `1` and not stored.
+    #[inline(always)]
+    pub(crate) const fn shape(self) -> Shape {
+        match self {
+            Nary::Sum => Shape::UnitNary,
+            Nary::Dot | Nary::DotConst | Nary::Custom => Shape::Nary,
+        }
+    }
+
+    /// The value of a node of `n` operands, from the operands' values `x(k)`, its stored
+    /// partials `d(k)` (a [`Nary::DotConst`]'s numbers) and its constant `konst` (a custom
+    /// node's value, which its rule or its caller gave when it was recorded).
+    #[inline(always)]
+    pub(crate) fn value<T: Scalar>(
+        self,
+        n: usize,
+        x: impl Fn(usize) -> T,
+        d: impl Fn(usize) -> T,
+        konst: T,
+    ) -> T {
+        match self {
+            Nary::Sum => sum((0..n).map(x)),
+            Nary::Dot => {
+                let h = n / 2;
+                weighted_sum((0..h).map(|k| (x(k), x(h + k))))
+            }
+            Nary::DotConst => weighted_sum((0..n).map(|k| (x(k), d(k)))),
+            Nary::Custom => konst,
+        }
+    }
+
+    /// What an explanation prints for a node whose operands are named `names`: the terms its
+    /// value adds (one for a custom node) and each operand's partial, `d(k)` being the stored
+    /// partials.
+    pub(crate) fn texts<T: Scalar>(
+        self,
+        names: &[String],
+        d: impl Fn(usize) -> T,
+    ) -> (Vec<String>, Vec<String>) {
+        let n = names.len();
+        match self {
+            Nary::Sum => (names.to_vec(), vec!["1".to_string(); n]),
+            Nary::Dot => {
+                let h = n / 2;
+                let partner = |k: usize| if k < h { h + k } else { k - h };
+                let terms = (0..h).map(|k| format!("{} * {}", names[k], names[h + k]));
+                let partials = (0..n).map(|k| names[partner(k)].clone());
+                (terms.collect(), partials.collect())
+            }
+            Nary::DotConst => {
+                let terms = (0..n).map(|k| format!("{} * {}", names[k], paren(d(k))));
+                (terms.collect(), (0..n).map(|k| d(k).to_string()).collect())
+            }
+            // The user (or the operation) vouches for the partials.
+            Nary::Custom => (
+                vec![format!("{}({})", self.name(), names.join(", "))],
+                vec!["given".to_string(); n],
+            ),
+        }
+    }
+}
+
+/// `x₁ + … + xₙ` from zero, in the order given: a sum node's value, for recording, forward
+/// recomputation and replay alike.
+#[inline(always)]
+pub(crate) fn sum<T: Scalar>(xs: impl Iterator<Item = T>) -> T {
+    xs.fold(T::zero(), |acc, x| acc + x)
+}
 
 /// The rule of a custom operation that can be replayed ([`Tape::custom_rule`]): from the values
 /// of its inputs and its constants, it returns the operation's value and writes the partial
@@ -206,7 +315,8 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
         }
         let mut value = sum_start(n);
         // Parents x₁…xₙ y₁…yₙ with partials ∂/∂xᵢ = yᵢ and ∂/∂yᵢ = xᵢ, written in one pass that
-        // also checks the tapes and sums the products (in order, as `weighted_sum` does).
+        // also checks the tapes and sums the products (in order, as `weighted_sum` does for
+        // `Nary::Dot`'s value).
         let id = tape.push_nary_with(OpKind::Dot, 2 * n, 2 * n, &[], |parents, partials| {
             let (px, py) = parents.split_at_mut(n);
             let (dx, dy) = partials.split_at_mut(n);
@@ -306,7 +416,7 @@ impl<T: Scalar> Tape<T> {
         for v in xs {
             self.assert_owns(*v, "sum");
         }
-        let value = xs.iter().fold(T::zero(), |acc, x| acc + x.value());
+        let value = sum(xs.iter().map(|x| x.value()));
         let parents = xs.iter().map(|x| x.id().0);
         let id = self.push_nary(OpKind::Sum, xs.len(), parents, std::iter::empty(), &[]);
         Var::from_parts(self, id, value)
@@ -446,7 +556,43 @@ impl<T: Scalar> Tape<T> {
 
 #[cfg(test)]
 mod tests {
+    use super::Nary;
     use crate::{OpKind, Tape};
+
+    #[test]
+    fn each_n_ary_kind_reads_its_rule() {
+        let rules = [
+            (OpKind::Sum, Nary::Sum),
+            (OpKind::Dot, Nary::Dot),
+            (OpKind::DotConst, Nary::DotConst),
+            (OpKind::Custom, Nary::Custom),
+        ];
+        for (kind, rule) in rules {
+            assert_eq!(Nary::of(kind), Some(rule));
+            assert_eq!(kind.name(), rule.name());
+            assert_eq!(kind.shape(), rule.shape());
+        }
+        let others = OpKind::ALL.iter().filter(|&&k| Nary::of(k).is_some());
+        assert_eq!(others.count(), rules.len());
+    }
+
+    #[test]
+    fn each_n_ary_rule_explains_its_terms_and_partials() {
+        let names: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let (terms, partials) = Nary::Dot.texts(&names, |_| 0.0);
+        assert_eq!(terms, ["a * c", "b * d"]);
+        assert_eq!(partials, ["c", "d", "a", "b"]);
+        let ws = [2.0, -1.5];
+        let (terms, partials) = Nary::DotConst.texts(&names[..2], |k| ws[k]);
+        assert_eq!(terms, ["a * 2", "b * (-1.5)"]);
+        assert_eq!(partials, ["2", "-1.5"]);
+        let (terms, partials) = Nary::Sum.texts(&names[..3], |_| 0.0);
+        assert_eq!(terms, ["a", "b", "c"]);
+        assert_eq!(partials, ["1"; 3]);
+        let (terms, partials) = Nary::Custom.texts(&names[..2], |_| 0.0);
+        assert_eq!(terms, ["custom(a, b)"]);
+        assert_eq!(partials, ["given"; 2]);
+    }
 
     #[test]
     fn dot_of_vars_records_both_sides_partials() {

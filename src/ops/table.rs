@@ -11,7 +11,8 @@
 //! forward recomputation and dual numbers, the text of [`explain`](crate::explain) and the labels
 //! of [`graph`](crate::graph), and the random expressions of [`check`](crate::check), which read
 //! the domains, kinks and images to stay where the operations are smooth. The n-ary operations
-//! (`sum`, `dot`, custom ones) and comparisons have rules of their own in `nary.rs` and
+//! (`sum`, `dot`, custom ones) are declared once each too, by the `Nary` rules of `nary.rs` —
+//! name, layout, value and explanation — and comparisons, which pass no gradient, in
 //! `compare.rs`.
 //!
 //! Adding an operation is one entry in a table, one row in `docs/ops.md` and one line in the

@@ -47,7 +47,7 @@ use std::ops::Range;
 
 use crate::gradients::unit_terms;
 use crate::ops::compare::Comparison;
-use crate::ops::nary::{Rules, weighted_sum};
+use crate::ops::nary::{Rules, sum, weighted_sum};
 use crate::ops::record::{Record, records};
 use crate::ops::{Binary, OpKind, Unary};
 use crate::tape::{NodeId, Storage};
@@ -712,8 +712,7 @@ fn mul_const<T: Scalar>(x: T, c: T) -> T {
 /// The value of a sum of the slots `xs`, from zero, as the n-ary sum records it.
 #[inline(always)]
 fn sum_of<T: Scalar>(xs: &[u32], values: &[Cell<T>]) -> T {
-    xs.iter()
-        .fold(T::zero(), |acc, &x| acc + values[x as usize].get())
+    sum(xs.iter().map(|&x| values[x as usize].get()))
 }
 
 #[inline(always)]
