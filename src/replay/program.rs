@@ -444,6 +444,9 @@ pub(super) struct Program<T> {
     groups: Vec<Group>,
     /// The lanes of the positions that have one, in order.
     lanes: Vec<Lane>,
+    /// For each position of each repeat, in order, how its instructions step from block to
+    /// block, if they do evenly ([`repeats::Stride`]).
+    strides: Vec<Option<repeats::Stride>>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
     /// The forward pass as a flat list of steps, in order, when the program has repeats
@@ -926,6 +929,7 @@ impl<T: Scalar> Program<T> {
             repeats: Vec::new(),
             groups: Vec::new(),
             lanes: Vec::new(),
+            strides: Vec::new(),
             kernels: Vec::new(),
             steps: Vec::new(),
         };

@@ -36,15 +36,23 @@
 //! keeps four neurons' weights' adjoints in registers. Block by block is the sweep's own order,
 //! the blocks taken from the last, so every slot still receives its terms in that order.
 //!
-//! A block starts with a neuron. Blocks of fused neurons whose lists are runs, fused squares and
-//! custom nodes — what a network and its loss record — are tried first; where none repeat, as
-//! where a loss written out of other operations ends each point's block, blocks of any kinds
-//! but comparisons are. Neurons run in the kernels here; every other instruction runs by the
-//! general rules (`value!`, `pass_on!`), position by position across a chunk of blocks
-//! ([`Kind::Other`]). A comparison ends a stretch; so it is never run out of recorded order,
-//! and a failed one is still reported as the first that fails.
-//! A program without neurons has no repeats: its instructions, run position by position, ran no
-//! faster than one by one (benches/FINDINGS.md).
+//! In a network a block starts with a neuron. Blocks of fused neurons whose lists are runs,
+//! fused squares and custom nodes — what a network and its loss record — are tried first; where
+//! none repeat, as where a loss written out of other operations ends each point's block, blocks
+//! of any kinds but comparisons are. In a program without neurons — a sum of terms, a
+//! likelihood over data points — an instruction proposes the distances to the next
+//! instructions of its kind as block lengths. Neurons run in the kernels here; every other
+//! instruction runs by the general rules (`value!`, `pass_on!`), position by position across a
+//! chunk of blocks ([`Kind::Other`]). A comparison ends a stretch; so it is never run out of
+//! recorded order, and a failed one is still reported as the first that fails.
+//!
+//! Where the instructions at a position differ from block to block only in index fields that
+//! step evenly — each block's operands one block on, a shared parameter at the same slot, a
+//! data point's constant the next one ([`Stride`]) — the passes make each block's instruction
+//! from the first block's instead of reading it, with its variant matched once for all the
+//! blocks: the rules then run without a choice of code per instruction. Run by the general
+//! rules with the variant matched per instruction, such positions ran no faster than one by one
+//! (benches/FINDINGS.md).
 
 use std::cell::Cell;
 use std::mem::{Discriminant, discriminant};
@@ -79,6 +87,8 @@ pub(super) struct Group {
     /// For [`Kind::Lanes`] and [`Kind::Layer`], where the positions' lanes start in
     /// [`Program::lanes`].
     lanes: u32,
+    /// Where the positions' strides start in [`Program::strides`].
+    strides: u32,
     kind: Kind,
 }
 
@@ -97,7 +107,8 @@ enum Kind {
     /// Instructions of any other kind but comparisons — a loss written out of operations of
     /// the table, fused squares, a custom node such as a point's softmax cross-entropy — run
     /// position by position across a chunk of blocks, by the general rules (`value!`,
-    /// `pass_on!`; [`Program::forward_other`], [`other_backward`]).
+    /// `pass_on!`; [`Program::forward_other`], [`other_backward`]), each block's instruction
+    /// made from the first's where the position has a [`Stride`].
     Other,
 }
 
@@ -149,6 +160,12 @@ const CHUNK: usize = 64;
 /// The longest block of a repeat of any kinds ([`any_key`]).
 const ANY_LEN: usize = 128;
 
+/// How many block lengths an instruction of a program without neurons proposes: the distances
+/// to the next instructions of its key. A block holding its first instruction's kind once more
+/// (a point's two scaled sums) is found from the second; each proposal costs compiling a long
+/// program that repeats nothing a pair of blocks read.
+const PROPOSALS: usize = 2;
+
 /// The fewest blocks of a repeat of any kinds.
 const ANY_TIMES: usize = 8;
 
@@ -199,11 +216,169 @@ impl Group {
         self.first as usize..(self.first + self.count) as usize
     }
 
+    /// Where position `j`'s stride is in [`Program::strides`].
+    fn stride_at(self, j: usize) -> usize {
+        self.strides as usize + j - self.first as usize
+    }
+
     /// Where its positions' lanes are in [`Program::lanes`] (only for [`Kind::Lanes`] and
     /// [`Kind::Layer`]).
     fn lanes(self) -> Range<usize> {
         self.lanes as usize..(self.lanes + self.count) as usize
     }
+}
+
+/// How far each index field of an instruction ([`indices`]) moves from one block to the next.
+pub(super) type Stride = [u32; 3];
+
+/// The index fields of `ins` — value slots, constants, operations, partials — in order, the
+/// rest zero; `None` for an instruction with an operand list or one that needs its own index
+/// (sums, dots, neurons, custom nodes) and for comparisons.
+fn indices(ins: Ins) -> Option<Stride> {
+    let fields = Cell::new([0; 3]);
+    with_indices(ins, |i, x| {
+        let mut f = fields.get();
+        f[i] = x;
+        fields.set(f);
+        x
+    })?;
+    Some(fields.get())
+}
+
+/// Block `p`'s instruction at a position whose first is `first` and whose index fields step by
+/// `step` ([`Program::stride`] found that they do).
+#[inline(always)]
+fn shifted(first: Ins, step: Stride, p: usize) -> Ins {
+    let p = p as u32;
+    let moved = with_indices(first, |i, x| x.wrapping_add(step[i].wrapping_mul(p)));
+    moved.expect("invariant: a stride is found only for an instruction with index fields")
+}
+
+/// `ins` with each index field `x`, the `i`-th, replaced by `f(i, x)`; `None` where [`indices`]
+/// is.
+#[inline(always)]
+fn with_indices(ins: Ins, f: impl Fn(usize, u32) -> u32) -> Option<Ins> {
+    Some(match ins {
+        Ins::AddConst { x, c } => Ins::AddConst {
+            x: f(0, x),
+            c: f(1, c),
+        },
+        Ins::RSubConst { x, c } => Ins::RSubConst {
+            x: f(0, x),
+            c: f(1, c),
+        },
+        Ins::Neg { x } => Ins::Neg { x: f(0, x) },
+        Ins::MulConst { x, c } => Ins::MulConst {
+            x: f(0, x),
+            c: f(1, c),
+        },
+        Ins::Square { x, sq } => Ins::Square { x: f(0, x), sq },
+        Ins::AddConstSquared { x, c, s, sq } => Ins::AddConstSquared {
+            x: f(0, x),
+            c: f(1, c),
+            s: f(2, s),
+            sq,
+        },
+        Ins::RSubConstSquared { x, c, s, sq } => Ins::RSubConstSquared {
+            x: f(0, x),
+            c: f(1, c),
+            s: f(2, s),
+            sq,
+        },
+        Ins::SubSquared { x, y, s, sq } => Ins::SubSquared {
+            x: f(0, x),
+            y: f(1, y),
+            s: f(2, s),
+            sq,
+        },
+        Ins::SubSquareSquared { x, y, s, sq, inner } => Ins::SubSquareSquared {
+            x: f(0, x),
+            y: f(1, y),
+            s: f(2, s),
+            sq,
+            inner,
+        },
+        Ins::Exp { x } => Ins::Exp { x: f(0, x) },
+        Ins::Tanh { x } => Ins::Tanh { x: f(0, x) },
+        Ins::Sigmoid { x } => Ins::Sigmoid { x: f(0, x) },
+        Ins::Unary { op, x, q } => Ins::Unary {
+            op: f(0, op),
+            x: f(1, x),
+            q: f(2, q),
+        },
+        Ins::Add { x, y } => Ins::Add {
+            x: f(0, x),
+            y: f(1, y),
+        },
+        Ins::Sub { x, y } => Ins::Sub {
+            x: f(0, x),
+            y: f(1, y),
+        },
+        Ins::AddAdd { x, y, z, right } => Ins::AddAdd {
+            x: f(0, x),
+            y: f(1, y),
+            z: f(2, z),
+            right,
+        },
+        Ins::Mul { x, y } => Ins::Mul {
+            x: f(0, x),
+            y: f(1, y),
+        },
+        Ins::ScaledAdd { x, y, c, op, first } => Ins::ScaledAdd {
+            x: f(0, x),
+            y: f(1, y),
+            c: f(2, c),
+            op,
+            first,
+        },
+        Ins::Binary { op, x, y, q } => Ins::Binary {
+            op,
+            x: f(0, x),
+            y: f(1, y),
+            q: f(2, q),
+        },
+        Ins::Sum { .. }
+        | Ins::Chain { .. }
+        | Ins::Dot { .. }
+        | Ins::DotConst { .. }
+        | Ins::Custom { .. }
+        | Ins::Neuron { .. }
+        | Ins::RunNeuron { .. }
+        | Ins::Compare { .. }
+        | Ins::CompareConst { .. } => return None,
+    })
+}
+
+/// Runs `$body` with `$first` bound to `$ins`, in an arm of its own for each variant
+/// [`with_indices`] moves: the body, made once per variant, then knows the variant of every
+/// instruction [`shifted`] makes from `$first`, and the rules' match folds away.
+macro_rules! by_variant {
+    ($ins:expr, |$first:ident| $body:block) => {
+        match $ins {
+            $first @ Ins::AddConst { .. } => $body,
+            $first @ Ins::RSubConst { .. } => $body,
+            $first @ Ins::Neg { .. } => $body,
+            $first @ Ins::MulConst { .. } => $body,
+            $first @ Ins::Square { .. } => $body,
+            $first @ Ins::AddConstSquared { .. } => $body,
+            $first @ Ins::RSubConstSquared { .. } => $body,
+            $first @ Ins::SubSquared { .. } => $body,
+            $first @ Ins::SubSquareSquared { .. } => $body,
+            $first @ Ins::Exp { .. } => $body,
+            $first @ Ins::Tanh { .. } => $body,
+            $first @ Ins::Sigmoid { .. } => $body,
+            $first @ Ins::Unary { .. } => $body,
+            $first @ Ins::Add { .. } => $body,
+            $first @ Ins::Sub { .. } => $body,
+            $first @ Ins::AddAdd { .. } => $body,
+            $first @ Ins::Mul { .. } => $body,
+            $first @ Ins::ScaledAdd { .. } => $body,
+            $first @ Ins::Binary { .. } => $body,
+            _ => unreachable!(
+                "invariant: a stride is found only for an instruction with index fields"
+            ),
+        }
+    };
 }
 
 /// What must match at one position across the blocks: the variant, and for a fused neuron its
@@ -237,6 +412,22 @@ fn any_key(ins: &Ins) -> Option<Key> {
         _ => 0,
     };
     Some((discriminant(ins), extra))
+}
+
+/// For each instruction, the next with the same key, or `keys.len()` if none.
+fn same_next(keys: &[Option<Key>]) -> Vec<u32> {
+    let n = keys.len();
+    let mut next = vec![super::word(n); n];
+    let mut last: std::collections::HashMap<Key, u32> = Default::default();
+    for k in (0..n).rev() {
+        if let Some(key) = keys[k] {
+            if let Some(&after) = last.get(&key) {
+                next[k] = after;
+            }
+            last.insert(key, super::word(k));
+        }
+    }
+    next
 }
 
 /// For each instruction, where the run of instructions with a key from it ends: two blocks fit
@@ -336,36 +527,35 @@ impl<T: Scalar> Program<T> {
     /// can read a pair of blocks as long as the length tried before it fails (a recurrent
     /// layer's), so the bound keeps compiling linear.
     pub(super) fn find_repeats(&mut self) {
-        // A program without a neuron (Rosenbrock's, say) has no repeats and pays nothing more
-        // to compile: run position by position, its instructions of other kinds run no faster
-        // than one by one (benches/FINDINGS.md).
         let is_neuron = |ins: &Ins| matches!(ins, Ins::RunNeuron { .. });
-        if !self.ins.iter().any(is_neuron) {
-            return;
+        let network = self.ins.iter().any(is_neuron);
+        if network {
+            self.share_constants();
         }
-        self.share_constants();
         let n = self.ins.len();
-        let keys: Vec<Option<Key>> = self.ins.iter().map(key).collect();
+        let slots = self.leaves + n;
+        // A network's blocks are proposed by the slots its neurons read: the distance from a
+        // neuron to the next reader of each (a weight's next reader is one point on, an
+        // input's the next neuron). Without neurons, by the next instructions of the same key.
+        // Each proposal keeps only what it needs, as compiling a long tape is bounded in memory.
+        let keys: Vec<Option<Key>> = if network {
+            self.ins.iter().map(key).collect()
+        } else {
+            Vec::new()
+        };
         let any_keys: Vec<Option<Key>> = self.ins.iter().map(any_key).collect();
         let (keyed_end, any_end) = (keyed_ends(&keys), keyed_ends(&any_keys));
+        let same_next = if network {
+            Vec::new()
+        } else {
+            same_next(&any_keys)
+        };
         // Each slot's readers, in order: the instructions from `first[x]` to `first[x + 1]`.
-        let slots = self.leaves + n;
-        let mut first = vec![0u32; slots + 1];
-        for &ins in &self.ins {
-            self.each_operand(ins, |x| first[x as usize + 1] += 1);
-        }
-        for x in 0..slots {
-            first[x + 1] += first[x];
-        }
-        let mut readers = vec![0u32; first[slots] as usize];
-        let mut filled = first.clone();
-        for (k, &ins) in self.ins.iter().enumerate() {
-            self.each_operand(ins, |x| {
-                readers[filled[x as usize] as usize] = super::word(k);
-                filled[x as usize] += 1;
-            });
-        }
-        drop(filled);
+        let (first, readers) = if network {
+            self.readers(slots)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let next_reader = |x: u32, k: usize| {
             let of = &readers[first[x as usize] as usize..first[x as usize + 1] as usize];
             of.get(of.partition_point(|&r| r as usize <= k))
@@ -383,7 +573,16 @@ impl<T: Scalar> Program<T> {
             // instructions wins: a weight's next reader is one point on, an input's the next
             // neuron.
             lens.clear();
-            if is_neuron(&self.ins[s]) {
+            if !network {
+                let mut k = s;
+                for _ in 0..PROPOSALS {
+                    k = same_next[k] as usize;
+                    if k >= n || k - s > ANY_LEN {
+                        break;
+                    }
+                    lens.push(k - s);
+                }
+            } else if is_neuron(&self.ins[s]) {
                 self.each_operand(self.ins[s], |x| {
                     if (x as usize) < self.leaves + s {
                         lens.extend(next_reader(x, s).map(|r| r - s));
@@ -401,8 +600,10 @@ impl<T: Scalar> Program<T> {
                     .filter(|&(_, times)| times >= fewest)
                     .max_by_key(|&(len, times)| len * times)
             };
-            let network = longest(&keys, &keyed_end, usize::MAX, 2);
-            match network.or_else(|| longest(&any_keys, &any_end, ANY_LEN, ANY_TIMES)) {
+            let found = network
+                .then(|| longest(&keys, &keyed_end, usize::MAX, 2))
+                .flatten();
+            match found.or_else(|| longest(&any_keys, &any_end, ANY_LEN, ANY_TIMES)) {
                 Some((len, times)) => {
                     let mut repeat = Repeat {
                         start: super::word(s),
@@ -418,6 +619,27 @@ impl<T: Scalar> Program<T> {
                 _ => s += 1,
             }
         }
+    }
+
+    /// Each of the `slots` value slots' readers, in order: the instructions `readers[first[x]..
+    /// first[x + 1]]` read slot `x`.
+    fn readers(&self, slots: usize) -> (Vec<u32>, Vec<u32>) {
+        let mut first = vec![0u32; slots + 1];
+        for &ins in &self.ins {
+            self.each_operand(ins, |x| first[x as usize + 1] += 1);
+        }
+        for x in 0..slots {
+            first[x + 1] += first[x];
+        }
+        let mut readers = vec![0u32; first[slots] as usize];
+        let mut filled = first.clone();
+        for (k, &ins) in self.ins.iter().enumerate() {
+            self.each_operand(ins, |x| {
+                readers[filled[x as usize] as usize] = super::word(k);
+                filled[x as usize] += 1;
+            });
+        }
+        (first, readers)
     }
 
     /// Points each fused neuron whose constant partners equal, bit for bit, those of the
@@ -549,6 +771,12 @@ impl<T: Scalar> Program<T> {
             };
             let lanes = super::word(self.lanes.len());
             self.lanes.extend(lane);
+            let strides = super::word(self.strides.len());
+            let stride = match kind {
+                Kind::Other => self.stride(*repeat, j as usize),
+                _ => None,
+            };
+            self.strides.push(stride);
             match self.groups[repeat.groups()].last_mut() {
                 Some(group) if group.kind == kind => group.count += 1,
                 _ => {
@@ -558,6 +786,7 @@ impl<T: Scalar> Program<T> {
                         first,
                         count,
                         lanes,
+                        strides,
                         kind,
                     });
                     repeat.count += 1;
@@ -622,6 +851,22 @@ impl<T: Scalar> Program<T> {
         Some(Lane { xs, bias, ys, step })
     }
 
+    /// How the instructions at position `j` of `repeat` step from block to block, if they do
+    /// evenly: block `p`'s is block 0's with each index field moved by `p` times its step
+    /// ([`shifted`]). The passes then make each block's instruction from block 0's, with its
+    /// variant matched once for all the blocks, instead of reading it.
+    fn stride(&self, repeat: Repeat, j: usize) -> Option<Stride> {
+        let first = self.ins[repeat.start() + j];
+        let second = self.ins[repeat.start() + repeat.len as usize + j];
+        let (a, b) = (indices(first)?, indices(second)?);
+        let step: Stride = std::array::from_fn(|i| b[i].wrapping_sub(a[i]));
+        let even = repeat
+            .position(j)
+            .enumerate()
+            .all(|(p, k)| shifted(first, step, p) == self.ins[k]);
+        even.then_some(step)
+    }
+
     /// The forward pass over the group `g`: position by position, each across the blocks, by
     /// its [`Kernel`], or by the general rules for [`Kind::Other`]. A repeat's groups in order make its
     /// forward pass.
@@ -647,8 +892,20 @@ impl<T: Scalar> Program<T> {
         let (consts, operands, unaries) = (&self.consts, &self.operands, &self.unaries);
         let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
         let v = |x: u32| values[x as usize].get();
+        let (start, len) = (repeat.start(), repeat.len as usize);
         for blocks in repeat.chunks() {
             for j in group.positions() {
+                if let Some(step) = self.strides[group.stride_at(j)] {
+                    by_variant!(self.ins[start + j], |first| {
+                        for p in blocks.clone() {
+                            let k = start + p * len + j;
+                            let ins = shifted(first, step, p);
+                            let value = value!(self, &ins, k, values, consts, unaries, list, v);
+                            values[self.leaves + k].set(value);
+                        }
+                    });
+                    continue;
+                }
                 for k in repeat.at(blocks.clone(), j) {
                     let value = value!(self, &self.ins[k], k, values, consts, unaries, list, v);
                     values[self.leaves + k].set(value);
@@ -1189,8 +1446,24 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
     let (repeat, group) = (group.repeat, *group);
     let zero = T::zero();
     let list = |at: u32, n: u32| &program.operands[at as usize..(at + n) as usize];
+    let (start, len) = (repeat.start(), repeat.len as usize);
     for blocks in repeat.chunks().rev() {
         for j in group.positions().rev() {
+            if let Some(step) = program.strides[group.stride_at(j)] {
+                by_variant!(program.ins[start + j], |first| {
+                    for p in blocks.clone().rev() {
+                        let slot = program.leaves + start + p * len + j;
+                        let a = adj[slot].replace(zero);
+                        // As the tape's sweep: a node with a zero adjoint passes nothing on.
+                        if a == zero {
+                            continue;
+                        }
+                        let ins = shifted(first, step, p);
+                        pass_on!(program, &ins, a, || slot, &values[slot], adj, values, list);
+                    }
+                });
+                continue;
+            }
             for k in repeat.at(blocks.clone(), j).rev() {
                 let slot = program.leaves + k;
                 let a = adj[slot].replace(zero);
@@ -1672,14 +1945,32 @@ mod tests {
     }
 
     #[test]
-    fn blocks_of_any_kinds_need_a_neuron_and_enough_of_them() {
-        // The same terms without a neuron, as a polynomial's or a likelihood's, run one by one.
+    fn blocks_of_any_kinds_repeat_without_a_neuron_when_there_are_enough() {
+        // Ten terms of a polynomial or a likelihood: a product, an `exp` and a difference each,
+        // whose index fields all step evenly from block to block.
         let tape = Tape::new();
         let x = tape.vars(&[0.5; 30]);
         let terms: Vec<Var> = x.chunks(3).map(|b| b[0] * b[1] - b[2].exp()).collect();
+        let out = tape.sum(&terms);
+        let mut f = tape.compile(&x, &[out]).unwrap();
+        assert_eq!(spans(&f), [(0, 3, 10)]);
+        assert_eq!(groups(&f), [(0, 3, Kind::Other)]);
+        assert!(f.program.strides.iter().all(Option::is_some));
+        assert_replays_like_recording(
+            f.run(&x.iter().map(|v| v.value()).collect::<Vec<_>>())
+                .unwrap(),
+            out,
+            &x,
+        );
+        // Seven are too few.
+        let terms: Vec<Var> = x
+            .chunks(3)
+            .take(ANY_TIMES - 1)
+            .map(|b| b[0] * b[1])
+            .collect();
         let f = tape.compile(&x, &[tape.sum(&terms)]).unwrap();
         assert!(spans(&f).is_empty());
-        // Seven points of a logistic loss are too few to repeat.
+        // So are seven points of a logistic loss, neurons and all.
         let w = tape.vars(&[0.3, -0.2, 0.1]);
         let terms: Vec<Var> = (0..ANY_TIMES - 1)
             .map(|i| {
@@ -1689,6 +1980,35 @@ mod tests {
             .collect();
         let f = tape.compile(&w, &[tape.sum(&terms)]).unwrap();
         assert!(spans(&f).is_empty());
+    }
+
+    #[test]
+    fn a_position_whose_operands_do_not_step_evenly_reads_each_block_and_replays_alike() {
+        // Each block adds a parameter to its own input: the first shared parameter, but the
+        // sixth block the second. The blocks still repeat (each parameter is read at one
+        // position), but the sum's second operand does not step evenly; the product does.
+        let tape = Tape::new();
+        let x = tape.vars(
+            &(0..12)
+                .map(|i| f64::from(i) * 0.25 - 1.0)
+                .collect::<Vec<_>>(),
+        );
+        let p = tape.vars(&[0.75, -1.5]);
+        let terms: Vec<Var> = (0..12)
+            .map(|i| (x[i] + p[usize::from(i == 5)]) * x[i])
+            .collect();
+        let out = tape.sum(&terms);
+        let wrt: Vec<Var> = x.iter().chain(&p).copied().collect();
+        let mut f = tape.compile(&wrt, &[out]).unwrap();
+        assert_eq!(spans(&f), [(0, 2, 12)]);
+        // The product reads its block's sum, a block (two slots) on, and its input, one on.
+        assert_eq!(f.program.strides, [None, Some([2, 1, 0])]);
+        assert_replays_like_recording(
+            f.run(&wrt.iter().map(|v| v.value()).collect::<Vec<_>>())
+                .unwrap(),
+            out,
+            &wrt,
+        );
     }
 
     #[test]
