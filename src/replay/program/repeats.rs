@@ -349,34 +349,34 @@ fn with_indices(ins: Ins, f: impl Fn(usize, u32) -> u32) -> Option<Ins> {
     })
 }
 
-/// Runs `$body` with `$first` bound to `$ins`, in an arm of its own for each variant
-/// [`with_indices`] moves: the body, made once per variant, then knows the variant of every
-/// instruction [`shifted`] makes from `$first`, and the rules' match folds away.
+/// Calls `$run` with `$ins` and `$args`, `$run` written out again in an arm for each variant
+/// [`with_indices`] moves: each copy, a closure of its own, then knows the variant of every
+/// instruction [`shifted`] makes from `$ins`, and the rules' match folds away. Each copy is
+/// called once, so an optimized build inlines it; an unoptimized one gives it its own frame,
+/// rather than one frame holding the locals of every variant's rules.
 macro_rules! by_variant {
-    ($ins:expr, |$first:ident| $body:block) => {
+    ($ins:expr, $run:expr $(, $args:expr)*) => {
         match $ins {
-            $first @ Ins::AddConst { .. } => $body,
-            $first @ Ins::RSubConst { .. } => $body,
-            $first @ Ins::Neg { .. } => $body,
-            $first @ Ins::MulConst { .. } => $body,
-            $first @ Ins::Square { .. } => $body,
-            $first @ Ins::AddConstSquared { .. } => $body,
-            $first @ Ins::RSubConstSquared { .. } => $body,
-            $first @ Ins::SubSquared { .. } => $body,
-            $first @ Ins::SubSquareSquared { .. } => $body,
-            $first @ Ins::Exp { .. } => $body,
-            $first @ Ins::Tanh { .. } => $body,
-            $first @ Ins::Sigmoid { .. } => $body,
-            $first @ Ins::Unary { .. } => $body,
-            $first @ Ins::Add { .. } => $body,
-            $first @ Ins::Sub { .. } => $body,
-            $first @ Ins::AddAdd { .. } => $body,
-            $first @ Ins::Mul { .. } => $body,
-            $first @ Ins::ScaledAdd { .. } => $body,
-            $first @ Ins::Binary { .. } => $body,
-            _ => unreachable!(
-                "invariant: a stride is found only for an instruction with index fields"
-            ),
+            first @ Ins::AddConst { .. } => ($run)(first $(, $args)*),
+            first @ Ins::RSubConst { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Neg { .. } => ($run)(first $(, $args)*),
+            first @ Ins::MulConst { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Square { .. } => ($run)(first $(, $args)*),
+            first @ Ins::AddConstSquared { .. } => ($run)(first $(, $args)*),
+            first @ Ins::RSubConstSquared { .. } => ($run)(first $(, $args)*),
+            first @ Ins::SubSquared { .. } => ($run)(first $(, $args)*),
+            first @ Ins::SubSquareSquared { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Exp { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Tanh { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Sigmoid { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Unary { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Add { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Sub { .. } => ($run)(first $(, $args)*),
+            first @ Ins::AddAdd { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Mul { .. } => ($run)(first $(, $args)*),
+            first @ Ins::ScaledAdd { .. } => ($run)(first $(, $args)*),
+            first @ Ins::Binary { .. } => ($run)(first $(, $args)*),
+            _ => unreachable!("invariant: a stride is found only for an instruction with index fields"),
         }
     };
 }
@@ -889,23 +889,35 @@ impl<T: Scalar> Program<T> {
     fn forward_other(&mut self, g: usize, values: &[Cell<T>]) -> Result<(), Error> {
         let group = self.groups[g];
         let repeat = group.repeat;
-        let (consts, operands, unaries) = (&self.consts, &self.operands, &self.unaries);
-        let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
         let v = |x: u32| values[x as usize].get();
         let (start, len) = (repeat.start(), repeat.len as usize);
         for blocks in repeat.chunks() {
             for j in group.positions() {
                 if let Some(step) = self.strides[group.stride_at(j)] {
-                    by_variant!(self.ins[start + j], |first| {
-                        for p in blocks.clone() {
-                            let k = start + p * len + j;
-                            let ins = shifted(first, step, p);
-                            let value = value!(self, &ins, k, values, consts, unaries, list, v);
-                            values[self.leaves + k].set(value);
-                        }
-                    });
+                    // A closure written out in each arm, that arm's variant known in it.
+                    let first = self.ins[start + j];
+                    let run = by_variant!(
+                        first,
+                        |first: Ins, program: &mut Self| -> Result<(), Error> {
+                            let (consts, unaries) = (&program.consts, &program.unaries);
+                            let operands = &program.operands;
+                            let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
+                            for p in blocks.clone() {
+                                let k = start + p * len + j;
+                                let ins = shifted(first, step, p);
+                                let value =
+                                    value!(program, &ins, k, values, consts, unaries, list, v);
+                                values[program.leaves + k].set(value);
+                            }
+                            Ok(())
+                        },
+                        self
+                    );
+                    run?;
                     continue;
                 }
+                let (consts, operands, unaries) = (&self.consts, &self.operands, &self.unaries);
+                let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
                 for k in repeat.at(blocks.clone(), j) {
                     let value = value!(self, &self.ins[k], k, values, consts, unaries, list, v);
                     values[self.leaves + k].set(value);
@@ -1450,7 +1462,8 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
     for blocks in repeat.chunks().rev() {
         for j in group.positions().rev() {
             if let Some(step) = program.strides[group.stride_at(j)] {
-                by_variant!(program.ins[start + j], |first| {
+                // A closure written out in each arm, that arm's variant known in it.
+                by_variant!(program.ins[start + j], |first: Ins| {
                     for p in blocks.clone().rev() {
                         let slot = program.leaves + start + p * len + j;
                         let a = adj[slot].replace(zero);
