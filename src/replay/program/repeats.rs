@@ -352,8 +352,21 @@ fn with_indices(ins: Ins, f: impl Fn(usize, u32) -> u32) -> Option<Ins> {
 /// Calls `$run` with `$ins` and `$args`, `$run` written out again in an arm for each variant
 /// [`with_indices`] moves: each copy, a closure of its own, then knows the variant of every
 /// instruction [`shifted`] makes from `$ins`, and the rules' match folds away. Each copy is
-/// called once, so an optimized build inlines it; an unoptimized one gives it its own frame,
-/// rather than one frame holding the locals of every variant's rules.
+/// called once, so the optimizer inlines it.
+///
+/// Only the optimizer makes the copies pay, and each holds the whole of `value!` or `pass_on!`
+/// until it folds them: a build with debug assertions (unoptimized, as a rule) makes one call
+/// instead — the same code on the same instructions — which compiles faster and keeps the
+/// copies' frames off the stack.
+#[cfg(debug_assertions)]
+macro_rules! by_variant {
+    ($ins:expr, $run:expr $(, $args:expr)*) => {
+        ($run)($ins $(, $args)*)
+    };
+}
+
+/// See the other `by_variant!`, for builds with debug assertions.
+#[cfg(not(debug_assertions))]
 macro_rules! by_variant {
     ($ins:expr, $run:expr $(, $args:expr)*) => {
         match $ins {
