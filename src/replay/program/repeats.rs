@@ -528,9 +528,11 @@ macro_rules! kernel {
 
 impl<T: Scalar> Program<T> {
     /// Finds the stretches of repeated blocks ([`Repeat`]), each as long as it can be, the
-    /// program read from the start. A block starts with a neuron, as a network's first layer
-    /// does, and its length is the distance from there to the next instruction that reads the
-    /// same slot from before it — the same weight, one point on.
+    /// program read from the start. In a network a block starts with a neuron, as a network's
+    /// first layer does, and its length is the distance from there to the next instruction
+    /// that reads the same slot from before it — the same weight, one point on. In a program
+    /// without neurons, a block's length is the distance from its first instruction to one of
+    /// the next [`PROPOSALS`] of the same key.
     ///
     /// Blocks of fused neurons, squares and custom nodes ([`key`]), what a network and its
     /// loss record, are tried first, of any length, two or more. Where none repeat — a loss
@@ -581,10 +583,8 @@ impl<T: Scalar> Program<T> {
         let mut lens: Vec<usize> = Vec::new();
         let mut s = 0;
         while s < n {
-            // Each slot from before that a neuron reads proposes a block length: the distance
-            // to its next reader. Of the lengths that repeat, the one that covers the most
-            // instructions wins: a weight's next reader is one point on, an input's the next
-            // neuron.
+            // The lengths proposed (above); of those that repeat, the one that covers the most
+            // instructions wins.
             lens.clear();
             if !network {
                 let mut k = s;
