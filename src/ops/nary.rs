@@ -572,8 +572,8 @@ mod tests {
             assert_eq!(kind.name(), rule.name());
             assert_eq!(kind.shape(), rule.shape());
         }
-        let others = OpKind::ALL.iter().filter(|&&k| Nary::of(k).is_some());
-        assert_eq!(others.count(), rules.len());
+        let n_ary = OpKind::ALL.iter().filter(|&&k| Nary::of(k).is_some());
+        assert_eq!(n_ary.count(), rules.len());
     }
 
     #[test]

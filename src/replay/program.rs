@@ -181,8 +181,8 @@ macro_rules! value {
 /// No partial of an operation of the table is written here: a partial of ±1 comes from the
 /// operation's shape by the sweep's own rule ([`unit_of`]), a constant factor's from its
 /// entry ([`slope`]), any other from its entry's `eval`, at recording's or this pass's
-/// operands. Written once, and expanded, as `value!` is, in the general backward pass ([`Program::backward_range`]) and in the kernel of
-/// repeated blocks of any kinds. `$here` gives the instruction's value slot, for the rare
+/// operands. Written once, and expanded, as `value!` is, in the general backward pass
+/// ([`Program::backward_range`]) and in the kernel of repeated blocks of any kinds. `$here` gives the instruction's value slot, for the rare
 /// instruction that needs it, and `$list` an operand list by `(at, n)`, borrowed once before
 /// the caller's loop. Where a neuron's activation passes nothing on, the caller's loop goes on
 /// to the next instruction.
@@ -1977,8 +1977,8 @@ impl<T: Scalar> Program<T> {
     /// What a fused square with the adjoint `a` passes to its base `u`, the scale `s` applied:
     /// a constant factor passes `c a` to the square, whose adjoint it starts; the square of the
     /// form `sq` passes its terms to `u`, whose adjoint they start ([`Sq::started`]); `u` passes
-    /// that on. Each passes nothing on
-    /// when its adjoint is zero. `u` is computed again as the forward pass did. A zero adjoint
+    /// that on. Each passes nothing on when its adjoint is zero. `u` is computed again as the
+    /// forward pass did. A zero adjoint
     /// makes the square's term zero or NaN, so a term above or below zero says the adjoint was
     /// not zero, in one compare (benches/FINDINGS.md: one compare for the zero-adjoint test).
     #[inline(always)]

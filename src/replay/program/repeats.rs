@@ -162,8 +162,8 @@ const ANY_LEN: usize = 128;
 
 /// How many block lengths an instruction of a program without neurons proposes: the distances
 /// to the next instructions of its key. A block holding its first instruction's kind once more
-/// (a point's two scaled sums) is found from the second; each proposal costs compiling a long
-/// program that repeats nothing a pair of blocks read.
+/// (a point's two scaled sums) is found from the second. Each proposal costs a pair of blocks
+/// read, at every instruction of a long program that repeats nothing.
 const PROPOSALS: usize = 2;
 
 /// The fewest blocks of a repeat of any kinds.
@@ -235,14 +235,12 @@ pub(super) type Stride = [u32; 3];
 /// rest zero; `None` for an instruction with an operand list or one that needs its own index
 /// (sums, dots, neurons, custom nodes) and for comparisons.
 fn indices(ins: Ins) -> Option<Stride> {
-    let fields = Cell::new([0; 3]);
+    let mut fields = [0; 3];
     with_indices(ins, |i, x| {
-        let mut f = fields.get();
-        f[i] = x;
-        fields.set(f);
+        fields[i] = x;
         x
     })?;
-    Some(fields.get())
+    Some(fields)
 }
 
 /// Block `p`'s instruction at a position whose first is `first` and whose index fields step by
@@ -257,7 +255,7 @@ fn shifted(first: Ins, step: Stride, p: usize) -> Ins {
 /// `ins` with each index field `x`, the `i`-th, replaced by `f(i, x)`; `None` where [`indices`]
 /// is.
 #[inline(always)]
-fn with_indices(ins: Ins, f: impl Fn(usize, u32) -> u32) -> Option<Ins> {
+fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
     Some(match ins {
         Ins::AddConst { x, c } => Ins::AddConst {
             x: f(0, x),
