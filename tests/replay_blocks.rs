@@ -1,8 +1,10 @@
 //! Programs made of repeated blocks of every kind replay like recording, bit for bit (any NaN
 //! equal to any NaN), in `f64` and in `f32`: the blocks' operands are the same block's earlier
 //! nodes, parameters all blocks share, inputs each block reads at its own place (in order, in
-//! strides, or shifted so that neighbouring blocks read the same input at different positions),
-//! and the previous block's nodes, as a running sum reads them; the blocks are summed in one node
+//! strides, or shifted so that neighbouring blocks read the same input at different positions,
+//! as a chain of terms such as Rosenbrock's does; the inputs either run on past the last block
+//! or wrap around, so that far blocks read them too), and the previous block's nodes, as a
+//! running sum reads them; the blocks are summed in one node
 //! or in a running sum, and enough of them to span several chunks.
 //!
 //! Other cases record blocks as a network's loss over data points does — neurons whose weights
@@ -482,6 +484,9 @@ struct Case {
     blocks: usize,
     stride: usize,
     running: bool,
+    /// Whether the template's inputs run on past the last block rather than wrap around: then
+    /// only neighbouring blocks read the same input.
+    window: bool,
     /// Blocks of units and losses instead of the template's steps, where present
     /// (then `running`, `custom` and `comparisons` play no part).
     network: Option<Network>,
@@ -505,6 +510,7 @@ fn case() -> impl Strategy<Value = Case> {
         4usize..700,
         0usize..4,
         any::<bool>(),
+        any::<bool>(),
     );
     let kinds = (
         prop::option::weighted(0.3, network()),
@@ -522,7 +528,7 @@ fn case() -> impl Strategy<Value = Case> {
     );
     (shape, kinds, points).prop_map(
         |(
-            (template, blocks, stride, running),
+            (template, blocks, stride, running, window),
             (network, custom, comparisons, data),
             (recorded, nearby, replayed),
         )| Case {
@@ -530,6 +536,7 @@ fn case() -> impl Strategy<Value = Case> {
             blocks,
             stride,
             running,
+            window,
             network,
             custom,
             comparisons,
@@ -550,7 +557,11 @@ impl Case {
 
     /// The number of inputs, which the blocks read at their own places.
     fn inputs(&self) -> usize {
-        2 * self.stride.max(1) + 8
+        if self.window && self.network.is_none() {
+            self.stride * self.blocks + 4
+        } else {
+            2 * self.stride.max(1) + 8
+        }
     }
 
     /// The template with the kinds of step this case leaves out replaced by built-in ones.
@@ -571,18 +582,20 @@ impl Case {
         let input = (3..3 + self.inputs()).contains(&leaf);
         self.data
             .as_ref()
-            .is_some_and(|(points, mask)| mask[leaf] || *points && input)
+            .is_some_and(|(points, mask)| mask[leaf % mask.len()] || *points && input)
     }
 
-    /// The leaves' values at the recording point and at the replay point.
+    /// The leaves' values at the recording point and at the replay point; more leaves than
+    /// values drawn take the values again from the first.
     fn points(&self) -> [Vec<f64>; 2] {
         let n = self.leaves();
-        let recorded = self.recorded[..n].to_vec();
+        let recorded: Vec<f64> = self.recorded.iter().cycle().take(n).copied().collect();
+        let drawn = self.replayed.iter().cycle().take(n);
         let replayed = match self.nearby {
-            None => self.replayed[..n].to_vec(),
+            None => drawn.copied().collect(),
             Some(scale) => recorded
                 .iter()
-                .zip(&self.replayed)
+                .zip(drawn)
                 .map(|(x, d)| x + d * scale)
                 .collect(),
         };

@@ -22,6 +22,16 @@
 //!   the sweep gives them; a slot that one block alone reads, such as a point's input, may be
 //!   read at several positions.
 //!
+//! In a program without neurons the second condition is wider: the blocks that read a slot from
+//! before the stretch, taken in order, read it at positions that never go back. A chain of terms
+//! that each read their own input and the next — Rosenbrock's `100 (xᵢ₊₁ - xᵢ²)² + (1 - xᵢ)²`,
+//! a finite difference, a smoothness penalty — reads `xᵢ₊₁` at block `i`'s first position and
+//! again at block `i + 1`'s first and second. Position by position from the last, and at each
+//! from the last block, that input still receives block `i + 1`'s terms, the later position's
+//! first, before block `i`'s, as the sweep gives them; the same holds for chunks of blocks. A
+//! network keeps the narrower rule: its lanes hold a weight's adjoint in registers across a
+//! position's blocks ([`Lane`]), which another position's reads of it would miss.
+//!
 //! Where a position's neurons all read the same weights and bias — one neuron of a layer, on
 //! each point — and find their partners a fixed step apart, the passes read the weights once
 //! for all the blocks and the backward pass sums their adjoints' terms in registers ([`Lane`]):
@@ -156,6 +166,10 @@ const SHORT_LANE: usize = 8;
 /// How many blocks a group of [`Kind::Other`] runs at each position before the next: few
 /// enough that their slots stay in the first-level cache across the positions.
 const CHUNK: usize = 64;
+
+/// The longest block of a repeat: its positions are noted in 16 bits while the repeats are
+/// searched ([`Reads`]).
+const LONGEST: usize = u16::MAX as usize;
 
 /// The longest block of a repeat of any kinds ([`any_key`]).
 const ANY_LEN: usize = 128;
@@ -455,14 +469,59 @@ fn keyed_ends(keys: &[Option<Key>]) -> Vec<u32> {
     end
 }
 
-/// Where the stretch being grown has read a slot from before it: the first block and position
-/// that read it, and whether another block, or another position, has read it since.
+/// Where the stretch being grown has read a slot from before it: the last block that read it,
+/// that block's first and last positions, and the last position of the blocks before it, if
+/// any. The reads come block after block, but for the first two blocks, which are read side by
+/// side ([`Program::grow`]). Positions take 16 bits ([`LONGEST`]): a note for each slot of a long
+/// program is much of the search's memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Reads {
-    block: u32,
-    position: u32,
-    other_block: bool,
-    other_position: bool,
+    last: u32,
+    first: u16,
+    latest: u16,
+    before: Option<u16>,
+}
+
+impl Reads {
+    /// The reads of one instruction, at `position` of `block`.
+    fn new(block: u32, position: u16) -> Self {
+        Reads {
+            last: block,
+            first: position,
+            latest: position,
+            before: None,
+        }
+    }
+
+    /// Notes a read at `position` of `block`, and says whether the reads noted, taken block
+    /// after block, still come at positions that never go back, and whether two blocks and two
+    /// positions have now read the slot. Each answer holds if the reads noted before gave it
+    /// as fitting: positions that never went back, or one block or one position.
+    fn add(&mut self, block: u32, position: u16) -> (bool, bool) {
+        let Reads {
+            last,
+            first,
+            latest,
+            before,
+        } = *self;
+        let blocks = before.is_some() || block != last;
+        let positions = first != latest || before.is_some_and(|b| b != first) || position != first;
+        let ordered = if block > last {
+            *self = Reads {
+                before: Some(before.map_or(latest, |b| b.max(latest))),
+                ..Reads::new(block, position)
+            };
+            position >= latest
+        } else if block == last {
+            (self.first, self.latest) = (first.min(position), latest.max(position));
+            before.is_none_or(|b| position >= b)
+        } else {
+            // Block 0, read beside block 1: no block comes before it.
+            self.before = Some(before.map_or(position, |b| b.max(position)));
+            block == 0 && last == 1 && position <= first
+        };
+        (ordered, blocks && positions)
+    }
 }
 
 /// The [`Kernel`] of a group of fused neurons of `n` inputs and the shape `shape`, from the
@@ -533,12 +592,12 @@ impl<T: Scalar> Program<T> {
     /// the next [`PROPOSALS`] of the same key.
     ///
     /// Blocks of fused neurons, squares and custom nodes ([`key`]), what a network and its
-    /// loss record, are tried first, of any length, two or more. Where none repeat — a loss
-    /// written out of other operations, such as a logistic regression's, ends each point's
-    /// block — blocks of any kinds but comparisons ([`any_key`]) are tried, at most
-    /// [`ANY_LEN`] long and at least [`ANY_TIMES`] of them: with every kind keyed, a search
-    /// can read a pair of blocks as long as the length tried before it fails (a recurrent
-    /// layer's), so the bound keeps compiling linear.
+    /// loss record, are tried first, two or more of at most [`LONGEST`] instructions. Where
+    /// none repeat — a loss written out of other operations, such as a logistic regression's,
+    /// ends each point's block — blocks of any kinds but comparisons ([`any_key`]) are tried,
+    /// at most [`ANY_LEN`] long and at least [`ANY_TIMES`] of them: with every kind keyed, a
+    /// search can read a pair of blocks as long as the length tried before it fails (a
+    /// recurrent layer's), so the bound keeps compiling linear.
     pub(super) fn find_repeats(&mut self) {
         let is_neuron = |ins: &Ins| matches!(ins, Ins::RunNeuron { .. });
         let network = self.ins.iter().any(is_neuron);
@@ -607,12 +666,17 @@ impl<T: Scalar> Program<T> {
             let mut longest = |keys: &[Option<Key>], end: &[u32], most: usize, fewest: usize| {
                 lens.iter()
                     .filter(|&&len| len <= most && s + fewest * len <= end[s] as usize)
-                    .map(|&len| (len, self.grow(s, len, keys, &mut reads, &mut touched)))
+                    .map(|&len| {
+                        (
+                            len,
+                            self.grow(s, len, (keys, !network), &mut reads, &mut touched),
+                        )
+                    })
                     .filter(|&(_, times)| times >= fewest)
                     .max_by_key(|&(len, times)| len * times)
             };
             let found = network
-                .then(|| longest(&keys, &keyed_end, usize::MAX, 2))
+                .then(|| longest(&keys, &keyed_end, LONGEST, 2))
                 .flatten();
             match found.or_else(|| longest(&any_keys, &any_end, ANY_LEN, ANY_TIMES)) {
                 Some((len, times)) => {
@@ -682,40 +746,54 @@ impl<T: Scalar> Program<T> {
 
     /// How many blocks of `len` instructions from `s` repeat the first, when at least two do,
     /// else 0; `reads` is all `None` before and after, and `touched` (where the reads that
-    /// changed `reads` are noted, to undo them) is scratch space.
+    /// changed `reads` are noted, to undo a block that does not fit) is scratch space. It holds
+    /// the first two blocks' reads, then one block's at a time: once the blocks are found, their
+    /// notes are cleared by reading them again, as a long repeat's changes would take more memory
+    /// than its program.
     ///
     /// The first two blocks are read side by side, position by position: where the second does
     /// not repeat the first — as where each block reads the block before, a recurrent layer — the
     /// search stops at the first position that differs. Read one after the other, the whole
     /// first block was read at every instruction a block could start from, which made finding
-    /// the repeats quadratic in a block's length. Whether a block fits does not depend on the
-    /// order its reads are made in ([`Program::read_at`]), so both orders find the same blocks.
+    /// the repeats quadratic in a block's length. The blocks after them are read one after the
+    /// other ([`Reads::add`]).
     fn grow(
         &self,
         s: usize,
         len: usize,
-        keys: &[Option<Key>],
+        (keys, sliding): (&[Option<Key>], bool),
         reads: &mut [Option<Reads>],
         touched: &mut Vec<(u32, Option<Reads>)>,
     ) -> usize {
+        let mut read =
+            |at, touched: &mut _| self.read_at(s, len, at, (keys, sliding), reads, touched);
         touched.clear();
-        let pair_fits = s + 2 * len <= self.ins.len()
-            && (0..len).all(|j| (0..2).all(|p| self.read_at(s, len, (p, j), keys, reads, touched)));
-        let mut times = if pair_fits { 2 } else { 0 };
-        while pair_fits && s + (times + 1) * len <= self.ins.len() {
-            let undo = touched.len();
-            let fits = (0..len).all(|j| self.read_at(s, len, (times, j), keys, reads, touched));
-            if !fits {
-                for &(x, was) in touched[undo..].iter().rev() {
+        let pair = s + 2 * len <= self.ins.len()
+            && (0..len).all(|j| (0..2).all(|p| read((p, j), touched)));
+        if !pair {
+            for &(x, _) in touched.iter() {
+                reads[x as usize] = None;
+            }
+            return 0;
+        }
+        let mut times = 2;
+        while s + (times + 1) * len <= self.ins.len() {
+            touched.clear();
+            if !(0..len).all(|j| read((times, j), touched)) {
+                for &(x, was) in touched.iter().rev() {
                     reads[x as usize] = was;
                 }
-                touched.truncate(undo);
                 break;
             }
             times += 1;
         }
-        for &(x, _) in touched.iter() {
-            reads[x as usize] = None;
+        let outside = self.leaves + s;
+        for &ins in &self.ins[s..s + times * len] {
+            self.each_operand(ins, |x| {
+                if (x as usize) < outside {
+                    reads[x as usize] = None;
+                }
+            });
         }
         times
     }
@@ -724,14 +802,14 @@ impl<T: Scalar> Program<T> {
     /// `len` instructions from `s`, each read that changes a slot's note noted in `touched` with
     /// what it replaced, and whether the instruction fits: of the kind and shape of the first
     /// block's at that position, reading its own block's earlier slots and slots from before
-    /// `s`, and no slot from before `s` read both by two blocks and at two positions. That last
-    /// condition holds or fails on the set of reads made, whatever their order.
+    /// `s`, and, with `sliding`, no slot from before `s` read by a block at a later position
+    /// than by a block after it; without, none read both by two blocks and at two positions.
     fn read_at(
         &self,
         s: usize,
         len: usize,
         (block, position): (usize, usize),
-        keys: &[Option<Key>],
+        (keys, sliding): (&[Option<Key>], bool),
         reads: &mut [Option<Reads>],
         touched: &mut Vec<(u32, Option<Reads>)>,
     ) -> bool {
@@ -750,16 +828,15 @@ impl<T: Scalar> Program<T> {
                 return;
             }
             let was = reads[x];
-            let (block, position) = (super::word(block), super::word(position));
-            let r = reads[x].get_or_insert(Reads {
-                block,
-                position,
-                other_block: false,
-                other_position: false,
-            });
-            r.other_block |= r.block != block;
-            r.other_position |= r.position != position;
-            fits &= !(r.other_block && r.other_position);
+            let block = super::word(block);
+            let position = u16::try_from(position).expect("a block is at most LONGEST long");
+            match &mut reads[x] {
+                None => reads[x] = Some(Reads::new(block, position)),
+                Some(r) => {
+                    let (ordered, across) = r.add(block, position);
+                    fits &= if sliding { ordered } else { !across };
+                }
+            }
             // Only a read that changes what is noted needs undoing: a weight read by every
             // block at one position changes it twice, not once per block.
             if reads[x] != was {
@@ -1462,8 +1539,9 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, c
 /// each the positions from the last, at each the blocks from the last. Each slot receives its
 /// terms in the sweep's order ([`Program::find_repeats`]): a slot of a block from that block's
 /// positions alone, the last first; a slot from before the repeat that several blocks read at
-/// one position only, block after block from the last; one that one block reads, from that
-/// block's positions, the last first.
+/// one position only (or, without neurons, at positions that never go back from block to block),
+/// block after block from the last; one that one block reads, from that block's positions, the
+/// last first.
 #[inline(never)]
 fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], values: &[T]) {
     let (repeat, group) = (group.repeat, *group);
@@ -1557,13 +1635,13 @@ mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
     use super::super::{Act, Shape};
-    use super::{ANY_TIMES, CHUNK, Kind, Lane};
+    use super::{ANY_TIMES, CHUNK, Kind, Lane, Reads};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
     use crate::{CompiledTape, Replay, Scalar, Tape, Var};
 
     /// XOR's loss on a 2-4-1 network, one block per point; with `shared`, the output neuron
-    /// reads the first hidden neuron's weights too.
+    /// reads the last hidden neuron's weights and bias too.
     fn xor_loss(shared: bool) -> CompiledTape {
         let tape = Tape::new();
         let p = tape.vars(&[0.1; 17]);
@@ -1579,7 +1657,7 @@ mod tests {
                 let h: Vec<Var> = (0..4)
                     .map(|j| (tape.dot(&p[3 * j..3 * j + 2], x) + p[3 * j + 2]).tanh())
                     .collect();
-                let w = if shared { &p[0..4] } else { &p[12..16] };
+                let w = if shared { &p[9..13] } else { &p[12..16] };
                 let o = (tape.dot(w, &h) + p[16]).sigmoid();
                 (o - *y).powi(2)
             })
@@ -2004,6 +2082,66 @@ mod tests {
             .collect();
         let f = tape.compile(&w, &[tape.sum(&terms)]).unwrap();
         assert!(spans(&f).is_empty());
+    }
+
+    /// Whether the reads `(block, position)`, made in this order, never go back from block to
+    /// block ([`Reads::add`]), and whether two blocks and two positions read the slot.
+    fn noted(reads: &[(u32, u16)]) -> (bool, bool) {
+        let mut r = Reads::new(reads[0].0, reads[0].1);
+        let (mut ordered, mut across) = (true, false);
+        for &(b, p) in &reads[1..] {
+            let (o, a) = r.add(b, p);
+            (ordered, across) = (ordered && o, across || a);
+        }
+        (ordered, across)
+    }
+
+    #[test]
+    fn reads_that_never_go_back_from_block_to_block_are_told_from_those_that_do() {
+        // Rosenbrock's x₁: block 0's first position, block 1's first and second.
+        assert_eq!(noted(&[(0, 0), (1, 0), (1, 1)]), (true, true));
+        assert_eq!(noted(&[(0, 2), (0, 0), (1, 2), (2, 3)]), (true, true));
+        // Block 0 at a later position than block 1, its read made before or after block 1's.
+        assert!(!noted(&[(0, 1), (1, 0)]).0);
+        assert!(!noted(&[(1, 0), (0, 2)]).0);
+        assert!(!noted(&[(0, 0), (1, 0), (0, 1)]).0);
+        // A later block at an earlier position than the block before.
+        assert!(!noted(&[(0, 2), (0, 0), (1, 2), (2, 1)]).0);
+        assert!(!noted(&[(0, 1), (1, 2), (1, 0)]).0);
+        // A weight, every block at one position; a point's input, one block at several.
+        assert_eq!(noted(&[(0, 3), (1, 3), (2, 3), (3, 3)]), (true, false));
+        assert_eq!(noted(&[(0, 4), (0, 0)]), (true, false));
+    }
+
+    #[test]
+    fn a_chain_of_terms_each_reading_the_next_input_repeats_and_replays_like_recording() {
+        // Each term reads the next input first, then its own at two positions: the next block
+        // reads that input at its second and third positions, never earlier than this block.
+        let tape = Tape::new();
+        let x = tape.vars(
+            &(0..13)
+                .map(|i| f64::from(i) * 0.37 - 2.0)
+                .collect::<Vec<_>>(),
+        );
+        let terms: Vec<Var> = x
+            .windows(2)
+            .map(|w| (w[1].sin() - w[0]) * w[0].exp())
+            .collect();
+        let out = tape.sum(&terms);
+        let mut f = tape.compile(&x, &[out]).unwrap();
+        assert_eq!(spans(&f), [(0, 4, 12)]);
+        let at: Vec<f64> = x.iter().map(|v| v.value()).collect();
+        assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
+        // Its own input first: the next input at a later position than the next block's first
+        // read of it. Run position by position, that input's terms would come out of order.
+        let terms: Vec<Var> = x
+            .windows(2)
+            .map(|w| w[0].exp() * (w[1].sin() - w[0]))
+            .collect();
+        let out = tape.sum(&terms);
+        let mut f = tape.compile(&x, &[out]).unwrap();
+        assert!(spans(&f).is_empty());
+        assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
     }
 
     #[test]
