@@ -65,6 +65,7 @@
 //! (benches/FINDINGS.md).
 
 use std::cell::Cell;
+use std::cmp::Reverse;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
@@ -641,7 +642,8 @@ impl<T: Scalar> Program<T> {
         let mut s = 0;
         while s < n {
             // The lengths proposed (above); of those that repeat, the one that covers the most
-            // instructions wins.
+            // instructions wins, and of those the shortest: two terms of a sum make a block as
+            // well as one does, but with twice the positions, each across half the blocks.
             lens.clear();
             if !network {
                 let mut k = s;
@@ -673,7 +675,7 @@ impl<T: Scalar> Program<T> {
                         )
                     })
                     .filter(|&(_, times)| times >= fewest)
-                    .max_by_key(|&(len, times)| len * times)
+                    .max_by_key(|&(len, times)| (len * times, Reverse(len)))
             };
             let found = network
                 .then(|| longest(&keys, &keyed_end, LONGEST, 2))
@@ -2064,6 +2066,12 @@ mod tests {
             out,
             &x,
         );
+        // Twenty terms make as many instructions in blocks of two terms, but the blocks are
+        // one term long.
+        let x20 = tape.vars(&[0.5; 60]);
+        let terms: Vec<Var> = x20.chunks(3).map(|b| b[0] * b[1] - b[2].exp()).collect();
+        let f = tape.compile(&x20, &[tape.sum(&terms)]).unwrap();
+        assert_eq!(spans(&f), [(0, 3, 20)]);
         // Seven are too few.
         let terms: Vec<Var> = x
             .chunks(3)
