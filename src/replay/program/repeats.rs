@@ -368,42 +368,34 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
 /// called once, so the optimizer inlines it.
 ///
 /// Only the optimizer makes the copies pay, and each holds the whole of `value!` or `pass_on!`
-/// until it folds them: a build with debug assertions (unoptimized, as a rule) makes one call
-/// instead — the same code on the same instructions — which compiles faster and keeps the
-/// copies' frames off the stack.
-#[cfg(debug_assertions)]
+/// until it folds them: a build with debug assertions (unoptimized, as a rule) matches the same
+/// variants in one arm with one copy — the same code on the same instructions — which compiles
+/// faster and keeps the copies' frames off the stack. Both read the one list of variants below,
+/// so the tests of either build find a variant missing from it.
 macro_rules! by_variant {
     ($ins:expr, $run:expr $(, $args:expr)*) => {
-        ($run)($ins $(, $args)*)
+        by_variant!(
+            @arms $ins, $run, ($($args),*),
+            AddConst, RSubConst, Neg, MulConst, Square, AddConstSquared, RSubConstSquared,
+            SubSquared, SubSquareSquared, Exp, Tanh, Sigmoid, Unary, Add, Sub, AddAdd, Mul,
+            ScaledAdd, Binary
+        )
     };
-}
-
-/// See the other `by_variant!`, for builds with debug assertions.
-#[cfg(not(debug_assertions))]
-macro_rules! by_variant {
-    ($ins:expr, $run:expr $(, $args:expr)*) => {
-        match $ins {
-            first @ Ins::AddConst { .. } => ($run)(first $(, $args)*),
-            first @ Ins::RSubConst { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Neg { .. } => ($run)(first $(, $args)*),
-            first @ Ins::MulConst { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Square { .. } => ($run)(first $(, $args)*),
-            first @ Ins::AddConstSquared { .. } => ($run)(first $(, $args)*),
-            first @ Ins::RSubConstSquared { .. } => ($run)(first $(, $args)*),
-            first @ Ins::SubSquared { .. } => ($run)(first $(, $args)*),
-            first @ Ins::SubSquareSquared { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Exp { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Tanh { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Sigmoid { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Unary { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Add { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Sub { .. } => ($run)(first $(, $args)*),
-            first @ Ins::AddAdd { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Mul { .. } => ($run)(first $(, $args)*),
-            first @ Ins::ScaledAdd { .. } => ($run)(first $(, $args)*),
-            first @ Ins::Binary { .. } => ($run)(first $(, $args)*),
+    (@arms $ins:expr, $run:expr, $args:tt, $($variant:ident),*) => {{
+        #[cfg(not(debug_assertions))]
+        let out = match $ins {
+            $(first @ Ins::$variant { .. } => by_variant!(@call $run, first, $args),)*
             _ => unreachable!("invariant: a stride is found only for an instruction with index fields"),
-        }
+        };
+        #[cfg(debug_assertions)]
+        let out = match $ins {
+            first @ ($(Ins::$variant { .. })|*) => by_variant!(@call $run, first, $args),
+            _ => unreachable!("invariant: a stride is found only for an instruction with index fields"),
+        };
+        out
+    }};
+    (@call $run:expr, $first:ident, ($($args:expr),*)) => {
+        ($run)($first $(, $args)*)
     };
 }
 
