@@ -25,7 +25,8 @@ fn rosenbrock_on_a_tape_matches_the_hand_written_gradient() {
 #[test]
 fn rosenbrock_replayed_equals_rosenbrock_recorded_bit_for_bit() {
     // As the replay bench runs W1: recorded once at one point, replayed at others. Each term is
-    // three fused instructions and the sum of all terms one chain.
+    // two fused instructions, run place by place across the terms (neighbours share an input),
+    // and the sum of all terms one chain.
     let x = rosenbrock::inputs(1000);
     let mut compiled = rosenbrock::compiled(&x);
     for shift in [0.0, 0.25, -0.5] {
