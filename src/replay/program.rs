@@ -182,9 +182,9 @@ macro_rules! value {
 /// operation's shape by the sweep's own rule ([`unit_of`]), a constant factor's from its
 /// entry ([`slope`]), any other from its entry's `eval`, at recording's or this pass's
 /// operands. Written once, and expanded, as `value!` is, in the general backward pass
-/// ([`Program::backward_range`]) and in the kernel of repeated blocks of any kinds. `$here` gives the instruction's value slot, for the rare
-/// instruction that needs it, and `$list` an operand list by `(at, n)`, borrowed once before
-/// the caller's loop. Where a neuron's activation passes nothing on, the caller's loop goes on
+/// ([`Program::backward_range`]) and in the kernel of repeated blocks of any kinds. `$here`
+/// gives the instruction's value slot, for the rare instruction that needs it, and `$list` an
+/// operand list by `(at, n)`, borrowed once before the caller's loop. Where a neuron's activation passes nothing on, the caller's loop goes on
 /// to the next instruction.
 macro_rules! pass_on {
     ($program:ident, $ins:expr, $a:expr, $here:expr, $output:expr, $adj:ident, $values:ident,

@@ -385,12 +385,16 @@ macro_rules! by_variant {
         #[cfg(not(debug_assertions))]
         let out = match $ins {
             $(first @ Ins::$variant { .. } => by_variant!(@call $run, first, $args),)*
-            _ => unreachable!("invariant: a stride is found only for an instruction with index fields"),
+            _ => unreachable!(
+                "invariant: a stride is found only for an instruction with index fields"
+            ),
         };
         #[cfg(debug_assertions)]
         let out = match $ins {
             first @ ($(Ins::$variant { .. })|*) => by_variant!(@call $run, first, $args),
-            _ => unreachable!("invariant: a stride is found only for an instruction with index fields"),
+            _ => unreachable!(
+                "invariant: a stride is found only for an instruction with index fields"
+            ),
         };
         out
     }};
@@ -950,8 +954,8 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The forward pass over the group `g`: position by position, each across the blocks, by
-    /// its [`Kernel`], or by the general rules for [`Kind::Other`]. A repeat's groups in order make its
-    /// forward pass.
+    /// its [`Kernel`], or by the general rules for [`Kind::Other`]. A repeat's groups in order
+    /// make its forward pass.
     #[inline(always)]
     pub(super) fn forward_group(&mut self, g: usize, values: &[Cell<T>]) -> Result<(), Error> {
         match self.kernels[g].forward {
