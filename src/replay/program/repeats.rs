@@ -501,8 +501,10 @@ impl Reads {
             latest,
             before,
         } = *self;
+        // Read as fitting by two blocks, the slot was read at one position: so two positions
+        // read it if the last block's are two, or this read's is another.
         let blocks = before.is_some() || block != last;
-        let positions = first != latest || before.is_some_and(|b| b != first) || position != first;
+        let positions = first != latest || position != first;
         let ordered = if block > last {
             *self = Reads {
                 before: Some(before.map_or(latest, |b| b.max(latest))),
@@ -1637,6 +1639,7 @@ mod tests {
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
     use crate::{CompiledTape, Replay, Scalar, Tape, Var};
+    use proptest::prelude::*;
 
     /// XOR's loss on a 2-4-1 network, one block per point; with `shared`, the output neuron
     /// reads the last hidden neuron's weights and bias too.
@@ -2115,6 +2118,54 @@ mod tests {
         // A weight, every block at one position; a point's input, one block at several.
         assert_eq!(noted(&[(0, 3), (1, 3), (2, 3), (3, 3)]), (true, false));
         assert_eq!(noted(&[(0, 4), (0, 0)]), (true, false));
+    }
+
+    proptest! {
+        #[test]
+        fn reads_are_told_as_a_check_of_all_of_them_would_tell(
+            (len, picks) in (1usize..5, 2usize..6).prop_flat_map(|(len, times)| {
+                (Just(len), prop::collection::vec(0usize..3, len * times))
+            })
+        ) {
+            // `picks[b * len + j]`: how often block `b` reads the slot at position `j`, in the
+            // order `grow` reads them: the first two blocks side by side, then block by block.
+            let times = picks.len() / len;
+            let side_by_side = (0..len).flat_map(|j| [(0, j), (1, j)]);
+            let in_order = (2..times).flat_map(|b| (0..len).map(move |j| (b, j)));
+            let reads: Vec<(u32, u16)> = side_by_side
+                .chain(in_order)
+                .flat_map(|(b, j)| vec![(b as u32, j as u16); picks[b * len + j]])
+                .collect();
+            // Each rule, up to the first read it refuses, as `grow` stops there.
+            for sliding in [true, false] {
+                let Some(&(block, position)) = reads.first() else {
+                    break;
+                };
+                let mut r = Reads::new(block, position);
+                for k in 1..reads.len() {
+                    let (ordered, across) = r.add(reads[k].0, reads[k].1);
+                    let seen = &reads[..=k];
+                    let never_back = seen
+                        .iter()
+                        .all(|&(b, p)| seen.iter().all(|&(c, q)| b >= c || p <= q));
+                    let distinct = |f: fn(&(u32, u16)) -> u32| {
+                        seen.iter().any(|r| f(r) != f(&seen[0]))
+                    };
+                    let two_and_two = distinct(|r| r.0) && distinct(|r| u32::from(r.1));
+                    if sliding {
+                        prop_assert_eq!(ordered, never_back, "{:?}", seen);
+                        if !ordered {
+                            break;
+                        }
+                    } else {
+                        prop_assert_eq!(across, two_and_two, "{:?}", seen);
+                        if across {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
