@@ -4,8 +4,8 @@
 //! strides, or shifted so that neighbouring blocks read the same input at different positions,
 //! as a chain of terms such as Rosenbrock's does; the inputs either run on past the last block
 //! or wrap around, so that far blocks read them too), and the previous block's nodes, as a
-//! running sum reads them; the blocks are summed in one node
-//! or in a running sum, and enough of them to span several chunks.
+//! running sum reads them; the blocks are summed in one node or in a running sum, and enough of
+//! them to span several chunks.
 //!
 //! Other cases record blocks as a network's loss over data points does — neurons whose weights
 //! and partners are runs of slots, then squared errors or losses written out of other
