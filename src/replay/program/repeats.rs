@@ -165,8 +165,9 @@ const LANE_INPUTS: usize = 32;
 const SHORT_LANE: usize = 8;
 
 /// How many blocks a group of [`Kind::Other`] runs at each position before the next: few
-/// enough that their slots stay in the first-level cache across the positions.
-const CHUNK: usize = 64;
+/// enough that their slots stay in the first-level cache across the positions, enough that
+/// each position's loop pays its set-up over many blocks.
+const CHUNK: usize = 256;
 
 /// The longest block of a repeat: its positions are noted in 16 bits while the repeats are
 /// searched ([`Reads`]).
@@ -2000,7 +2001,7 @@ mod tests {
 
     #[test]
     fn a_loss_written_out_of_other_operations_repeats_with_its_neurons() {
-        // A logistic regression's loss over 100 points, written out: each point's block is its
+        // A logistic regression's loss over 300 points, written out: each point's block is its
         // neuron, then `ln(1 + e^z) - y z` and a ratio, which no network's repeat holds. Its
         // blocks repeat as blocks of any kinds: the neuron in lanes, the rest position by
         // position, in chunks of blocks.
@@ -2015,7 +2016,7 @@ mod tests {
                 .collect();
             tape.sum(&terms)
         }
-        let data: Vec<(f64, f64, f64)> = (0..100)
+        let data: Vec<(f64, f64, f64)> = (0..300)
             .map(|i| {
                 let t = f64::from(i) / 10.0;
                 (t.sin(), t.cos() - 0.5, f64::from(i % 2))
@@ -2027,7 +2028,7 @@ mod tests {
         let [(start, len, times)] = spans(&f)[..] else {
             panic!("one repeat: {:?}", spans(&f));
         };
-        assert_eq!((start, times), (0, 100));
+        assert_eq!((start, times), (0, 300));
         let groups = groups(&f);
         assert!(
             matches!(groups[0], (0, 1, Kind::Lanes { n: 2, .. })),
