@@ -116,26 +116,45 @@ impl Workload for LogisticRegression {
     }
 }
 
-/// Extended Rosenbrock (W1), `Σ 100 (xᵢ₊₁ - xᵢ²)² + (1 - xᵢ)²`, on the tape either with `powi(2)`
-/// (as `benches/common/rosenbrock.rs` writes it) or with products of named differences.
+/// Extended Rosenbrock (W1), `Σ 100 (xᵢ₊₁ - xᵢ²)² + (1 - xᵢ)²`, on the tape in one of the ways
+/// a user writes it ([`Form`]). The target holds however it is written.
 pub struct Rosenbrock {
     start: Vec<f64>,
-    with_powi: bool,
+    form: Form,
+}
+
+/// How a [`Rosenbrock`] workload writes its terms on the tape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `100 (xᵢ₊₁ - xᵢ.powi(2)).powi(2) + (1 - xᵢ).powi(2)`, as `benches/common/rosenbrock.rs`
+    /// writes it, the terms summed in one node.
+    Powi,
+    /// Products of named differences, `t = xᵢ₊₁ - xᵢ xᵢ` and `u = 1 - xᵢ`, the term
+    /// `100 (t t) + u u` added to a running total.
+    Products,
+    /// As [`Form::Products`] but `100 t t`, read from the left as `(100 t) t`, as the
+    /// hand-written gradient writes it: no square on the tape, and each term reads `xᵢ₊₁`
+    /// after the next term has.
+    ScaledProducts,
 }
 
 impl Rosenbrock {
-    /// `n` inputs; `with_powi` picks how the squares are written on the tape.
-    pub fn new(n: usize, with_powi: bool) -> Self {
+    /// `n` inputs, the terms written in `form`.
+    pub fn new(n: usize, form: Form) -> Self {
         Rosenbrock {
             start: rosenbrock::inputs(n),
-            with_powi,
+            form,
         }
     }
 }
 
 impl Workload for Rosenbrock {
     fn name(&self) -> String {
-        let form = if self.with_powi { "powi(2)" } else { "x * x" };
+        let form = match self.form {
+            Form::Powi => "powi(2)",
+            Form::Products => "x * x",
+            Form::ScaledProducts => "100 * t * t",
+        };
         format!("rosenbrock (W1) with {form}, n = {}", self.start.len())
     }
 
@@ -156,14 +175,17 @@ impl Workload for Rosenbrock {
     }
 
     fn record<'t>(&self, _: &'t Tape, x: &[Var<'t>]) -> Var<'t> {
-        if self.with_powi {
+        if self.form == Form::Powi {
             return rosenbrock::on_tape(x);
         }
         let mut f = x[0] * 0.0;
         for w in x.windows(2) {
             let t = w[1] - w[0] * w[0];
             let u = 1.0 - w[0];
-            f += 100.0 * (t * t) + u * u;
+            f += match self.form {
+                Form::ScaledProducts => 100.0 * t * t + u * u,
+                _ => 100.0 * (t * t) + u * u,
+            };
         }
         f
     }
@@ -685,8 +707,9 @@ pub fn all(size: Size) -> Vec<Box<dyn Workload>> {
     let n = |bench, test| size.pick(bench, test);
     vec![
         Box::new(LogisticRegression::new(10, n(1000, 30))),
-        Box::new(Rosenbrock::new(n(100_000, 50), false)),
-        Box::new(Rosenbrock::new(n(100_000, 50), true)),
+        Box::new(Rosenbrock::new(n(100_000, 50), Form::Products)),
+        Box::new(Rosenbrock::new(n(100_000, 50), Form::Powi)),
+        Box::new(Rosenbrock::new(n(100_000, 50), Form::ScaledProducts)),
         Box::new(Rastrigin {
             start: uniform(&mut rng, n(10_000, 50), -5.12, 5.12),
         }),
