@@ -732,8 +732,8 @@ impl<T: Scalar> CompiledTape<T> {
         row: Range<usize>,
         in_place: bool,
     ) -> Option<Range<usize>> {
-        let adj = &mut self.adjoints[..len];
-        self.program.backward(adj, &self.values);
+        self.program.backward(&mut self.adjoints, len, &self.values);
+        let adj = &self.adjoints[..len];
         let n = self.inputs.len();
         match self.vars_run {
             Some(first) if first + n <= len => {

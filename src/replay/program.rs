@@ -449,6 +449,11 @@ pub(super) struct Program<T> {
     strides: Vec<Option<repeats::Stride>>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
+    /// The fields of the repeats' positions that read through copies, by repeat and position.
+    deferred: Vec<repeats::Deferred>,
+    /// The slot each copy copies, copy by copy: the copies take the value slots after the
+    /// instructions' ([`repeats::Deferred`]).
+    origins: Vec<u32>,
     /// The forward pass as a flat list of steps, in order, when the program has repeats
     /// ([`Program::plan`]); the backward pass over every instruction runs it from the end.
     steps: Vec<Step>,
@@ -465,6 +470,9 @@ enum Step {
     Stretch { start: u32, end: u32 },
     /// The group [`Program::groups`]`[g]`.
     Group(u32),
+    /// The copies of repeat `r`: filled before its groups run forward, their adjoints passed
+    /// on after they run backward ([`repeats::Deferred`]).
+    Copies(u32),
 }
 
 /// The longest stretch of instructions between repeats whose leading (forward) or trailing
@@ -931,6 +939,8 @@ impl<T: Scalar> Program<T> {
             lanes: Vec::new(),
             strides: Vec::new(),
             kernels: Vec::new(),
+            deferred: Vec::new(),
+            origins: Vec::new(),
             steps: Vec::new(),
         };
         let mut nodes = records(s, end)
@@ -968,7 +978,7 @@ impl<T: Scalar> Program<T> {
         self.shrink(values);
         self.find_runs();
         self.keep_read_lists();
-        self.find_repeats();
+        self.find_repeats(values);
         self.plan();
         self.slots = values.len();
         if !self.acts.is_empty() {
@@ -1209,10 +1219,13 @@ impl<T: Scalar> Program<T> {
             return;
         }
         let mut k = 0;
-        for repeat in &self.repeats {
+        for (r, repeat) in self.repeats.iter().enumerate() {
             if k < repeat.start() {
                 let (start, end) = (word(k), word(repeat.start()));
                 self.steps.push(Step::Stretch { start, end });
+            }
+            if !self.copies(r).is_empty() {
+                self.steps.push(Step::Copies(word(r)));
             }
             self.steps
                 .extend(repeat.groups().map(|g| Step::Group(word(g))));
@@ -2053,6 +2066,7 @@ impl<T: Scalar> Program<T> {
                     self.forward_stretch(start as usize..end as usize, values)?;
                 }
                 Step::Group(g) => self.forward_group(g as usize, values)?,
+                Step::Copies(r) => self.copy_in(r as usize, values),
             }
         }
         Ok(())
@@ -2104,17 +2118,18 @@ impl<T: Scalar> Program<T> {
         Ok(())
     }
 
-    /// The reverse sweep over the value slots `0..adj.len()`, whose adjoints hold the seeds,
-    /// reading the values of the last forward pass. The leaves' adjoints are left as received;
-    /// every other slot's is set back to zero once passed on, so that the next sweep need only
-    /// zero the leaves' — a pass over all the adjoints saved.
+    /// The reverse sweep over the value slots `0..len`, whose adjoints hold the seeds, reading
+    /// the values of the last forward pass; `adj` holds every slot's adjoint, the copies'
+    /// ([`repeats::Deferred`]) too. The leaves' adjoints are left as received; every other
+    /// slot's is set back to zero once passed on, so that the next sweep need only zero the
+    /// leaves' — a pass over all the adjoints saved.
     #[inline]
-    pub(super) fn backward(&self, adj: &mut [T], values: &[T]) {
+    pub(super) fn backward(&self, adj: &mut [T], len: usize, values: &[T]) {
         // As cells, as in the forward pass: each instruction takes its own adjoint through the
         // iterator and adds to its operands' by index.
         let adj = Cell::from_mut(adj).as_slice_of_cells();
         // The instructions the sweep covers: those before its end, none if it ends in the leaves.
-        let Some(swept) = adj.len().checked_sub(self.leaves) else {
+        let Some(swept) = len.checked_sub(self.leaves) else {
             return;
         };
         if self.repeats.is_empty() {
@@ -2128,21 +2143,28 @@ impl<T: Scalar> Program<T> {
                         self.backward_stretch(start as usize..end as usize, adj, values);
                     }
                     Step::Group(g) => self.backward_group(g as usize, adj, values),
+                    Step::Copies(r) => self.flush(r as usize, adj),
                 }
             }
             return;
         }
         // A shorter one, as for an output before the last, skips the repeats past its end.
         let mut end = swept;
-        for &repeat in self.repeats.iter().rev() {
-            // A repeat the sweep ends inside runs instruction by instruction, as a stretch.
+        for (r, &repeat) in self.repeats.iter().enumerate().rev() {
+            if repeat.start() >= end {
+                continue;
+            }
             if repeat.end() <= end {
                 if repeat.end() < end {
                     self.backward_stretch(repeat.end()..end, adj, values);
                 }
                 self.backward_repeat(repeat, adj, values);
-                end = repeat.start();
+            } else {
+                // A repeat the sweep ends inside runs instruction by instruction, as a stretch.
+                self.backward_stretch(repeat.start()..end, adj, values);
             }
+            self.flush(r, adj);
+            end = repeat.start();
         }
         if end > 0 {
             self.backward_stretch(0..end, adj, values);

@@ -32,6 +32,12 @@
 //! network keeps the narrower rule: its lanes hold a weight's adjoint in registers across a
 //! position's blocks ([`Lane`]), which another position's reads of it would miss.
 //!
+//! Where block `p` reads such a slot at a later position than block `p + 1` first reads it —
+//! `xᵢ.exp() * (xᵢ₊₁.sin() - xᵢ)`, or Rosenbrock's term written `(100 t) t`, reads `xᵢ₊₁` after
+//! its own input, where the next term reads it first — block `p` reads it through a copy of its
+//! own ([`Deferred`]): the copy's adjoint collects block `p`'s term, and passes it on once the
+//! repeat has run backward, after every later block's terms, as the sweep gives them.
+//!
 //! Where a position's neurons all read the same weights and bias — one neuron of a layer, on
 //! each point — and find their partners a fixed step apart, the passes read the weights once
 //! for all the blocks and the backward pass sums their adjoints' terms in registers ([`Lane`]):
@@ -524,6 +530,89 @@ impl Reads {
     }
 }
 
+/// The search's notes, reused from one length tried to the next: each slot's direct reads, and
+/// the last block that read it through a copy ([`Deferred`]; sized only once a search
+/// defers a read), with what the reads of the block being read changed, to undo it.
+struct Scratch {
+    reads: Vec<Option<Reads>>,
+    touched: Vec<(u32, Option<Reads>)>,
+    deferred: Vec<u32>,
+    touched_deferred: Vec<(u32, u32)>,
+}
+
+/// No block has read the slot through a copy.
+const NOT_DEFERRED: u32 = u32::MAX;
+
+impl Scratch {
+    /// Puts back what the reads since the lists of changes were cleared changed.
+    fn undo(&mut self) {
+        for &(x, was) in self.touched.iter().rev() {
+            self.reads[x as usize] = was;
+        }
+        for &(x, was) in self.touched_deferred.iter().rev() {
+            self.deferred[x as usize] = was;
+        }
+    }
+
+    /// Notes that `block` reads slot `x` through a copy, and says whether that still keeps
+    /// the sweep's order: no block up to this one reads `x` directly. The blocks come in order
+    /// but for the first two, read side by side, so a direct read already noted may only be
+    /// block 1's, the one block to read it so far.
+    fn read_through_copy(&mut self, x: usize, block: u32) -> bool {
+        let fits = self.reads[x].is_none_or(|r| r.last > block && r.before.is_none());
+        let was = self.deferred[x];
+        if was == NOT_DEFERRED || was < block {
+            self.deferred[x] = block;
+            self.touched_deferred.push((super::word(x), was));
+        }
+        fits
+    }
+}
+
+/// A field of the instructions at one position of a repeat that reads a slot from before it
+/// through a copy of its own in each block: block `p`'s copy is slot `first + p`, which the
+/// forward pass fills from the slot before the repeat runs ([`Program::copy_in`]), and whose
+/// adjoint the backward pass adds to the slot's once the repeat is done ([`Program::flush`]).
+///
+/// Position by position, a slot that block `p` reads at a later position than block `p + 1`
+/// does would receive block `p`'s term before block `p + 1`'s earlier one, where the sweep
+/// gives them the other way round. Read through a copy, block `p`'s term waits in the copy's
+/// adjoint and reaches the slot after every block's direct terms, blocks from the last and
+/// positions from the last within each: the sweep's order, when every block that reads the
+/// slot directly comes after every block that reads it through a copy ([`Scratch`] checks).
+/// A copy receives one term, so adding its adjoint adds that term: adjoints start at `+0` and
+/// are only added to, so none is `-0`, and adding the `+0` a `-0` term leaves in the copy
+/// changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Deferred {
+    repeat: u32,
+    position: u32,
+    first: u32,
+}
+
+/// Whether the `i`-th field of `ins` ([`super::inline_slots`]) receives one term from the
+/// backward pass: not the base of a square written as a product, nor the operand of an inner
+/// square written so, each of which receives the product's two.
+fn one_term(ins: &Ins, i: usize) -> bool {
+    use super::Sq;
+    !matches!(
+        (ins, i),
+        (
+            Ins::Square {
+                sq: Sq::Product,
+                ..
+            },
+            0
+        ) | (
+            Ins::SubSquareSquared {
+                inner: Sq::Product,
+                ..
+            },
+            1
+        )
+    )
+}
+
 /// The [`Kernel`] of a group of fused neurons of `n` inputs and the shape `shape`, from the
 /// generic functions `forward` and `backward`: when `n` is 1 to 4, with `n`, the activation and
 /// the kind of partners as constants, so that each compiles to loops of its own (32 in all for
@@ -598,7 +687,7 @@ impl<T: Scalar> Program<T> {
     /// at most [`ANY_LEN`] long and at least [`ANY_TIMES`] of them: with every kind keyed, a
     /// search can read a pair of blocks as long as the length tried before it fails (a
     /// recurrent layer's), so the bound keeps compiling linear.
-    pub(super) fn find_repeats(&mut self) {
+    pub(super) fn find_repeats(&mut self, values: &mut Vec<T>) {
         let is_neuron = |ins: &Ins| matches!(ins, Ins::RunNeuron { .. });
         let network = self.ins.iter().any(is_neuron);
         if network {
@@ -635,8 +724,12 @@ impl<T: Scalar> Program<T> {
         };
 
         // Scratch space, reused from one instruction to the next.
-        let mut reads: Vec<Option<Reads>> = vec![None; slots];
-        let mut touched = Vec::new();
+        let mut scratch = Scratch {
+            reads: vec![None; slots],
+            touched: Vec::new(),
+            deferred: Vec::new(),
+            touched_deferred: Vec::new(),
+        };
         let mut lens: Vec<usize> = Vec::new();
         let mut s = 0;
         while s < n {
@@ -667,12 +760,7 @@ impl<T: Scalar> Program<T> {
             let mut longest = |keys: &[Option<Key>], end: &[u32], most: usize, fewest: usize| {
                 lens.iter()
                     .filter(|&&len| len <= most && s + fewest * len <= end[s] as usize)
-                    .map(|&len| {
-                        (
-                            len,
-                            self.grow(s, len, (keys, !network), &mut reads, &mut touched),
-                        )
-                    })
+                    .map(|&len| (len, self.grow(s, len, (keys, !network), &mut scratch)))
                     .filter(|&(_, times)| times >= fewest)
                     .max_by_key(|&(len, times)| (len * times, Reverse(len)))
             };
@@ -688,6 +776,10 @@ impl<T: Scalar> Program<T> {
                         groups: super::word(self.groups.len()),
                         count: 0,
                     };
+                    if !network {
+                        let deferred = self.deferrals(s, len);
+                        self.defer(repeat, &deferred, values);
+                    }
                     self.make_groups(&mut repeat);
                     self.repeats.push(repeat);
                     s = repeat.end();
@@ -763,27 +855,32 @@ impl<T: Scalar> Program<T> {
         s: usize,
         len: usize,
         (keys, sliding): (&[Option<Key>], bool),
-        reads: &mut [Option<Reads>],
-        touched: &mut Vec<(u32, Option<Reads>)>,
+        scratch: &mut Scratch,
     ) -> usize {
-        let mut read =
-            |at, touched: &mut _| self.read_at(s, len, at, (keys, sliding), reads, touched);
-        touched.clear();
+        let deferred = if sliding {
+            self.deferrals(s, len)
+        } else {
+            Vec::new()
+        };
+        if !deferred.is_empty() && scratch.deferred.is_empty() {
+            scratch.deferred = vec![NOT_DEFERRED; scratch.reads.len()];
+        }
+        let read =
+            |at, scratch: &mut _| self.read_at(s, len, at, (keys, sliding, &deferred), scratch);
+        scratch.touched.clear();
+        scratch.touched_deferred.clear();
         let pair = s + 2 * len <= self.ins.len()
-            && (0..len).all(|j| (0..2).all(|p| read((p, j), touched)));
+            && (0..len).all(|j| (0..2).all(|p| read((p, j), scratch)));
         if !pair {
-            for &(x, _) in touched.iter() {
-                reads[x as usize] = None;
-            }
+            scratch.undo();
             return 0;
         }
         let mut times = 2;
         while s + (times + 1) * len <= self.ins.len() {
-            touched.clear();
-            if !(0..len).all(|j| read((times, j), touched)) {
-                for &(x, was) in touched.iter().rev() {
-                    reads[x as usize] = was;
-                }
+            scratch.touched.clear();
+            scratch.touched_deferred.clear();
+            if !(0..len).all(|j| read((times, j), scratch)) {
+                scratch.undo();
                 break;
             }
             times += 1;
@@ -792,27 +889,31 @@ impl<T: Scalar> Program<T> {
         for &ins in &self.ins[s..s + times * len] {
             self.each_operand(ins, |x| {
                 if (x as usize) < outside {
-                    reads[x as usize] = None;
+                    scratch.reads[x as usize] = None;
+                    if let Some(by) = scratch.deferred.get_mut(x as usize) {
+                        *by = NOT_DEFERRED;
+                    }
                 }
             });
         }
         times
     }
 
-    /// Notes in `reads` the reads of the instruction at `(block, position)` of the blocks of
-    /// `len` instructions from `s`, each read that changes a slot's note noted in `touched` with
-    /// what it replaced, and whether the instruction fits: of the kind and shape of the first
-    /// block's at that position, reading its own block's earlier slots and slots from before
-    /// `s`, and, with `sliding`, no slot from before `s` read by a block at a later position
-    /// than by a block after it; without, none read both by two blocks and at two positions.
+    /// Notes in `scratch` the reads of the instruction at `(block, position)` of the blocks of
+    /// `len` instructions from `s`, each read that changes a slot's note noted with what it
+    /// replaced, and whether the instruction fits: of the kind and shape of the first block's
+    /// at that position, reading its own block's earlier slots and slots from before `s`, and,
+    /// with `sliding`, no slot from before `s` read by a block at a later position than by a
+    /// block after it; without, none read both by two blocks and at two positions. The fields
+    /// `deferred` marks at each position ([`Program::deferrals`]) read through copies: a slot
+    /// read so is read directly by no block up to the last that reads it through a copy.
     fn read_at(
         &self,
         s: usize,
         len: usize,
         (block, position): (usize, usize),
-        (keys, sliding): (&[Option<Key>], bool),
-        reads: &mut [Option<Reads>],
-        touched: &mut Vec<(u32, Option<Reads>)>,
+        (keys, sliding, deferred): (&[Option<Key>], bool, &[u8]),
+        scratch: &mut Scratch,
     ) -> bool {
         let outside = self.leaves + s;
         let own = outside + block * len;
@@ -820,19 +921,30 @@ impl<T: Scalar> Program<T> {
         if keys[k].is_none() || keys[k] != keys[s + position] {
             return false;
         }
+        let mask = deferred.get(position).copied().unwrap_or(0);
         let mut fits = true;
+        let mut field = 0;
         self.each_operand(self.ins[k], |x| {
             let x = x as usize;
+            let copied = field < 8 && mask >> field & 1 == 1;
+            field += 1;
             if x >= outside {
                 // Its own block's earlier slots only.
                 fits &= x >= own;
                 return;
             }
-            let was = reads[x];
             let block = super::word(block);
+            if copied {
+                fits &= scratch.read_through_copy(x, block);
+                return;
+            }
+            if let Some(&by) = scratch.deferred.get(x) {
+                fits &= by == NOT_DEFERRED || by < block;
+            }
+            let was = scratch.reads[x];
             let position = u16::try_from(position).expect("a block is at most LONGEST long");
-            match &mut reads[x] {
-                None => reads[x] = Some(Reads::new(block, position)),
+            match &mut scratch.reads[x] {
+                None => scratch.reads[x] = Some(Reads::new(block, position)),
                 Some(r) => {
                     let (ordered, across) = r.add(block, position);
                     fits &= if sliding { ordered } else { !across };
@@ -840,11 +952,118 @@ impl<T: Scalar> Program<T> {
             }
             // Only a read that changes what is noted needs undoing: a weight read by every
             // block at one position changes it twice, not once per block.
-            if reads[x] != was {
-                touched.push((super::word(x), was));
+            if scratch.reads[x] != was {
+                scratch.touched.push((super::word(x), was));
             }
         });
         fits
+    }
+
+    /// For each position of the blocks of `len` instructions from `s`, the fields (bit `i` for
+    /// the `i`-th of [`super::inline_slots`]) that read a slot from before `s` through a copy
+    /// of their own ([`Deferred`]); empty if none do. A slot that block 0 reads at a later
+    /// position than block 1 first reads it — Rosenbrock's `xᵢ₊₁` in `(100 t) t`, read by term
+    /// `i` in its second instruction and by term `i + 1` in its first — is read through copies
+    /// by block 0 at every position, if each of those reads is a field that receives one term
+    /// and the only field of its instruction that reads the slot. The blocks after are alike,
+    /// and [`Program::read_at`] checks that they are.
+    fn deferrals(&self, s: usize, len: usize) -> Vec<u8> {
+        if s + 2 * len > self.ins.len() {
+            return Vec::new();
+        }
+        // As the search reads them, the blocks must be alike in kind first.
+        let (first, second) = (s..s + len, s + len..s + 2 * len);
+        if self.ins[first.clone()]
+            .iter()
+            .map(any_key)
+            .ne(self.ins[second.clone()].iter().map(any_key))
+        {
+            return Vec::new();
+        }
+        let outside = self.leaves + s;
+        // The reads of slots from before `s` in each block, as (slot, position), in order.
+        let reads = |block: Range<usize>| {
+            let mut reads: Vec<(u32, usize)> = Vec::new();
+            for (j, k) in block.enumerate() {
+                self.each_operand(self.ins[k], |x| {
+                    if (x as usize) < outside {
+                        reads.push((x, j));
+                    }
+                });
+            }
+            reads.sort_unstable();
+            reads
+        };
+        let (by_first, by_second) = (reads(first), reads(second));
+        // Whether block 1 first reads `x` at an earlier position than block 0 last reads it.
+        let goes_back = |x: u32| {
+            let at = by_second.partition_point(|&(y, _)| y < x);
+            let earliest = by_second.get(at).filter(|r| r.0 == x).map(|r| r.1);
+            let at = by_first.partition_point(|&(y, _)| y <= x);
+            let latest = at
+                .checked_sub(1)
+                .map(|at| by_first[at])
+                .filter(|r| r.0 == x);
+            matches!((earliest, latest), (Some(a), Some((_, b))) if a < b)
+        };
+        let mut masks = vec![0u8; len];
+        let mut any = false;
+        for (j, mask) in masks.iter_mut().enumerate() {
+            let ins = self.ins[s + j];
+            let fields = super::slots_of(ins);
+            let copied = fields.iter().enumerate().filter_map(|(i, x)| {
+                x.filter(|&x| (x as usize) < outside && goes_back(x))
+                    .map(|x| (i, x))
+            });
+            for (i, x) in copied {
+                let unique = fields.iter().filter(|&&y| y == Some(x)).count() == 1;
+                if !(unique && one_term(&ins, i)) {
+                    return Vec::new();
+                }
+                *mask |= 1 << i;
+                any = true;
+            }
+            // A read of such a slot through an operand list cannot take a copy.
+            let listed = fields.iter().flatten().count();
+            let mut n = 0;
+            let mut through_list = false;
+            self.each_operand(ins, |x| {
+                through_list |= n >= listed && (x as usize) < outside && goes_back(x);
+                n += 1;
+            });
+            if through_list {
+                return Vec::new();
+            }
+        }
+        if any { masks } else { Vec::new() }
+    }
+
+    /// Rewrites the fields `deferred` marks in the blocks of `repeat` (not yet pushed) to read
+    /// copies of their slots: block `p`'s copy of a position's field is slot `first + p`, after
+    /// the program's slots and the copies before it, its value the slot's own at first. Notes
+    /// each such field as a [`Deferred`].
+    fn defer(&mut self, repeat: Repeat, deferred: &[u8], values: &mut Vec<T>) {
+        let base = self.leaves + self.ins.len();
+        for (j, &mask) in deferred.iter().enumerate() {
+            for i in (0..3).filter(|i| mask >> i & 1 == 1) {
+                let first = super::word(base + self.origins.len());
+                self.deferred.push(Deferred {
+                    repeat: super::word(self.repeats.len()),
+                    position: super::word(j),
+                    first,
+                });
+                for (p, k) in repeat.position(j).enumerate() {
+                    let mut fields = super::inline_slots(&mut self.ins[k]);
+                    let field = fields[i]
+                        .take()
+                        .expect("invariant: a deferred field is an inline slot");
+                    let x = *field;
+                    *field = first + super::word(p);
+                    self.origins.push(x);
+                    values.push(values[x as usize]);
+                }
+            }
+        }
     }
 
     /// Sorts the positions of `repeat` into [`Group`]s, appended to [`Program::groups`] (and
@@ -1014,6 +1233,51 @@ impl<T: Scalar> Program<T> {
             }
         }
         Ok(())
+    }
+
+    /// The copies of the repeat `r` ([`Deferred`]), by position.
+    pub(super) fn copies(&self, r: usize) -> &[Deferred] {
+        let r = super::word(r);
+        let from = self.deferred.partition_point(|d| d.repeat < r);
+        let to = self.deferred.partition_point(|d| d.repeat <= r);
+        &self.deferred[from..to]
+    }
+
+    /// Fills the copies of the repeat `r` with the values of the slots they copy, before its
+    /// groups run forward.
+    pub(super) fn copy_in(&self, r: usize, values: &[Cell<T>]) {
+        let base = self.leaves + self.ins.len();
+        for d in self.copies(r) {
+            let first = d.first as usize;
+            let times = self.repeats[r].times as usize;
+            let copies = &values[first..first + times];
+            for (copy, &x) in copies.iter().zip(&self.origins[first - base..]) {
+                copy.set(values[x as usize].get());
+            }
+        }
+    }
+
+    /// Adds the adjoint of each copy of the repeat `r` to the slot it copies, and sets it back
+    /// to zero, once the repeat has run backward: from the last block and, within each, from
+    /// the last position, the order in which the sweep gives those terms. A copy whose adjoint
+    /// is zero, as when its reader passed nothing on, adds nothing: no adjoint is `-0`
+    /// ([`Deferred`]), so adding a zero would change none.
+    pub(super) fn flush(&self, r: usize, adj: &[Cell<T>]) {
+        let copies = self.copies(r);
+        if copies.is_empty() {
+            return;
+        }
+        let base = self.leaves + self.ins.len();
+        let zero = T::zero();
+        for p in (0..self.repeats[r].times as usize).rev() {
+            for d in copies.iter().rev() {
+                let copy = d.first as usize + p;
+                let a = adj[copy].replace(zero);
+                if a != zero {
+                    super::add(adj, self.origins[copy - base], a);
+                }
+            }
+        }
     }
 
     /// The backward pass over the group `g`: position by position from the last, each across
@@ -2190,9 +2454,49 @@ mod tests {
         let terms = x.windows(2).map(|w| (w[1].sin() - w[0]) * w[0].exp());
         assert_eq!(replayed_spans(terms.collect()), [(0, 4, 12)]);
         // Its own input first: the next input at a later position than the next block's first
-        // read of it. Run position by position, that input's terms would come out of order.
+        // read of it. Run position by position, that input's terms would come out of order, so
+        // each block reads it through a copy, whose term reaches it after the next block's.
         let terms = x.windows(2).map(|w| w[0].exp() * (w[1].sin() - w[0]));
+        assert_eq!(replayed_spans(terms.collect()), [(0, 4, 12)]);
+        // Rosenbrock's term with `(100 t) t`: the next input is read in the second instruction.
+        let terms = x.windows(2).map(|w| {
+            let t = w[1] - w[0] * w[0];
+            100.0 * t * t + (1.0 - w[0]) * (1.0 - w[0])
+        });
+        assert_eq!(replayed_spans(terms.collect()), [(0, 8, 12)]);
+        // Read as the base of a square written as a product, the next input would receive two
+        // terms from one instruction, which a copy cannot pass on one by one: no repeat.
+        let terms = x.windows(2).map(|w| w[0].exp() * (w[1] * w[1] - w[0]));
         assert!(replayed_spans(terms.collect()).is_empty());
+    }
+
+    #[test]
+    fn a_sweep_that_ends_inside_or_after_a_repeat_with_copies_replays_like_recording() {
+        let tape = Tape::new();
+        let x = tape.vars(
+            &(0..21)
+                .map(|i| f64::from(i) * 0.29 - 2.5)
+                .collect::<Vec<_>>(),
+        );
+        let at: Vec<f64> = x.iter().map(|v| v.value()).collect();
+        let terms: Vec<Var> = x
+            .windows(2)
+            .map(|w| w[0].exp() * (w[1].sin() - w[0]))
+            .collect();
+        let total = tape.sum(&terms);
+        // A term inside the repeat, the total after it, and the total again, scaled.
+        let outputs = [terms[7], total, total * 3.0];
+        let mut f = tape.compile(&x, &outputs).unwrap();
+        assert_eq!(spans(&f), [(0, 4, 20)]);
+        for _ in 0..2 {
+            let r = f.run(&at).unwrap();
+            let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|x| x.to_bits()).collect() };
+            for (k, out) in outputs.iter().enumerate() {
+                assert_eq!(r.values()[k].to_bits(), out.value().to_bits());
+                let recorded = out.backward().wrt_all(&x);
+                assert_eq!(bits(r.grad_of(k)), bits(&recorded), "output {k}");
+            }
+        }
     }
 
     #[test]
