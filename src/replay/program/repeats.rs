@@ -183,9 +183,12 @@ const LONGEST: usize = u16::MAX as usize;
 const ANY_LEN: usize = 128;
 
 /// How many block lengths an instruction of a program without neurons proposes: the distances
-/// to the next instructions of its key. A block holding its first instruction's kind once more
-/// (a point's two scaled sums) is found from the second. Each proposal costs a pair of blocks
-/// read, at every instruction of a long program that repeats nothing.
+/// to the next instructions of its key after which the next as many instructions have the
+/// same keys as those from it. A block that holds its first instruction's kind several times
+/// (a term of three `powf`s, a point's two scaled sums) is still proposed; of the distances
+/// whose keys match, the shortest two are. Each proposal costs a pair of blocks read, at every
+/// instruction of a long program that repeats nothing; a distance whose keys differ costs only
+/// their comparison, up to the first that differs.
 const PROPOSALS: usize = 2;
 
 /// The fewest blocks of a repeat of any kinds.
@@ -739,12 +742,15 @@ impl<T: Scalar> Program<T> {
             lens.clear();
             if !network {
                 let mut k = s;
-                for _ in 0..PROPOSALS {
+                while lens.len() < PROPOSALS {
                     k = same_next[k] as usize;
                     if k >= n || k - s > ANY_LEN {
                         break;
                     }
-                    lens.push(k - s);
+                    let len = k - s;
+                    if k + len <= n && any_keys[s..k] == any_keys[k..k + len] {
+                        lens.push(len);
+                    }
                 }
             } else if is_neuron(&self.ins[s]) {
                 self.each_operand(self.ins[s], |x| {
@@ -2464,6 +2470,12 @@ mod tests {
             100.0 * t * t + (1.0 - w[0]) * (1.0 - w[0])
         });
         assert_eq!(replayed_spans(terms.collect()), [(0, 8, 12)]);
+        // Written with `powf(2.0)`: three calls of the table's `powf` a term, the term's first
+        // instruction one of them, so that the block ends at the third instruction of its kind.
+        let terms = x
+            .windows(2)
+            .map(|w| 100.0 * (w[1] - w[0].powf(2.0)).powf(2.0) + (1.0 - w[0]).powf(2.0));
+        assert_eq!(replayed_spans(terms.collect()), [(0, 7, 12)]);
         // Read as the base of a square written as a product, the next input would receive two
         // terms from one instruction, which a copy cannot pass on one by one: no repeat.
         let terms = x.windows(2).map(|w| w[0].exp() * (w[1] * w[1] - w[0]));
