@@ -2362,6 +2362,117 @@ mod tests {
         assert!(spans(&f).is_empty());
     }
 
+    /// A program built by `f` from 60 inputs and 240 numbers of data, compiled and replayed:
+    /// asserts that it replays like recording, bit for bit, and gives the share of its
+    /// instructions that run in repeats.
+    fn share_in_repeats(f: impl for<'t> Fn(&'t Tape, &[Var<'t>], &[f64]) -> Var<'t>) -> f64 {
+        let tape = Tape::new();
+        let at: Vec<f64> = (0..60)
+            .map(|i| 0.3 + (f64::from(i) * 0.7).sin() * 0.4)
+            .collect();
+        let x = tape.vars(&at);
+        let data: Vec<f64> = (0..240)
+            .map(|i| f64::from(i * 37 % 97) / 97.0 - 0.5)
+            .collect();
+        let out = f(&tape, &x, &data);
+        let mut c = tape.compile(&x, &[out]).unwrap();
+        assert_replays_like_recording(c.run(&at).unwrap(), out, &x);
+        let program = &c.program;
+        let repeated: u32 = program.repeats.iter().map(|r| r.len * r.times).sum();
+        f64::from(repeated) / program.instructions().len() as f64
+    }
+
+    #[test]
+    fn common_objectives_written_as_users_write_them_run_in_repeats() {
+        use std::f64::consts::TAU;
+        type Objective = for<'t> fn(&'t Tape, &[Var<'t>], &[f64]) -> Var<'t>;
+        let cases: [(&str, Objective); 13] = [
+            ("rastrigin", |t, x, _| {
+                let terms = x.iter().map(|&v| v * v - 10.0 * (TAU * v).cos() + 10.0);
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("smoothness penalty", |t, x, _| {
+                let terms = x.windows(2).map(|w| (w[1] - w[0]).powi(2));
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("second differences", |t, x, _| {
+                let terms = x.windows(3).map(|w| {
+                    let d = w[0] - 2.0 * w[1] + w[2];
+                    d * d
+                });
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("least squares", |t, x, d| {
+                let terms = d.chunks(3).map(|r| {
+                    let e = x[0] * r[0] + x[1] * r[1] + x[2] - r[2];
+                    e * e
+                });
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("normal likelihood", |t, x, d| {
+                let (mu, log_sigma) = (x[0], x[1]);
+                let terms = d.iter().map(|&y| {
+                    let z = (y - mu) / log_sigma.exp();
+                    0.5 * z * z + log_sigma
+                });
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("logistic loss", |t, x, d| {
+                let terms = d.chunks(3).map(|r| {
+                    let z = x[0] * r[0] + x[1] * r[1] + x[2];
+                    let y = if r[2] > 0.0 { 1.0 } else { -1.0 };
+                    (1.0 + (-(z * y)).exp()).ln()
+                });
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("springs", |t, x, _| {
+                let terms = x.windows(2).map(|w| {
+                    let d = w[1] - w[0] - 1.0;
+                    0.5 * 3.0 * d * d
+                });
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("dixon-price, a running total", |_, x, _| {
+                let mut f = (x[0] - 1.0).powi(2);
+                for (i, w) in x.windows(2).enumerate() {
+                    f += (i as f64 + 2.0) * (2.0 * w[1] * w[1] - w[0]).powi(2);
+                }
+                f
+            }),
+            ("styblinski-tang", |t, x, _| {
+                let terms = x.iter().map(|&v| v.powi(4) - 16.0 * v.powi(2) + 5.0 * v);
+                t.sum(&terms.collect::<Vec<_>>()) * 0.5
+            }),
+            ("exp and sin of neighbours", |t, x, _| {
+                let terms = x
+                    .windows(2)
+                    .map(|w| (w[0] * w[1]).exp() + (w[1] - w[0]).sin());
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("rosenbrock, 100 t t", |t, x, _| {
+                let terms = x.windows(2).map(|w| {
+                    let (a, b) = (w[1] - w[0] * w[0], 1.0 - w[0]);
+                    100.0 * a * a + b * b
+                });
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("rosenbrock, powf", |t, x, _| {
+                let terms = x
+                    .windows(2)
+                    .map(|w| 100.0 * (w[1] - w[0].powf(2.0)).powf(2.0) + (1.0 - w[0]).powf(2.0));
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+            ("own input, then the next", |t, x, _| {
+                let terms = x.windows(2).map(|w| w[0].exp() * (w[1].sin() - w[0]));
+                t.sum(&terms.collect::<Vec<_>>())
+            }),
+        ];
+        for (name, f) in cases {
+            let share = share_in_repeats(f);
+            assert!(share > 0.95, "{name}: {:.0}% in repeats", 100.0 * share);
+        }
+    }
+
     /// Whether the reads `(block, position)`, made in this order, never go back from block to
     /// block ([`Reads::add`]), and whether two blocks and two positions read the slot.
     fn noted(reads: &[(u32, u16)]) -> (bool, bool) {
