@@ -72,6 +72,7 @@
 
 use std::cell::Cell;
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
@@ -190,6 +191,10 @@ const ANY_LEN: usize = 128;
 /// instruction of a long program that repeats nothing; a distance whose keys differ costs only
 /// their comparison, up to the first that differs.
 const PROPOSALS: usize = 2;
+
+/// How many instructions of its kind an instruction looks past for its [`PROPOSALS`]: a term
+/// may hold its first instruction's kind up to this many times and still be found.
+const HOPS: usize = 16;
 
 /// The fewest blocks of a repeat of any kinds.
 const ANY_TIMES: usize = 8;
@@ -534,17 +539,14 @@ impl Reads {
 }
 
 /// The search's notes, reused from one length tried to the next: each slot's direct reads, and
-/// the last block that read it through a copy ([`Deferred`]; sized only once a search
-/// defers a read), with what the reads of the block being read changed, to undo it.
+/// for the few read through copies ([`Deferred`]) the last block that read them so, with what
+/// the reads of the block being read changed, to undo it.
 struct Scratch {
     reads: Vec<Option<Reads>>,
     touched: Vec<(u32, Option<Reads>)>,
-    deferred: Vec<u32>,
-    touched_deferred: Vec<(u32, u32)>,
+    deferred: HashMap<u32, u32>,
+    touched_deferred: Vec<(u32, Option<u32>)>,
 }
-
-/// No block has read the slot through a copy.
-const NOT_DEFERRED: u32 = u32::MAX;
 
 impl Scratch {
     /// Puts back what the reads since the lists of changes were cleared changed.
@@ -553,7 +555,10 @@ impl Scratch {
             self.reads[x as usize] = was;
         }
         for &(x, was) in self.touched_deferred.iter().rev() {
-            self.deferred[x as usize] = was;
+            match was {
+                Some(block) => self.deferred.insert(x, block),
+                None => self.deferred.remove(&x),
+            };
         }
     }
 
@@ -563,10 +568,11 @@ impl Scratch {
     /// block 1's, the one block to read it so far.
     fn read_through_copy(&mut self, x: usize, block: u32) -> bool {
         let fits = self.reads[x].is_none_or(|r| r.last > block && r.before.is_none());
-        let was = self.deferred[x];
-        if was == NOT_DEFERRED || was < block {
-            self.deferred[x] = block;
-            self.touched_deferred.push((super::word(x), was));
+        let x = super::word(x);
+        let was = self.deferred.get(&x).copied();
+        if was.is_none_or(|last| last < block) {
+            self.deferred.insert(x, block);
+            self.touched_deferred.push((x, was));
         }
         fits
     }
@@ -730,7 +736,7 @@ impl<T: Scalar> Program<T> {
         let mut scratch = Scratch {
             reads: vec![None; slots],
             touched: Vec::new(),
-            deferred: Vec::new(),
+            deferred: HashMap::new(),
             touched_deferred: Vec::new(),
         };
         let mut lens: Vec<usize> = Vec::new();
@@ -742,7 +748,10 @@ impl<T: Scalar> Program<T> {
             lens.clear();
             if !network {
                 let mut k = s;
-                while lens.len() < PROPOSALS {
+                for _ in 0..HOPS {
+                    if lens.len() == PROPOSALS {
+                        break;
+                    }
                     k = same_next[k] as usize;
                     if k >= n || k - s > ANY_LEN {
                         break;
@@ -868,9 +877,6 @@ impl<T: Scalar> Program<T> {
         } else {
             Vec::new()
         };
-        if !deferred.is_empty() && scratch.deferred.is_empty() {
-            scratch.deferred = vec![NOT_DEFERRED; scratch.reads.len()];
-        }
         let read =
             |at, scratch: &mut _| self.read_at(s, len, at, (keys, sliding, &deferred), scratch);
         scratch.touched.clear();
@@ -891,14 +897,12 @@ impl<T: Scalar> Program<T> {
             }
             times += 1;
         }
+        scratch.deferred.clear();
         let outside = self.leaves + s;
         for &ins in &self.ins[s..s + times * len] {
             self.each_operand(ins, |x| {
                 if (x as usize) < outside {
                     scratch.reads[x as usize] = None;
-                    if let Some(by) = scratch.deferred.get_mut(x as usize) {
-                        *by = NOT_DEFERRED;
-                    }
                 }
             });
         }
@@ -944,8 +948,8 @@ impl<T: Scalar> Program<T> {
                 fits &= scratch.read_through_copy(x, block);
                 return;
             }
-            if let Some(&by) = scratch.deferred.get(x) {
-                fits &= by == NOT_DEFERRED || by < block;
+            if let Some(&by) = scratch.deferred.get(&super::word(x)) {
+                fits &= by < block;
             }
             let was = scratch.reads[x];
             let position = u16::try_from(position).expect("a block is at most LONGEST long");
