@@ -126,6 +126,7 @@ macro_rules! value {
                     terms.iter().fold(v(first), |acc, &t| add(acc, v(t)))
                 }
             }
+            Ins::Fold { at, n, steps } => $program.running_total(list(at, n), steps, v),
             Ins::Dot { at, n, runs } => $program.dot(at, n, None, runs, $values),
             Ins::DotConst { at, n, c, runs } => $program.dot(at, n, Some(c), runs, $values),
             Ins::Neuron { at, n, m } => {
@@ -249,6 +250,7 @@ macro_rules! pass_on {
                 add(adj, y, $program.partials[q as usize + 1] * a);
             }
             Ins::Sum { at, n } | Ins::Chain { at, n, .. } => $program.pass_to_all(at, n, a, adj),
+            Ins::Fold { at, n, steps } => $program.fold_backward(list(at, n), steps, a, adj),
             Ins::Dot { at, n, runs } => $program.dot_backward((at, n, None, runs), a, adj, values),
             Ins::DotConst { at, n, c, runs } => {
                 $program.dot_backward((at, n, Some(c), runs), a, adj, values)
@@ -372,6 +374,13 @@ pub(super) enum Ins {
     /// `x₀, y₁, z₁, y₂, z₂, …`. Every operand is read only here, so the sweep's updates, `a`
     /// to each, may come in any order.
     Chain { at: u32, n: u32, pairs: bool },
+    /// A running total whose steps are not all `+`: `x₀`, then each step of
+    /// [`Program::folds`]`[steps..]` up to its [`FoldStep::End`] in turn — `+ t`, `- t`,
+    /// `+ (y + z)`, `+ c`, `± c y` — reading its slots from `operands[at + 1..at + n]`, `x₀`
+    /// being `operands[at]`. Each step's accumulator is read only by the next step, so its
+    /// adjoint is the total's, `a`, at every step, and every operand is read only here: the
+    /// sweep's updates, each operand's term from `a`, may come in any order.
+    Fold { at: u32, n: u32, steps: u32 },
     /// `Σ xᵢ yᵢ` with `xs = operands[at..at + n]`, `ys` the next `n`; each partial is the partner.
     /// `runs`: each list is a run of consecutive slots, read as a slice.
     Dot { at: u32, n: u32, runs: bool },
@@ -449,6 +458,8 @@ pub(super) struct Program<T> {
     strides: Vec<Option<repeats::Stride>>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
+    /// The steps of the [`Ins::Fold`]s, each fold's ending with [`FoldStep::End`].
+    folds: Vec<FoldStep>,
     /// The fields of the repeats' positions that read through copies, by repeat and position.
     deferred: Vec<repeats::Deferred>,
     /// The slot each copy copies, copy by copy: the copies take the value slots after the
@@ -682,6 +693,7 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         Ins::AddAdd { x, y, z, .. } => [Some(x), Some(y), Some(z)],
         Ins::Sum { .. }
         | Ins::Chain { .. }
+        | Ins::Fold { .. }
         | Ins::Dot { .. }
         | Ins::DotConst { .. }
         | Ins::Custom { .. }
@@ -839,14 +851,48 @@ fn slope<T: Scalar>(op: Unary<T>) -> T {
     op.eval(T::zero()).1
 }
 
-/// A step of a running sum, while chains are looked for: its accumulator, its `n` terms (one or
-/// two), and whether it adds them in pairs.
+/// A step of a running total, while chains are looked for: its accumulator, its `n` terms (none
+/// to two), whether it adds them in pairs, and what it does: a step of a sum ([`FoldStep::Add`],
+/// two of them for `(x + y) + z`, or [`FoldStep::Pair`]) or another ([`Ins::Fold`]).
 #[derive(Debug, Clone, Copy)]
 struct SumStep {
     x: u32,
     terms: [u32; 2],
     n: u8,
     pairs: bool,
+    kind: FoldStep,
+}
+
+impl SumStep {
+    /// Whether it only adds: a step of an [`Ins::Chain`].
+    fn adds(self) -> bool {
+        matches!(self.kind, FoldStep::Add | FoldStep::Pair)
+    }
+}
+
+/// The fewest steps of a running total that is not a sum ([`Ins::Fold`]): a loop's, not an
+/// expression's such as `a + b - c`, which stays as it is.
+const FOLD_MIN: usize = 8;
+
+/// A step of an [`Ins::Fold`]: what it does to the running total, with the next operand (two
+/// for [`FoldStep::Pair`], none for [`FoldStep::AddConst`]) and the constants named here, by
+/// the rule of the instruction it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FoldStep {
+    /// `acc + t` ([`Ins::Add`]).
+    Add,
+    /// `t + acc` ([`Ins::Add`] whose second operand is the total).
+    AddFirst,
+    /// `acc - t` ([`Ins::Sub`]).
+    Sub,
+    /// `acc + (y + z)` ([`Ins::AddAdd`] on the right).
+    Pair,
+    /// `acc + consts[c]` ([`Ins::AddConst`]).
+    AddConst(u32),
+    /// `acc op (y consts[c])`, or `(y consts[c]) op acc` if `first` ([`Ins::ScaledAdd`]).
+    Scaled { c: u32, op: Binary, first: bool },
+    /// The end of a fold's steps.
+    End,
 }
 
 /// A node decoded into its instruction but not yet placed: the instruction's operands are
@@ -939,6 +985,7 @@ impl<T: Scalar> Program<T> {
             lanes: Vec::new(),
             strides: Vec::new(),
             kernels: Vec::new(),
+            folds: Vec::new(),
             deferred: Vec::new(),
             origins: Vec::new(),
             steps: Vec::new(),
@@ -1346,6 +1393,7 @@ impl<T: Scalar> Program<T> {
             let list = self.list(&self.ins[k]);
             let (Ins::Sum { at, .. }
             | Ins::Chain { at, .. }
+            | Ins::Fold { at, .. }
             | Ins::Dot { at, .. }
             | Ins::DotConst { at, .. }
             | Ins::Custom { at, .. }
@@ -1368,21 +1416,57 @@ impl<T: Scalar> Program<T> {
     fn chain_sums(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
         let uses = self.uses(outputs);
         let leaves = self.leaves;
-        // The step an instruction is, if it can be one: an `x + t`, or an `x + (y + z)` or
-        // `(x + y) + z` whose terms nothing else reads. Found again where needed rather than
-        // kept, as a long program has many.
-        let step = |ins: Ins| {
-            let (x, terms, pairs) = match ins {
-                Ins::Add { x, y } => (x, ([y, y], 1), false),
-                Ins::AddAdd { x, y, z, right } => (x, ([y, z], 2), right),
+        // The last instruction that reads each slot.
+        let mut last = vec![u32::MAX; uses.len()];
+        for (k, &ins) in self.ins.iter().enumerate() {
+            self.each_operand(ins, |x| last[x as usize] = word(k));
+        }
+        // Whether a slot may be a total's accumulator: read once, made by a step's kind.
+        let total = |x: u32| {
+            let made = (x as usize).checked_sub(leaves).map(|k| self.ins[k]);
+            uses[x as usize] == 1
+                && matches!(
+                    made,
+                    Some(
+                        Ins::Add { .. }
+                            | Ins::AddAdd { .. }
+                            | Ins::Sub { .. }
+                            | Ins::AddConst { .. }
+                            | Ins::ScaledAdd { .. }
+                    )
+                )
+        };
+        // The step instruction `k` is, if it can be one: an `x + t` (or `t + x`), an
+        // `x + (y + z)` or `(x + y) + z`, an `x - t`, an `x + c` or an `x ± c y`, whose
+        // accumulator `x` receives the total's adjoint unchanged. A sum's terms must be read
+        // only there; the terms of a step that does more, last there, so that their updates,
+        // moved to where the total ends, still come before those of their earlier readers.
+        // Found again where needed rather than kept, as a long program has many.
+        let step = |k: usize| {
+            let (x, terms, pairs, kind) = match self.ins[k] {
+                Ins::Add { x, y } if !total(x) && total(y) => {
+                    (y, ([x, x], 1), false, FoldStep::AddFirst)
+                }
+                Ins::Add { x, y } => (x, ([y, y], 1), false, FoldStep::Add),
+                Ins::AddAdd { x, y, z, right } => {
+                    let kind = if right { FoldStep::Pair } else { FoldStep::Add };
+                    (x, ([y, z], 2), right, kind)
+                }
+                Ins::Sub { x, y } => (x, ([y, y], 1), false, FoldStep::Sub),
+                Ins::AddConst { x, c } => (x, ([0, 0], 0), false, FoldStep::AddConst(c)),
+                Ins::ScaledAdd { x, y, c, op, first } if !first || op == Binary::Add => {
+                    (x, ([y, y], 1), false, FoldStep::Scaled { c, op, first })
+                }
                 _ => return None,
             };
-            let once = |t: &u32| uses[*t as usize] == 1;
+            let sum = matches!(kind, FoldStep::Add | FoldStep::Pair);
+            let once = |t: &u32| uses[*t as usize] == 1 || !sum && last[*t as usize] == word(k);
             terms.0[..terms.1].iter().all(once).then_some(SumStep {
                 x,
                 terms: terms.0,
                 n: terms.1 as u8,
                 pairs,
+                kind,
             })
         };
         let n = self.ins.len();
@@ -1394,13 +1478,13 @@ impl<T: Scalar> Program<T> {
         const GONE: u8 = 2;
         let mut flags = vec![0u8; n];
         for (j, flag) in flags.iter_mut().enumerate() {
-            let Some(SumStep { x, pairs, .. }) = step(self.ins[j]) else {
+            let Some(this) = step(j) else {
                 continue;
             };
-            let Some(k) = (x as usize).checked_sub(leaves) else {
+            let Some(k) = (this.x as usize).checked_sub(leaves) else {
                 continue;
             };
-            if uses[x as usize] == 1 && matches!(step(self.ins[k]), Some(s) if s.pairs == pairs) {
+            if uses[this.x as usize] == 1 && step(k).is_some() {
                 next[k] = word(j);
                 *flag |= IS_NEXT;
             }
@@ -1419,39 +1503,71 @@ impl<T: Scalar> Program<T> {
                 m = next[m] as usize;
                 members.push(m);
             }
-            let Some(SumStep {
-                x: start, pairs, ..
-            }) = step(self.ins[head])
-            else {
-                continue;
-            };
-            // A start read elsewhere stays out: the chain starts from the head's value.
-            let skip = usize::from(uses[start as usize] != 1);
-            let members = &members[skip..];
-            let [first, .., last] = members[..] else {
-                continue;
-            };
-            let Some(SumStep { x: start, .. }) = step(self.ins[first]) else {
-                unreachable!("chain members are steps")
-            };
-            let at = self.operands.len();
-            room(&mut self.operands, 1);
-            self.operands.push(start);
-            for &m in members {
-                let s = step(self.ins[m]).expect("invariant: chain members are steps");
-                room(&mut self.operands, usize::from(s.n));
-                self.operands
-                    .extend_from_slice(&s.terms[..usize::from(s.n)]);
-                if m != last {
-                    flags[m] |= GONE;
+            let is_step = "invariant: chain members are steps";
+            let adds = |m: usize| step(m).expect(is_step).adds();
+            let pairs = |m: usize| step(m).expect(is_step).pairs;
+            // A total that only adds, in one form, is a chain; one that does more is a fold if
+            // it is long; else its runs of additions of one form are chains.
+            let mut runs: Vec<(usize, usize, bool)> = Vec::new();
+            let all_add = members.iter().all(|&m| adds(m));
+            if all_add && members.iter().all(|&m| pairs(m) == pairs(members[0])) {
+                runs.push((0, members.len(), true));
+            } else if !all_add && members.len() >= FOLD_MIN {
+                runs.push((0, members.len(), false));
+            } else {
+                let mut from = 0;
+                for to in 1..=members.len() {
+                    let ends = to == members.len()
+                        || !(adds(members[to - 1]) && adds(members[to]))
+                        || pairs(members[to - 1]) != pairs(members[to]);
+                    if ends {
+                        if adds(members[from]) {
+                            runs.push((from, to, true));
+                        }
+                        from = to;
+                    }
                 }
             }
-            let chain = Ins::Chain {
-                at: word(at),
-                n: word(self.operands.len() - at),
-                pairs,
-            };
-            chain_at.push((last, chain));
+            for (from, to, sum) in runs {
+                let members = &members[from..to];
+                let head = step(members[0]).expect(is_step);
+                // A start read elsewhere stays out: the chain starts from the head's value.
+                let skip = usize::from(uses[head.x as usize] != 1);
+                let members = &members[skip..];
+                let [first, .., last] = members[..] else {
+                    continue;
+                };
+                let start = step(first).expect(is_step).x;
+                let at = self.operands.len();
+                let steps = self.folds.len();
+                room(&mut self.operands, 1);
+                self.operands.push(start);
+                for &m in members {
+                    let s = step(m).expect(is_step);
+                    room(&mut self.operands, usize::from(s.n));
+                    self.operands
+                        .extend_from_slice(&s.terms[..usize::from(s.n)]);
+                    if !sum {
+                        // `(x + y) + z` is two steps, each adding one term.
+                        let count = if s.kind == FoldStep::Add { s.n } else { 1 };
+                        let count = usize::from(count.max(1));
+                        self.folds.extend(std::iter::repeat_n(s.kind, count));
+                    }
+                    if m != last {
+                        flags[m] |= GONE;
+                    }
+                }
+                let (at, n) = (word(at), word(self.operands.len() - at));
+                let total = if sum {
+                    let pairs = head.pairs;
+                    Ins::Chain { at, n, pairs }
+                } else {
+                    self.folds.push(FoldStep::End);
+                    let steps = word(steps);
+                    Ins::Fold { at, n, steps }
+                };
+                chain_at.push((last, total));
+            }
         }
         if chain_at.is_empty() {
             return;
@@ -1459,7 +1575,7 @@ impl<T: Scalar> Program<T> {
         // Found by their heads, placed by their last steps: a running sum across blocks starts
         // before the sums inside a block and ends after them.
         chain_at.sort_unstable_by_key(|&(last, _)| last);
-        drop((uses, next));
+        drop((uses, next, last));
         // In place: each instruction kept moves down over those gone before it.
         let mut moved: Vec<u32> = Vec::with_capacity(n);
         let mut chains = chain_at.into_iter().peekable();
@@ -1681,6 +1797,7 @@ impl<T: Scalar> Program<T> {
         let (at, len) = match *ins {
             Ins::Sum { at, n }
             | Ins::Chain { at, n, .. }
+            | Ins::Fold { at, n, .. }
             | Ins::DotConst { at, n, .. }
             | Ins::Custom { at, n, .. } => (at, n),
             Ins::Dot { at, n, .. } => (at, 2 * n),
@@ -1965,6 +2082,75 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The value of a fused square, [`Ins::AddConstSquared`], [`Ins::RSubConstSquared`],
+    /// The value of an [`Ins::Fold`] whose operands are `operands` and whose steps start at
+    /// `steps`: each step by the rule of the instruction it replaces ([`FoldStep`]).
+    #[inline(always)]
+    fn running_total(&self, operands: &[u32], steps: u32, v: impl Fn(u32) -> T) -> T {
+        let (&start, mut rest) = operands.split_first().expect("a fold has a start");
+        let mut next = || {
+            let (&x, others) = rest.split_first().expect("invariant: a step's operand");
+            rest = others;
+            v(x)
+        };
+        let mut acc = v(start);
+        for &step in &self.folds[steps as usize..] {
+            acc = match step {
+                FoldStep::Add => Binary::Add.eval(acc, next()).0,
+                FoldStep::AddFirst => Binary::Add.eval(next(), acc).0,
+                FoldStep::Sub => Binary::Sub.eval(acc, next()).0,
+                FoldStep::Pair => {
+                    let (y, z) = (next(), next());
+                    Binary::Add.eval(acc, Binary::Add.eval(y, z).0).0
+                }
+                FoldStep::AddConst(c) => add_const(acc, self.consts[c as usize]),
+                FoldStep::Scaled { c, op, first } => {
+                    let p = mul_const(next(), self.consts[c as usize]);
+                    if first {
+                        op.eval(p, acc).0
+                    } else {
+                        op.eval(acc, p).0
+                    }
+                }
+                FoldStep::End => return acc,
+            };
+        }
+        unreachable!("invariant: a fold's steps end with FoldStep::End")
+    }
+
+    /// The sweep's updates for an [`Ins::Fold`] with the (non-zero) adjoint `a`: `a` to its
+    /// start, then each step's term to its operands by the rule of the instruction it replaces,
+    /// the step's accumulator receiving `a` from it in turn ([`Ins::Fold`]).
+    #[inline(always)]
+    fn fold_backward(&self, operands: &[u32], steps: u32, a: T, adj: &[Cell<T>]) {
+        let (&start, mut rest) = operands.split_first().expect("a fold has a start");
+        let mut next = || {
+            let (&x, others) = rest.split_first().expect("invariant: a step's operand");
+            rest = others;
+            x
+        };
+        add(adj, start, a);
+        for &step in &self.folds[steps as usize..] {
+            match step {
+                FoldStep::Add => add(adj, next(), unit_of(OpKind::Add, a).1),
+                FoldStep::AddFirst => add(adj, next(), unit_of(OpKind::Add, a).0),
+                FoldStep::Sub => add(adj, next(), unit_of(OpKind::Sub, a).1),
+                // The outer `+` passes its second term to the inner, whose adjoint it starts.
+                FoldStep::Pair => {
+                    let inner = unit_of(OpKind::Add, a).1;
+                    add_two(adj, (next(), next()), unit_of(OpKind::Add, inner));
+                }
+                FoldStep::AddConst(_) => {}
+                FoldStep::Scaled { c, op, first } => {
+                    let (t_first, t_second) = unit_of(op.kind(), a);
+                    let t_product = if first { t_first } else { t_second };
+                    let d = slope(Unary::MulConst(self.consts[c as usize]));
+                    add(adj, next(), d * t_product);
+                }
+                FoldStep::End => return,
+            }
+        }
+    }
+
     /// [`Ins::SubSquared`] or [`Ins::SubSquareSquared`]: `u²` of its base `u`, times its constant
     /// factor if it has one.
     #[inline(always)]

@@ -367,6 +367,7 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
         },
         Ins::Sum { .. }
         | Ins::Chain { .. }
+        | Ins::Fold { .. }
         | Ins::Dot { .. }
         | Ins::DotConst { .. }
         | Ins::Custom { .. }
@@ -1909,7 +1910,7 @@ impl<T: Scalar> Program<T> {
 mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
-    use super::super::{Act, Shape};
+    use super::super::{Act, Ins, Shape};
     use super::{ANY_TIMES, CHUNK, Kind, Lane, Reads};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
@@ -2366,6 +2367,85 @@ mod tests {
         assert!(spans(&f).is_empty());
     }
 
+    #[test]
+    fn a_running_total_of_every_kind_of_step_is_one_fold_and_replays_like_recording() {
+        use super::super::FoldStep;
+        let tape = Tape::new();
+        let at: Vec<f64> = (0..24).map(|i| f64::from(i) * 0.31 - 3.0).collect();
+        let x = tape.vars(&at);
+        let folds = |f: &CompiledTape| {
+            let ins = f.program.instructions();
+            ins.iter().filter(|i| matches!(i, Ins::Fold { .. })).count()
+        };
+        // Each term adds, subtracts and adds a constant; adds and subtracts scaled terms, then
+        // adds one with the product first; adds a term to the total's left, a pair, and a sum
+        // of two from the left.
+        let mut total = tape.constant(0.5);
+        for w in x.chunks(3) {
+            total = total + w[0].sin() - w[1].exp() + 2.0;
+            total = total + w[0].tanh() * 0.25 - 3.0 * w[2].cos();
+            total = 1.5 * w[1].sin() + total;
+            total = w[2].cos() + total;
+            total += w[2].exp() + w[0].cos();
+            total = (total + w[1].cos()) + w[2].sin();
+        }
+        let mut f = tape.compile(&x, &[total]).unwrap();
+        assert_eq!(folds(&f), 1);
+        let steps = &f.program.folds;
+        let kinds = [
+            FoldStep::Add,
+            FoldStep::AddFirst,
+            FoldStep::Sub,
+            FoldStep::Pair,
+        ];
+        for kind in kinds.into_iter().chain([FoldStep::End]) {
+            assert!(steps.contains(&kind), "{kind:?}");
+        }
+        assert!(steps.iter().any(|s| matches!(s, FoldStep::AddConst(_))));
+        let scaled = |first| {
+            steps
+                .iter()
+                .any(|s| matches!(s, FoldStep::Scaled { first: f, .. } if *f == first))
+        };
+        assert!(scaled(false) && scaled(true));
+        assert_replays_like_recording(f.run(&at).unwrap(), total, &x);
+        // Scaled by zero, the total passes nothing on, as the sweep does.
+        let zero = total * 0.0;
+        let mut f = tape.compile(&x, &[zero]).unwrap();
+        assert_replays_like_recording(f.run(&at).unwrap(), zero, &x);
+        // A term read again after its step, by a later term, keeps its step out of the fold:
+        // moved to the fold's end, the step's update to it would come before the later
+        // reader's, where the sweep gives them the other way round.
+        let mut total = tape.constant(0.25);
+        for w in x.windows(2) {
+            let u = w[0].sin() * w[1];
+            total = total - u + w[1].exp();
+            total = total + (u * 3.0).tanh() - 0.5 + (u * 2.0).sin();
+        }
+        let mut f = tape.compile(&x, &[total]).unwrap();
+        assert_replays_like_recording(f.run(&at).unwrap(), total, &x);
+        // A short total that does more than add stays as recorded: `a + b - c`.
+        let short = x[0] + x[1] - x[2];
+        let f = tape.compile(&x, &[short]).unwrap();
+        assert_eq!(folds(&f), 0);
+        // Shorter than a fold, a total's runs of additions still make chains.
+        let mut total = x[0] - x[1];
+        for &v in &x[2..6] {
+            total += v.sin();
+        }
+        let total = total - x[6];
+        let mut f = tape.compile(&x, &[total]).unwrap();
+        assert_eq!(folds(&f), 0);
+        let ins = f.program.instructions();
+        assert_eq!(
+            ins.iter()
+                .filter(|i| matches!(i, Ins::Chain { .. }))
+                .count(),
+            1
+        );
+        assert_replays_like_recording(f.run(&at).unwrap(), total, &x);
+    }
+
     /// A program built by `f` from 60 inputs and 240 numbers of data, compiled and replayed:
     /// asserts that it replays like recording, bit for bit, and gives the share of its
     /// instructions that run in repeats.
@@ -2390,7 +2470,21 @@ mod tests {
     fn common_objectives_written_as_users_write_them_run_in_repeats() {
         use std::f64::consts::TAU;
         type Objective = for<'t> fn(&'t Tape, &[Var<'t>], &[f64]) -> Var<'t>;
-        let cases: [(&str, Objective); 13] = [
+        let cases: [(&str, Objective); 15] = [
+            ("rastrigin, a running total", |t, x, _| {
+                let total = x.iter().fold(t.constant(0.0), |acc, &v| {
+                    acc + v * v - 10.0 * (TAU * v).cos() + 10.0
+                });
+                total * 1.0
+            }),
+            ("poisson likelihood, a running total", |t, x, d| {
+                let (a, b) = (x[0], x[1]);
+                let total = d.chunks(2).fold(t.constant(0.0), |acc, p| {
+                    let eta = a + b * p[0];
+                    acc + eta.exp() - (p[1] + 1.0).round() * eta
+                });
+                total * 1.0
+            }),
             ("rastrigin", |t, x, _| {
                 let terms = x.iter().map(|&v| v * v - 10.0 * (TAU * v).cos() + 10.0);
                 t.sum(&terms.collect::<Vec<_>>())
