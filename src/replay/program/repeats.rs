@@ -184,11 +184,12 @@ const LONGEST: usize = u16::MAX as usize;
 const ANY_LEN: usize = 128;
 
 /// How many block lengths an instruction of a program without neurons proposes: the distances
-/// to the next instructions of its key after which the next as many instructions have the
-/// same keys as those from it. A block that holds its first instruction's kind several times
-/// (a term of three `powf`s, a point's two scaled sums) is still proposed; of the distances
-/// whose keys match, the shortest two are. Each proposal costs a pair of blocks read, at every
-/// instruction of a long program that repeats nothing; a distance whose keys differ costs only
+/// to the next instructions of its key at which [`ANY_TIMES`] blocks from it match in kind. A
+/// block that holds its first instruction's kind several times (a term of three `powf`s, a
+/// data point's hidden units written out) is still proposed, and the shorter repeats inside it
+/// (the hidden units) are not, as they end before `ANY_TIMES` blocks; of the distances whose
+/// blocks match, the shortest two are. Each proposal costs a pair of blocks read, at every
+/// instruction of a long program that repeats nothing; a distance whose kinds differ costs only
 /// their comparison, up to the first that differs.
 const PROPOSALS: usize = 2;
 
@@ -757,8 +758,11 @@ impl<T: Scalar> Program<T> {
                     if k >= n || k - s > ANY_LEN {
                         break;
                     }
+                    // Only a length whose first ANY_TIMES blocks match in kind can repeat.
                     let len = k - s;
-                    if k + len <= n && any_keys[s..k] == any_keys[k..k + len] {
+                    let block = |i: usize| &any_keys[s + i * len..s + (i + 1) * len];
+                    let enough = s + ANY_TIMES * len <= n;
+                    if enough && (1..ANY_TIMES).all(|i| block(i) == block(0)) {
                         lens.push(len);
                     }
                 }
@@ -2470,7 +2474,26 @@ mod tests {
     fn common_objectives_written_as_users_write_them_run_in_repeats() {
         use std::f64::consts::TAU;
         type Objective = for<'t> fn(&'t Tape, &[Var<'t>], &[f64]) -> Var<'t>;
-        let cases: [(&str, Objective); 15] = [
+        let cases: [(&str, Objective); 16] = [
+            ("a 2-4-1 network written out with loops", |_, p, d| {
+                let mut loss = p[0] * 0.0;
+                for s in d.chunks(3).take(40) {
+                    let mut h = [p[0]; 4];
+                    for (j, h) in h.iter_mut().enumerate() {
+                        let mut z = p[8 + j];
+                        for (i, &s) in s[..2].iter().enumerate() {
+                            z += p[2 * j + i] * s;
+                        }
+                        *h = z.tanh();
+                    }
+                    let mut o = p[16];
+                    for (j, &h) in h.iter().enumerate() {
+                        o += p[12 + j] * h;
+                    }
+                    loss += (o - s[2]).powi(2);
+                }
+                loss / 40.0
+            }),
             ("rastrigin, a running total", |t, x, _| {
                 let total = x.iter().fold(t.constant(0.0), |acc, &v| {
                     acc + v * v - 10.0 * (TAU * v).cos() + 10.0
