@@ -378,8 +378,10 @@ pub(super) enum Ins {
     /// [`Program::folds`]`[steps..]` up to its [`FoldStep::End`] in turn — `+ t`, `- t`,
     /// `+ (y + z)`, `+ c`, `± c y` — reading its slots from `operands[at + 1..at + n]`, `x₀`
     /// being `operands[at]`. Each step's accumulator is read only by the next step, so its
-    /// adjoint is the total's, `a`, at every step, and every operand is read only here: the
-    /// sweep's updates, each operand's term from `a`, may come in any order.
+    /// adjoint is the total's, `a`, at every step. Every operand is read only here, or, a term
+    /// of a step that does more than add, last here: its update, each from `a`, then comes
+    /// before those of its earlier readers wherever the fold makes it, and the updates of
+    /// different operands may come in any order ([`Program::chain_sums`]).
     Fold { at: u32, n: u32, steps: u32 },
     /// `Σ xᵢ yᵢ` with `xs = operands[at..at + n]`, `ys` the next `n`; each partial is the partner.
     /// `runs`: each list is a run of consecutive slots, read as a slice.
@@ -1409,10 +1411,11 @@ impl<T: Scalar> Program<T> {
 
     /// Replaces each chain of sums that accumulate — `f = f + t`, or `f = f + (a + b)`, each `f`
     /// read only by the next step and each term only by its step — by one [`Ins::Chain`] where
-    /// the chain ends: one instruction in place of one per step. A chain's start joins it only
-    /// when the chain is its only reader: its update then moves from the first step's place in
-    /// the sweep to the last's, which leaves its adjoint unchanged only when no other update
-    /// comes between.
+    /// the chain ends: one instruction in place of one per step. A running total of at least
+    /// [`FOLD_MIN`] steps that do more than add — `f = f + t - c u + 2` — becomes one
+    /// [`Ins::Fold`] there. A chain's start joins it only when the chain is its only reader:
+    /// its update then moves from the first step's place in the sweep to the last's, which
+    /// leaves its adjoint unchanged only when no other update comes between.
     fn chain_sums(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
         let uses = self.uses(outputs);
         let leaves = self.leaves;
