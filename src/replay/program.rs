@@ -2084,7 +2084,6 @@ impl<T: Scalar> Program<T> {
         self.run_dot_backward(xs, shape.partners(ys), n, a, adj, values);
     }
 
-    /// The value of a fused square, [`Ins::AddConstSquared`], [`Ins::RSubConstSquared`],
     /// The value of an [`Ins::Fold`] whose operands are `operands` and whose steps start at
     /// `steps`: each step by the rule of the instruction it replaces ([`FoldStep`]).
     #[inline(always)]
@@ -2154,6 +2153,7 @@ impl<T: Scalar> Program<T> {
         }
     }
 
+    /// The value of a fused square, [`Ins::AddConstSquared`], [`Ins::RSubConstSquared`],
     /// [`Ins::SubSquared`] or [`Ins::SubSquareSquared`]: `u²` of its base `u`, times its constant
     /// factor if it has one.
     #[inline(always)]
