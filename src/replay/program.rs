@@ -462,7 +462,8 @@ pub(super) struct Program<T> {
     kernels: Vec<Kernel<T>>,
     /// The steps of the [`Ins::Fold`]s, each fold's ending with [`FoldStep::End`].
     folds: Vec<FoldStep>,
-    /// The fields of the repeats' positions that read through copies, by repeat and position.
+    /// The fields of the repeats' positions that read through copies, by repeat, each repeat's
+    /// in the order of their positions (which the backward pass's flush relies on).
     deferred: Vec<repeats::Deferred>,
     /// The slot each copy copies, copy by copy: the copies take the value slots after the
     /// instructions' ([`repeats::Deferred`]).

@@ -597,7 +597,6 @@ impl Scratch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Deferred {
     repeat: u32,
-    position: u32,
     first: u32,
 }
 
@@ -1064,7 +1063,6 @@ impl<T: Scalar> Program<T> {
                 let first = super::word(base + self.origins.len());
                 self.deferred.push(Deferred {
                     repeat: super::word(self.repeats.len()),
-                    position: super::word(j),
                     first,
                 });
                 for (p, k) in repeat.position(j).enumerate() {
@@ -1250,7 +1248,7 @@ impl<T: Scalar> Program<T> {
         Ok(())
     }
 
-    /// The copies of the repeat `r` ([`Deferred`]), by position.
+    /// The copies of the repeat `r` ([`Deferred`]), in the order of their positions.
     pub(super) fn copies(&self, r: usize) -> &[Deferred] {
         let r = super::word(r);
         let from = self.deferred.partition_point(|d| d.repeat < r);
