@@ -24,7 +24,7 @@
 
 mod common;
 
-use common::bits;
+use common::{bits, bits_of};
 
 use proptest::prelude::*;
 use tapegrad::{Comparand, Comparison, Error, Scalar, Tape, Var};
@@ -667,11 +667,6 @@ fn record<'t, T: Scalar>(
         out,
         guards,
     }
-}
-
-/// The bits of each number as `f64` (exact for `f32`), every NaN made the same.
-fn bits_of<T: Scalar>(xs: &[T]) -> Vec<u64> {
-    bits(&xs.iter().map(|x| x.to_f64()).collect::<Vec<_>>())
 }
 
 /// What `Error::BranchChanged` reports, with its values as bits; `None` for any other error.

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::bits;
+use common::bits_of;
 
 use proptest::prelude::*;
 use tapegrad::{Scalar, Tape, Var};
@@ -157,11 +157,6 @@ fn total<'t, T: Scalar>(tape: &'t Tape<T>, x: &[Var<'t, T>], case: &Case) -> Var
         };
     }
     f
-}
-
-/// The bits of `xs` widened to `f64` (exactly, for an `f32`), every NaN alike.
-fn bits_of<T: Scalar>(xs: &[T]) -> Vec<u64> {
-    bits(&xs.iter().map(|x| x.to_f64()).collect::<Vec<_>>())
 }
 
 fn replays_like_recording<T: Scalar>(case: &Case) -> Result<(), TestCaseError> {

@@ -38,3 +38,9 @@ pub fn bits(xs: &[f64]) -> Vec<u64> {
         .map(|&x| if x.is_nan() { f64::NAN } else { x }.to_bits())
         .collect()
 }
+
+/// [`bits`] of numbers of any scalar type, each widened to `f64` (exactly, for an `f32`).
+#[allow(dead_code)] // not every test file that includes this module compares bits
+pub fn bits_of<T: tapegrad::Scalar>(xs: &[T]) -> Vec<u64> {
+    bits(&xs.iter().map(|x| x.to_f64()).collect::<Vec<_>>())
+}
