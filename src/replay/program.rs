@@ -69,7 +69,7 @@ macro_rules! value {
      $list:ident, $v:ident) => {{
         use $crate::ops::{Binary, Unary};
         use $crate::replay::check;
-        use $crate::replay::program::{Ins, add_bias, mul_const, sum_of, word};
+        use $crate::replay::program::{Ins, add_bias, mul_const, scaled_add, sum_of, word};
         let (consts, unaries, list, v, k, ins) = (&$consts, &$unaries, &$list, &$v, $k, $ins);
         match *ins {
             Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
@@ -102,12 +102,7 @@ macro_rules! value {
             }
             Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
             Ins::ScaledAdd { x, y, c, op, first } => {
-                let p = mul_const(v(y), consts[c as usize]);
-                if first {
-                    op.eval(p, v(x)).0
-                } else {
-                    op.eval(v(x), p).0
-                }
+                scaled_add(v(x), v(y), consts[c as usize], op, first)
             }
             Ins::Binary { op, x, y, q } => {
                 let (value, dx, dy) = op.eval(v(x), v(y));
@@ -185,13 +180,15 @@ macro_rules! value {
 /// operands. Written once, and expanded, as `value!` is, in the general backward pass
 /// ([`Program::backward_range`]) and in the kernel of repeated blocks of any kinds. `$here`
 /// gives the instruction's value slot, for the rare instruction that needs it, and `$list` an
-/// operand list by `(at, n)`, borrowed once before the caller's loop. Where a neuron's activation passes nothing on, the caller's loop goes on
-/// to the next instruction.
+/// operand list by `(at, n)`, borrowed once before the caller's loop. Where a neuron's
+/// activation passes nothing on, the caller's loop goes on to the next instruction.
 macro_rules! pass_on {
     ($program:ident, $ins:expr, $a:expr, $here:expr, $output:expr, $adj:ident, $values:ident,
      $list:ident) => {{
         use $crate::ops::{Binary, OpKind, Unary};
-        use $crate::replay::program::{Act, Ins, add, add_two, bias_terms, slope, unit_of};
+        use $crate::replay::program::{
+            Act, Ins, add, add_two, bias_terms, scaled_add_terms, slope, unit_of,
+        };
         let (ins, a, here, output, adj, values) = ($ins, $a, $here, $output, $adj, $values);
         let list = &$list;
         let v = |x: u32| values[x as usize];
@@ -232,18 +229,9 @@ macro_rules! pass_on {
                 add(adj, x, dx * a);
                 add(adj, y, dy * a);
             }
-            // The `+` or `-` passes its terms to its operands in order, the product's starting
-            // its adjoint, not zero; then the product passes on `c` times it.
             Ins::ScaledAdd { x, y, c, op, first } => {
-                let (t_first, t_second) = unit_of(op.kind(), a);
-                let (t_product, t_x) = if first {
-                    (t_first, t_second)
-                } else {
-                    (t_second, t_first)
-                };
-                add(adj, x, t_x);
-                let d = slope(Unary::MulConst($program.consts[c as usize]));
-                add(adj, y, d * t_product);
+                let c = $program.consts[c as usize];
+                add_two(adj, (x, y), scaled_add_terms(a, c, op, first));
             }
             Ins::Binary { x, y, q, .. } => {
                 add(adj, x, $program.partials[q as usize] * a);
@@ -845,6 +833,32 @@ pub(super) fn bias_terms<T: Scalar>(a: T, bias_first: bool) -> (T, T) {
     } else {
         (first, second)
     }
+}
+
+/// `x op c y`, or `c y op x` if `first` (`op` a `+` or a `-`): an [`Ins::ScaledAdd`]'s value,
+/// the product and the sum or difference each by its rule.
+#[inline(always)]
+fn scaled_add<T: Scalar>(x: T, y: T, c: T, op: Binary, first: bool) -> T {
+    let p = mul_const(y, c);
+    if first {
+        op.eval(p, x).0
+    } else {
+        op.eval(x, p).0
+    }
+}
+
+/// The terms an [`Ins::ScaledAdd`] with the adjoint `a` passes to `x` and to `y`: the `+` or `-`
+/// passes its terms to its operands in order, the product's starting its adjoint, not zero;
+/// then the product passes on `c` times it.
+#[inline(always)]
+fn scaled_add_terms<T: Scalar>(a: T, c: T, op: Binary, first: bool) -> (T, T) {
+    let (t_first, t_second) = unit_of(op.kind(), a);
+    let (t_product, t_x) = if first {
+        (t_first, t_second)
+    } else {
+        (t_second, t_first)
+    };
+    (t_x, slope(Unary::MulConst(c)) * t_product)
 }
 
 /// The partial of `op`, a rule of the table linear in its input (`x · c`), whose partial is the
@@ -2107,12 +2121,7 @@ impl<T: Scalar> Program<T> {
                 }
                 FoldStep::AddConst(c) => add_const(acc, self.consts[c as usize]),
                 FoldStep::Scaled { c, op, first } => {
-                    let p = mul_const(next(), self.consts[c as usize]);
-                    if first {
-                        op.eval(p, acc).0
-                    } else {
-                        op.eval(acc, p).0
-                    }
+                    scaled_add(acc, next(), self.consts[c as usize], op, first)
                 }
                 FoldStep::End => return acc,
             };
@@ -2144,10 +2153,8 @@ impl<T: Scalar> Program<T> {
                 }
                 FoldStep::AddConst(_) => {}
                 FoldStep::Scaled { c, op, first } => {
-                    let (t_first, t_second) = unit_of(op.kind(), a);
-                    let t_product = if first { t_first } else { t_second };
-                    let d = slope(Unary::MulConst(self.consts[c as usize]));
-                    add(adj, next(), d * t_product);
+                    let c = self.consts[c as usize];
+                    add(adj, next(), scaled_add_terms(a, c, op, first).1);
                 }
                 FoldStep::End => return,
             }

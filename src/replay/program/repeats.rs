@@ -796,8 +796,8 @@ impl<T: Scalar> Program<T> {
                         count: 0,
                     };
                     if !network {
-                        let deferred = self.deferrals(s, len);
-                        self.defer(repeat, &deferred, values);
+                        let masks = self.deferrals(s, len);
+                        self.defer(repeat, &masks, values);
                     }
                     self.make_groups(&mut repeat);
                     self.repeats.push(repeat);
@@ -876,13 +876,12 @@ impl<T: Scalar> Program<T> {
         (keys, sliding): (&[Option<Key>], bool),
         scratch: &mut Scratch,
     ) -> usize {
-        let deferred = if sliding {
+        let masks = if sliding {
             self.deferrals(s, len)
         } else {
             Vec::new()
         };
-        let read =
-            |at, scratch: &mut _| self.read_at(s, len, at, (keys, sliding, &deferred), scratch);
+        let read = |at, scratch: &mut _| self.read_at(s, len, at, (keys, sliding, &masks), scratch);
         scratch.touched.clear();
         scratch.touched_deferred.clear();
         let pair = s + 2 * len <= self.ins.len()
@@ -919,14 +918,14 @@ impl<T: Scalar> Program<T> {
     /// at that position, reading its own block's earlier slots and slots from before `s`, and,
     /// with `sliding`, no slot from before `s` read by a block at a later position than by a
     /// block after it; without, none read both by two blocks and at two positions. The fields
-    /// `deferred` marks at each position ([`Program::deferrals`]) read through copies: a slot
+    /// `masks` marks at each position ([`Program::deferrals`]) read through copies: a slot
     /// read so is read directly by no block up to the last that reads it through a copy.
     fn read_at(
         &self,
         s: usize,
         len: usize,
         (block, position): (usize, usize),
-        (keys, sliding, deferred): (&[Option<Key>], bool, &[u8]),
+        (keys, sliding, masks): (&[Option<Key>], bool, &[u8]),
         scratch: &mut Scratch,
     ) -> bool {
         let outside = self.leaves + s;
@@ -935,7 +934,7 @@ impl<T: Scalar> Program<T> {
         if keys[k].is_none() || keys[k] != keys[s + position] {
             return false;
         }
-        let mask = deferred.get(position).copied().unwrap_or(0);
+        let mask = masks.get(position).copied().unwrap_or(0);
         let mut fits = true;
         let mut field = 0;
         self.each_operand(self.ins[k], |x| {
@@ -985,15 +984,7 @@ impl<T: Scalar> Program<T> {
         if s + 2 * len > self.ins.len() {
             return Vec::new();
         }
-        // As the search reads them, the blocks must be alike in kind first.
         let (first, second) = (s..s + len, s + len..s + 2 * len);
-        if self.ins[first.clone()]
-            .iter()
-            .map(any_key)
-            .ne(self.ins[second.clone()].iter().map(any_key))
-        {
-            return Vec::new();
-        }
         let outside = self.leaves + s;
         // The reads of slots from before `s` in each block, as (slot, position), in order.
         let reads = |block: Range<usize>| {
@@ -1052,13 +1043,13 @@ impl<T: Scalar> Program<T> {
         if any { masks } else { Vec::new() }
     }
 
-    /// Rewrites the fields `deferred` marks in the blocks of `repeat` (not yet pushed) to read
-    /// copies of their slots: block `p`'s copy of a position's field is slot `first + p`, after
-    /// the program's slots and the copies before it, its value the slot's own at first. Notes
-    /// each such field as a [`Deferred`].
-    fn defer(&mut self, repeat: Repeat, deferred: &[u8], values: &mut Vec<T>) {
+    /// Rewrites the fields `masks` marks at each position ([`Program::deferrals`]) in the blocks
+    /// of `repeat` (not yet pushed) to read copies of their slots: block `p`'s copy of a
+    /// position's field is slot `first + p`, after the program's slots and the copies before
+    /// it, its value the slot's own at first. Notes each such field as a [`Deferred`].
+    fn defer(&mut self, repeat: Repeat, masks: &[u8], values: &mut Vec<T>) {
         let base = self.leaves + self.ins.len();
-        for (j, &mask) in deferred.iter().enumerate() {
+        for (j, &mask) in masks.iter().enumerate() {
             for i in (0..3).filter(|i| mask >> i & 1 == 1) {
                 let first = super::word(base + self.origins.len());
                 self.deferred.push(Deferred {
@@ -1260,9 +1251,9 @@ impl<T: Scalar> Program<T> {
     /// groups run forward.
     pub(super) fn copy_in(&self, r: usize, values: &[Cell<T>]) {
         let base = self.leaves + self.ins.len();
+        let times = self.repeats[r].times as usize;
         for d in self.copies(r) {
             let first = d.first as usize;
-            let times = self.repeats[r].times as usize;
             let copies = &values[first..first + times];
             for (copy, &x) in copies.iter().zip(&self.origins[first - base..]) {
                 copy.set(values[x as usize].get());
