@@ -1114,7 +1114,7 @@ mod tests {
             matches!(ins[0], Ins::SubSquared { s: UNSCALED, .. }),
             "{ins:?}"
         );
-        assert!(matches!(ins[1], Ins::ScaledAdd { .. }), "{ins:?}");
+        assert!(matches!(ins[1], Ins::Scaled { .. }), "{ins:?}");
         assert_eq!(ins.len(), 2, "{ins:?}");
     }
 
@@ -1181,10 +1181,10 @@ mod tests {
     }
 
     #[test]
-    fn a_sum_or_difference_with_a_scaled_operand_runs_as_one_instruction() {
+    fn a_sum_difference_or_product_with_a_scaled_operand_runs_as_one_instruction() {
         let tape = Tape::new();
         let x = tape.vars(&[0.5, 2.0]);
-        let forms: [for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>; 5] = [
+        let forms: [for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>; 10] = [
             |a, b| a + 0.3 * b,
             |a, b| b * 0.3 + a,
             |a, b| a - 0.3 * b,
@@ -1192,13 +1192,33 @@ mod tests {
             // The same Var on both sides, after a term of its own: its three terms in the
             // sweep's order.
             |a, _| (a - a * 0.3) + a.sin(),
+            |a, b| 0.3 * b * a,
+            |a, b| a * (b * 0.3),
+            // `100 t t`, read `(100 t) t`: both terms to `t`, the product's second.
+            |a, b| {
+                let t = a - b;
+                100.0 * t * t + a.sin()
+            },
+            // Where the product's adjoint is zero it passes nothing on, though `c` is infinite.
+            |a, b| f64::INFINITY * b * a,
+            |a, b| a * (f64::MAX * b),
         ];
         for (k, form) in forms.iter().enumerate() {
             let f = form(x[0], x[1]);
             let mut c = tape.compile(&x, &[f]).unwrap();
             let ins = c.program.instructions();
-            assert!(matches!(ins[0], Ins::ScaledAdd { .. }), "{k}: {ins:?}");
-            for at in [[0.5, 2.0], [-1.25, 1e300], [f64::INFINITY, -0.0]] {
+            let scaled = ins.iter().filter(|i| matches!(i, Ins::Scaled { .. }));
+            assert_eq!(scaled.count(), 1, "{k}: {ins:?}");
+            assert!(
+                !ins.iter().any(|i| matches!(i, Ins::MulConst { .. })),
+                "{k}: {ins:?}"
+            );
+            for at in [
+                [0.5, 2.0],
+                [-1.25, 1e300],
+                [f64::INFINITY, -0.0],
+                [0.0, 2.0],
+            ] {
                 let fresh = Tape::new();
                 let y = fresh.vars(&at);
                 let out = form(y[0], y[1]);
@@ -1219,7 +1239,7 @@ mod tests {
         }
         let c = tape.compile(&xs, &[f]).unwrap();
         let ins = c.program.instructions();
-        let scaled = ins.iter().filter(|i| matches!(i, Ins::ScaledAdd { .. }));
+        let scaled = ins.iter().filter(|i| matches!(i, Ins::Scaled { .. }));
         assert_eq!(scaled.count(), 1, "{ins:?}");
         let found = chains(&c);
         assert_eq!(found.len(), 1, "{ins:?}");

@@ -69,7 +69,7 @@ macro_rules! value {
      $list:ident, $v:ident) => {{
         use $crate::ops::{Binary, Unary};
         use $crate::replay::check;
-        use $crate::replay::program::{Ins, add_bias, mul_const, scaled_add, sum_of, word};
+        use $crate::replay::program::{Ins, add_bias, mul_const, scaled, sum_of, word};
         let (consts, unaries, list, v, k, ins) = (&$consts, &$unaries, &$list, &$v, $k, $ins);
         match *ins {
             Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
@@ -101,9 +101,7 @@ macro_rules! value {
                 }
             }
             Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
-            Ins::ScaledAdd { x, y, c, op, first } => {
-                scaled_add(v(x), v(y), consts[c as usize], op, first)
-            }
+            Ins::Scaled { x, y, c, op, first } => scaled(v(x), v(y), consts[c as usize], op, first),
             Ins::Binary { op, x, y, q } => {
                 let (value, dx, dy) = op.eval(v(x), v(y));
                 $program.partials[q as usize] = dx;
@@ -187,7 +185,8 @@ macro_rules! pass_on {
      $list:ident) => {{
         use $crate::ops::{Binary, OpKind, Unary};
         use $crate::replay::program::{
-            Act, Ins, add, add_two, bias_terms, scaled_add_terms, slope, unit_of,
+            Act, Ins, add, add_two, bias_terms, scaled_add_terms, scaled_product_terms, slope,
+            unit_of,
         };
         let (ins, a, here, output, adj, values) = ($ins, $a, $here, $output, $adj, $values);
         let list = &$list;
@@ -229,9 +228,14 @@ macro_rules! pass_on {
                 add(adj, x, dx * a);
                 add(adj, y, dy * a);
             }
-            Ins::ScaledAdd { x, y, c, op, first } => {
+            Ins::Scaled { x, y, c, op, first } => {
                 let c = $program.consts[c as usize];
-                add_two(adj, (x, y), scaled_add_terms(a, c, op, first));
+                let terms = if op == Binary::Mul {
+                    scaled_product_terms(a, v(x), v(y), c, first)
+                } else {
+                    scaled_add_terms(a, c, op, first)
+                };
+                add_two(adj, (x, y), terms);
             }
             Ins::Binary { x, y, q, .. } => {
                 add(adj, x, $program.partials[q as usize] * a);
@@ -342,9 +346,10 @@ pub(super) enum Ins {
     AddAdd { x: u32, y: u32, z: u32, right: bool },
     /// `x * y`: each partial is the other factor.
     Mul { x: u32, y: u32 },
-    /// `y c op x` if `first`, else `x op y c`, `op` a `+` or a `-`: an [`Ins::MulConst`] read
-    /// only by the [`Ins::Add`] or [`Ins::Sub`] after it, as `a + h * f` or `t - c * u` record.
-    ScaledAdd {
+    /// `y c op x` if `first`, else `x op y c`, `op` a `+`, `-` or `*`: an [`Ins::MulConst`]
+    /// read only by the [`Ins::Add`], [`Ins::Sub`] or [`Ins::Mul`] after it, as `a + h * f`,
+    /// `t - c * u` or `0.5 * m * v` record.
+    Scaled {
         x: u32,
         y: u32,
         c: u32,
@@ -678,7 +683,7 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         | Ins::SubSquared { x, y, .. }
         | Ins::SubSquareSquared { x, y, .. }
         | Ins::Mul { x, y }
-        | Ins::ScaledAdd { x, y, .. }
+        | Ins::Scaled { x, y, .. }
         | Ins::Binary { x, y, .. }
         | Ins::Compare { x, y, .. } => [Some(x), Some(y), None],
         Ins::AddAdd { x, y, z, .. } => [Some(x), Some(y), Some(z)],
@@ -835,10 +840,10 @@ pub(super) fn bias_terms<T: Scalar>(a: T, bias_first: bool) -> (T, T) {
     }
 }
 
-/// `x op c y`, or `c y op x` if `first` (`op` a `+` or a `-`): an [`Ins::ScaledAdd`]'s value,
-/// the product and the sum or difference each by its rule.
+/// `x op c y`, or `c y op x` if `first` (`op` a `+`, `-` or `*`): an [`Ins::Scaled`]'s value,
+/// the product by the constant and the binary operation each by its rule.
 #[inline(always)]
-fn scaled_add<T: Scalar>(x: T, y: T, c: T, op: Binary, first: bool) -> T {
+fn scaled<T: Scalar>(x: T, y: T, c: T, op: Binary, first: bool) -> T {
     let p = mul_const(y, c);
     if first {
         op.eval(p, x).0
@@ -847,9 +852,9 @@ fn scaled_add<T: Scalar>(x: T, y: T, c: T, op: Binary, first: bool) -> T {
     }
 }
 
-/// The terms an [`Ins::ScaledAdd`] with the adjoint `a` passes to `x` and to `y`: the `+` or `-`
-/// passes its terms to its operands in order, the product's starting its adjoint, not zero;
-/// then the product passes on `c` times it.
+/// The terms an [`Ins::Scaled`] of a `+` or `-` with the adjoint `a` passes to `x` and to `y`:
+/// the `+` or `-` passes its terms to its operands in order, the product's starting its
+/// adjoint, not zero; then the product passes on `c` times it.
 #[inline(always)]
 fn scaled_add_terms<T: Scalar>(a: T, c: T, op: Binary, first: bool) -> (T, T) {
     let (t_first, t_second) = unit_of(op.kind(), a);
@@ -859,6 +864,31 @@ fn scaled_add_terms<T: Scalar>(a: T, c: T, op: Binary, first: bool) -> (T, T) {
         (t_second, t_first)
     };
     (t_x, slope(Unary::MulConst(c)) * t_product)
+}
+
+/// The terms an [`Ins::Scaled`] of a `*` with the adjoint `a` passes to `x` and to `y`, whose
+/// values are `vx` and `vy`: the `*` passes to each operand its partial, the other factor,
+/// times `a`, the product's starting its adjoint; then the product passes on `c` times it, or
+/// nothing where that adjoint is zero, as a node with a zero adjoint passes nothing on (the
+/// term `0` stands for nothing: no adjoint is `-0`, so adding `0` changes none).
+#[inline(always)]
+fn scaled_product_terms<T: Scalar>(a: T, vx: T, vy: T, c: T, first: bool) -> (T, T) {
+    let p = mul_const(vy, c);
+    let (t_product, t_x) = if first {
+        let (_, dp, dx) = Binary::Mul.eval(p, vx);
+        (dp * a, dx * a)
+    } else {
+        let (_, dx, dp) = Binary::Mul.eval(vx, p);
+        (dp * a, dx * a)
+    };
+    let zero = T::zero();
+    let started = zero + t_product;
+    let t_y = if started == zero {
+        zero
+    } else {
+        slope(Unary::MulConst(c)) * started
+    };
+    (t_x, t_y)
 }
 
 /// The partial of `op`, a rule of the table linear in its input (`x · c`), whose partial is the
@@ -906,7 +936,8 @@ pub(super) enum FoldStep {
     Pair,
     /// `acc + consts[c]` ([`Ins::AddConst`]).
     AddConst(u32),
-    /// `acc op (y consts[c])`, or `(y consts[c]) op acc` if `first` ([`Ins::ScaledAdd`]).
+    /// `acc op (y consts[c])`, or `(y consts[c]) op acc` if `first`, `op` a `+` or a `-`
+    /// ([`Ins::Scaled`]).
     Scaled { c: u32, op: Binary, first: bool },
     /// The end of a fold's steps.
     End,
@@ -1273,7 +1304,7 @@ impl<T: Scalar> Program<T> {
         self.neuron_at(window, kept)
             .or_else(|| self.squared_at(window, kept))
             .or_else(|| self.add_add_at(window, kept))
-            .or_else(|| self.scaled_add_at(window, kept, kinds))
+            .or_else(|| self.scaled_at(window, kept, kinds))
     }
 
     /// Lays out the passes' [`Step`]s: each repeat's groups, in order, and the stretches
@@ -1450,7 +1481,10 @@ impl<T: Scalar> Program<T> {
                             | Ins::AddAdd { .. }
                             | Ins::Sub { .. }
                             | Ins::AddConst { .. }
-                            | Ins::ScaledAdd { .. }
+                            | Ins::Scaled {
+                                op: Binary::Add | Binary::Sub,
+                                ..
+                            }
                     )
                 )
         };
@@ -1472,7 +1506,9 @@ impl<T: Scalar> Program<T> {
                 }
                 Ins::Sub { x, y } => (x, ([y, y], 1), false, FoldStep::Sub),
                 Ins::AddConst { x, c } => (x, ([0, 0], 0), false, FoldStep::AddConst(c)),
-                Ins::ScaledAdd { x, y, c, op, first } if !first || op == Binary::Add => {
+                Ins::Scaled { x, y, c, op, first }
+                    if op == Binary::Add || op == Binary::Sub && !first =>
+                {
                     (x, ([y, y], 1), false, FoldStep::Scaled { c, op, first })
                 }
                 _ => return None,
@@ -1743,12 +1779,12 @@ impl<T: Scalar> Program<T> {
         Some((fused, span))
     }
 
-    /// The sum or difference with a scaled operand that starts at `window[0]`, spanning two
-    /// nodes: `c y` read only by the `+` or `-` after it — unless the other operand is a sum
-    /// read only there, a running sum `f += c * t`, whose steps make one [`Ins::Chain`]
-    /// instead ([`Program::chain_sums`]): each term then receives its adjoint directly rather
-    /// than through every later step's.
-    fn scaled_add_at(
+    /// The sum, difference or product with a scaled operand that starts at `window[0]`,
+    /// spanning two nodes: `c y` read only by the `+`, `-` or `*` after it — unless the other
+    /// operand is a sum read only there, a running sum `f += c * t`, whose steps make one
+    /// [`Ins::Chain`] instead ([`Program::chain_sums`]): each term then receives its adjoint
+    /// directly rather than through every later step's.
+    fn scaled_at(
         &self,
         window: &[Pending<T>],
         kept: &Kept,
@@ -1761,6 +1797,7 @@ impl<T: Scalar> Program<T> {
         let (op, l, r) = match window.get(1)?.ins {
             Ins::Add { x, y } => (Binary::Add, x, y),
             Ins::Sub { x, y } => (Binary::Sub, x, y),
+            Ins::Mul { x, y } => (Binary::Mul, x, y),
             _ => return None,
         };
         if !kept.read_once(product) {
@@ -1774,7 +1811,7 @@ impl<T: Scalar> Program<T> {
         if op == Binary::Add && kinds[x as usize] == OpKind::Add && kept.read_once(x) {
             return None;
         }
-        let fused = Ins::ScaledAdd { x, y, c, op, first };
+        let fused = Ins::Scaled { x, y, c, op, first };
         Some((fused, 2))
     }
 
@@ -2121,7 +2158,7 @@ impl<T: Scalar> Program<T> {
                 }
                 FoldStep::AddConst(c) => add_const(acc, self.consts[c as usize]),
                 FoldStep::Scaled { c, op, first } => {
-                    scaled_add(acc, next(), self.consts[c as usize], op, first)
+                    scaled(acc, next(), self.consts[c as usize], op, first)
                 }
                 FoldStep::End => return acc,
             };

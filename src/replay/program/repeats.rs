@@ -353,7 +353,7 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
             x: f(0, x),
             y: f(1, y),
         },
-        Ins::ScaledAdd { x, y, c, op, first } => Ins::ScaledAdd {
+        Ins::Scaled { x, y, c, op, first } => Ins::Scaled {
             x: f(0, x),
             y: f(1, y),
             c: f(2, c),
@@ -395,7 +395,7 @@ macro_rules! by_variant {
             @arms $ins, $run, ($($args),*),
             AddConst, RSubConst, Neg, MulConst, Square, AddConstSquared, RSubConstSquared,
             SubSquared, SubSquareSquared, Exp, Tanh, Sigmoid, Unary, Add, Sub, AddAdd, Mul,
-            ScaledAdd, Binary
+            Scaled, Binary
         )
     };
     (@arms $ins:expr, $run:expr, $args:tt, $($variant:ident),*) => {{
@@ -2686,11 +2686,12 @@ mod tests {
         let terms = x.windows(2).map(|w| w[0].exp() * (w[1].sin() - w[0]));
         assert_eq!(replayed_spans(terms.collect()), [(0, 4, 12)]);
         // Rosenbrock's term with `(100 t) t`: the next input is read in the second instruction.
+        // (The product by 100 and the product after it are one instruction.)
         let terms = x.windows(2).map(|w| {
             let t = w[1] - w[0] * w[0];
             100.0 * t * t + (1.0 - w[0]) * (1.0 - w[0])
         });
-        assert_eq!(replayed_spans(terms.collect()), [(0, 8, 12)]);
+        assert_eq!(replayed_spans(terms.collect()), [(0, 7, 12)]);
         // Written with `powf(2.0)`: three calls of the table's `powf` a term, the term's first
         // instruction one of them, so that the block ends at the third instruction of its kind.
         let terms = x
