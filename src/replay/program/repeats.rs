@@ -380,35 +380,78 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
 }
 
 /// Calls `$run` with `$ins` and `$args`, `$run` written out again in an arm for each variant
-/// [`with_indices`] moves: each copy, a closure of its own, then knows the variant of every
-/// instruction [`shifted`] makes from `$ins`, and the rules' match folds away. Each copy is
+/// [`with_indices`] moves, and for each value of the fields that choose how the variant's rules
+/// run (whether a square is a product, a fused square scaled, a scaled operation's operation
+/// and side): each copy, a closure of its own, then knows these of every instruction
+/// [`shifted`] makes from `$ins`, and the rules' matches and tests fold away. Each copy is
 /// called once, so the optimizer inlines it.
 ///
 /// Only the optimizer makes the copies pay, and each holds the whole of `value!` or `pass_on!`
 /// until it folds them: a build with debug assertions (unoptimized, as a rule) matches the same
-/// variants in one arm with one copy — the same code on the same instructions — which compiles
-/// faster and keeps the copies' frames off the stack. Both read the one list of variants below,
-/// so the tests of either build find a variant missing from it.
+/// patterns in one arm with one copy — the same code on the same instructions — which compiles
+/// faster and keeps the copies' frames off the stack. Both read the one list of patterns
+/// below, so the tests of either build find a variant missing from it.
 macro_rules! by_variant {
     ($ins:expr, $run:expr $(, $args:expr)*) => {
         by_variant!(
             @arms $ins, $run, ($($args),*),
-            AddConst, RSubConst, Neg, MulConst, Square, AddConstSquared, RSubConstSquared,
-            SubSquared, SubSquareSquared, Exp, Tanh, Sigmoid, Unary, Add, Sub, AddAdd, Mul,
-            Scaled, Binary
+            Ins::AddConst { .. },
+            Ins::RSubConst { .. },
+            Ins::Neg { .. },
+            Ins::MulConst { .. },
+            Ins::Square { sq: Sq::Powi, .. },
+            Ins::Square { sq: Sq::Product, .. },
+            Ins::AddConstSquared { sq: Sq::Powi, s: UNSCALED, .. },
+            Ins::AddConstSquared { sq: Sq::Powi, .. },
+            Ins::AddConstSquared { sq: Sq::Product, s: UNSCALED, .. },
+            Ins::AddConstSquared { sq: Sq::Product, .. },
+            Ins::RSubConstSquared { sq: Sq::Powi, s: UNSCALED, .. },
+            Ins::RSubConstSquared { sq: Sq::Powi, .. },
+            Ins::RSubConstSquared { sq: Sq::Product, s: UNSCALED, .. },
+            Ins::RSubConstSquared { sq: Sq::Product, .. },
+            Ins::SubSquared { sq: Sq::Powi, s: UNSCALED, .. },
+            Ins::SubSquared { sq: Sq::Powi, .. },
+            Ins::SubSquared { sq: Sq::Product, s: UNSCALED, .. },
+            Ins::SubSquared { sq: Sq::Product, .. },
+            Ins::SubSquareSquared { sq: Sq::Powi, inner: Sq::Powi, s: UNSCALED, .. },
+            Ins::SubSquareSquared { sq: Sq::Powi, inner: Sq::Powi, .. },
+            Ins::SubSquareSquared { sq: Sq::Powi, inner: Sq::Product, s: UNSCALED, .. },
+            Ins::SubSquareSquared { sq: Sq::Powi, inner: Sq::Product, .. },
+            Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Powi, s: UNSCALED, .. },
+            Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Powi, .. },
+            Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Product, s: UNSCALED, .. },
+            Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Product, .. },
+            Ins::Exp { .. },
+            Ins::Tanh { .. },
+            Ins::Sigmoid { .. },
+            Ins::Unary { .. },
+            Ins::Add { .. },
+            Ins::Sub { .. },
+            Ins::AddAdd { right: true, .. },
+            Ins::AddAdd { right: false, .. },
+            Ins::Mul { .. },
+            Ins::Scaled { op: Binary::Add, first: true, .. },
+            Ins::Scaled { op: Binary::Add, first: false, .. },
+            Ins::Scaled { op: Binary::Sub, first: true, .. },
+            Ins::Scaled { op: Binary::Sub, first: false, .. },
+            Ins::Scaled { op: Binary::Mul, first: true, .. },
+            Ins::Scaled { op: Binary::Mul, first: false, .. },
+            Ins::Binary { .. }
         )
     };
-    (@arms $ins:expr, $run:expr, $args:tt, $($variant:ident),*) => {{
+    (@arms $ins:expr, $run:expr, $args:tt, $($pattern:pat),*) => {{
+        #[allow(unused_imports)]
+        use $crate::{ops::Binary, replay::program::{Sq, UNSCALED}};
         #[cfg(not(debug_assertions))]
         let out = match $ins {
-            $(first @ Ins::$variant { .. } => by_variant!(@call $run, first, $args),)*
+            $(first @ $pattern => by_variant!(@call $run, first, $args),)*
             _ => unreachable!(
                 "invariant: a stride is found only for an instruction with index fields"
             ),
         };
         #[cfg(debug_assertions)]
         let out = match $ins {
-            first @ ($(Ins::$variant { .. })|*) => by_variant!(@call $run, first, $args),
+            first @ ($($pattern)|*) => by_variant!(@call $run, first, $args),
             _ => unreachable!(
                 "invariant: a stride is found only for an instruction with index fields"
             ),
