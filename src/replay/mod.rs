@@ -1164,12 +1164,14 @@ mod tests {
             "{ins:?}"
         );
         assert_eq!(ins.len(), 3, "{ins:?}");
+        // Past one that does, it stays apart, and the square joins the sum after it.
         let d = x[0] - x[1];
         let sharing = x[1] * 3.0;
         let h = tape.compile(&x, &[d * d + sharing]).unwrap();
         let ins = h.program.instructions();
         assert!(matches!(ins[0], Ins::Sub { .. }), "{ins:?}");
-        assert_eq!(ins.len(), 4, "{ins:?}");
+        assert!(matches!(ins[2], Ins::MulAdd { .. }), "{ins:?}");
+        assert_eq!(ins.len(), 3, "{ins:?}");
         // A product of two different values stays a product, and a square's form is kept.
         let g = tape.compile(&x, &[x[0] * x[1] + x[0].powi(2)]).unwrap();
         let ins = g.program.instructions();
@@ -1178,6 +1180,80 @@ mod tests {
             matches!(ins[1], Ins::Square { sq: Sq::Powi, .. }),
             "{ins:?}"
         );
+    }
+
+    /// Checks that `c`, `form` of two inputs compiled, replays the value and the gradient of
+    /// recording `form` afresh, bit for bit, at points with zeros of both signs, an infinity,
+    /// an overflow and a NaN (every NaN taken as the same: Rust leaves a NaN result's sign and
+    /// payload open).
+    fn replays_form_like_recording(
+        c: &mut CompiledTape,
+        form: for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>,
+        k: usize,
+    ) {
+        let bits = |xs: &[f64]| -> Vec<u64> {
+            let same = |v: f64| if v.is_nan() { f64::NAN } else { v };
+            xs.iter().map(|&v| same(v).to_bits()).collect()
+        };
+        for at in [
+            [0.5, 2.0],
+            [-1.25, 1e300],
+            [f64::INFINITY, -0.0],
+            [0.0, 2.0],
+            [3.0, -0.1],
+            [-0.0, f64::NAN],
+        ] {
+            let fresh = Tape::new();
+            let y = fresh.vars(&at);
+            let out = form(y[0], y[1]);
+            let want = out.backward().wrt_all(&y);
+            let r = c.run(&at).unwrap();
+            assert_eq!(bits(&[r.value()]), bits(&[out.value()]), "{k} at {at:?}");
+            assert_eq!(bits(r.grad()), bits(&want), "{k} at {at:?}");
+        }
+    }
+
+    #[test]
+    fn a_sum_or_difference_with_a_product_for_an_operand_runs_as_one_instruction() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0]);
+        let forms: [for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>; 7] = [
+            |a, b| a - b * b,
+            |a, b| b * b - a,
+            |a, b| a * b + b,
+            // The same Var as the sum's operand and a factor: its terms in the sweep's order.
+            |a, b| (a + a * b) * a.sin(),
+            |a, b| (a * b - a) * a.cos(),
+            // The other operand a product too.
+            |a, b| a * b - b * a.sin(),
+            // `x₁ - x₀ x₀`, Rosenbrock's residual, then `(100 t) t`.
+            |a, b| {
+                let t = b - a * a;
+                100.0 * t * t
+            },
+        ];
+        for (k, form) in forms.iter().enumerate() {
+            let f = form(x[0], x[1]);
+            let mut c = tape.compile(&x, &[f]).unwrap();
+            let ins = c.program.instructions();
+            assert!(
+                ins.iter().any(|i| matches!(i, Ins::MulAdd { .. })),
+                "{k}: {ins:?}"
+            );
+            replays_form_like_recording(&mut c, *form, k);
+        }
+        // A running total's step keeps its product apart, so that the steps make one fold.
+        let mut f = x[0] + x[1];
+        for _ in 0..8 {
+            f -= x[0] * x[1];
+        }
+        let c = tape.compile(&x, &[f]).unwrap();
+        let ins = c.program.instructions();
+        assert!(
+            !ins.iter().any(|i| matches!(i, Ins::MulAdd { .. })),
+            "{ins:?}"
+        );
+        assert!(ins.iter().any(|i| matches!(i, Ins::Fold { .. })), "{ins:?}");
     }
 
     #[test]
@@ -1213,21 +1289,7 @@ mod tests {
                 !ins.iter().any(|i| matches!(i, Ins::MulConst { .. })),
                 "{k}: {ins:?}"
             );
-            for at in [
-                [0.5, 2.0],
-                [-1.25, 1e300],
-                [f64::INFINITY, -0.0],
-                [0.0, 2.0],
-            ] {
-                let fresh = Tape::new();
-                let y = fresh.vars(&at);
-                let out = form(y[0], y[1]);
-                let want = out.backward().wrt_all(&y);
-                let r = c.run(&at).unwrap();
-                let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|v| v.to_bits()).collect() };
-                assert_eq!(bits(&[r.value()]), bits(&[out.value()]), "{k} at {at:?}");
-                assert_eq!(bits(r.grad()), bits(&want), "{k} at {at:?}");
-            }
+            replays_form_like_recording(&mut c, *form, k);
         }
         // A running sum of scaled terms, `f += c * t`, stays a chain: its first step, which
         // adds to a value that is no sum, fuses; after it each term's product is an
@@ -1289,15 +1351,25 @@ mod tests {
     fn a_sum_accumulated_in_a_loop_runs_as_one_instruction() {
         let tape = Tape::new();
         let x = tape.vars(&[0.5, 2.0, -1.0]);
-        // f = x₀x₁ + x₁x₂ + x₂x₀, one product per step: the products (slots 3, 4 and 5 once the
-        // sums are gone) and the chain.
+        // f = x₀ + x₁ + x₀x₁ + x₁x₂ + x₂x₀, one product per step, from a sum: the sum (slot 3),
+        // the products (slots 4, 5 and 6 once the steps are gone) and the chain.
+        let mut f = x[0] + x[1];
+        for k in 0..3 {
+            f += x[k] * x[(k + 1) % 3];
+        }
+        let c = tape.compile(&x, &[f]).unwrap();
+        assert_eq!(c.program.instructions().len(), 5);
+        assert_eq!(chains(&c), vec![(false, vec![3, 4, 5, 6])]);
+        // From a value that is no sum, the first step joins its product, and the chain goes on
+        // from it.
         let mut f = x[0] * x[1];
         for k in 1..3 {
             f += x[k] * x[(k + 1) % 3];
         }
         let c = tape.compile(&x, &[f]).unwrap();
-        assert_eq!(c.program.instructions().len(), 4);
-        assert_eq!(chains(&c), vec![(false, vec![3, 4, 5])]);
+        let ins = c.program.instructions();
+        assert!(matches!(ins[1], Ins::MulAdd { .. }), "{ins:?}");
+        assert_eq!(ins.len(), 4, "{ins:?}");
         // `f += a + b` steps add sums of two; `f = f + a + b` steps two terms one at a time.
         let (mut right, mut left) = (x[0] * 2.0, x[0] * 2.0);
         for &xk in &x {

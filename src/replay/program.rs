@@ -102,6 +102,14 @@ macro_rules! value {
             }
             Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
             Ins::Scaled { x, y, c, op, first } => scaled(v(x), v(y), consts[c as usize], op, first),
+            Ins::MulAdd { x, y, z, op, first } => {
+                let p = Binary::Mul.eval(v(y), v(z)).0;
+                if first {
+                    op.eval(p, v(x)).0
+                } else {
+                    op.eval(v(x), p).0
+                }
+            }
             Ins::Binary { op, x, y, q } => {
                 let (value, dx, dy) = op.eval(v(x), v(y));
                 $program.partials[q as usize] = dx;
@@ -237,6 +245,20 @@ macro_rules! pass_on {
                 };
                 add_two(adj, (x, y), terms);
             }
+            // The `+` or `-` passes its terms to its operands in order, the product's starting
+            // its adjoint, not zero; then the product passes on its partials times that.
+            Ins::MulAdd { x, y, z, op, first } => {
+                let (t_first, t_second) = unit_of(op.kind(), a);
+                let (t_product, t_x) = if first {
+                    (t_first, t_second)
+                } else {
+                    (t_second, t_first)
+                };
+                add(adj, x, t_x);
+                let (_, dy, dz) = Binary::Mul.eval(v(y), v(z));
+                add(adj, y, dy * t_product);
+                add(adj, z, dz * t_product);
+            }
             Ins::Binary { x, y, q, .. } => {
                 add(adj, x, $program.partials[q as usize] * a);
                 add(adj, y, $program.partials[q as usize + 1] * a);
@@ -353,6 +375,17 @@ pub(super) enum Ins {
         x: u32,
         y: u32,
         c: u32,
+        op: Binary,
+        first: bool,
+    },
+    /// `y z op x` if `first`, else `x op y z`, `op` a `+` or a `-`: an [`Ins::Mul`], or a
+    /// square written as a product (`y` and `z` the same slot), read only by the [`Ins::Add`]
+    /// or [`Ins::Sub`] after it, as a residual `t - w * x`, `x₁ - x₀ * x₀` or a step
+    /// `s + a * b` records.
+    MulAdd {
+        x: u32,
+        y: u32,
+        z: u32,
         op: Binary,
         first: bool,
     },
@@ -686,7 +719,7 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
         | Ins::Scaled { x, y, .. }
         | Ins::Binary { x, y, .. }
         | Ins::Compare { x, y, .. } => [Some(x), Some(y), None],
-        Ins::AddAdd { x, y, z, .. } => [Some(x), Some(y), Some(z)],
+        Ins::AddAdd { x, y, z, .. } | Ins::MulAdd { x, y, z, .. } => [Some(x), Some(y), Some(z)],
         Ins::Sum { .. }
         | Ins::Chain { .. }
         | Ins::Fold { .. }
@@ -1305,6 +1338,7 @@ impl<T: Scalar> Program<T> {
             .or_else(|| self.squared_at(window, kept))
             .or_else(|| self.add_add_at(window, kept))
             .or_else(|| self.scaled_at(window, kept, kinds))
+            .or_else(|| self.mul_add_at(window, kept, kinds))
     }
 
     /// Lays out the passes' [`Step`]s: each repeat's groups, in order, and the stretches
@@ -1813,6 +1847,46 @@ impl<T: Scalar> Program<T> {
         }
         let fused = Ins::Scaled { x, y, c, op, first };
         Some((fused, 2))
+    }
+
+    /// The sum or difference with a product for an operand that starts at `window[0]`,
+    /// spanning two nodes: `y z` (or `y y`, a square written as a product) read only by the
+    /// `+` or `-` after it — unless the other operand, read only there, is a sum or difference
+    /// or a constant added, as a running total's previous step is: its steps then make one
+    /// [`Ins::Chain`] or [`Ins::Fold`] ([`Program::chain_sums`]), with the product a term.
+    fn mul_add_at(
+        &self,
+        window: &[Pending<T>],
+        kept: &Kept,
+        kinds: &[OpKind],
+    ) -> Option<(Ins, usize)> {
+        let (y, z) = match window[0].ins {
+            Ins::Mul { x, y } => (x, y),
+            Ins::Square { x, sq: Sq::Product } => (x, x),
+            _ => return None,
+        };
+        let product = window[0].node;
+        let (op, l, r) = match window.get(1)?.ins {
+            Ins::Add { x, y } => (Binary::Add, x, y),
+            Ins::Sub { x, y } => (Binary::Sub, x, y),
+            _ => return None,
+        };
+        if !kept.read_once(product) {
+            return None;
+        }
+        let (x, first) = match (l == product, r == product) {
+            (true, false) => (r, true),
+            (false, true) => (l, false),
+            _ => return None,
+        };
+        let step = matches!(
+            kinds[x as usize],
+            OpKind::Add | OpKind::Sub | OpKind::AddConst
+        );
+        if step && kept.read_once(x) {
+            return None;
+        }
+        Some((Ins::MulAdd { x, y, z, op, first }, 2))
     }
 
     /// The sum of three that starts at `window[0]`, spanning two nodes.

@@ -360,6 +360,13 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
             op,
             first,
         },
+        Ins::MulAdd { x, y, z, op, first } => Ins::MulAdd {
+            x: f(0, x),
+            y: f(1, y),
+            z: f(2, z),
+            op,
+            first,
+        },
         Ins::Binary { op, x, y, q } => Ins::Binary {
             op,
             x: f(0, x),
@@ -436,6 +443,10 @@ macro_rules! by_variant {
             Ins::Scaled { op: Binary::Sub, first: false, .. },
             Ins::Scaled { op: Binary::Mul, first: true, .. },
             Ins::Scaled { op: Binary::Mul, first: false, .. },
+            Ins::MulAdd { op: Binary::Add, first: true, .. },
+            Ins::MulAdd { op: Binary::Add, first: false, .. },
+            Ins::MulAdd { op: Binary::Sub, first: true, .. },
+            Ins::MulAdd { op: Binary::Sub, first: false, .. },
             Ins::Binary { .. }
         )
     };
@@ -2728,13 +2739,14 @@ mod tests {
         // each block reads it through a copy, whose term reaches it after the next block's.
         let terms = x.windows(2).map(|w| w[0].exp() * (w[1].sin() - w[0]));
         assert_eq!(replayed_spans(terms.collect()), [(0, 4, 12)]);
-        // Rosenbrock's term with `(100 t) t`: the next input is read in the second instruction.
-        // (The product by 100 and the product after it are one instruction.)
+        // Rosenbrock's term with `(100 t) t`: `t = x₁ - x₀ x₀` is one instruction, which reads
+        // both inputs at its position, `(100 t) t` another, and the sum with the second square,
+        // a product, a third.
         let terms = x.windows(2).map(|w| {
             let t = w[1] - w[0] * w[0];
             100.0 * t * t + (1.0 - w[0]) * (1.0 - w[0])
         });
-        assert_eq!(replayed_spans(terms.collect()), [(0, 7, 12)]);
+        assert_eq!(replayed_spans(terms.collect()), [(0, 5, 12)]);
         // Written with `powf(2.0)`: three calls of the table's `powf` a term, the term's first
         // instruction one of them, so that the block ends at the third instruction of its kind.
         let terms = x
