@@ -1242,6 +1242,44 @@ mod tests {
             );
             replays_form_like_recording(&mut c, *form, k);
         }
+        // A product moves to the sum that reads it past a node that updates none of the slots it
+        // updates, and not past one that does.
+        let z = tape.vars(&[0.5, 2.0, -1.0]);
+        let moved = tape.compile(&z, &[z[0] * z[1] - z[2].exp()]).unwrap();
+        let ins = moved.program.instructions();
+        assert!(
+            matches!(ins, [Ins::Exp { .. }, Ins::MulAdd { .. }]),
+            "{ins:?}"
+        );
+        // Past a product by a constant, which stays with its own product: `x² y - 3 x z`.
+        fn poly<'t>(v: &[Var<'t>]) -> Var<'t> {
+            v[0] * v[0] * v[1] - 3.0 * v[0] * v[2]
+        }
+        let mut moved = tape.compile(&z, &[poly(&z)]).unwrap();
+        let ins = moved.program.instructions();
+        assert!(
+            matches!(
+                ins,
+                [Ins::Square { .. }, Ins::Scaled { .. }, Ins::MulAdd { .. }]
+            ),
+            "{ins:?}"
+        );
+        let at = [1.5, -0.25, 3.0];
+        let fresh = Tape::new();
+        let y = fresh.vars(&at);
+        let out = poly(&y);
+        let r = moved.run(&at).unwrap();
+        assert_eq!(r.value().to_bits(), out.value().to_bits());
+        let bits = |xs: &[f64]| xs.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(r.grad()), bits(&out.backward().wrt_all(&y)));
+        let form: for<'t> fn(Var<'t>, Var<'t>) -> Var<'t> = |a, b| a * b - b.exp();
+        let mut kept = tape.compile(&x, &[form(x[0], x[1])]).unwrap();
+        let ins = kept.program.instructions();
+        assert!(
+            matches!(ins, [Ins::Mul { .. }, Ins::Exp { .. }, Ins::Sub { .. }]),
+            "{ins:?}"
+        );
+        replays_form_like_recording(&mut kept, form, forms.len());
         // A running total's step keeps its product apart, so that the steps make one fold.
         let mut f = x[0] + x[1];
         for _ in 0..8 {

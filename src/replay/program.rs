@@ -731,11 +731,19 @@ fn inline_slots(ins: &mut Ins) -> [Option<&mut u32>; 3] {
     }
 }
 
-/// Whether a fused square can hold the node `node`, computed by `u`, and its reader `r` as
-/// consecutive nodes ([`Program::squared_at`]): a square's base and the square, a square and
-/// the difference it is subtracted in, or a square and its constant factor.
+/// Whether a fused instruction can hold the node `node`, computed by `u`, and its reader `r` as
+/// consecutive nodes: a square's base and the square, a square and the difference it is
+/// subtracted in, or a square and its constant factor ([`Program::squared_at`]); a product and
+/// the sum or difference it is one operand of ([`Program::mul_add_at`]).
 fn absorbs(u: Ins, node: u32, r: Ins) -> bool {
     match (u, r) {
+        (
+            Ins::Mul { .. }
+            | Ins::Square {
+                sq: Sq::Product, ..
+            },
+            Ins::Add { x, y } | Ins::Sub { x, y },
+        ) if (x == node) != (y == node) => true,
         (Ins::AddConst { .. } | Ins::RSubConst { .. } | Ins::Sub { .. }, Ins::Square { x, .. }) => {
             x == node
         }
@@ -1286,8 +1294,8 @@ impl<T: Scalar> Program<T> {
         self.ins.push(ins);
     }
 
-    /// Moves the node that `window[at]` reads once and could fuse into a square with
-    /// ([`absorbs`]) to just before it, if it is at most [`REACH`] nodes back and the move keeps
+    /// Moves the node that `window[at]` reads once and could fuse with ([`absorbs`]) to just
+    /// before it, if it is at most [`REACH`] nodes back and the move keeps
     /// every adjoint's terms in the sweep's order; then does the same for the moved node.
     /// Decoding calls it on each node as it comes, so that nodes computed in between — `u = 1 -
     /// x` between `t = y - x * x` and `t * t` — do not keep a square from fusing with its base.
@@ -1302,6 +1310,14 @@ impl<T: Scalar> Program<T> {
             let u = window[p];
             if !(kept.read_once(u.node) && absorbs(u.ins, u.node, reader.ins)) {
                 continue;
+            }
+            // A product that fuses with the product by a constant just before it stays there,
+            // and the reader's other operand may still come.
+            if let (Ins::Mul { x, y }, Some(c)) = (u.ins, p.checked_sub(1).map(|q| window[q])) {
+                let factor = matches!(c.ins, Ins::MulConst { .. }) && kept.read_once(c.node);
+                if factor && (x == c.node) != (y == c.node) {
+                    continue;
+                }
             }
             // A node just before its reader is where it should be.
             if p + 1 == at {
@@ -1325,9 +1341,10 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The instruction the nodes from `window[0]` on fuse into, if any, and how many nodes it
-    /// spans: a neuron, a squared difference (scaled or not), a sum of three or a sum with a
-    /// scaled operand — consecutive nodes of the program, each read only by the next. `kinds`
-    /// are the recorded nodes' kinds.
+    /// spans: a neuron, a squared difference (scaled or not), a sum of three, a sum,
+    /// difference or product with a scaled operand, or a sum or difference with a product —
+    /// consecutive nodes of the program, each read only by the next. `kinds` are the recorded
+    /// nodes' kinds.
     fn fuse_at(
         &mut self,
         window: &[Pending<T>],
