@@ -847,6 +847,31 @@ impl Sq {
     }
 }
 
+/// The `+` or `-` (or `*`, with `times`) at `window[1]` that reads the node at `window[0]`,
+/// read only there, as one of its operands: the operation, its other operand, and whether the
+/// node is its first.
+fn binary_reader<T>(
+    window: &[Pending<T>],
+    kept: &Kept,
+    times: bool,
+) -> Option<(Binary, u32, bool)> {
+    let node = window[0].node;
+    let (op, l, r) = match window.get(1)?.ins {
+        Ins::Add { x, y } => (Binary::Add, x, y),
+        Ins::Sub { x, y } => (Binary::Sub, x, y),
+        Ins::Mul { x, y } if times => (Binary::Mul, x, y),
+        _ => return None,
+    };
+    if !kept.read_once(node) {
+        return None;
+    }
+    match (l == node, r == node) {
+        (true, false) => Some((op, r, true)),
+        (false, true) => Some((op, l, false)),
+        _ => None,
+    }
+}
+
 /// `adj[x] += d`: the one update of the reverse sweep.
 #[inline(always)]
 fn add<T: Scalar>(adj: &[Cell<T>], x: u32, d: T) {
@@ -1844,21 +1869,7 @@ impl<T: Scalar> Program<T> {
         let Ins::MulConst { x: y, c } = window[0].ins else {
             return None;
         };
-        let product = window[0].node;
-        let (op, l, r) = match window.get(1)?.ins {
-            Ins::Add { x, y } => (Binary::Add, x, y),
-            Ins::Sub { x, y } => (Binary::Sub, x, y),
-            Ins::Mul { x, y } => (Binary::Mul, x, y),
-            _ => return None,
-        };
-        if !kept.read_once(product) {
-            return None;
-        }
-        let (x, first) = match (l == product, r == product) {
-            (true, false) => (r, true),
-            (false, true) => (l, false),
-            _ => return None,
-        };
+        let (op, x, first) = binary_reader(window, kept, true)?;
         if op == Binary::Add && kinds[x as usize] == OpKind::Add && kept.read_once(x) {
             return None;
         }
@@ -1882,20 +1893,7 @@ impl<T: Scalar> Program<T> {
             Ins::Square { x, sq: Sq::Product } => (x, x),
             _ => return None,
         };
-        let product = window[0].node;
-        let (op, l, r) = match window.get(1)?.ins {
-            Ins::Add { x, y } => (Binary::Add, x, y),
-            Ins::Sub { x, y } => (Binary::Sub, x, y),
-            _ => return None,
-        };
-        if !kept.read_once(product) {
-            return None;
-        }
-        let (x, first) = match (l == product, r == product) {
-            (true, false) => (r, true),
-            (false, true) => (l, false),
-            _ => return None,
-        };
+        let (op, x, first) = binary_reader(window, kept, false)?;
         let step = matches!(
             kinds[x as usize],
             OpKind::Add | OpKind::Sub | OpKind::AddConst
