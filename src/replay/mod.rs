@@ -801,6 +801,55 @@ fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &m
     }
 }
 
+/// Makes this crate generate replay's entry points for `f64` and `f32` itself.
+///
+/// Without optimization rustc shares generic instances between crates: a crate built in debug
+/// that calls one of these links the copy made here instead of generating the interpreter
+/// again. That generation was most of the debug build time of every test, example and bench
+/// that replays, and of a user's crate too. Optimized builds do not share instances, so there
+/// the statics are left out. A static is generated whether or not it is read; nothing reads these.
+macro_rules! generate_entry_points {
+    ($($t:ty => $name:ident),* $(,)?) => {$(
+        #[cfg(debug_assertions)]
+        #[allow(dead_code)]
+        #[allow(clippy::type_complexity)]
+        static $name: (
+            for<'t, 'a, 'b> fn(
+                &'t Tape<$t>,
+                &'a [Var<'t, $t>],
+                &'b [Var<'t, $t>],
+            ) -> Result<CompiledTape<$t>, Error>,
+            for<'t, 'a, 'b, 'c> fn(
+                &'t Tape<$t>,
+                &'a [Var<'t, $t>],
+                &'b [Var<'t, $t>],
+                &'c [Var<'t, $t>],
+            ) -> Result<CompiledTape<$t>, Error>,
+            for<'a, 'b> fn(&'a mut CompiledTape<$t>, &'b [$t]) -> Result<&'a [$t], Error>,
+            for<'a, 'b> fn(&'a mut CompiledTape<$t>, &'b [$t]) -> Result<Replay<'a, $t>, Error>,
+            for<'a, 'b, 'c> fn(
+                &'a mut CompiledTape<$t>,
+                &'b [$t],
+                &'c [$t],
+            ) -> Result<Replay<'a, $t>, Error>,
+            for<'a, 'b, 'c> fn(
+                &'a mut CompiledTape<$t>,
+                &'b [$t],
+                &'c [$t],
+            ) -> Result<Replay<'a, $t>, Error>,
+        ) = (
+            Tape::<$t>::compile,
+            Tape::<$t>::compile_with_data,
+            CompiledTape::<$t>::forward,
+            CompiledTape::<$t>::run,
+            CompiledTape::<$t>::vjp,
+            CompiledTape::<$t>::run_with_data,
+        );
+    )*};
+}
+
+generate_entry_points!(f64 => ENTRY_POINTS_F64, f32 => ENTRY_POINTS_F32);
+
 #[cfg(test)]
 mod tests {
     use super::Kept;
