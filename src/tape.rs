@@ -13,8 +13,9 @@
 //!    there is the crate's own, because [`Scalar`] is sealed, and user-defined operations
 //!    ([`Tape::custom_rule`]) are evaluated before their node is pushed;
 //! 5. the unchecked appends of `Tape::push` rely on `room` never overstating the spare capacity
-//!    of any buffer, including after a panic caught halfway through an n-ary push (a Var of
-//!    another tape among its operands), which takes its half-written node off again.
+//!    of any buffer: an n-ary push settles `room` before it appends, and a dot product given a
+//!    Var of another tape takes its half-written node off again before it panics, so that a
+//!    caught panic leaves the tape as it was.
 //!
 //! Facts 1 and 4 are checked at compile time (`compile_fail` examples in the crate documentation
 //! and on [`Scalar`]); fact 2 holds by construction (no method returns a reference into the
@@ -109,43 +110,6 @@ unsafe fn append_unchecked<X: Copy>(v: &mut Vec<X>, xs: &[X]) {
     unsafe {
         std::ptr::copy_nonoverlapping(xs.as_ptr(), v.as_mut_ptr().add(len), xs.len());
         v.set_len(len + xs.len());
-    }
-}
-
-/// Truncates every stack back to its length at creation unless [`keep`](Rollback::keep) is
-/// called: what an n-ary push appended before a panic comes off again while unwinding.
-struct Rollback<'s, T> {
-    storage: &'s mut Storage<T>,
-    lens: [usize; 4],
-}
-
-impl<'s, T> Rollback<'s, T> {
-    fn new(storage: &'s mut Storage<T>) -> Self {
-        let lens = [
-            storage.kinds.len(),
-            storage.parents.len(),
-            storage.partials.len(),
-            storage.consts.len(),
-        ];
-        Rollback { storage, lens }
-    }
-
-    /// The node is complete: keep it.
-    #[inline(always)]
-    fn keep(self) {
-        std::mem::forget(self);
-    }
-}
-
-impl<T> Drop for Rollback<'_, T> {
-    #[cold]
-    fn drop(&mut self) {
-        let [k, p, q, c] = self.lens;
-        self.storage.kinds.truncate(k);
-        self.storage.parents.truncate(p);
-        self.storage.partials.truncate(q);
-        self.storage.consts.truncate(c);
-        self.storage.room = 0;
     }
 }
 
@@ -693,14 +657,16 @@ impl<T: Scalar> Tape<T> {
         consts: &[T],
     ) -> NodeId {
         let stored = partials.len();
-        self.push_nary_with(kind, n, stored, consts, |slots, partial_slots| {
+        let id = self.push_nary_with(kind, n, stored, consts, |slots, partial_slots| {
             for (slot, p) in slots.iter_mut().zip(parents) {
                 *slot = p;
             }
             for (slot, d) in partial_slots.iter_mut().zip(partials) {
                 *slot = d;
             }
-        })
+            true
+        });
+        id.expect("invariant: this fill keeps every node")
     }
 
     /// Appends an n-ary node with `n` parents and `stored` partials (`n` or 0), letting `fill`
@@ -708,7 +674,12 @@ impl<T: Scalar> Tape<T> {
     /// element.
     ///
     /// `fill` receives the `n` parent slots and the `stored` partial slots, zeroed, and must fill
-    /// them; it is crate code that neither records on this tape nor reads its storage.
+    /// them; it is crate code that neither records on this tape nor reads its storage, and it
+    /// does not panic. It returns whether to keep the node: a dot product's fill checks its
+    /// operands' tapes as it goes and returns `false` for a Var of another tape. The node then
+    /// comes off again and this returns `None`, for the caller to panic with its own message
+    /// and leave the tape as it was. (A guard that took the node off while unwinding from a
+    /// panic inside `fill` made recording a network markedly slower.)
     #[inline(always)]
     pub(crate) fn push_nary_with(
         &self,
@@ -716,8 +687,8 @@ impl<T: Scalar> Tape<T> {
         n: usize,
         stored: usize,
         consts: &[T],
-        fill: impl FnOnce(&mut [u32], &mut [T]),
-    ) -> NodeId {
+        fill: impl FnOnce(&mut [u32], &mut [T]) -> bool,
+    ) -> Option<NodeId> {
         debug_assert!(stored == n || stored == 0);
         let count = u32::try_from(n).unwrap_or_else(|_| {
             panic!(
@@ -734,26 +705,27 @@ impl<T: Scalar> Tape<T> {
         if index >= self.limit as usize {
             self.full();
         }
-        // `fill` panics on a Var of another tape. The guard then takes the half-written node off
-        // again, and `room` is settled before anything is appended, so that no later unchecked
-        // append counts on capacity this node used: a caught panic leaves the tape as it was.
+        // `room` is settled before anything is appended, so that no later unchecked append
+        // counts on capacity this node used, whether it is kept or not.
         let used = (n + 2)
             .div_ceil(MAX_PARENT_WORDS)
             .max(stored.div_ceil(MAX_PARTIALS))
             .max(consts.len())
             .max(1);
         s.room = s.room.saturating_sub(used);
-        let guard = Rollback::new(s);
-        let s = &mut *guard.storage;
         s.kinds.push(kind);
         let p0 = s.parents.len();
         s.parents.resize(p0 + n + 2, count);
         let q0 = s.partials.len();
         s.partials.resize(q0 + stored, T::zero());
-        fill(&mut s.parents[p0 + 1..p0 + 1 + n], &mut s.partials[q0..]);
+        if !fill(&mut s.parents[p0 + 1..p0 + 1 + n], &mut s.partials[q0..]) {
+            s.kinds.truncate(index);
+            s.parents.truncate(p0);
+            s.partials.truncate(q0);
+            return None;
+        }
         s.consts.extend_from_slice(consts);
-        guard.keep();
-        NodeId(index as u32)
+        Some(NodeId(index as u32))
     }
 
     #[cold]

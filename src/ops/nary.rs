@@ -321,15 +321,18 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[Var<'t, T>] {
             let (px, py) = parents.split_at_mut(n);
             let (dx, dy) = partials.split_at_mut(n);
             let slots = px.iter_mut().zip(py).zip(dx.iter_mut().zip(dy));
+            let mut own = true;
             for (((px, py), (dx, dy)), (x, y)) in slots.zip(xs.iter().zip(ys)) {
-                if !std::ptr::eq(x.tape(), tape) || !std::ptr::eq(y.tape(), tape) {
-                    crate::var::mixed_tapes("dot");
-                }
+                own &= std::ptr::eq(x.tape(), tape) & std::ptr::eq(y.tape(), tape);
                 value += x.value() * y.value();
                 (*px, *py) = (x.id().0, y.id().0);
                 (*dx, *dy) = (y.value(), x.value());
             }
+            own
         });
+        let Some(id) = id else {
+            crate::var::mixed_tapes("dot")
+        };
         Var::from_parts(tape, id, value)
     }
 }
@@ -345,14 +348,17 @@ impl<'t, T: Scalar> DotOperand<'t, T> for &[T] {
         let mut value = sum_start(n);
         let id = tape.push_nary_with(OpKind::DotConst, n, n, &[], |parents, partials| {
             let slots = parents.iter_mut().zip(partials.iter_mut());
+            let mut own = true;
             for ((p, d), (x, &c)) in slots.zip(xs.iter().zip(self)) {
-                if !std::ptr::eq(x.tape(), tape) {
-                    crate::var::mixed_tapes("dot");
-                }
+                own &= std::ptr::eq(x.tape(), tape);
                 value += x.value() * c;
                 (*p, *d) = (x.id().0, c);
             }
+            own
         });
+        let Some(id) = id else {
+            crate::var::mixed_tapes("dot")
+        };
         Var::from_parts(tape, id, value)
     }
 }
