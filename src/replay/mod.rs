@@ -385,8 +385,10 @@ impl Kept {
     const UNREAD: u8 = 1;
     /// Kept, and read once by a kept node.
     const ONCE: u8 = 2;
-    /// Kept, and read more than once, or an output (whose value must stay in its slot).
-    const MORE: u8 = 3;
+    /// Kept, and read by two kept nodes.
+    const TWICE: u8 = 3;
+    /// Kept, and read more than twice, or an output (whose value must stay in its slot).
+    const MORE: u8 = 4;
 
     /// Finds the kept nodes among the first `end` in one pass back over the records (no
     /// per-node cursors kept: compiling a long tape costs little beyond the program); each
@@ -448,6 +450,11 @@ impl Kept {
     /// its one reader absorb it.
     fn read_once(&self, i: u32) -> bool {
         self.marks[i as usize] == Kept::ONCE
+    }
+
+    /// Whether node `i` is read by exactly two nodes of the program, and is no output.
+    fn read_twice(&self, i: u32) -> bool {
+        self.marks[i as usize] == Kept::TWICE
     }
 }
 
@@ -1231,6 +1238,87 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_square_written_c_u_u_fuses_with_its_base() {
+        let tape = Tape::new();
+        let x = tape.vars(&[0.5, 2.0]);
+        // Rosenbrock's term written `100 * t * t`: three instructions, as `100 * (t * t)`.
+        let t = x[1] - x[0] * x[0];
+        let u = 1.0 - x[0];
+        let f = tape.compile(&x, &[100.0 * t * t + u * u]).unwrap();
+        let ins = f.program.instructions();
+        assert!(
+            matches!(
+                ins[0],
+                Ins::SubSquareSquared {
+                    sq: Sq::ScaledProduct,
+                    inner: Sq::Product,
+                    ..
+                }
+            ),
+            "{ins:?}"
+        );
+        assert_eq!(ins.len(), 3, "{ins:?}");
+        let fused: [for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>; 6] = [
+            |a, b| {
+                let t = b - a * a;
+                100.0 * t * t
+            },
+            |a, b| {
+                let t = b - a.powi(2);
+                0.5 * t * t
+            },
+            |a, b| {
+                let d = a - b;
+                0.5 * d * d
+            },
+            // The scaled operand second.
+            |a, b| {
+                let d = a - b;
+                d * (2.0 * d)
+            },
+            |a, b| {
+                let e = a + 3.0;
+                -1.5 * e * e * b
+            },
+            |a, b| {
+                let e = 1.0 - a;
+                (e * 4.0) * e + b
+            },
+        ];
+        for (k, form) in fused.iter().enumerate() {
+            let mut c = tape.compile(&x, &[form(x[0], x[1])]).unwrap();
+            let ins = c.program.instructions();
+            let scaled_square = |i: &Ins| match *i {
+                Ins::AddConstSquared { sq, .. }
+                | Ins::RSubConstSquared { sq, .. }
+                | Ins::SubSquared { sq, .. }
+                | Ins::SubSquareSquared { sq, .. } => sq == Sq::ScaledProduct,
+                _ => false,
+            };
+            assert!(ins.iter().any(scaled_square), "{k}: {ins:?}");
+            replays_form_like_recording(&mut c, *form, k);
+        }
+        // Read elsewhere, the base or the scaled operand keeps the product apart.
+        let apart: [for<'t> fn(Var<'t>, Var<'t>) -> Var<'t>; 2] = [
+            |a, b| {
+                let d = a - b;
+                0.5 * d * d + d
+            },
+            |a, b| {
+                let d = a - b;
+                let h = 0.5 * d;
+                h * d + h
+            },
+        ];
+        for (k, form) in apart.iter().enumerate() {
+            let mut c = tape.compile(&x, &[form(x[0], x[1])]).unwrap();
+            let ins = c.program.instructions();
+            assert!(matches!(ins[0], Ins::Sub { .. }), "{k}: {ins:?}");
+            replays_form_like_recording(&mut c, *form, k);
+        }
+    }
+
     /// Checks that `c`, `form` of two inputs compiled, replays the value and the gradient of
     /// recording `form` afresh, bit for bit, at points with zeros of both signs, an infinity,
     /// an overflow and a NaN (every NaN taken as the same: Rust leaves a NaN result's sign and
@@ -1275,10 +1363,11 @@ mod tests {
             |a, b| (a * b - a) * a.cos(),
             // The other operand a product too.
             |a, b| a * b - b * a.sin(),
-            // `x₁ - x₀ x₀`, Rosenbrock's residual, then `(100 t) t`.
+            // `x₁ - x₀ x₀`, Rosenbrock's residual, then `(100 t) b` (with `(100 t) t` the whole
+            // is a fused square instead, tested below).
             |a, b| {
                 let t = b - a * a;
-                100.0 * t * t
+                100.0 * t * b
             },
         ];
         for (k, form) in forms.iter().enumerate() {
@@ -1357,10 +1446,11 @@ mod tests {
             |a, _| (a - a * 0.3) + a.sin(),
             |a, b| 0.3 * b * a,
             |a, b| a * (b * 0.3),
-            // `100 t t`, read `(100 t) t`: both terms to `t`, the product's second.
+            // `100 t t`, read `(100 t) t`: both terms to `t`, the product's second. (Were `t`
+            // read only there, the whole would be a fused square, tested above.)
             |a, b| {
                 let t = a - b;
-                100.0 * t * t + a.sin()
+                100.0 * t * t + t.sin()
             },
             // Where the product's adjoint is zero it passes nothing on, though `c` is infinite.
             |a, b| f64::INFINITY * b * a,

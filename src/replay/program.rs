@@ -798,10 +798,17 @@ fn add_bias<T: Scalar>(sum: T, b: T, bias_first: bool) -> T {
 /// How a square `u²` was recorded: as `powi(2)`, one edge to `u` whose partial is `u + u`, or
 /// as the product `u * u`, two edges to `u` whose partials are `u` each. Both give the same
 /// value; the sweep's updates differ in their bits, so a program keeps which it replays.
+///
+/// The outer square of a fused square may also be [`Sq::ScaledProduct`], `(c u) u`: a constant
+/// factor read only by the product after it, which reads `u` too — `c * u * u` read from the
+/// left, as `0.5 * r * r` records. Its value and its terms depend on `c`, which the fused
+/// square holds in place of a factor after the square, so [`Program::fused_square`] and
+/// [`Program::square_passed`] form them, from the rules of [`Ins::Scaled`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Sq {
     Powi,
     Product,
+    ScaledProduct,
 }
 
 impl Sq {
@@ -811,6 +818,7 @@ impl Sq {
         match self {
             Sq::Powi => Unary::<T>::Powi(2).eval(u).0,
             Sq::Product => Binary::Mul.eval(u, u).0,
+            Sq::ScaledProduct => unreachable!("invariant: valued with its factor"),
         }
     }
 
@@ -821,6 +829,7 @@ impl Sq {
         match self {
             Sq::Powi => Unary::<T>::Powi(2).eval(u).1 * a,
             Sq::Product => Binary::Mul.eval(u, u).2 * a,
+            Sq::ScaledProduct => unreachable!("invariant: passed on with its factor"),
         }
     }
 
@@ -843,6 +852,7 @@ impl Sq {
         match self {
             Sq::Powi => t,
             Sq::Product => t + t,
+            Sq::ScaledProduct => unreachable!("invariant: passed on with its factor"),
         }
     }
 }
@@ -1832,19 +1842,37 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The square of `x + c`, `c - x` or `x - y` that starts at `window[0]`, with its constant
-    /// factor if one follows: [`Program::squared_at`] without a leading square.
+    /// factor if one follows, or written `(c u) u`: [`Program::squared_at`] without a leading
+    /// square.
     fn base_squared_at(&self, window: &[Pending<T>], kept: &Kept) -> Option<(Ins, usize)> {
         let base = window.first()?;
         let u = base.node;
-        let sq = match window.get(1).map(|p| p.ins) {
-            Some(Ins::Square { x, sq }) if x == u && kept.read_once(u) => sq,
+        let (s, sq, span) = match window.get(1).map(|p| p.ins) {
+            Some(Ins::Square { x, sq }) if x == u && kept.read_once(u) => {
+                // A constant factor after the square, `c·u²`, joins it when nothing else reads
+                // the square.
+                let square = window[1].node;
+                match window.get(2).map(|p| p.ins) {
+                    Some(Ins::MulConst { x, c }) if x == square && kept.read_once(square) => {
+                        (c, sq, 3)
+                    }
+                    _ => (UNSCALED, sq, 2),
+                }
+            }
+            // `(c u) u`: `c u` read only by the product after it, and `u` only by the two.
+            Some(Ins::MulConst { x, c }) if x == u && kept.read_twice(u) => {
+                let scaled = window[1].node;
+                match window.get(2).map(|p| p.ins) {
+                    Some(Ins::Mul { x, y })
+                        if kept.read_once(scaled)
+                            && ((x, y) == (scaled, u) || (x, y) == (u, scaled)) =>
+                    {
+                        (c, Sq::ScaledProduct, 3)
+                    }
+                    _ => return None,
+                }
+            }
             _ => return None,
-        };
-        // A constant factor after the square, `c·u²`, joins it when nothing else reads the square.
-        let square = window[1].node;
-        let (s, span) = match window.get(2).map(|p| p.ins) {
-            Some(Ins::MulConst { x, c }) if x == square && kept.read_once(square) => (c, 3),
-            _ => (UNSCALED, 2),
         };
         let fused = match base.ins {
             Ins::AddConst { x, c } => Ins::AddConstSquared { x, c, s, sq },
@@ -2304,9 +2332,10 @@ impl<T: Scalar> Program<T> {
             Ins::SubSquareSquared { x, y, s, sq, inner } => (sub(v(x), inner.value(v(y))), s, sq),
             _ => unreachable!("invariant: called on fused squares only"),
         };
-        match s {
-            UNSCALED => sq.value(u),
-            s => Unary::MulConst(self.consts[s as usize]).eval(sq.value(u)).0,
+        match (s, sq) {
+            (s, Sq::ScaledProduct) => scaled(u, u, self.consts[s as usize], Binary::Mul, true),
+            (UNSCALED, sq) => sq.value(u),
+            (s, sq) => Unary::MulConst(self.consts[s as usize]).eval(sq.value(u)).0,
         }
     }
 
@@ -2317,14 +2346,27 @@ impl<T: Scalar> Program<T> {
     /// forward pass did. A zero adjoint
     /// makes the square's term zero or NaN, so a term above or below zero says the adjoint was
     /// not zero, in one compare (benches/FINDINGS.md: one compare for the zero-adjoint test).
+    ///
+    /// A square written `(c u) u` ([`Sq::ScaledProduct`]) passes `u` the terms of
+    /// [`Ins::Scaled`]'s product, whose operands are both `u`: the product's own, then the one
+    /// through `c u`; the sweep's order is the same whichever side `c u` stood on.
     #[inline(always)]
     fn square_passed(&self, s: u32, sq: Sq, a: T, u: impl FnOnce() -> T) -> Option<T> {
         let zero = T::zero();
-        let a = match s {
-            UNSCALED => a,
-            s => slope(Unary::MulConst(self.consts[s as usize])) * a,
+        // The square's adjoint (after a factor), and the adjoint it starts for `u`.
+        let (a, t) = match (s, sq) {
+            (s, Sq::ScaledProduct) => {
+                let u = u();
+                let (t_product, t_scaled) =
+                    scaled_product_terms(a, u, u, self.consts[s as usize], true);
+                (a, zero + t_product + t_scaled)
+            }
+            (UNSCALED, sq) => (a, sq.started(u(), a)),
+            (s, sq) => {
+                let a = slope(Unary::MulConst(self.consts[s as usize])) * a;
+                (a, sq.started(u(), a))
+            }
         };
-        let t = sq.started(u(), a);
         // As in `repeats::lane_pass`: not `t != zero`, which a NaN meets too.
         #[allow(clippy::double_comparisons)]
         let ordered_nonzero = t < zero || t > zero;

@@ -412,14 +412,17 @@ macro_rules! by_variant {
             Ins::AddConstSquared { sq: Sq::Powi, .. },
             Ins::AddConstSquared { sq: Sq::Product, s: UNSCALED, .. },
             Ins::AddConstSquared { sq: Sq::Product, .. },
+            Ins::AddConstSquared { sq: Sq::ScaledProduct, .. },
             Ins::RSubConstSquared { sq: Sq::Powi, s: UNSCALED, .. },
             Ins::RSubConstSquared { sq: Sq::Powi, .. },
             Ins::RSubConstSquared { sq: Sq::Product, s: UNSCALED, .. },
             Ins::RSubConstSquared { sq: Sq::Product, .. },
+            Ins::RSubConstSquared { sq: Sq::ScaledProduct, .. },
             Ins::SubSquared { sq: Sq::Powi, s: UNSCALED, .. },
             Ins::SubSquared { sq: Sq::Powi, .. },
             Ins::SubSquared { sq: Sq::Product, s: UNSCALED, .. },
             Ins::SubSquared { sq: Sq::Product, .. },
+            Ins::SubSquared { sq: Sq::ScaledProduct, .. },
             Ins::SubSquareSquared { sq: Sq::Powi, inner: Sq::Powi, s: UNSCALED, .. },
             Ins::SubSquareSquared { sq: Sq::Powi, inner: Sq::Powi, .. },
             Ins::SubSquareSquared { sq: Sq::Powi, inner: Sq::Product, s: UNSCALED, .. },
@@ -428,6 +431,8 @@ macro_rules! by_variant {
             Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Powi, .. },
             Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Product, s: UNSCALED, .. },
             Ins::SubSquareSquared { sq: Sq::Product, inner: Sq::Product, .. },
+            Ins::SubSquareSquared { sq: Sq::ScaledProduct, inner: Sq::Powi, .. },
+            Ins::SubSquareSquared { sq: Sq::ScaledProduct, inner: Sq::Product, .. },
             Ins::Exp { .. },
             Ins::Tanh { .. },
             Ins::Sigmoid { .. },
@@ -2739,14 +2744,14 @@ mod tests {
         // each block reads it through a copy, whose term reaches it after the next block's.
         let terms = x.windows(2).map(|w| w[0].exp() * (w[1].sin() - w[0]));
         assert_eq!(replayed_spans(terms.collect()), [(0, 4, 12)]);
-        // Rosenbrock's term with `(100 t) t`: `t = x₁ - x₀ x₀` is one instruction, which reads
-        // both inputs at its position, `(100 t) t` another, and the sum with the second square,
-        // a product, a third.
+        // Rosenbrock's term with `(100 t) t`: that and `t = x₁ - x₀ x₀` are one fused square,
+        // which reads both inputs at its position; then the two `1 - x₀`, their product and
+        // the sum.
         let terms = x.windows(2).map(|w| {
             let t = w[1] - w[0] * w[0];
             100.0 * t * t + (1.0 - w[0]) * (1.0 - w[0])
         });
-        assert_eq!(replayed_spans(terms.collect()), [(0, 5, 12)]);
+        assert_eq!(replayed_spans(terms.collect()), [(0, 4, 12)]);
         // Written with `powf(2.0)`: three calls of the table's `powf` a term, the term's first
         // instruction one of them, so that the block ends at the third instruction of its kind.
         let terms = x
