@@ -69,7 +69,9 @@ macro_rules! value {
      $list:ident, $v:ident) => {{
         use $crate::ops::{Binary, Unary};
         use $crate::replay::check;
-        use $crate::replay::program::{Ins, add_bias, mul_const, scaled, sum_of, word};
+        use $crate::replay::program::{
+            Ins, add_bias, mul_const, scaled, sum_of, with_operand, word,
+        };
         let (consts, unaries, list, v, k, ins) = (&$consts, &$unaries, &$list, &$v, $k, $ins);
         match *ins {
             Ins::AddConst { x, c } => Unary::AddConst(consts[c as usize]).eval(v(x)).0,
@@ -103,12 +105,7 @@ macro_rules! value {
             Ins::Mul { x, y } => Binary::Mul.eval(v(x), v(y)).0,
             Ins::Scaled { x, y, c, op, first } => scaled(v(x), v(y), consts[c as usize], op, first),
             Ins::MulAdd { x, y, z, op, first } => {
-                let p = Binary::Mul.eval(v(y), v(z)).0;
-                if first {
-                    op.eval(p, v(x)).0
-                } else {
-                    op.eval(v(x), p).0
-                }
+                with_operand(op, Binary::Mul.eval(v(y), v(z)).0, v(x), first)
             }
             Ins::Binary { op, x, y, q } => {
                 let (value, dx, dy) = op.eval(v(x), v(y));
@@ -194,7 +191,7 @@ macro_rules! pass_on {
         use $crate::ops::{Binary, OpKind, Unary};
         use $crate::replay::program::{
             Act, Ins, add, add_two, bias_terms, scaled_add_terms, scaled_product_terms, slope,
-            unit_of,
+            sum_terms, unit_of,
         };
         let (ins, a, here, output, adj, values) = ($ins, $a, $here, $output, $adj, $values);
         let list = &$list;
@@ -248,12 +245,7 @@ macro_rules! pass_on {
             // The `+` or `-` passes its terms to its operands in order, the product's starting
             // its adjoint, not zero; then the product passes on its partials times that.
             Ins::MulAdd { x, y, z, op, first } => {
-                let (t_first, t_second) = unit_of(op.kind(), a);
-                let (t_product, t_x) = if first {
-                    (t_first, t_second)
-                } else {
-                    (t_second, t_first)
-                };
+                let (t_product, t_x) = sum_terms(a, op, first);
                 add(adj, x, t_x);
                 let (_, dy, dz) = Binary::Mul.eval(v(y), v(z));
                 add(adj, y, dy * t_product);
@@ -920,11 +912,29 @@ pub(super) fn bias_terms<T: Scalar>(a: T, bias_first: bool) -> (T, T) {
 /// the product by the constant and the binary operation each by its rule.
 #[inline(always)]
 fn scaled<T: Scalar>(x: T, y: T, c: T, op: Binary, first: bool) -> T {
-    let p = mul_const(y, c);
+    with_operand(op, mul_const(y, c), x, first)
+}
+
+/// `p op x` if `first`, else `x op p`: a fused operand `p` and the other operand `x` of the
+/// binary operation that reads it, by that operation's rule.
+#[inline(always)]
+fn with_operand<T: Scalar>(op: Binary, p: T, x: T, first: bool) -> T {
     if first {
         op.eval(p, x).0
     } else {
         op.eval(x, p).0
+    }
+}
+
+/// The terms a `+` or `-` with the adjoint `a` passes to its operands, as (the fused operand's,
+/// the other's), the fused operand being its first if `first`.
+#[inline(always)]
+fn sum_terms<T: Scalar>(a: T, op: Binary, first: bool) -> (T, T) {
+    let (t_first, t_second) = unit_of(op.kind(), a);
+    if first {
+        (t_first, t_second)
+    } else {
+        (t_second, t_first)
     }
 }
 
@@ -933,12 +943,7 @@ fn scaled<T: Scalar>(x: T, y: T, c: T, op: Binary, first: bool) -> T {
 /// adjoint, not zero; then the product passes on `c` times it.
 #[inline(always)]
 fn scaled_add_terms<T: Scalar>(a: T, c: T, op: Binary, first: bool) -> (T, T) {
-    let (t_first, t_second) = unit_of(op.kind(), a);
-    let (t_product, t_x) = if first {
-        (t_first, t_second)
-    } else {
-        (t_second, t_first)
-    };
+    let (t_product, t_x) = sum_terms(a, op, first);
     (t_x, slope(Unary::MulConst(c)) * t_product)
 }
 
