@@ -176,18 +176,21 @@ macro_rules! value {
 }
 
 /// The sweep's updates for `$ins`, an instruction of `$program` whose adjoint `$a` is not zero
-/// and whose value is `$output`: each operand's term, in the order the tape's sweep adds them.
+/// and whose value `$output` gives: each operand's term, in the order the tape's sweep adds them.
 /// No partial of an operation of the table is written here: a partial of ±1 comes from the
 /// operation's shape by the sweep's own rule ([`unit_of`]), a constant factor's from its
 /// entry ([`slope`]), any other from its entry's `eval`, at recording's or this pass's
 /// operands. Written once, and expanded, as `value!` is, in the general backward pass
 /// ([`Program::backward_range`]) and in the kernel of repeated blocks of any kinds. `$here`
 /// gives the instruction's value slot, for the rare instruction that needs it, and `$list` an
-/// operand list by `(at, n)`, borrowed once before the caller's loop. Where a neuron's
+/// operand list by `(at, n)`, borrowed once before the caller's loop. `$values` is as long as
+/// the adjoints `$adj`, so that one check of an operand's index covers both; `$all`, the values
+/// with their twins ([`Program::keys`]), is read for a kept partial. Both closures are called
+/// only by the instructions that need them, so no other pays their checks. Where a neuron's
 /// activation passes nothing on, the caller's loop goes on to the next instruction.
 macro_rules! pass_on {
     ($program:ident, $ins:expr, $a:expr, $here:expr, $output:expr, $adj:ident, $values:ident,
-     $list:ident) => {{
+     $all:ident, $list:ident) => {{
         use $crate::ops::{Binary, OpKind, Unary};
         use $crate::replay::program::{
             Act, Ins, add, add_two, bias_terms, scaled_add_terms, scaled_product_terms, slope,
@@ -210,9 +213,9 @@ macro_rules! pass_on {
             Ins::RSubConstSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
             Ins::SubSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
             Ins::SubSquareSquared { .. } => $program.fused_square_backward(ins, a, adj, values),
-            Ins::Exp { x } => add(adj, x, Act::partial_of(Unary::Exp, *output) * a),
-            Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(*output) * a),
-            Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(*output) * a),
+            Ins::Exp { x } => add(adj, x, Act::partial_of(Unary::Exp, output()) * a),
+            Ins::Tanh { x } => add(adj, x, Act::Tanh.partial(output()) * a),
+            Ins::Sigmoid { x } => add(adj, x, Act::Sigmoid.partial(output()) * a),
             Ins::Unary { x, q, .. } => add(adj, x, $program.partials[q as usize] * a),
             Ins::Add { x, y } => add_two(adj, (x, y), unit_of(OpKind::Add, a)),
             Ins::Sub { x, y } => add_two(adj, (x, y), unit_of(OpKind::Sub, a)),
@@ -264,9 +267,9 @@ macro_rules! pass_on {
             Ins::Neuron { at, n, m } => {
                 let info = $program.neurons[m as usize];
                 let key = if info.act == Act::Table {
-                    values[$program.slots + here()]
+                    $all[$program.slots + here()]
                 } else {
-                    *output
+                    output()
                 };
                 // The activation passes `partial * a` to the sum-plus-bias, whose adjoint
                 // starts at zero: the three nodes pass nothing on when that product is zero.
@@ -288,9 +291,9 @@ macro_rules! pass_on {
             } => {
                 let fields = (xs, ys, bias, usize::from(n), shape);
                 if shape.act() == Act::Table {
-                    $program.table_neuron_backward(fields, here(), a, adj, values);
+                    $program.table_neuron_backward(fields, here(), a, adj, $all);
                 } else {
-                    $program.run_neuron_backward(fields, *output, a, adj, values);
+                    $program.run_neuron_backward(fields, output(), a, adj, values);
                 }
             }
             Ins::Custom { at, n, q } => {
@@ -2579,8 +2582,10 @@ impl<T: Scalar> Program<T> {
     }
 
     /// The backward pass over the instructions `range`, from the last to the first.
-    fn backward_range(&self, range: Range<usize>, adj: &[Cell<T>], values: &[T]) {
+    fn backward_range(&self, range: Range<usize>, adj: &[Cell<T>], all: &[T]) {
         let zero = T::zero();
+        // As long as the adjoints, so that one check of an operand's index covers both.
+        let values = &all[..adj.len()];
         let list = |at: u32, n: u32| &self.operands[at as usize..(at + n) as usize];
         let slots = self.leaves + range.start..self.leaves + range.end;
         let own = self.ins[range]
@@ -2597,7 +2602,7 @@ impl<T: Scalar> Program<T> {
             if a == zero {
                 continue;
             }
-            pass_on!(self, ins, a, here, output, adj, values, list);
+            pass_on!(self, ins, a, here, || *output, adj, values, all, list);
         }
     }
 }

@@ -1871,8 +1871,10 @@ fn layer_backward<T: Scalar, const N: usize, const ACT: u8, const KONST: bool, c
 /// block after block from the last; one that one block reads, from that block's positions, the
 /// last first.
 #[inline(never)]
-fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], values: &[T]) {
+fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>], all: &[T]) {
     let (repeat, group) = (group.repeat, *group);
+    // As long as the adjoints, so that one check of an operand's index covers both.
+    let values = &all[..adj.len()];
     let zero = T::zero();
     let list = |at: u32, n: u32| &program.operands[at as usize..(at + n) as usize];
     let (start, len) = (repeat.start(), repeat.len as usize);
@@ -1889,7 +1891,17 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
                             continue;
                         }
                         let ins = shifted(first, step, p);
-                        pass_on!(program, &ins, a, || slot, &values[slot], adj, values, list);
+                        pass_on!(
+                            program,
+                            &ins,
+                            a,
+                            || slot,
+                            || values[slot],
+                            adj,
+                            values,
+                            all,
+                            list
+                        );
                     }
                 });
                 continue;
@@ -1902,7 +1914,17 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
                     continue;
                 }
                 let ins = &program.ins[k];
-                pass_on!(program, ins, a, || slot, &values[slot], adj, values, list);
+                pass_on!(
+                    program,
+                    ins,
+                    a,
+                    || slot,
+                    || values[slot],
+                    adj,
+                    values,
+                    all,
+                    list
+                );
             }
         }
     }
