@@ -258,7 +258,9 @@ macro_rules! pass_on {
                 add(adj, x, $program.partials[q as usize] * a);
                 add(adj, y, $program.partials[q as usize + 1] * a);
             }
-            Ins::Sum { at, n } | Ins::Chain { at, n, .. } => $program.pass_to_all(at, n, a, adj),
+            Ins::Sum { at, n } | Ins::Chain { at, n, .. } => {
+                $program.pass_to_all(here(), at, n, a, adj)
+            }
             Ins::Fold { at, n, steps } => $program.fold_backward(list(at, n), steps, a, adj),
             Ins::Dot { at, n, runs } => $program.dot_backward((at, n, None, runs), a, adj, values),
             Ins::DotConst { at, n, c, runs } => {
@@ -492,7 +494,26 @@ pub(super) struct Program<T> {
     /// The forward pass as a flat list of steps, in order, when the program has repeats
     /// ([`Program::plan`]); the backward pass over every instruction runs it from the end.
     steps: Vec<Step>,
+    /// For each position of each repeat, as [`Program::strides`], the value slot of the sum
+    /// whose adjoint every block's instruction there takes from it, or [`NO_SUM`]
+    /// ([`Program::forward_sums`]).
+    sources: Vec<u32>,
+    /// The sums some of whose terms take their adjoint from their slot, in order.
+    sums: Vec<ForwardedSum>,
 }
+
+/// A sum or chain of accumulating sums whose terms at some positions of a repeat take its
+/// adjoint from its slot ([`Program::forward_sums`]), and the operand list, `operands[at..at +
+/// n]`, that its backward pass still updates: the others, in order.
+#[derive(Debug, Clone, Copy)]
+struct ForwardedSum {
+    slot: u32,
+    at: u32,
+    n: u32,
+}
+
+/// A position of a repeat whose instructions take their adjoints the usual way.
+const NO_SUM: u32 = u32::MAX;
 
 /// One step of a pass over a program with repeats: a stretch of instructions between
 /// repeats, run one by one, or one [`Group`] of a repeat, by its kernel.
@@ -1121,6 +1142,8 @@ impl<T: Scalar> Program<T> {
             deferred: Vec::new(),
             origins: Vec::new(),
             steps: Vec::new(),
+            sources: Vec::new(),
+            sums: Vec::new(),
         };
         let mut nodes = records(s, end)
             .enumerate()
@@ -1158,6 +1181,7 @@ impl<T: Scalar> Program<T> {
         self.find_runs();
         self.keep_read_lists();
         self.find_repeats(values);
+        self.forward_sums(outputs);
         self.plan();
         self.slots = values.len();
         if !self.acts.is_empty() {
@@ -2501,6 +2525,15 @@ impl<T: Scalar> Program<T> {
         // As cells, as in the forward pass: each instruction takes its own adjoint through the
         // iterator and adds to its operands' by index.
         let adj = Cell::from_mut(adj).as_slice_of_cells();
+        self.sweep(adj, len, values);
+        // The sums whose terms took their adjoint from their slot kept it there until now.
+        for sum in &self.sums {
+            adj[sum.slot as usize].set(T::zero());
+        }
+    }
+
+    /// [`Program::backward`] but for the sums' slots it leaves for the end.
+    fn sweep(&self, adj: &[Cell<T>], len: usize, values: &[T]) {
         // The instructions the sweep covers: those before its end, none if it ends in the leaves.
         let Some(swept) = len.checked_sub(self.leaves) else {
             return;
@@ -2544,9 +2577,19 @@ impl<T: Scalar> Program<T> {
         }
     }
 
-    /// A sum's update: `a` to each of the operands `operands[at..at + n]`, in order.
+    /// The update of the sum of value slot `slot`: `a` to each of the operands
+    /// `operands[at..at + n]`, in order. A sum some of whose terms take its adjoint from its
+    /// slot ([`Program::forward_sums`]) leaves it there and updates the others alone.
     #[inline(always)]
-    fn pass_to_all(&self, at: u32, n: u32, a: T, adj: &[Cell<T>]) {
+    fn pass_to_all(&self, slot: usize, at: u32, n: u32, a: T, adj: &[Cell<T>]) {
+        // In order of their slots, as they were found.
+        let (at, n) = match self.sums.binary_search_by_key(&slot, |s| s.slot as usize) {
+            Ok(i) => {
+                adj[slot].set(a);
+                (self.sums[i].at, self.sums[i].n)
+            }
+            Err(_) => (at, n),
+        };
         for &x in &self.operands[at as usize..(at + n) as usize] {
             add(adj, x, a);
         }
@@ -2567,7 +2610,7 @@ impl<T: Scalar> Program<T> {
                     let a = adj[self.leaves + k].replace(zero);
                     // As the tape's sweep: a node with a zero adjoint passes nothing on.
                     if a != zero {
-                        self.pass_to_all(at, n, a, adj);
+                        self.pass_to_all(self.leaves + k, at, n, a, adj);
                     }
                 }
                 Ins::MulConst { x, c } => {

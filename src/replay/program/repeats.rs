@@ -76,7 +76,7 @@ use std::collections::HashMap;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
-use super::{Act, Ins, Program, Shape, add_bias, bias_terms};
+use super::{Act, ForwardedSum, Ins, NO_SUM, Program, Shape, add_bias, bias_terms};
 
 use crate::ops::nary::weighted_sum;
 use crate::{Error, Scalar};
@@ -1343,6 +1343,101 @@ impl<T: Scalar> Program<T> {
         }
     }
 
+    /// Finds the positions of the repeats, of groups of [`Kind::Other`], whose every block's
+    /// instruction is a term of one sum or chain of accumulating sums after the repeat, and read
+    /// by nothing else: each such term's adjoint is the sum's, which the sweep adds to zero,
+    /// so the backward pass reads it there instead ([`Program::sources`]) and the sum passes
+    /// nothing to them ([`ForwardedSum`]). The sum's partials are all 1; a term read by anything
+    /// else, an output, or a term twice in the sum, receives more than that one term, and its
+    /// position keeps its own adjoints. Adding `a` to a zero adjoint gives `a` but for `-0`,
+    /// which passes nothing on either way.
+    pub(super) fn forward_sums(&mut self, outputs: &[u32]) {
+        self.sources = vec![NO_SUM; self.strides.len()];
+        let is_sum = |ins: &Ins| matches!(ins, Ins::Sum { .. } | Ins::Chain { .. });
+        if self.repeats.is_empty() || !self.ins.iter().any(is_sum) {
+            return;
+        }
+        // How often each slot is read, up to twice: by the instructions, by the copies of a
+        // repeat ([`Deferred`]) and as an output, which its seed counts for.
+        let mut reads = vec![0u8; self.leaves + self.ins.len()];
+        let mut read = |x: u32| {
+            if let Some(r) = reads.get_mut(x as usize) {
+                *r = r.saturating_add(1);
+            }
+        };
+        for &ins in &self.ins {
+            self.each_operand(ins, &mut read);
+        }
+        self.origins.iter().chain(outputs).for_each(|&x| read(x));
+        // At each position, how many of a sum's terms are its blocks', and how many blocks.
+        let mut terms = vec![(0u32, 0u32); self.strides.len()];
+        let mut counted = Vec::new();
+        for k in 0..self.ins.len() {
+            let (Ins::Sum { at, n } | Ins::Chain { at, n, .. }) = self.ins[k] else {
+                continue;
+            };
+            let list = at as usize..(at + n) as usize;
+            // The position of each term that only this sum reads, or `NO_SUM`.
+            let mut positions = Vec::with_capacity(list.len());
+            for &x in &self.operands[list.clone()] {
+                let at = match reads.get(x as usize) {
+                    Some(1) => self.other_position(x, k),
+                    _ => None,
+                };
+                positions.push(match at {
+                    Some((i, times)) => {
+                        if terms[i].0 == 0 {
+                            counted.push(i);
+                        }
+                        terms[i] = (terms[i].0 + 1, times);
+                        super::word(i)
+                    }
+                    None => NO_SUM,
+                });
+            }
+            let sum = super::word(self.leaves + k);
+            for i in counted.drain(..) {
+                if terms[i].0 == terms[i].1 {
+                    self.sources[i] = sum;
+                }
+                terms[i] = (0, 0);
+            }
+            let passed = |i: u32| i == NO_SUM || self.sources[i as usize] != sum;
+            let kept: Vec<u32> = self.operands[list.clone()]
+                .iter()
+                .zip(positions)
+                .filter_map(|(&x, i)| passed(i).then_some(x))
+                .collect();
+            if kept.len() < list.len() {
+                let (at, n) = (super::word(self.operands.len()), super::word(kept.len()));
+                self.sums.push(ForwardedSum { slot: sum, at, n });
+                // No doubling of a list the program keeps for every call.
+                self.operands.reserve_exact(kept.len());
+                self.operands.extend(kept);
+            }
+        }
+    }
+
+    /// Where in [`Program::strides`] the position of the value slot `x` is, and how many blocks
+    /// its repeat has: an instruction's of a repeat that ends by instruction `end`, at a
+    /// position of a group of [`Kind::Other`].
+    fn other_position(&self, x: u32, end: usize) -> Option<(usize, u32)> {
+        let k = (x as usize).checked_sub(self.leaves)?;
+        let r = self
+            .repeats
+            .partition_point(|r| r.start() <= k)
+            .checked_sub(1)?;
+        let repeat = self.repeats[r];
+        if k >= repeat.end() || repeat.end() > end {
+            return None;
+        }
+        let j = (k - repeat.start()) % repeat.len as usize;
+        let group = self.groups[repeat.groups()]
+            .iter()
+            .find(|g| g.positions().contains(&j))?;
+        (group.kind == Kind::Other).then(|| (group.stride_at(j), repeat.times))
+    }
+
     /// The backward pass over the group `g`: position by position from the last, each across
     /// the blocks from the last, by its [`Kernel`].
     #[inline(always)]
@@ -1880,35 +1975,57 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
     let (start, len) = (repeat.start(), repeat.len as usize);
     for blocks in repeat.chunks().rev() {
         for j in group.positions().rev() {
+            // Where every block's instruction is a term of the same sum and read by nothing
+            // else, the sum's adjoint is each one's ([`Program::forward_sums`]).
+            let sum = program.sources[group.stride_at(j)];
+            let from_sum = (sum != NO_SUM).then(|| adj[sum as usize].get());
+            if from_sum == Some(zero) {
+                continue;
+            }
             if let Some(step) = program.strides[group.stride_at(j)] {
-                // A closure written out in each arm, that arm's variant known in it.
+                // A closure written out in each arm, that arm's variant known in it; the blocks
+                // run in one of two loops, so that neither tests where the adjoint comes from.
                 by_variant!(program.ins[start + j], |first: Ins| {
-                    for p in blocks.clone().rev() {
-                        let slot = program.leaves + start + p * len + j;
-                        let a = adj[slot].replace(zero);
-                        // As the tape's sweep: a node with a zero adjoint passes nothing on.
-                        if a == zero {
-                            continue;
+                    macro_rules! pass {
+                        ($p:expr, $slot:expr, $a:expr) => {{
+                            let (slot, ins) = ($slot, shifted(first, step, $p));
+                            pass_on!(
+                                program,
+                                &ins,
+                                $a,
+                                || slot,
+                                || values[slot],
+                                adj,
+                                values,
+                                all,
+                                list
+                            );
+                        }};
+                    }
+                    let slot = |p: usize| program.leaves + start + p * len + j;
+                    match from_sum {
+                        Some(a) => {
+                            for p in blocks.clone().rev() {
+                                pass!(p, slot(p), a);
+                            }
                         }
-                        let ins = shifted(first, step, p);
-                        pass_on!(
-                            program,
-                            &ins,
-                            a,
-                            || slot,
-                            || values[slot],
-                            adj,
-                            values,
-                            all,
-                            list
-                        );
+                        None => {
+                            for p in blocks.clone().rev() {
+                                let a = adj[slot(p)].replace(zero);
+                                // As the tape's sweep: a node with a zero adjoint passes nothing on.
+                                if a == zero {
+                                    continue;
+                                }
+                                pass!(p, slot(p), a);
+                            }
+                        }
                     }
                 });
                 continue;
             }
             for k in repeat.at(blocks.clone(), j).rev() {
                 let slot = program.leaves + k;
-                let a = adj[slot].replace(zero);
+                let a = from_sum.unwrap_or_else(|| adj[slot].replace(zero));
                 // As the tape's sweep: a node with a zero adjoint passes nothing on.
                 if a == zero {
                     continue;
@@ -1985,7 +2102,7 @@ mod tests {
     use rand::{SeedableRng, rngs::StdRng};
 
     use super::super::{Act, Ins, Shape};
-    use super::{ANY_TIMES, CHUNK, Kind, Lane, Reads};
+    use super::{ANY_TIMES, CHUNK, Kind, Lane, NO_SUM, Reads};
     use crate::init::Init;
     use crate::nn::{Activation, Mlp};
     use crate::{CompiledTape, Replay, Scalar, Tape, Var};
@@ -2030,9 +2147,13 @@ mod tests {
     }
 
     /// Asserts that the replay `r` holds the value of `out`, recorded afresh, and its gradient
-    /// with respect to `wrt`, bit for bit (an `f32` widens to `f64` exactly).
+    /// with respect to `wrt`, bit for bit (an `f32` widens to `f64` exactly), every NaN the same
+    /// (Rust leaves which NaN a sum of two gives to the compiler, as `tests/common` says).
     fn assert_replays_like_recording<T: Scalar>(r: Replay<T>, out: Var<T>, wrt: &[Var<T>]) {
-        let bits = |xs: &[T]| -> Vec<u64> { xs.iter().map(|x| x.to_f64().to_bits()).collect() };
+        let bits = |xs: &[T]| -> Vec<u64> {
+            let bits = |x: f64| if x.is_nan() { f64::NAN } else { x }.to_bits();
+            xs.iter().map(|x| bits(x.to_f64())).collect()
+        };
         assert_eq!(bits(&[r.value()]), bits(&[out.value()]));
         assert_eq!(bits(r.grad()), bits(&out.backward().wrt_all(wrt)));
     }
@@ -3117,5 +3238,149 @@ mod tests {
         assert_eq!(groups(&f)[1], (4, 4, second));
         let grad = replay_checked(&mut f, loss, &params);
         assert!(grad.iter().all(|g| g.is_finite()));
+    }
+
+    /// Rosenbrock's terms over `x`, one block each, in a running total (`f += a + b`) or a
+    /// `tape.sum`, with `extra` operands of the sum before and after them.
+    fn rosenbrock_terms<'t>(tape: &'t Tape, x: &[Var<'t>], total: bool, extra: bool) -> Var<'t> {
+        let terms = x.windows(2).map(|w| {
+            let t = w[1] - w[0] * w[0];
+            let u = 1.0 - w[0];
+            (100.0 * (t * t), u * u)
+        });
+        if total {
+            let mut f = x[0] * 0.0;
+            for (a, b) in terms {
+                f += a + b;
+            }
+            return f;
+        }
+        let mut all: Vec<Var> = terms.flat_map(|(a, b)| [a, b]).collect();
+        if extra {
+            all.insert(0, x[3]);
+            all.push(x[1]);
+        }
+        tape.sum(&all)
+    }
+
+    /// Each point of `rosenbrock_terms`' tests: ordinary numbers, a zero, an infinity, a NaN.
+    fn points(n: usize) -> Vec<Vec<f64>> {
+        let at = |i: usize| 0.3 + (i as f64 * 0.7).sin();
+        let mut points = vec![(0..n).map(at).collect::<Vec<_>>()];
+        for bad in [0.0, f64::INFINITY, f64::NAN, 1e200] {
+            let mut p = points[0].clone();
+            p[n / 2] = bad;
+            points.push(p);
+        }
+        points
+    }
+
+    #[test]
+    fn a_sums_terms_read_by_it_alone_take_its_adjoint_from_its_slot() {
+        let n = 3 * CHUNK + 5;
+        for (total, extra) in [(true, false), (false, false), (false, true)] {
+            for scale in [1.0, 0.0, -2.5] {
+                for at in points(n) {
+                    let tape = Tape::new();
+                    let x = tape.vars(&at);
+                    let out = rosenbrock_terms(&tape, &x, total, extra) * scale;
+                    let mut f = tape.compile(&x, &[out]).unwrap();
+                    // Both of a block's terms, at two positions of one repeat, take the sum's
+                    // adjoint; the sum still passes its own to the rest of its operands.
+                    let program = &f.program;
+                    assert_eq!(program.sums.len(), 1, "total {total}, extra {extra}");
+                    let slot = program.sums[0].slot;
+                    assert_eq!(program.sources.iter().filter(|&&s| s == slot).count(), 2);
+                    let kept = program.sums[0].n;
+                    assert_eq!(
+                        kept,
+                        if total {
+                            1
+                        } else if extra {
+                            2
+                        } else {
+                            0
+                        }
+                    );
+                    // Twice: the sum's slot is back to zero for the next call.
+                    for _ in 0..2 {
+                        assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_term_read_elsewhere_or_an_output_keeps_its_positions_adjoints() {
+        let n = 2 * CHUNK + 3;
+        let at = &points(n)[0];
+        // Block 5's term read again: by a product, by the sum twice, as an output; or not.
+        for case in 0..4 {
+            let tape = Tape::new();
+            let x = tape.vars(at);
+            let terms: Vec<Var> = x
+                .windows(2)
+                .map(|w| (w[1] - w[0]).powi(2) + w[0].exp())
+                .collect();
+            let mut all = terms.clone();
+            if case == 1 {
+                all.push(terms[5]);
+            }
+            let sum = tape.sum(&all);
+            let out = if case == 0 { sum + terms[5] * 3.0 } else { sum };
+            let outputs = if case == 2 {
+                vec![out, terms[5]]
+            } else {
+                vec![out]
+            };
+            let mut f = tape.compile(&x, &outputs).unwrap();
+            let forwarded = f.program.sources.iter().filter(|&&s| s != NO_SUM).count();
+            assert_eq!(forwarded, usize::from(case == 3), "case {case}");
+            assert_eq!(f.program.sums.len(), usize::from(case == 3), "case {case}");
+            let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|x| x.to_bits()).collect() };
+            // Only ordinary numbers here, so no NaN whose sign is the compiler's choice.
+            for _ in 0..2 {
+                let r = f.run(at).unwrap();
+                assert_eq!(
+                    bits(r.grad_of(0)),
+                    bits(&out.backward().wrt_all(&x)),
+                    "case {case}"
+                );
+                if case == 2 {
+                    let term = terms[5].backward().wrt_all(&x);
+                    assert_eq!(bits(r.grad_of(1)), bits(&term));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_sums_terms_take_its_adjoint_for_every_output_and_weighting() {
+        let n = 2 * CHUNK + 7;
+        let at = &points(n)[0];
+        let tape = Tape::new();
+        let x = tape.vars(at);
+        let early = x[2] * 3.0;
+        let sum = rosenbrock_terms(&tape, &x, false, true);
+        let late = sum * 2.0 + x[0];
+        let outputs = [early, sum, late];
+        let mut f = tape.compile(&x, &outputs).unwrap();
+        assert_eq!(f.program.sums.len(), 1);
+        let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|x| x.to_bits()).collect() };
+        for _ in 0..2 {
+            // Each output's row: one sweep ends before the repeat, one at the sum, one after.
+            let r = f.run(at).unwrap();
+            for (k, out) in outputs.iter().enumerate() {
+                assert_eq!(
+                    bits(r.grad_of(k)),
+                    bits(&out.backward().wrt_all(&x)),
+                    "row {k}"
+                );
+            }
+            let weights = [0.5, -1.5, 2.0];
+            let recorded = tape.vjp(&outputs, &weights).wrt_all(&x);
+            assert_eq!(bits(f.vjp(at, &weights).unwrap().grad()), bits(&recorded));
+        }
     }
 }
