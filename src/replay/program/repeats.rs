@@ -1973,6 +1973,24 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
     let zero = T::zero();
     let list = |at: u32, n: u32| &program.operands[at as usize..(at + n) as usize];
     let (start, len) = (repeat.start(), repeat.len as usize);
+    // The sweep's updates for the instruction `$ins` of value slot `$slot`, whose adjoint `$a`
+    // is not zero.
+    macro_rules! pass {
+        ($ins:expr, $slot:expr, $a:expr) => {{
+            let slot = $slot;
+            pass_on!(
+                program,
+                $ins,
+                $a,
+                || slot,
+                || values[slot],
+                adj,
+                values,
+                all,
+                list
+            );
+        }};
+    }
     for blocks in repeat.chunks().rev() {
         for j in group.positions().rev() {
             // Where every block's instruction is a term of the same sum and read by nothing
@@ -1986,27 +2004,11 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
                 // A closure written out in each arm, that arm's variant known in it; the blocks
                 // run in one of two loops, so that neither tests where the adjoint comes from.
                 by_variant!(program.ins[start + j], |first: Ins| {
-                    macro_rules! pass {
-                        ($p:expr, $slot:expr, $a:expr) => {{
-                            let (slot, ins) = ($slot, shifted(first, step, $p));
-                            pass_on!(
-                                program,
-                                &ins,
-                                $a,
-                                || slot,
-                                || values[slot],
-                                adj,
-                                values,
-                                all,
-                                list
-                            );
-                        }};
-                    }
                     let slot = |p: usize| program.leaves + start + p * len + j;
                     match from_sum {
                         Some(a) => {
                             for p in blocks.clone().rev() {
-                                pass!(p, slot(p), a);
+                                pass!(&shifted(first, step, p), slot(p), a);
                             }
                         }
                         None => {
@@ -2016,7 +2018,7 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
                                 if a == zero {
                                     continue;
                                 }
-                                pass!(p, slot(p), a);
+                                pass!(&shifted(first, step, p), slot(p), a);
                             }
                         }
                     }
@@ -2030,18 +2032,7 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
                 if a == zero {
                     continue;
                 }
-                let ins = &program.ins[k];
-                pass_on!(
-                    program,
-                    ins,
-                    a,
-                    || slot,
-                    || values[slot],
-                    adj,
-                    values,
-                    all,
-                    list
-                );
+                pass!(&program.ins[k], slot, a);
             }
         }
     }
