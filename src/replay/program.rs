@@ -1499,11 +1499,15 @@ impl<T: Scalar> Program<T> {
     }
 
     /// How many times each value slot is read, an output's counted twice more so that its value
-    /// stays in its slot.
+    /// stays in its slot; once repeats have copies ([`repeats::Deferred`]), a copy's reading of
+    /// the slot it copies counts, and the copies' slots are counted too.
     pub(super) fn uses(&self, outputs: &[u32]) -> Vec<u32> {
-        let mut uses = vec![0u32; self.leaves + self.ins.len()];
+        let mut uses = vec![0u32; self.leaves + self.ins.len() + self.origins.len()];
         for &ins in &self.ins {
             self.each_operand(ins, |x| uses[x as usize] += 1);
+        }
+        for &x in &self.origins {
+            uses[x as usize] += 1;
         }
         for &o in outputs {
             uses[o as usize] += 2;

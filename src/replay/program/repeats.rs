@@ -1357,18 +1357,8 @@ impl<T: Scalar> Program<T> {
         if self.repeats.is_empty() || !self.ins.iter().any(is_sum) {
             return;
         }
-        // How often each slot is read, up to twice: by the instructions, by the copies of a
-        // repeat ([`Deferred`]) and as an output, which its seed counts for.
-        let mut reads = vec![0u8; self.leaves + self.ins.len()];
-        let mut read = |x: u32| {
-            if let Some(r) = reads.get_mut(x as usize) {
-                *r = r.saturating_add(1);
-            }
-        };
-        for &ins in &self.ins {
-            self.each_operand(ins, &mut read);
-        }
-        self.origins.iter().chain(outputs).for_each(|&x| read(x));
+        // A term the sum alone reads is read once; an output counts more.
+        let uses = self.uses(outputs);
         // At each position, how many of a sum's terms are its blocks', and how many blocks.
         let mut terms = vec![(0u32, 0u32); self.strides.len()];
         let mut counted = Vec::new();
@@ -1380,8 +1370,8 @@ impl<T: Scalar> Program<T> {
             // The position of each term that only this sum reads, or `NO_SUM`.
             let mut positions = Vec::with_capacity(list.len());
             for &x in &self.operands[list.clone()] {
-                let at = match reads.get(x as usize) {
-                    Some(1) => self.other_position(x, k),
+                let at = match uses[x as usize] {
+                    1 => self.other_position(x, k),
                     _ => None,
                 };
                 positions.push(match at {
