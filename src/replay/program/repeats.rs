@@ -78,7 +78,6 @@ use std::ops::Range;
 
 use super::{Act, ForwardedSum, Ins, NO_SUM, Program, Shape, add_bias, bias_terms};
 
-use crate::ops::Unary;
 use crate::ops::nary::weighted_sum;
 use crate::{Error, Scalar};
 
@@ -683,33 +682,6 @@ fn one_term(ins: &Ins, i: usize) -> bool {
     )
 }
 
-/// The forward pass over the blocks `blocks` at position `j` of a repeat whose blocks of `len`
-/// instructions start at instruction `start`: block `p`'s instruction made from the first
-/// block's, `first`, by `step` ([`shifted`]), and run by the general rules. Inlined where
-/// `by_variant!` calls it, once per variant, so that the rules fold to that variant's; a closure
-/// there was left out of line once the pass grew, and every block then matched its
-/// instruction's fields (benches/FINDINGS.md).
-#[inline(always)]
-fn forward_stepped<T: Scalar>(
-    first: Ins,
-    program: &mut Program<T>,
-    (blocks, step): (Range<usize>, Stride),
-    (start, len, j): (usize, usize, usize),
-    values: &[Cell<T>],
-) -> Result<(), Error> {
-    let v = |x: u32| values[x as usize].get();
-    let (consts, unaries) = (&program.consts, &program.unaries);
-    let operands = &program.operands;
-    let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
-    for p in blocks {
-        let k = start + p * len + j;
-        let ins = shifted(first, step, p);
-        let value = value!(program, &ins, k, values, consts, unaries, list, v);
-        values[program.leaves + k].set(value);
-    }
-    Ok(())
-}
-
 /// The [`Kernel`] of a group of fused neurons of `n` inputs and the shape `shape`, from the
 /// generic functions `forward` and `backward`: when `n` is 1 to 4, with `n`, the activation and
 /// the kind of partners as constants, so that each compiles to loops of its own (32 in all for
@@ -1172,10 +1144,7 @@ impl<T: Scalar> Program<T> {
             self.lanes.extend(lane);
             let strides = super::word(self.strides.len());
             let stride = match kind {
-                Kind::Other => {
-                    self.share_unary(*repeat, j as usize);
-                    self.stride(*repeat, j as usize)
-                }
+                Kind::Other => self.stride(*repeat, j as usize),
                 _ => None,
             };
             self.strides.push(stride);
@@ -1253,34 +1222,6 @@ impl<T: Scalar> Program<T> {
         Some(Lane { xs, bias, ys, step })
     }
 
-    /// Points the instructions at position `j` of `repeat`, if they are one-input operations
-    /// of the table ([`Ins::Unary`]) and all the same operation with the same number to the
-    /// bit — a `powi(3)` in every term — at the first block's: each block records its own,
-    /// and read once for all the blocks, its exponent decides the code of the whole position
-    /// ([`Program::powers`]).
-    fn share_unary(&mut self, repeat: Repeat, j: usize) {
-        let Ins::Unary { op: first, .. } = self.ins[repeat.start() + j] else {
-            return;
-        };
-        let bits = |u: Unary<T>| {
-            (
-                u.kind(),
-                u.constant().map(|c| c.to_f64().to_bits()),
-                u.aux(),
-            )
-        };
-        let of = bits(self.unaries[first as usize]);
-        let same = |ins: &Ins| matches!(*ins, Ins::Unary { op, .. } if bits(self.unaries[op as usize]) == of);
-        if !repeat.position(j).all(|k| same(&self.ins[k])) {
-            return;
-        }
-        for k in repeat.position(j) {
-            if let Ins::Unary { op, .. } = &mut self.ins[k] {
-                *op = first;
-            }
-        }
-    }
-
     /// How the instructions at position `j` of `repeat` step from block to block, if they do
     /// evenly: block `p`'s is block 0's with each index field moved by `p` times its step
     /// ([`shifted`]). The passes then make each block's instruction from block 0's, with its
@@ -1324,20 +1265,24 @@ impl<T: Scalar> Program<T> {
         for blocks in repeat.chunks() {
             for j in group.positions() {
                 if let Some(step) = self.strides[group.stride_at(j)] {
+                    // A closure written out in each arm, that arm's variant known in it.
                     let first = self.ins[start + j];
-                    let slots = (self.leaves + start + j, len);
-                    let unary = matches!(first, Ins::Unary { .. });
-                    if unary && self.powers(first, step, blocks.clone(), slots, values) {
-                        continue;
-                    }
-                    // Inlined in each arm, that arm's variant known in it.
                     let run = by_variant!(
                         first,
-                        forward_stepped,
-                        self,
-                        (blocks.clone(), step),
-                        (start, len, j),
-                        values
+                        |first: Ins, program: &mut Self| -> Result<(), Error> {
+                            let (consts, unaries) = (&program.consts, &program.unaries);
+                            let operands = &program.operands;
+                            let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
+                            for p in blocks.clone() {
+                                let k = start + p * len + j;
+                                let ins = shifted(first, step, p);
+                                let value =
+                                    value!(program, &ins, k, values, consts, unaries, list, v);
+                                values[program.leaves + k].set(value);
+                            }
+                            Ok(())
+                        },
+                        self
                     );
                     run?;
                     continue;
@@ -1351,71 +1296,6 @@ impl<T: Scalar> Program<T> {
             }
         }
         Ok(())
-    }
-
-    /// Runs a position of `powi`s of the same small exponent, other than 0, 1 and 2, across
-    /// `blocks`, if the instruction `first` and its stride make one; whether it did. With the
-    /// exponent a constant, the power compiles to its multiplications, where an exponent read
-    /// at run time loops over its bits, twice (for the value and the partial), in every block.
-    /// The same rule as [`Unary::eval`]'s with the exponent read at run time: the written-out
-    /// repeated squaring of [`crate::ops::powi`], unrolled, makes the same multiplications in
-    /// the same order. Out of line: its loops inside the general pass's made the compiler
-    /// stop inlining the closures that `by_variant!` writes out in each arm, and every
-    /// position then matched its variant block by block (benches/FINDINGS.md).
-    #[inline(never)]
-    fn powers(
-        &mut self,
-        first: Ins,
-        step: Stride,
-        blocks: Range<usize>,
-        slots: (usize, usize),
-        values: &[Cell<T>],
-    ) -> bool {
-        // The operation's index is the first field: the same operation in every block.
-        let Ins::Unary { op, .. } = first else {
-            return false;
-        };
-        let Unary::Powi(n) = self.unaries[op as usize] else {
-            return false;
-        };
-        if step[0] != 0 {
-            return false;
-        }
-        macro_rules! exponents {
-            ($($n:literal)*) => {
-                match n {
-                    $($n => self.unary_blocks(first, step, blocks, slots, values, |x| {
-                        Unary::Powi($n).eval(x)
-                    }),)*
-                    _ => return false,
-                }
-            };
-        }
-        exponents!(3 4 5 6 7 8 -1 -2 -3 -4);
-        true
-    }
-
-    /// The blocks `blocks` of a position of [`Ins::Unary`]s whose first is `first` and whose
-    /// fields step by `step`, each by the rule `rule`, its partial stored as the general pass
-    /// stores it: block `p`'s value in slot `slots.0 + p · slots.1`.
-    #[inline(always)]
-    fn unary_blocks(
-        &mut self,
-        first: Ins,
-        step: Stride,
-        blocks: Range<usize>,
-        (slot, len): (usize, usize),
-        values: &[Cell<T>],
-        rule: impl Fn(T) -> (T, T),
-    ) {
-        for p in blocks {
-            let Ins::Unary { x, q, .. } = shifted(first, step, p) else {
-                unreachable!("invariant: a position of one variant");
-            };
-            let (y, d) = rule(values[x as usize].get());
-            self.partials[q as usize] = d;
-            values[slot + p * len].set(y);
-        }
     }
 
     /// The copies of the repeat `r` ([`Deferred`]), in the order of their positions.
@@ -3482,85 +3362,6 @@ mod tests {
             let weights = [0.5, -1.5, 2.0];
             let recorded = tape.vjp(&outputs, &weights).wrt_all(&x);
             assert_eq!(bits(f.vjp(at, &weights).unwrap().grad()), bits(&recorded));
-        }
-    }
-
-    /// The strides of the positions of `f`'s repeats whose instructions are [`Ins::Unary`]s.
-    fn unary_strides(f: &CompiledTape) -> Vec<Option<super::Stride>> {
-        let program = &f.program;
-        let mut found = Vec::new();
-        for repeat in &program.repeats {
-            for group in &program.groups[repeat.groups()] {
-                for j in group.positions() {
-                    if matches!(program.ins[repeat.start() + j], Ins::Unary { .. }) {
-                        found.push(program.strides[group.stride_at(j)]);
-                    }
-                }
-            }
-        }
-        found
-    }
-
-    #[test]
-    fn powers_of_one_exponent_share_it_and_replay_like_recording() {
-        let n = 2 * CHUNK + 3;
-        let special = [
-            0.0,
-            -0.0,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-            1e-300,
-            1e300,
-        ];
-        let mut at: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 2.5).collect();
-        at[..special.len()].copy_from_slice(&special);
-        // Each exponent the passes compile on its own, and some they do not.
-        for e in [-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, i32::MIN] {
-            let tape = Tape::new();
-            let x = tape.vars(&at);
-            let terms: Vec<Var> = x.iter().map(|&v| (v * 1.5).powi(e) + v).collect();
-            let out = tape.sum(&terms);
-            let mut f = tape.compile(&x, &[out]).unwrap();
-            // `powi(0)`, `powi(1)` and `powi(2)` are not `Ins::Unary`s.
-            let strides = unary_strides(&f);
-            if !(0..=2).contains(&e) {
-                assert_eq!(strides.len(), 1, "powi({e})");
-                assert_eq!(strides[0].map(|s| s[0]), Some(0), "powi({e})");
-            }
-            for _ in 0..2 {
-                assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
-            }
-        }
-    }
-
-    #[test]
-    fn operations_that_differ_from_block_to_block_keep_their_own() {
-        let n = CHUNK + 5;
-        let at: Vec<f64> = (0..n).map(|i| (i as f64 * 0.61).cos() * 2.0).collect();
-        // Exponents that alternate, and constants that differ only in the sign of zero, which
-        // compare equal as numbers but divide to infinities of opposite signs.
-        type Op = fn(Var<'_>, usize) -> Var<'_>;
-        let ops: [Op; 2] = [
-            |v, i| v.powi(if i % 2 == 0 { 3 } else { 4 }),
-            |v, i| v / if i % 3 == 0 { -0.0 } else { 0.0 },
-        ];
-        for op in ops {
-            let tape = Tape::new();
-            let x = tape.vars(&at);
-            let terms: Vec<Var> = x
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| op(v * 1.5, i) + v)
-                .collect();
-            let out = tape.sum(&terms);
-            let mut f = tape.compile(&x, &[out]).unwrap();
-            let strides = unary_strides(&f);
-            assert_eq!(strides.len(), 1);
-            assert_ne!(strides[0].map(|s| s[0]), Some(0));
-            for _ in 0..2 {
-                assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
-            }
         }
     }
 }
