@@ -159,8 +159,11 @@ pub trait Scalar:
 
 /// The seal: only the crate's own types implement [`Scalar`].
 pub(crate) mod sealed {
-    /// Implemented by exactly the crate's scalar types.
-    pub trait Sealed {}
+    use crate::replay::Passes;
+
+    /// Implemented by exactly the crate's scalar types. Each names where its replay code
+    /// ([`Passes`]) is compiled.
+    pub trait Sealed: Passes {}
 
     impl Sealed for f64 {}
     impl Sealed for f32 {}

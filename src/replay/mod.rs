@@ -73,6 +73,7 @@ use crate::ops::{OpKind, Shape};
 use crate::tape::{NodeId, Storage};
 use crate::{Error, Scalar, Tape, Var};
 
+pub(crate) use program::Passes;
 use program::Program;
 
 mod nn;
@@ -465,49 +466,7 @@ fn compile<T: Scalar>(
     data: &[Var<'_, T>],
     outputs: &[Var<'_, T>],
 ) -> Result<CompiledTape<T>, Error> {
-    check_lists(s, inputs, data, outputs)?;
-    let end = outputs
-        .iter()
-        .map(|o| o.id().index() + 1)
-        .max()
-        .unwrap_or(0);
-    let leaves = inputs.iter().chain(data).map(|x| x.id());
-    let kept = Kept::find(s, end, outputs, leaves);
-
-    // The program is encoded straight from the recording, each kept node given its value slot
-    // in `index` as it is placed. That map and `kept` have the recording's length: both are
-    // freed before the passes that work on the program alone.
-    let mut index = vec![u32::MAX; end];
-    let mut kinds = Vec::with_capacity(kept.count());
-    let mut values = Vec::new();
-    let mut program = Program::build(s, &kept, rules, &mut index, &mut kinds, &mut values)?;
-    drop(kept);
-    let slot = |x: &Var<'_, T>| index.get(x.id().index()).copied().unwrap_or(u32::MAX);
-    let inputs: Vec<u32> = inputs.iter().map(slot).collect();
-    let data: Vec<u32> = data.iter().map(slot).collect();
-    let mut outputs: Vec<u32> = outputs.iter().map(slot).collect();
-    drop(index);
-    program.finish(&mut outputs, &mut values);
-    let nodes = program.slots();
-    let vars_run = inputs.first().map(|&x| x as usize).filter(|&first| {
-        inputs
-            .iter()
-            .enumerate()
-            .all(|(k, &x)| x as usize == first + k && kinds[x as usize] == OpKind::Var)
-    });
-    Ok(CompiledTape {
-        program,
-        kinds,
-        vars_run,
-        values,
-        adjoints: vec![T::zero(); nodes],
-        grads: vec![T::zero(); inputs.len() * outputs.len()],
-        out_values: vec![T::zero(); outputs.len()],
-        inputs,
-        data,
-        outputs,
-        recorded_len: s.kinds.len(),
-    })
+    T::compile(s, rules, inputs, data, outputs)
 }
 
 impl<T: Scalar> CompiledTape<T> {
@@ -516,7 +475,7 @@ impl<T: Scalar> CompiledTape<T> {
         self.inputs.len()
     }
 
-    /// The number of data leaves ([`Tape::compile_with_data`]).
+    /// The number of data leaves ([`crate::Tape::compile_with_data`]).
     pub fn data_len(&self) -> usize {
         self.data.len()
     }
@@ -691,7 +650,7 @@ impl<T: Scalar> CompiledTape<T> {
     }
 
     /// [`run`](CompiledTape::run) with new values for the data leaves too
-    /// ([`Tape::compile_with_data`]), in the order given there. Gradients are with respect to the
+    /// ([`crate::Tape::compile_with_data`]), in the order given there. Gradients are with respect to the
     /// inputs only. ([`run`](CompiledTape::run) alone leaves the data at the values last bound,
     /// at first the recorded ones.)
     ///
@@ -739,7 +698,7 @@ impl<T: Scalar> CompiledTape<T> {
         row: Range<usize>,
         in_place: bool,
     ) -> Option<Range<usize>> {
-        self.program.backward(&mut self.adjoints, len, &self.values);
+        T::backward(&self.program, &mut self.adjoints, len, &self.values);
         let adj = &self.adjoints[..len];
         let n = self.inputs.len();
         match self.vars_run {
@@ -771,7 +730,7 @@ impl<T: Scalar> CompiledTape<T> {
                 }
             }
         }
-        self.program.forward(&mut self.values)?;
+        T::forward(&mut self.program, &mut self.values)?;
         for (out, &o) in self.out_values.iter_mut().zip(&self.outputs) {
             *out = self.values[o as usize];
         }
@@ -814,7 +773,8 @@ fn read_gradient<T: Scalar>(adj: &[T], kinds: &[OpKind], inputs: &[u32], row: &m
 /// that calls one of these links the copy made here instead of generating the interpreter
 /// again. That generation was most of the debug build time of every test, example and bench
 /// that replays, and of a user's crate too. Optimized builds do not share instances, so there
-/// the statics are left out. A static is generated whether or not it is read; nothing reads these.
+/// the statics are left out; for `f64`, [`Passes`] keeps the interpreter in this crate's build
+/// there too. A static is generated whether or not it is read; nothing reads these.
 macro_rules! generate_entry_points {
     ($($t:ty => $name:ident),* $(,)?) => {$(
         #[cfg(debug_assertions)]

@@ -309,7 +309,10 @@ macro_rules! pass_on {
     }};
 }
 
+mod passes;
 mod repeats;
+
+pub(crate) use passes::Passes;
 
 use repeats::{Group, Kernel, Lane, Repeat};
 
@@ -1102,7 +1105,7 @@ impl<T: Scalar> Program<T> {
     /// # Errors
     ///
     /// [`Error::ReplayCustomOp`] for a custom node recorded without a rule.
-    pub(super) fn build(
+    fn build(
         s: &Storage<T>,
         kept: &Kept,
         rules: &Rules<T>,
@@ -1173,7 +1176,7 @@ impl<T: Scalar> Program<T> {
     /// ([`Program::chain_sums`]), marks the lists read as runs, finds the repeats and lays out
     /// the passes. `outputs`, the value slots of the outputs, and `values` are renumbered with
     /// the slots.
-    pub(super) fn finish(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
+    fn finish(&mut self, outputs: &mut [u32], values: &mut Vec<T>) {
         // Before the chains' scratch is taken, and again once chains have replaced their steps.
         self.shrink(values);
         self.chain_sums(outputs, values);
@@ -2454,7 +2457,7 @@ impl<T: Scalar> Program<T> {
     /// Recomputes the value of every instruction into `values` (whose leaf slots hold the
     /// inputs) and stores the partials the backward pass reads, checking each comparison.
     #[inline]
-    pub(super) fn forward(&mut self, values: &mut [T]) -> Result<(), Error> {
+    fn forward(&mut self, values: &mut [T]) -> Result<(), Error> {
         let values = Cell::from_mut(values).as_slice_of_cells();
         // A program without repeats, as a small objective's, is one stretch.
         if self.repeats.is_empty() {
@@ -2525,7 +2528,7 @@ impl<T: Scalar> Program<T> {
     /// slot's is set back to zero once passed on, so that the next sweep need only zero the
     /// leaves' — a pass over all the adjoints saved.
     #[inline]
-    pub(super) fn backward(&self, adj: &mut [T], len: usize, values: &[T]) {
+    fn backward(&self, adj: &mut [T], len: usize, values: &[T]) {
         // As cells, as in the forward pass: each instruction takes its own adjoint through the
         // iterator and adds to its operands' by index.
         let adj = Cell::from_mut(adj).as_slice_of_cells();
