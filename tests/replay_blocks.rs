@@ -202,6 +202,9 @@ fn program<'t, T: Scalar>(
                 7 => a.relu(),
                 8 => a * c,
                 9 => a + c,
+                // A square, or a power whose exponent the passes compile in.
+                10 if s.c > 1.0 => a.powi(3),
+                10 if s.c < 0.0 => a.powi(-2),
                 10 => a.powi(2),
                 11 => a.max(o),
                 12 => tape.dot(&[a, o], &[params[0], params[1]]),

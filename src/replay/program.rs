@@ -484,6 +484,9 @@ pub(super) struct Program<T> {
     /// For each position of each repeat, in order, how its instructions step from block to
     /// block, if they do evenly ([`repeats::Stride`]).
     strides: Vec<Option<repeats::Stride>>,
+    /// For each position of each repeat, as [`Program::strides`], its forward code where it has
+    /// a stride ([`repeats::PositionKernel`]).
+    position_kernels: Vec<Option<repeats::PositionKernel<T>>>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
     /// The steps of the [`Ins::Fold`]s, each fold's ending with [`FoldStep::End`].
@@ -1140,6 +1143,7 @@ impl<T: Scalar> Program<T> {
             groups: Vec::new(),
             lanes: Vec::new(),
             strides: Vec::new(),
+            position_kernels: Vec::new(),
             kernels: Vec::new(),
             folds: Vec::new(),
             deferred: Vec::new(),

@@ -68,7 +68,9 @@
 //! from the first block's instead of reading it, with its variant matched once for all the
 //! blocks: the rules then run without a choice of code per instruction. Run by the general
 //! rules with the variant matched per instruction, such positions ran no faster than one by one
-//! (benches/FINDINGS.md).
+//! (benches/FINDINGS.md). A position whose blocks all run the same one-input operation of the
+//! table share its entry; a position of `powi`s of one small exponent then runs in a loop
+//! compiled for that exponent.
 
 use std::cell::Cell;
 use std::cmp::Reverse;
@@ -78,6 +80,7 @@ use std::ops::Range;
 
 use super::{Act, ForwardedSum, Ins, NO_SUM, Program, Shape, add_bias, bias_terms};
 
+use crate::ops::Unary;
 use crate::ops::nary::weighted_sum;
 use crate::{Error, Scalar};
 
@@ -393,6 +396,13 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
 /// [`shifted`] makes from `$ins`, and the rules' matches and tests fold away. Each copy is
 /// called once, so the optimizer inlines it.
 ///
+/// `by_variant!(@kernel $ins, $run)` instead gives, for `$ins`'s arm, a function of its own
+/// that calls `$run` with a [`PositionKernel`]'s arguments, matching the arm's pattern again
+/// inside so that the optimizer knows the variant there: a position's forward code, chosen once
+/// when the program is built ([`Program::position_kernel`]). Its copies are functions, not
+/// closures inlined into one large caller, so no change to that caller can leave them out of
+/// line with the variant unknown (benches/FINDINGS.md).
+///
 /// Only the optimizer makes the copies pay, and each holds the whole of `value!` or `pass_on!`
 /// until it folds them: a build with debug assertions (unoptimized, as a rule) matches the same
 /// patterns in one arm with one copy — the same code on the same instructions — which compiles
@@ -400,8 +410,14 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
 /// below, so the tests of either build find a variant missing from it.
 macro_rules! by_variant {
     ($ins:expr, $run:expr $(, $args:expr)*) => {
+        by_variant!(@list call, $ins, $run, ($($args),*))
+    };
+    (@kernel $ins:expr, $run:expr) => {
+        by_variant!(@list kernel, $ins, $run, ())
+    };
+    (@list $mode:tt, $ins:expr, $run:expr, $args:tt) => {
         by_variant!(
-            @arms $ins, $run, ($($args),*),
+            @arms $mode, $ins, $run, $args,
             Ins::AddConst { .. },
             Ins::RSubConst { .. },
             Ins::Neg { .. },
@@ -455,7 +471,35 @@ macro_rules! by_variant {
             Ins::Binary { .. }
         )
     };
-    (@arms $ins:expr, $run:expr, $args:tt, $($pattern:pat),*) => {{
+    (@arms kernel, $ins:expr, $run:expr, $args:tt, $($pattern:pat),*) => {{
+        #[allow(unused_imports)]
+        use $crate::{ops::Binary, replay::program::{Sq, UNSCALED}};
+        #[cfg(not(debug_assertions))]
+        let out: PositionKernel<T> = match $ins {
+            $($pattern => |program, first, step, blocks, at, values| {
+                // Matched again inside, where the optimizer then knows the variant.
+                let first = match first {
+                    first @ $pattern => first,
+                    _ => unreachable!("invariant: the kernel of a position of this variant"),
+                };
+                ($run)(program, first, step, blocks, at, values)
+            },)*
+            _ => unreachable!(
+                "invariant: a stride is found only for an instruction with index fields"
+            ),
+        };
+        #[cfg(debug_assertions)]
+        let out: PositionKernel<T> = match $ins {
+            $($pattern)|* => |program, first, step, blocks, at, values| {
+                ($run)(program, first, step, blocks, at, values)
+            },
+            _ => unreachable!(
+                "invariant: a stride is found only for an instruction with index fields"
+            ),
+        };
+        out
+    }};
+    (@arms call, $ins:expr, $run:expr, $args:tt, $($pattern:pat),*) => {{
         #[allow(unused_imports)]
         use $crate::{ops::Binary, replay::program::{Sq, UNSCALED}};
         #[cfg(not(debug_assertions))]
@@ -680,6 +724,69 @@ fn one_term(ins: &Ins, i: usize) -> bool {
             1
         )
     )
+}
+
+/// The forward code of one position of a group of [`Kind::Other`] that has a [`Stride`], chosen
+/// when the program is built ([`Program::position_kernel`]): called with the program, the first
+/// block's instruction and its stride, the blocks to run, and the repeat's first instruction,
+/// its blocks' length and the position.
+pub(super) type PositionKernel<T> = fn(
+    &mut Program<T>,
+    Ins,
+    Stride,
+    Range<usize>,
+    (usize, usize, usize),
+    &[Cell<T>],
+) -> Result<(), Error>;
+
+/// The forward code of a position of `powi(N)`s ([`Program::position_kernel`]): [`Unary::eval`]'s
+/// rule with the exponent a constant, so that the repeated squaring of [`crate::ops::powi`]
+/// unrolls to its multiplications, the same in the same order, where an exponent read at run
+/// time loops over its bits twice (the value and the partial) in every block. The partial is
+/// stored where the general rules store it.
+fn powers<T: Scalar, const N: i32>(
+    program: &mut Program<T>,
+    first: Ins,
+    step: Stride,
+    blocks: Range<usize>,
+    (start, len, j): (usize, usize, usize),
+    values: &[Cell<T>],
+) -> Result<(), Error> {
+    let slot = program.leaves + start + j;
+    for p in blocks {
+        let Ins::Unary { x, q, .. } = shifted(first, step, p) else {
+            unreachable!("invariant: a position of powers holds one-input operations");
+        };
+        let (y, d) = Unary::Powi(N).eval(values[x as usize].get());
+        program.partials[q as usize] = d;
+        values[slot + p * len].set(y);
+    }
+    Ok(())
+}
+
+/// The forward code of a position of the general rules: block `p`'s instruction made from the
+/// first block's by the stride ([`shifted`]), its value by `value!`. Called in each arm of
+/// `by_variant!`, that arm's variant known in it, so that the rules fold to that variant's.
+#[inline(always)]
+fn stepped<T: Scalar>(
+    program: &mut Program<T>,
+    first: Ins,
+    step: Stride,
+    blocks: Range<usize>,
+    (start, len, j): (usize, usize, usize),
+    values: &[Cell<T>],
+) -> Result<(), Error> {
+    let v = |x: u32| values[x as usize].get();
+    let (consts, unaries) = (&program.consts, &program.unaries);
+    let operands = &program.operands;
+    let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
+    for p in blocks {
+        let k = start + p * len + j;
+        let ins = shifted(first, step, p);
+        let value = value!(program, &ins, k, values, consts, unaries, list, v);
+        values[program.leaves + k].set(value);
+    }
+    Ok(())
 }
 
 /// The [`Kernel`] of a group of fused neurons of `n` inputs and the shape `shape`, from the
@@ -1144,9 +1251,15 @@ impl<T: Scalar> Program<T> {
             self.lanes.extend(lane);
             let strides = super::word(self.strides.len());
             let stride = match kind {
-                Kind::Other => self.stride(*repeat, j as usize),
+                Kind::Other => {
+                    self.share_unary(*repeat, j as usize);
+                    self.stride(*repeat, j as usize)
+                }
                 _ => None,
             };
+            let first = self.ins[repeat.start() + j as usize];
+            let kernel = stride.map(|step| self.position_kernel(first, step));
+            self.position_kernels.push(kernel);
             self.strides.push(stride);
             match self.groups[repeat.groups()].last_mut() {
                 Some(group) if group.kind == kind => group.count += 1,
@@ -1222,6 +1335,67 @@ impl<T: Scalar> Program<T> {
         Some(Lane { xs, bias, ys, step })
     }
 
+    /// Points the instructions at position `j` of `repeat`, if they are one-input operations
+    /// of the table ([`Ins::Unary`]) and all the same operation with the same number to the
+    /// bit — a `powi(3)` in every term — at the first block's: each block records its own, and
+    /// then the position's [`Stride`] shows the operation the same in every block, which
+    /// [`Program::position_kernel`] reads.
+    fn share_unary(&mut self, repeat: Repeat, j: usize) {
+        let Ins::Unary { op: first, .. } = self.ins[repeat.start() + j] else {
+            return;
+        };
+        let bits = |u: Unary<T>| {
+            let constant = u.constant().map(|c| c.to_f64().to_bits());
+            (u.kind(), constant, u.aux())
+        };
+        let of = bits(self.unaries[first as usize]);
+        let unaries = &self.unaries;
+        let same =
+            |ins: &Ins| matches!(*ins, Ins::Unary { op, .. } if bits(unaries[op as usize]) == of);
+        if !repeat.position(j).all(|k| same(&self.ins[k])) {
+            return;
+        }
+        for k in repeat.position(j) {
+            if let Ins::Unary { op, .. } = &mut self.ins[k] {
+                *op = first;
+            }
+        }
+    }
+
+    /// The forward code of a position of a group of [`Kind::Other`] whose first instruction is
+    /// `first` and whose instructions step by `step`: a position of `powi`s of one exponent
+    /// from −4 to 8 (but 0, 1 and 2, which the rule gives without a loop) runs in a loop
+    /// compiled for that exponent ([`powers`]); any other by the general rules, in the copy
+    /// of [`stepped`] written for its variant (`by_variant!`).
+    fn position_kernel(&self, first: Ins, step: Stride) -> PositionKernel<T> {
+        self.powers_kernel(first, step)
+            .unwrap_or_else(|| by_variant!(@kernel first, stepped))
+    }
+
+    /// [`powers`] for the position, if its instructions are `powi`s of the same exponent
+    /// from −4 to 8 but 0, 1 and 2.
+    fn powers_kernel(&self, first: Ins, step: Stride) -> Option<PositionKernel<T>> {
+        // The operation's index is the first field: the same operation in every block.
+        let Ins::Unary { op, .. } = first else {
+            return None;
+        };
+        let Unary::Powi(n) = self.unaries[op as usize] else {
+            return None;
+        };
+        if step[0] != 0 {
+            return None;
+        }
+        macro_rules! exponents {
+            ($($n:literal)*) => {
+                match n {
+                    $($n => Some(powers::<T, $n>),)*
+                    _ => None,
+                }
+            };
+        }
+        exponents!(3 4 5 6 7 8 -1 -2 -3 -4)
+    }
+
     /// How the instructions at position `j` of `repeat` step from block to block, if they do
     /// evenly: block `p`'s is block 0's with each index field moved by `p` times its step
     /// ([`shifted`]). The passes then make each block's instruction from block 0's, with its
@@ -1255,7 +1429,8 @@ impl<T: Scalar> Program<T> {
     /// The forward pass over a group of [`Kind::Other`]: position by position, each across the
     /// blocks, the blocks taken [`CHUNK`] at a time so that a chunk's slots stay near at hand
     /// from one position to the next. A block reads only its own earlier slots and slots from
-    /// before the repeat, all computed by then.
+    /// before the repeat, all computed by then. A position with a [`Stride`] runs by its
+    /// [`PositionKernel`]; any other, instruction by instruction.
     #[inline(never)]
     fn forward_other(&mut self, g: usize, values: &[Cell<T>]) -> Result<(), Error> {
         let group = self.groups[g];
@@ -1265,26 +1440,10 @@ impl<T: Scalar> Program<T> {
         for blocks in repeat.chunks() {
             for j in group.positions() {
                 if let Some(step) = self.strides[group.stride_at(j)] {
-                    // A closure written out in each arm, that arm's variant known in it.
                     let first = self.ins[start + j];
-                    let run = by_variant!(
-                        first,
-                        |first: Ins, program: &mut Self| -> Result<(), Error> {
-                            let (consts, unaries) = (&program.consts, &program.unaries);
-                            let operands = &program.operands;
-                            let list = |at: u32, n: u32| &operands[at as usize..(at + n) as usize];
-                            for p in blocks.clone() {
-                                let k = start + p * len + j;
-                                let ins = shifted(first, step, p);
-                                let value =
-                                    value!(program, &ins, k, values, consts, unaries, list, v);
-                                values[program.leaves + k].set(value);
-                            }
-                            Ok(())
-                        },
-                        self
-                    );
-                    run?;
+                    let kernel = self.position_kernels[group.stride_at(j)]
+                        .expect("invariant: a position with a stride has its kernel");
+                    kernel(self, first, step, blocks.clone(), (start, len, j), values)?;
                     continue;
                 }
                 let (consts, operands, unaries) = (&self.consts, &self.operands, &self.unaries);
@@ -3362,6 +3521,85 @@ mod tests {
             let weights = [0.5, -1.5, 2.0];
             let recorded = tape.vjp(&outputs, &weights).wrt_all(&x);
             assert_eq!(bits(f.vjp(at, &weights).unwrap().grad()), bits(&recorded));
+        }
+    }
+
+    /// The strides of the positions of `f`'s repeats whose instructions are [`Ins::Unary`]s.
+    fn unary_strides(f: &CompiledTape) -> Vec<Option<super::Stride>> {
+        let program = &f.program;
+        let mut found = Vec::new();
+        for repeat in &program.repeats {
+            for group in &program.groups[repeat.groups()] {
+                for j in group.positions() {
+                    if matches!(program.ins[repeat.start() + j], Ins::Unary { .. }) {
+                        found.push(program.strides[group.stride_at(j)]);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn powers_of_one_exponent_share_it_and_replay_like_recording() {
+        let n = 2 * CHUNK + 3;
+        let special = [
+            0.0,
+            -0.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e-300,
+            1e300,
+        ];
+        let mut at: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 2.5).collect();
+        at[..special.len()].copy_from_slice(&special);
+        // Each exponent the passes compile on its own, and some they do not.
+        for e in [-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, i32::MIN] {
+            let tape = Tape::new();
+            let x = tape.vars(&at);
+            let terms: Vec<Var> = x.iter().map(|&v| (v * 1.5).powi(e) + v).collect();
+            let out = tape.sum(&terms);
+            let mut f = tape.compile(&x, &[out]).unwrap();
+            // `powi(0)`, `powi(1)` and `powi(2)` are not `Ins::Unary`s.
+            let strides = unary_strides(&f);
+            if !(0..=2).contains(&e) {
+                assert_eq!(strides.len(), 1, "powi({e})");
+                assert_eq!(strides[0].map(|s| s[0]), Some(0), "powi({e})");
+            }
+            for _ in 0..2 {
+                assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
+            }
+        }
+    }
+
+    #[test]
+    fn operations_that_differ_from_block_to_block_keep_their_own() {
+        let n = CHUNK + 5;
+        let at: Vec<f64> = (0..n).map(|i| (i as f64 * 0.61).cos() * 2.0).collect();
+        // Exponents that alternate, and constants that differ only in the sign of zero, which
+        // compare equal as numbers but divide to infinities of opposite signs.
+        type Op = fn(Var<'_>, usize) -> Var<'_>;
+        let ops: [Op; 2] = [
+            |v, i| v.powi(if i % 2 == 0 { 3 } else { 4 }),
+            |v, i| v / if i % 3 == 0 { -0.0 } else { 0.0 },
+        ];
+        for op in ops {
+            let tape = Tape::new();
+            let x = tape.vars(&at);
+            let terms: Vec<Var> = x
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| op(v * 1.5, i) + v)
+                .collect();
+            let out = tape.sum(&terms);
+            let mut f = tape.compile(&x, &[out]).unwrap();
+            let strides = unary_strides(&f);
+            assert_eq!(strides.len(), 1);
+            assert_ne!(strides[0].map(|s| s[0]), Some(0));
+            for _ in 0..2 {
+                assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
+            }
         }
     }
 }
