@@ -67,7 +67,6 @@ use std::ops::Range;
 
 use crate::gradients::operand_ends;
 use crate::ops::compare::Comparison;
-use crate::ops::nary::Rules;
 use crate::ops::record::Layout;
 use crate::ops::{OpKind, Shape};
 use crate::tape::{NodeId, Storage};
@@ -272,7 +271,7 @@ impl<T: Scalar> Tape<T> {
         for v in inputs.iter().chain(outputs) {
             self.assert_owns(*v, "compile");
         }
-        self.with_storage(|s| compile(s, &self.rules(), inputs, &[], outputs))
+        self.with_storage(|s| T::compile(s, &self.rules(), inputs, &[], outputs))
     }
 
     /// Like [`compile`](Tape::compile), with `data` leaves that each call binds to new values
@@ -311,7 +310,7 @@ impl<T: Scalar> Tape<T> {
         for v in inputs.iter().chain(data).chain(outputs) {
             self.assert_owns(*v, "compile");
         }
-        self.with_storage(|s| compile(s, &self.rules(), inputs, data, outputs))
+        self.with_storage(|s| T::compile(s, &self.rules(), inputs, data, outputs))
     }
 }
 
@@ -457,16 +456,6 @@ impl Kept {
     fn read_twice(&self, i: u32) -> bool {
         self.marks[i as usize] == Kept::TWICE
     }
-}
-
-fn compile<T: Scalar>(
-    s: &Storage<T>,
-    rules: &Rules<T>,
-    inputs: &[Var<'_, T>],
-    data: &[Var<'_, T>],
-    outputs: &[Var<'_, T>],
-) -> Result<CompiledTape<T>, Error> {
-    T::compile(s, rules, inputs, data, outputs)
 }
 
 impl<T: Scalar> CompiledTape<T> {
