@@ -464,7 +464,7 @@ impl<T: Scalar> CompiledTape<T> {
         self.inputs.len()
     }
 
-    /// The number of data leaves ([`crate::Tape::compile_with_data`]).
+    /// The number of data leaves ([`Tape::compile_with_data`]).
     pub fn data_len(&self) -> usize {
         self.data.len()
     }
@@ -639,7 +639,7 @@ impl<T: Scalar> CompiledTape<T> {
     }
 
     /// [`run`](CompiledTape::run) with new values for the data leaves too
-    /// ([`crate::Tape::compile_with_data`]), in the order given there. Gradients are with respect to the
+    /// ([`Tape::compile_with_data`]), in the order given there. Gradients are with respect to the
     /// inputs only. ([`run`](CompiledTape::run) alone leaves the data at the values last bound,
     /// at first the recorded ones.)
     ///
