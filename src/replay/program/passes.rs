@@ -4,7 +4,7 @@
 //! outside calls them and has them compiled again in a user's crate.
 
 // Its signatures name the crate's own types, as the rest of replay does; the trait is public
-// only as the seal of [`Scalar`] needs, in a module outside the crate cannot name.
+// only as the seal of [`Scalar`] needs, in a module that code outside the crate cannot name.
 #![allow(private_interfaces)]
 
 use super::Program;
