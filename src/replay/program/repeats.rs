@@ -1439,10 +1439,9 @@ impl<T: Scalar> Program<T> {
         let (start, len) = (repeat.start(), repeat.len as usize);
         for blocks in repeat.chunks() {
             for j in group.positions() {
-                if let Some(step) = self.strides[group.stride_at(j)] {
+                let s = group.stride_at(j);
+                if let (Some(step), Some(kernel)) = (self.strides[s], self.position_kernels[s]) {
                     let first = self.ins[start + j];
-                    let kernel = self.position_kernels[group.stride_at(j)]
-                        .expect("invariant: a position with a stride has its kernel");
                     kernel(self, first, step, blocks.clone(), (start, len, j), values)?;
                     continue;
                 }
