@@ -487,6 +487,9 @@ pub(super) struct Program<T> {
     /// For each position of each repeat, as [`Program::strides`], its forward code where it has
     /// a stride ([`repeats::PositionKernel`]).
     position_kernels: Vec<Option<repeats::PositionKernel<T>>>,
+    /// For each position of each repeat, as [`Program::strides`], its backward code where it
+    /// has a stride ([`repeats::PositionBackward`]).
+    backward_kernels: Vec<Option<repeats::PositionBackward<T>>>,
     /// The kernel of each group.
     kernels: Vec<Kernel<T>>,
     /// The steps of the [`Ins::Fold`]s, each fold's ending with [`FoldStep::End`].
@@ -1144,6 +1147,7 @@ impl<T: Scalar> Program<T> {
             lanes: Vec::new(),
             strides: Vec::new(),
             position_kernels: Vec::new(),
+            backward_kernels: Vec::new(),
             kernels: Vec::new(),
             folds: Vec::new(),
             deferred: Vec::new(),

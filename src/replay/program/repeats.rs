@@ -389,19 +389,17 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
     })
 }
 
-/// Calls `$run` with `$ins` and `$args`, `$run` written out again in an arm for each variant
-/// [`with_indices`] moves, and for each value of the fields that choose how the variant's rules
-/// run (whether a square is a product, a fused square scaled, a scaled operation's operation
-/// and side): each copy, a closure of its own, then knows these of every instruction
-/// [`shifted`] makes from `$ins`, and the rules' matches and tests fold away. Each copy is
-/// called once, so the optimizer inlines it.
-///
-/// `by_variant!(@kernel $ins, $run)` instead gives, for `$ins`'s arm, a function of its own
-/// that calls `$run` with a [`PositionKernel`]'s arguments, matching the arm's pattern again
-/// inside so that the optimizer knows the variant there: a position's forward code, chosen once
-/// when the program is built ([`Program::position_kernel`]). Its copies are functions, not
-/// closures inlined into one large caller, so no change to that caller can leave them out of
-/// line with the variant unknown (benches/FINDINGS.md).
+/// `by_variant!($ins, $run, $kernel, $first, ($params))`: a function of the type `$kernel`
+/// that calls `$run` with its parameters `$params`, one written out for `$ins`'s arm among an
+/// arm for each variant [`with_indices`] moves and for each value of the fields that choose
+/// how the variant's rules run (whether a square is a product, a fused square scaled, a scaled
+/// operation's operation and side). Each copy matches its arm's pattern again on the parameter
+/// `$first`, the first block's instruction, so that the optimizer knows these of every
+/// instruction [`shifted`] makes from it, and the rules' matches and tests fold away: a
+/// position's forward or backward code, chosen once when the program is built
+/// ([`Program::position_kernel`]). The copies are functions, not closures inlined into one
+/// large caller, so no change to that caller can leave them out of line with the variant
+/// unknown (benches/FINDINGS.md).
 ///
 /// Only the optimizer makes the copies pay, and each holds the whole of `value!` or `pass_on!`
 /// until it folds them: a build with debug assertions (unoptimized, as a rule) matches the same
@@ -409,15 +407,9 @@ fn with_indices(ins: Ins, mut f: impl FnMut(usize, u32) -> u32) -> Option<Ins> {
 /// faster and keeps the copies' frames off the stack. Both read the one list of patterns
 /// below, so the tests of either build find a variant missing from it.
 macro_rules! by_variant {
-    ($ins:expr, $run:expr $(, $args:expr)*) => {
-        by_variant!(@list call, $ins, $run, ($($args),*))
-    };
-    (@kernel $ins:expr, $run:expr) => {
-        by_variant!(@list kernel, $ins, $run, ())
-    };
-    (@list $mode:tt, $ins:expr, $run:expr, $args:tt) => {
+    ($ins:expr, $run:expr, $kernel:ty, $first:ident, $params:tt) => {
         by_variant!(
-            @arms $mode, $ins, $run, $args,
+            @arms $ins, $run, ($kernel, $first, $params),
             Ins::AddConst { .. },
             Ins::RSubConst { .. },
             Ins::Neg { .. },
@@ -471,55 +463,38 @@ macro_rules! by_variant {
             Ins::Binary { .. }
         )
     };
-    (@arms kernel, $ins:expr, $run:expr, $args:tt, $($pattern:pat),*) => {{
+    (@arms $ins:expr, $run:expr, ($kernel:ty, $first:ident, $params:tt),
+     $($pattern:pat),*) => {{
         #[allow(unused_imports)]
         use $crate::{ops::Binary, replay::program::{Sq, UNSCALED}};
         #[cfg(not(debug_assertions))]
-        let out: PositionKernel<T> = match $ins {
-            $($pattern => |program, first, step, blocks, at, values| {
-                // Matched again inside, where the optimizer then knows the variant.
-                let first = match first {
-                    first @ $pattern => first,
-                    _ => unreachable!("invariant: the kernel of a position of this variant"),
-                };
-                ($run)(program, first, step, blocks, at, values)
-            },)*
+        let out: $kernel = match $ins {
+            $($pattern => by_variant!(@one $run, $first, $params, $pattern),)*
             _ => unreachable!(
                 "invariant: a stride is found only for an instruction with index fields"
             ),
         };
         #[cfg(debug_assertions)]
-        let out: PositionKernel<T> = match $ins {
-            $($pattern)|* => |program, first, step, blocks, at, values| {
-                ($run)(program, first, step, blocks, at, values)
-            },
+        let out: $kernel = match $ins {
+            $($pattern)|* => by_variant!(@any $run, $params),
             _ => unreachable!(
                 "invariant: a stride is found only for an instruction with index fields"
             ),
         };
         out
     }};
-    (@arms call, $ins:expr, $run:expr, $args:tt, $($pattern:pat),*) => {{
-        #[allow(unused_imports)]
-        use $crate::{ops::Binary, replay::program::{Sq, UNSCALED}};
-        #[cfg(not(debug_assertions))]
-        let out = match $ins {
-            $(first @ $pattern => by_variant!(@call $run, first, $args),)*
-            _ => unreachable!(
-                "invariant: a stride is found only for an instruction with index fields"
-            ),
-        };
-        #[cfg(debug_assertions)]
-        let out = match $ins {
-            first @ ($($pattern)|*) => by_variant!(@call $run, first, $args),
-            _ => unreachable!(
-                "invariant: a stride is found only for an instruction with index fields"
-            ),
-        };
-        out
-    }};
-    (@call $run:expr, $first:ident, ($($args:expr),*)) => {
-        ($run)($first $(, $args)*)
+    (@one $run:expr, $first:ident, ($($param:ident),*), $pattern:pat) => {
+        |$($param),*| {
+            // Matched again inside, where the optimizer then knows the variant.
+            let $first = match $first {
+                first @ $pattern => first,
+                _ => unreachable!("invariant: the kernel of a position of this variant"),
+            };
+            ($run)($($param),*)
+        }
+    };
+    (@any $run:expr, ($($param:ident),*)) => {
+        |$($param),*| ($run)($($param),*)
     };
 }
 
@@ -739,6 +714,14 @@ pub(super) type PositionKernel<T> = fn(
     &[Cell<T>],
 ) -> Result<(), Error>;
 
+/// The backward code of one position of a group of [`Kind::Other`] that has a [`Stride`], chosen
+/// when the program is built ([`Program::backward_kernel`]): called with the program, the first
+/// block's instruction and its stride, the blocks to run, the repeat's first instruction, its
+/// blocks' length and the position, the adjoint of a sum every block's instruction there takes
+/// as its own ([`Program::forward_sums`]), the adjoints, and the values with their twins.
+pub(super) type PositionBackward<T> =
+    fn(&Program<T>, Ins, Stride, Range<usize>, (usize, usize, usize), Option<T>, &[Cell<T>], &[T]);
+
 /// The forward code of a position of `powi(N)`s ([`Program::position_kernel`]): [`Unary::eval`]'s
 /// rule with the exponent a constant, so that the repeated squaring of [`crate::ops::powi`]
 /// unrolls to its multiplications, the same in the same order, where an exponent read at run
@@ -787,6 +770,63 @@ fn stepped<T: Scalar>(
         values[program.leaves + k].set(value);
     }
     Ok(())
+}
+
+/// The backward code of a position of the general rules ([`other_backward`]), the blocks from the
+/// last: block `p`'s instruction made from the first block's by the stride ([`shifted`]), its
+/// updates by `pass_on!`, its adjoint `from_sum` where every block's is a sum's, else its own.
+/// Called in each arm of `by_variant!`, as [`stepped`] is.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn stepped_backward<T: Scalar>(
+    program: &Program<T>,
+    first: Ins,
+    step: Stride,
+    blocks: Range<usize>,
+    (start, len, j): (usize, usize, usize),
+    from_sum: Option<T>,
+    adj: &[Cell<T>],
+    all: &[T],
+) {
+    // As long as the adjoints, so that one check of an operand's index covers both.
+    let values = &all[..adj.len()];
+    let zero = T::zero();
+    let list = |at: u32, n: u32| &program.operands[at as usize..(at + n) as usize];
+    let slot = |p: usize| program.leaves + start + p * len + j;
+    // Block `$p`'s updates, its adjoint `$a` not zero.
+    macro_rules! pass {
+        ($p:expr, $a:expr) => {{
+            let (ins, slot) = (shifted(first, step, $p), slot($p));
+            pass_on!(
+                program,
+                &ins,
+                $a,
+                || slot,
+                || values[slot],
+                adj,
+                values,
+                all,
+                list
+            );
+        }};
+    }
+    // Two loops, so that neither tests where the adjoint comes from.
+    match from_sum {
+        Some(a) => {
+            for p in blocks.rev() {
+                pass!(p, a);
+            }
+        }
+        None => {
+            for p in blocks.rev() {
+                let a = adj[slot(p)].replace(zero);
+                // As the tape's sweep: a node with a zero adjoint passes nothing on.
+                if a != zero {
+                    pass!(p, a);
+                }
+            }
+        }
+    }
 }
 
 /// The [`Kernel`] of a group of fused neurons of `n` inputs and the shape `shape`, from the
@@ -1260,6 +1300,8 @@ impl<T: Scalar> Program<T> {
             let first = self.ins[repeat.start() + j as usize];
             let kernel = stride.map(|step| self.position_kernel(first, step));
             self.position_kernels.push(kernel);
+            self.backward_kernels
+                .push(stride.map(|_| Self::backward_kernel(first)));
             self.strides.push(stride);
             match self.groups[repeat.groups()].last_mut() {
                 Some(group) if group.kind == kind => group.count += 1,
@@ -1368,8 +1410,28 @@ impl<T: Scalar> Program<T> {
     /// compiled for that exponent ([`powers`]); any other by the general rules, in the copy
     /// of [`stepped`] written for its variant (`by_variant!`).
     fn position_kernel(&self, first: Ins, step: Stride) -> PositionKernel<T> {
-        self.powers_kernel(first, step)
-            .unwrap_or_else(|| by_variant!(@kernel first, stepped))
+        self.powers_kernel(first, step).unwrap_or_else(|| {
+            by_variant!(
+                first,
+                stepped,
+                PositionKernel<T>,
+                first,
+                (program, first, step, blocks, at, values)
+            )
+        })
+    }
+
+    /// The backward code of a position of a group of [`Kind::Other`] whose first instruction is
+    /// `first` and which has a stride: the general rules, in the copy of [`stepped_backward`]
+    /// written for its variant (`by_variant!`).
+    fn backward_kernel(first: Ins) -> PositionBackward<T> {
+        by_variant!(
+            first,
+            stepped_backward,
+            PositionBackward<T>,
+            first,
+            (program, first, step, blocks, at, from_sum, adj, all)
+        )
     }
 
     /// [`powers`] for the position, if its instructions are `powi`s of the same exponent
@@ -2148,29 +2210,19 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
             if from_sum == Some(zero) {
                 continue;
             }
-            if let Some(step) = program.strides[group.stride_at(j)] {
-                // A closure written out in each arm, that arm's variant known in it; the blocks
-                // run in one of two loops, so that neither tests where the adjoint comes from.
-                by_variant!(program.ins[start + j], |first: Ins| {
-                    let slot = |p: usize| program.leaves + start + p * len + j;
-                    match from_sum {
-                        Some(a) => {
-                            for p in blocks.clone().rev() {
-                                pass!(&shifted(first, step, p), slot(p), a);
-                            }
-                        }
-                        None => {
-                            for p in blocks.clone().rev() {
-                                let a = adj[slot(p)].replace(zero);
-                                // As the tape's sweep: a node with a zero adjoint passes nothing on.
-                                if a == zero {
-                                    continue;
-                                }
-                                pass!(&shifted(first, step, p), slot(p), a);
-                            }
-                        }
-                    }
-                });
+            let s = group.stride_at(j);
+            if let (Some(step), Some(kernel)) = (program.strides[s], program.backward_kernels[s]) {
+                let first = program.ins[start + j];
+                kernel(
+                    program,
+                    first,
+                    step,
+                    blocks.clone(),
+                    (start, len, j),
+                    from_sum,
+                    adj,
+                    all,
+                );
                 continue;
             }
             for k in repeat.at(blocks.clone(), j).rev() {
