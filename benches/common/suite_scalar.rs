@@ -1,6 +1,6 @@
-//! The suite's scalar workloads: a logistic regression, classic unconstrained test functions with
-//! different operation mixes, a sum of repeated polynomial blocks, two likelihoods of statistical
-//! models and an ODE-like chain. Each is recorded with core operations the way its formula reads;
+//! The suite's scalar workloads: a logistic regression, a robust line fit, classic unconstrained
+//! test functions with different operation mixes, a sum of repeated polynomial blocks, two
+//! likelihoods of statistical models and an ODE-like chain. Each is recorded with core operations the way its formula reads;
 //! each hand-written gradient is the closed form or reverse mode written out.
 
 use std::f64::consts::{E, TAU};
@@ -113,6 +113,88 @@ impl Workload for LogisticRegression {
             })
             .collect();
         tape.sum(&terms) / self.y.len() as f64
+    }
+}
+
+/// A robust line fit: the pseudo-Huber loss `Σ √(1 + rᵢ²) - 1` of the residuals
+/// `rᵢ = yᵢ - (a xᵢ + b)`, on data with outliers — a few cheap operations a point and one `sqrt`.
+pub struct RobustLine {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    start: Vec<f64>,
+}
+
+impl RobustLine {
+    /// `points` deterministic points near the line `0.7 x - 0.2`, one in ten far off it; the
+    /// inputs are `a` then `b`.
+    pub fn new(points: usize) -> Self {
+        let mut rng = rng(12);
+        let x = uniform(&mut rng, points, -2.0, 2.0);
+        let y = x
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let off = if i % 10 == 0 { 5.0 } else { 0.3 };
+                0.7 * x - 0.2 + rng.gen_range(-off..off)
+            })
+            .collect();
+        RobustLine {
+            x,
+            y,
+            start: vec![0.1, 0.0],
+        }
+    }
+}
+
+impl Workload for RobustLine {
+    fn name(&self) -> String {
+        format!("robust line fit (pseudo-Huber), {} points", self.y.len())
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::RepeatedTerms
+    }
+
+    fn point(&self) -> &[f64] {
+        &self.start
+    }
+
+    fn plain(&mut self, p: &[f64]) -> f64 {
+        let residuals = self
+            .x
+            .iter()
+            .zip(&self.y)
+            .map(|(&x, &y)| y - (p[0] * x + p[1]));
+        residuals.map(|r| (1.0 + r * r).sqrt() - 1.0).sum()
+    }
+
+    fn hand(&mut self, p: &[f64], grad: &mut [f64]) -> f64 {
+        let (mut total, mut ga, mut gb) = (0.0, 0.0, 0.0);
+        for (&x, &y) in self.x.iter().zip(&self.y) {
+            let r = y - (p[0] * x + p[1]);
+            let s = (1.0 + r * r).sqrt();
+            total += s - 1.0;
+            // d/dr √(1 + r²) = r / s, and dr/da = -x, dr/db = -1.
+            let d = r / s;
+            ga -= d * x;
+            gb -= d;
+        }
+        grad[0] = ga;
+        grad[1] = gb;
+        total
+    }
+
+    fn record<'t>(&self, tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+        let terms: Vec<Var<'t>> = self
+            .x
+            .iter()
+            .zip(&self.y)
+            .map(|(&x, &y)| {
+                let r = y - (p[0] * x + p[1]);
+                (1.0 + r * r).sqrt() - 1.0
+            })
+            .collect();
+        tape.sum(&terms)
     }
 }
 
@@ -707,6 +789,7 @@ pub fn all(size: Size) -> Vec<Box<dyn Workload>> {
     let n = |bench, test| size.pick(bench, test);
     vec![
         Box::new(LogisticRegression::new(10, n(1000, 30))),
+        Box::new(RobustLine::new(n(2000, 40))),
         Box::new(Rosenbrock::new(n(100_000, 50), Form::Products)),
         Box::new(Rosenbrock::new(n(100_000, 50), Form::Powi)),
         Box::new(Rosenbrock::new(n(100_000, 50), Form::ScaledProducts)),
