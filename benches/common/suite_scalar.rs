@@ -1,6 +1,7 @@
-//! The suite's scalar workloads: a logistic regression, a robust line fit, classic unconstrained
-//! test functions with different operation mixes, a sum of repeated polynomial blocks, two
-//! likelihoods of statistical models and an ODE-like chain. Each is recorded with core operations the way its formula reads;
+//! The suite's scalar workloads: a logistic regression, a robust line fit, a nonlinear
+//! least-squares fit, classic unconstrained test functions with different operation mixes, a
+//! rational function, a sum of repeated polynomial blocks, three likelihoods of statistical
+//! models and an ODE-like chain. Each is recorded with core operations the way its formula reads;
 //! each hand-written gradient is the closed form or reverse mode written out.
 
 use std::f64::consts::{E, TAU};
@@ -194,6 +195,219 @@ impl Workload for RobustLine {
                 (1.0 + r * r).sqrt() - 1.0
             })
             .collect();
+        tape.sum(&terms)
+    }
+}
+
+/// A nonlinear least-squares fit of a Gaussian bump, `Σ (yᵢ - A exp(-(xᵢ - μ)² / (2 σ²)))²`:
+/// three shared parameters, an `exp` and a division by a parameter a point.
+pub struct GaussianBump {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    start: Vec<f64>,
+}
+
+impl GaussianBump {
+    /// `points` deterministic noisy points of the bump `A = 1.5`, `μ = 0.3`, `σ = 0.6`; the
+    /// inputs are `A`, `μ` and `σ`.
+    pub fn new(points: usize) -> Self {
+        let mut rng = rng(13);
+        let x = uniform(&mut rng, points, -2.0, 2.0);
+        let y = x
+            .iter()
+            .map(|&x| {
+                let d = x - 0.3;
+                1.5 * (-(d * d) / (2.0 * 0.36)).exp() + rng.gen_range(-0.05..0.05)
+            })
+            .collect();
+        GaussianBump {
+            x,
+            y,
+            start: vec![1.0, 0.1, 0.8],
+        }
+    }
+}
+
+impl Workload for GaussianBump {
+    fn name(&self) -> String {
+        format!("gaussian bump least squares, {} points", self.y.len())
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::RepeatedTerms
+    }
+
+    fn point(&self) -> &[f64] {
+        &self.start
+    }
+
+    fn plain(&mut self, p: &[f64]) -> f64 {
+        let (a, mu, s) = (p[0], p[1], p[2]);
+        let points = self.x.iter().zip(&self.y);
+        points
+            .map(|(&x, &y)| {
+                let d = x - mu;
+                let r = y - a * (-(d * d) / (2.0 * s * s)).exp();
+                r * r
+            })
+            .sum()
+    }
+
+    fn hand(&mut self, p: &[f64], grad: &mut [f64]) -> f64 {
+        let (a, mu, s) = (p[0], p[1], p[2]);
+        let s2 = s * s;
+        let (mut total, mut ga, mut gm, mut gs) = (0.0, 0.0, 0.0, 0.0);
+        for (&x, &y) in self.x.iter().zip(&self.y) {
+            let d = x - mu;
+            let e = (-(d * d) / (2.0 * s2)).exp();
+            let r = y - a * e;
+            total += r * r;
+            // With q = d² / (2σ²): ∂/∂A = -2 r e, ∂/∂μ = -2 r A e d / σ², ∂/∂σ = -2 r A e d² / σ³.
+            let t = -2.0 * r * e;
+            ga += t;
+            let u = t * a * d / s2;
+            gm += u;
+            gs += u * d / s;
+        }
+        grad.copy_from_slice(&[ga, gm, gs]);
+        total
+    }
+
+    fn record<'t>(&self, tape: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+        let (a, mu, s) = (p[0], p[1], p[2]);
+        let terms: Vec<Var<'t>> = self
+            .x
+            .iter()
+            .zip(&self.y)
+            .map(|(&x, &y)| {
+                let d = x - mu;
+                let r = y - a * (-(d * d) / (2.0 * s * s)).exp();
+                r * r
+            })
+            .collect();
+        tape.sum(&terms)
+    }
+}
+
+/// The negative log-likelihood of a Student-t regression with three degrees of freedom, up to
+/// a constant: `Σ ln σ + 2 ln(1 + zᵢ² / 3)`, `zᵢ = (yᵢ - a xᵢ - b) / σ`, `σ = e^s` — a robust
+/// model's likelihood, a `ln` and a division a point, the scale through `exp`.
+pub struct StudentT {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    start: Vec<f64>,
+}
+
+impl StudentT {
+    /// `points` deterministic points near `0.5 x + 1` with heavy-tailed noise; the inputs are
+    /// `a`, `b` and the log-scale `s`.
+    pub fn new(points: usize) -> Self {
+        let mut rng = rng(14);
+        let x = uniform(&mut rng, points, -3.0, 3.0);
+        let y = x
+            .iter()
+            .map(|&x| {
+                let u: f64 = rng.gen_range(-1.45..1.45);
+                0.5 * x + 1.0 + 0.3 * u.tan()
+            })
+            .collect();
+        StudentT {
+            x,
+            y,
+            start: vec![0.2, 0.0, -0.5],
+        }
+    }
+}
+
+impl Workload for StudentT {
+    fn name(&self) -> String {
+        format!("student-t regression nll, {} points", self.y.len())
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::RepeatedTerms
+    }
+
+    fn point(&self) -> &[f64] {
+        &self.start
+    }
+
+    fn plain(&mut self, p: &[f64]) -> f64 {
+        let sigma = p[2].exp();
+        let points = self.x.iter().zip(&self.y);
+        let terms: f64 = points
+            .map(|(&x, &y)| {
+                let z = (y - p[0] * x - p[1]) / sigma;
+                2.0 * (1.0 + z * z / 3.0).ln()
+            })
+            .sum();
+        terms + p[2] * self.y.len() as f64
+    }
+
+    fn hand(&mut self, p: &[f64], grad: &mut [f64]) -> f64 {
+        let sigma = p[2].exp();
+        let (mut total, mut ga, mut gb, mut gz) = (0.0, 0.0, 0.0, 0.0);
+        for (&x, &y) in self.x.iter().zip(&self.y) {
+            let z = (y - p[0] * x - p[1]) / sigma;
+            let q = 1.0 + z * z / 3.0;
+            total += 2.0 * q.ln();
+            // d/dz 2 ln(1 + z²/3) = (4 z / 3) / q; dz/da = -x/σ, dz/db = -1/σ, dz/ds = -z.
+            let d = 4.0 * z / 3.0 / q;
+            ga -= d * x;
+            gb -= d;
+            gz -= d * z;
+        }
+        let n = self.y.len() as f64;
+        grad.copy_from_slice(&[ga / sigma, gb / sigma, gz + n]);
+        total + p[2] * n
+    }
+
+    fn record<'t>(&self, _: &'t Tape, p: &[Var<'t>]) -> Var<'t> {
+        let sigma = p[2].exp();
+        let mut f = p[2] * self.y.len() as f64;
+        for (&x, &y) in self.x.iter().zip(&self.y) {
+            let z = (y - p[0] * x - p[1]) / sigma;
+            f += 2.0 * (1.0 + z * z / 3.0).ln();
+        }
+        f
+    }
+}
+
+/// A rational test function, `Σ xᵢ / (1 + xᵢ²)`: a square, a constant sum and a division of
+/// two Vars a term.
+pub struct Rational {
+    start: Vec<f64>,
+}
+
+impl Workload for Rational {
+    fn name(&self) -> String {
+        format!("sum of x / (1 + x²), n = {}", self.start.len())
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::RepeatedTerms
+    }
+
+    fn point(&self) -> &[f64] {
+        &self.start
+    }
+
+    fn plain(&mut self, x: &[f64]) -> f64 {
+        x.iter().map(|&v| v / (1.0 + v * v)).sum()
+    }
+
+    fn hand(&mut self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let mut total = 0.0;
+        for (g, &v) in grad.iter_mut().zip(x) {
+            let q = 1.0 + v * v;
+            total += v / q;
+            *g = (1.0 - v * v) / (q * q);
+        }
+        total
+    }
+
+    fn record<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Var<'t> {
+        let terms: Vec<Var<'t>> = x.iter().map(|&v| v / (1.0 + v * v)).collect();
         tape.sum(&terms)
     }
 }
@@ -790,6 +1004,8 @@ pub fn all(size: Size) -> Vec<Box<dyn Workload>> {
     vec![
         Box::new(LogisticRegression::new(10, n(1000, 30))),
         Box::new(RobustLine::new(n(2000, 40))),
+        Box::new(GaussianBump::new(n(2000, 40))),
+        Box::new(StudentT::new(n(2000, 40))),
         Box::new(Rosenbrock::new(n(100_000, 50), Form::Products)),
         Box::new(Rosenbrock::new(n(100_000, 50), Form::Powi)),
         Box::new(Rosenbrock::new(n(100_000, 50), Form::ScaledProducts)),
@@ -801,6 +1017,9 @@ pub fn all(size: Size) -> Vec<Box<dyn Workload>> {
         }),
         Box::new(PolynomialBlocks {
             start: uniform(&mut rng, 3 * n(10_000, 30), -1.0, 1.0),
+        }),
+        Box::new(Rational {
+            start: uniform(&mut rng, n(10_000, 50), -3.0, 3.0),
         }),
         Box::new(HierarchicalPoisson::new(n(2000, 60), n(40, 6))),
         Box::new(GaussianMixture::new(n(1000, 30), 3)),
