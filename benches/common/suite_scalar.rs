@@ -262,7 +262,8 @@ impl Workload for GaussianBump {
             let e = (-(d * d) / (2.0 * s2)).exp();
             let r = y - a * e;
             total += r * r;
-            // With q = d² / (2σ²): ∂/∂A = -2 r e, ∂/∂μ = -2 r A e d / σ², ∂/∂σ = -2 r A e d² / σ³.
+            // The derivatives of r², with e = exp(-d² / (2σ²)): ∂/∂A = -2 r e,
+            // ∂/∂μ = -2 r A e d / σ², ∂/∂σ = -2 r A e d² / σ³.
             let t = -2.0 * r * e;
             ga += t;
             let u = t * a * d / s2;
