@@ -1693,12 +1693,21 @@ impl<T: Scalar> Program<T> {
             let is_step = "invariant: chain members are steps";
             let adds = |m: usize| step(m).expect(is_step).adds();
             let pairs = |m: usize| step(m).expect(is_step).pairs;
-            // A total that only adds, in one form, is a chain; one that does more is a fold if
-            // it is long; else its runs of additions of one form are chains.
+            // A total that only adds, in one form, is a chain — or that only adds once it has
+            // started and until it finishes, as `f = n s`, then `f += t` in a loop: its start
+            // and finish stay as they are. One that does more is a fold if it is long; else
+            // its runs of additions of one form are chains.
             let mut runs: Vec<(usize, usize, bool)> = Vec::new();
+            let lead = members.iter().take_while(|&&m| !adds(m)).count();
+            let end = members.len() - members.iter().rev().take_while(|&&m| !adds(m)).count();
+            let middle = &members[lead..end.max(lead)];
             let all_add = members.iter().all(|&m| adds(m));
-            if all_add && members.iter().all(|&m| pairs(m) == pairs(members[0])) {
-                runs.push((0, members.len(), true));
+            if middle.len() >= 2
+                && middle
+                    .iter()
+                    .all(|&m| adds(m) && pairs(m) == pairs(middle[0]))
+            {
+                runs.push((lead, end, true));
             } else if !all_add && members.len() >= FOLD_MIN {
                 runs.push((0, members.len(), false));
             } else {

@@ -2832,6 +2832,42 @@ mod tests {
         assert_replays_like_recording(f.run(&at).unwrap(), total, &x);
     }
 
+    #[test]
+    fn a_total_that_only_adds_between_its_start_and_finish_is_a_chain_not_a_fold() {
+        let tape = Tape::new();
+        let at: Vec<f64> = (0..40).map(|i| f64::from(i) * 0.17 - 2.0).collect();
+        let x = tape.vars(&at);
+        let count = |f: &CompiledTape, fold: bool| {
+            let ins = f.program.instructions().iter();
+            ins.filter(|i| match i {
+                Ins::Fold { .. } => fold,
+                Ins::Chain { .. } => !fold,
+                _ => false,
+            })
+            .count()
+        };
+        // A likelihood's shape: `n ln σ`, then a scaled term a point, then a constant off.
+        // The first step fuses the scaled start (`n s + 2 t₀`), the last subtracts: neither
+        // is the loop's, and the 38 additions between make one chain.
+        let mut f = x[0] * 40.0;
+        for &v in &x[1..] {
+            f += 2.0 * (1.0 + v * v / 3.0).ln();
+        }
+        let f = f - 0.5;
+        let mut c = tape.compile(&x, &[f]).unwrap();
+        assert_eq!((count(&c, true), count(&c, false)), (0, 1));
+        assert!(!spans(&c).is_empty(), "the points repeat");
+        assert_replays_like_recording(c.run(&at).unwrap(), f, &x);
+        // Steps that do more than add inside the loop keep it a fold, as before.
+        let mut f = x[0] * 40.0;
+        for &v in &x[1..] {
+            f = f + 2.0 * v.sin() - 0.5;
+        }
+        let mut c = tape.compile(&x, &[f]).unwrap();
+        assert_eq!((count(&c, true), count(&c, false)), (1, 0));
+        assert_replays_like_recording(c.run(&at).unwrap(), f, &x);
+    }
+
     /// A program built by `f` from 60 inputs and 240 numbers of data, compiled and replayed:
     /// asserts that it replays like recording, bit for bit, and gives the share of its
     /// instructions that run in repeats.
