@@ -695,7 +695,7 @@ impl<T: Scalar> CompiledTape<T> {
                 if in_place {
                     return Some(first..first + n);
                 }
-                self.grads[row].copy_from_slice(&adj[first..first + n]);
+                copy_unaliased(&mut self.grads[row], &adj[first..first + n]);
             }
             _ => read_gradient(adj, &self.kinds, &self.inputs, &mut self.grads[row]),
         }
@@ -711,7 +711,7 @@ impl<T: Scalar> CompiledTape<T> {
             "invariant: checked by the caller"
         );
         if let Some(first) = self.vars_run {
-            self.values[first..first + inputs.len()].copy_from_slice(inputs);
+            copy_unaliased(&mut self.values[first..first + inputs.len()], inputs);
         } else {
             for (&slot, &v) in self.inputs.iter().zip(inputs) {
                 if let Some(x) = self.values.get_mut(slot as usize) {
@@ -743,6 +743,36 @@ fn check<T: Scalar>(cmp: Comparison, x: T, y: T, recorded: bool, node: u32) -> R
         })
     }
 }
+
+/// Copies `src` into `dst`, from the back when `dst` starts less than [`ALIAS`] bytes past
+/// `src` in the low twelve bits of their addresses. Those are the bits a processor compares
+/// first to tell whether a load reads what an earlier store wrote (4K aliasing): a copy from
+/// the front, a vector at a time, then finds each load matching the store just made and waits
+/// on it, many times slower than a copy of the same bytes elsewhere. From the back, a chunk at
+/// a time (each chunk's loads before its stores), every store lands above the loads still to
+/// come. The user's slice and the tape's buffers lie wherever the allocator put them, so any
+/// program can meet this.
+fn copy_unaliased<T: Copy>(dst: &mut [T], src: &[T]) {
+    const PAGE: usize = 4096;
+    const CHUNK: usize = 8;
+    let ahead = (dst.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize) % PAGE;
+    if ahead == 0 || ahead >= ALIAS {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let mut to = dst.rchunks_exact_mut(CHUNK);
+    let mut from = src.rchunks_exact(CHUNK);
+    for (d, s) in (&mut to).zip(&mut from) {
+        let chunk: [T; CHUNK] = s.try_into().expect("a chunk of CHUNK");
+        d.copy_from_slice(&chunk);
+    }
+    to.into_remainder().copy_from_slice(from.remainder());
+}
+
+/// How far past its source, in the low twelve bits, a copy's destination may start before
+/// [`copy_unaliased`] copies from the back: the widest vector a `memcpy` moves at a time
+/// (64 bytes with AVX-512).
+const ALIAS: usize = 64;
 
 /// Copies the adjoints of the inputs into `row`; inputs outside the swept range, and constants
 /// (which receive no gradient), get 0.
@@ -808,8 +838,8 @@ generate_entry_points!(f64 => ENTRY_POINTS_F64, f32 => ENTRY_POINTS_F32);
 
 #[cfg(test)]
 mod tests {
-    use super::Kept;
     use super::program::{Ins, Sq, UNSCALED};
+    use super::{Kept, copy_unaliased};
     use crate::{CompiledTape, OpKind, Tape, Var};
 
     #[test]
@@ -1597,5 +1627,62 @@ mod tests {
         assert_eq!(with_constant.vars_run, None);
         let r = with_constant.run(&[5.0, 6.0, 7.0, 1.0]).unwrap();
         assert_eq!(r.grad_of(1), &[1.0, 7.0, 6.0, 0.0]);
+    }
+
+    #[test]
+    fn a_copy_is_the_same_wherever_its_ends_lie_in_their_pages() {
+        let mut buf: Vec<f64> = (0..3 * 4096).map(|i| i as f64).collect();
+        for n in [0, 1, 7, 8, 9, 63, 500] {
+            // Every 8-byte offset of the destination past the source within a page, those
+            // copied from the back among them.
+            for ahead in (0..4096).step_by(8) {
+                let (src_at, dst_at) = (0, 4096 + ahead / 8);
+                let want: Vec<f64> = buf[src_at..src_at + n].iter().map(|x| x + 0.5).collect();
+                let (head, tail) = buf.split_at_mut(dst_at);
+                head[src_at..src_at + n].copy_from_slice(&want);
+                tail[..n + 1].fill(-1.0);
+                copy_unaliased(&mut tail[..n], &head[src_at..src_at + n]);
+                assert_eq!(&tail[..n], &want[..], "n {n}, {ahead} bytes ahead");
+                assert_eq!(tail[n], -1.0, "n {n}: nothing past the end");
+            }
+        }
+    }
+
+    #[test]
+    fn a_replay_is_the_same_wherever_the_inputs_lie_in_their_page() {
+        fn f<'t>(tape: &'t Tape, x: &[Var<'t>]) -> Var<'t> {
+            let terms: Vec<Var> = x.iter().map(|&v| v / (1.0 + v * v)).collect();
+            tape.sum(&terms)
+        }
+        let n = 300;
+        let point =
+            |k: usize| -> Vec<f64> { (0..n).map(|i| (i + k) as f64 * 0.37 - 50.0).collect() };
+        let tape = Tape::new();
+        let x = tape.vars(&point(0));
+        let mut c = tape.compile(&x, &[f(&tape, &x)]).unwrap();
+        // The inputs at every 8-byte offset within a page, each time new: some start just
+        // short of the tape's values in the low bits, and are bound from the back.
+        let mut buf = vec![0.0; 512 + n];
+        for start in 0..512 {
+            let at = point(start);
+            buf[start..start + n].copy_from_slice(&at);
+            let fresh = Tape::new();
+            let x = fresh.vars(&at);
+            let out = f(&fresh, &x);
+            let want: Vec<u64> = out
+                .backward()
+                .wrt_all(&x)
+                .iter()
+                .map(|g| g.to_bits())
+                .collect();
+            let r = c.run(&buf[start..start + n]).unwrap();
+            assert_eq!(
+                r.value().to_bits(),
+                out.value().to_bits(),
+                "inputs at {start}"
+            );
+            let got: Vec<u64> = r.grad().iter().map(|g| g.to_bits()).collect();
+            assert_eq!(got, want, "inputs at {start}");
+        }
     }
 }
