@@ -504,8 +504,8 @@ pub(super) struct Program<T> {
     /// ([`Program::plan`]); the backward pass over every instruction runs it from the end.
     steps: Vec<Step>,
     /// For each position of each repeat, as [`Program::strides`], the value slot of the sum
-    /// whose adjoint every block's instruction there takes from it, or [`NO_SUM`]
-    /// ([`Program::forward_sums`]).
+    /// whose adjoint every block's instruction there takes from it, [`HANDED_ON`], or
+    /// [`NO_SUM`] ([`Program::forward_sums`]).
     sources: Vec<u32>,
     /// The sums some of whose terms take their adjoint from their slot, in order.
     sums: Vec<ForwardedSum>,
@@ -523,6 +523,11 @@ struct ForwardedSum {
 
 /// A position of a repeat whose instructions take their adjoints the usual way.
 const NO_SUM: u32 = u32::MAX;
+
+/// A position of a repeat whose instructions take their adjoint from a sum and pass it on
+/// unchanged to values that take it from the sum too: its backward pass does nothing
+/// ([`Program::forward_sums`]).
+const HANDED_ON: u32 = u32::MAX - 1;
 
 /// One step of a pass over a program with repeats: a stretch of instructions between
 /// repeats, run one by one, or one [`Group`] of a repeat, by its kernel.

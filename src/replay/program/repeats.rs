@@ -78,7 +78,7 @@ use std::collections::HashMap;
 use std::mem::{Discriminant, discriminant};
 use std::ops::Range;
 
-use super::{Act, ForwardedSum, Ins, NO_SUM, Program, Shape, add_bias, bias_terms};
+use super::{Act, ForwardedSum, HANDED_ON, Ins, NO_SUM, Program, Shape, add_bias, bias_terms};
 
 use crate::ops::Unary;
 use crate::ops::nary::weighted_sum;
@@ -1571,6 +1571,11 @@ impl<T: Scalar> Program<T> {
     /// else, an output, or a term twice in the sum, receives more than that one term, and its
     /// position keeps its own adjoints. Adding `a` to a zero adjoint gives `a` but for `-0`,
     /// which passes nothing on either way.
+    ///
+    /// The same holds one step down: a term that passes its adjoint on unchanged — `u + c`,
+    /// `u + v` — to values of its own block that it alone reads gives each of them the sum's
+    /// adjoint, added to zero. Those positions then take it from the sum too, and the term's
+    /// passes nothing ([`HANDED_ON`]); and so on down, from the last position.
     pub(super) fn forward_sums(&mut self, outputs: &[u32]) {
         self.sources = vec![NO_SUM; self.strides.len()];
         let is_sum = |ins: &Ins| matches!(ins, Ins::Sum { .. } | Ins::Chain { .. });
@@ -1626,6 +1631,61 @@ impl<T: Scalar> Program<T> {
                 self.operands.extend(kept);
             }
         }
+        for r in 0..self.repeats.len() {
+            let repeat = self.repeats[r];
+            for j in (0..repeat.len as usize).rev() {
+                let end = self.ins.len();
+                let Some((s, _)) =
+                    self.other_position(super::word(self.leaves + repeat.start() + j), end)
+                else {
+                    continue;
+                };
+                let sum = self.sources[s];
+                if sum == NO_SUM || sum == HANDED_ON {
+                    continue;
+                }
+                if let Some(down) = self.handed_down(repeat, j, &uses) {
+                    for i in down.into_iter().flatten() {
+                        self.sources[i] = sum;
+                    }
+                    self.sources[s] = HANDED_ON;
+                }
+            }
+        }
+    }
+
+    /// Where in [`Program::strides`] the positions are whose values the instructions at
+    /// position `j` of `repeat` pass their adjoint to unchanged, if in every block they add
+    /// (`u + c`, or `u + v` of two values), each operand a value of the same block at an
+    /// earlier position of the general rules, read by nothing else and not yet a sum's term.
+    fn handed_down(&self, repeat: Repeat, j: usize, uses: &[u32]) -> Option<[Option<usize>; 2]> {
+        let (start, len) = (self.leaves + repeat.start(), repeat.len as usize);
+        let operands = |ins: Ins| match ins {
+            Ins::AddConst { x, .. } => Some([Some(x), None]),
+            Ins::Add { x, y } if x != y => Some([Some(x), Some(y)]),
+            _ => None,
+        };
+        let first = operands(self.ins[repeat.start() + j])?;
+        let mut down = [None; 2];
+        for (d, x) in down.iter_mut().zip(first) {
+            let Some(x) = x else { continue };
+            let i = (x as usize).checked_sub(start).filter(|&i| i < j)?;
+            let (s, _) = self.other_position(x, self.ins.len())?;
+            (self.sources[s] == NO_SUM).then_some(())?;
+            *d = Some((s, i));
+        }
+        for p in 0..repeat.times as usize {
+            let block = operands(self.ins[repeat.start() + p * len + j])?;
+            for (d, x) in down.iter().zip(block) {
+                if let (Some((_, i)), Some(x)) = (d, x) {
+                    let slot = start + p * len + i;
+                    (x as usize == slot && uses[slot] == 1).then_some(())?;
+                } else if d.is_some() != x.is_some() {
+                    return None;
+                }
+            }
+        }
+        Some(down.map(|d| d.map(|(s, _)| s)))
     }
 
     /// Where in [`Program::strides`] the position of the value slot `x` is, and how many blocks
@@ -2206,6 +2266,9 @@ fn other_backward<T: Scalar>(program: &Program<T>, group: &Group, adj: &[Cell<T>
             // Where every block's instruction is a term of the same sum and read by nothing
             // else, the sum's adjoint is each one's ([`Program::forward_sums`]).
             let sum = program.sources[group.stride_at(j)];
+            if sum == HANDED_ON {
+                continue;
+            }
             let from_sum = (sum != NO_SUM).then(|| adj[sum as usize].get());
             if from_sum == Some(zero) {
                 continue;
@@ -3539,6 +3602,63 @@ mod tests {
     }
 
     #[test]
+    fn a_term_that_adds_hands_the_sums_adjoint_down_to_what_it_alone_reads() {
+        use super::super::HANDED_ON;
+        let n = CHUNK + 40;
+        // Each case's term, and how many positions take the sum's adjoint and hand it down.
+        type Term = for<'t> fn(Var<'t>, Var<'t>, Var<'t>) -> Var<'t>;
+        let cases: [(Term, usize, usize); 5] = [
+            // `(√(u² + 1) + 1) + 2`: both `+ c` hand down, to the root, then no further.
+            (|u, _, _| ((u * u + 1.0).sqrt() + 1.0) + 2.0, 1, 2),
+            // `sin u + cos v` of the block's own values: both sides take it.
+            (|u, v, _| u.sin() + v.cos(), 2, 1),
+            // A shared parameter on one side keeps its update: nothing handed down.
+            (|u, _, p| u.sin() + p, 1, 0),
+            // `w + w` passes two terms to `w`.
+            (
+                |u, _, _| {
+                    let w = u.sin();
+                    w + w
+                },
+                1,
+                0,
+            ),
+            // `w` read again, by `cos`: `w + 1` and `cos w` take the sum's adjoint, and `w`
+            // keeps its own.
+            (
+                |u, _, _| {
+                    let w = u.sin();
+                    (w + 1.0) + w.cos()
+                },
+                2,
+                1,
+            ),
+        ];
+        for (case, (term, from_sum, handed)) in cases.into_iter().enumerate() {
+            for at in points(n + 2) {
+                let tape = Tape::new();
+                let x = tape.vars(&at);
+                let p = x[n + 1];
+                let terms: Vec<Var> = x[..n + 1].windows(2).map(|w| term(w[0], w[1], p)).collect();
+                let out = tape.sum(&terms);
+                let mut f = tape.compile(&x, &[out]).unwrap();
+                let sources = &f.program.sources;
+                let count = |keep: fn(u32) -> bool| sources.iter().filter(|&&s| keep(s)).count();
+                assert_eq!(
+                    count(|s| s != NO_SUM && s != HANDED_ON),
+                    from_sum,
+                    "case {case}"
+                );
+                assert_eq!(count(|s| s == HANDED_ON), handed, "case {case}");
+                // Twice: nothing left behind in the slots the positions no longer read.
+                for _ in 0..2 {
+                    assert_replays_like_recording(f.run(&at).unwrap(), out, &x);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_term_read_elsewhere_or_an_output_keeps_its_positions_adjoints() {
         let n = 2 * CHUNK + 3;
         let at = &points(n)[0];
@@ -3562,8 +3682,10 @@ mod tests {
                 vec![out]
             };
             let mut f = tape.compile(&x, &outputs).unwrap();
+            // Unread elsewhere, the terms take the sum's adjoint, and hand it down to both
+            // sides of their `+` (three positions).
             let forwarded = f.program.sources.iter().filter(|&&s| s != NO_SUM).count();
-            assert_eq!(forwarded, usize::from(case == 3), "case {case}");
+            assert_eq!(forwarded, if case == 3 { 3 } else { 0 }, "case {case}");
             assert_eq!(f.program.sums.len(), usize::from(case == 3), "case {case}");
             let bits = |xs: &[f64]| -> Vec<u64> { xs.iter().map(|x| x.to_bits()).collect() };
             // Only ordinary numbers here, so no NaN whose sign is the compiler's choice.
